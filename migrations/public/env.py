@@ -1,0 +1,7 @@
+"""Alembic environment of the public store."""
+
+from __future__ import annotations
+
+from migrations.env_common import run_migrations
+
+run_migrations("public")

@@ -1,0 +1,114 @@
+"""The ``portal`` command: the composition root that wires settings, stores and engines.
+
+Only this module (and the admin console) may import ``privacy``: the public site never does.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from portal.progress import progress_bar
+from portal.settings import Settings
+
+console = Console()
+err_console = Console(stderr=True)
+KIND_CHOICES = ("stops", "incidents", "force", "areas", "focus-areas")
+
+
+@click.group()
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Transparency portal: ingest records, build releases, publish the site."""
+    ctx.obj = Settings.from_env()
+
+
+@cli.group()
+def db() -> None:
+    """Manage the two stores' schemas."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(settings: Settings) -> None:
+    """Migrate the internal and the public store to the latest schema."""
+    from portal.stores import upgrade_stores
+
+    for store, url in upgrade_stores(settings):
+        console.print(f"[green]✓[/] {store} store at [bold]{_redact(url)}[/] is up to date")
+
+
+@cli.command()
+@click.argument("kind", type=click.Choice(KIND_CHOICES))
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--mapping", "mapping_name", required=True, metavar="NAME_OR_FILE",
+              help="A shipped mapping's name (see `portal mappings`) or a mapping file.")
+@click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
+@click.option("--skip-invalid", is_flag=True,
+              help="Load the valid rows; record the rejected ones in the batch's report.")
+@click.pass_obj
+def ingest(settings: Settings, kind: str, path: Path, mapping_name: str, dry_run: bool,
+           skip_invalid: bool) -> None:
+    """Ingest the file PATH of KIND records through a mapping."""
+    from portal.ingest_command import run_ingest
+
+    sys.exit(run_ingest(settings, kind, path, mapping_name, dry_run=dry_run,
+                        skip_invalid=skip_invalid))
+
+
+@cli.command()
+def mappings() -> None:
+    """List the mappings that ship with the portal."""
+    from privacy.ingest.mapping import load_mapping, shipped_mapping_names
+
+    table = Table("name", "kind", "source", "description")
+    for name in shipped_mapping_names():
+        mapping = load_mapping(name)
+        table.add_row(name, mapping.kind, mapping.source, mapping.description)
+    console.print(table)
+
+
+@cli.command()
+@click.argument("out_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--seed", default=2025, show_default=True, help="Random seed (same seed, same city).")
+@click.option("--stops", default=300_000, show_default=True, help="Number of stops.")
+@click.option("--incidents", default=150_000, show_default=True, help="Number of incidents.")
+@click.option("--force-events", default=3_000, show_default=True, help="Use-of-force events.")
+@click.option("--years", default=3, show_default=True, help="Years of records from 2023-01-01.")
+def synth(out_dir: Path, seed: int, stops: int, incidents: int, force_events: int,
+          years: int) -> None:
+    """Write a synthetic city (areas, focus areas, records, true effects) to OUT_DIR."""
+    from portal.demo import generate
+
+    manifest = generate(out_dir, seed=seed, stops=stops, incidents=incidents,
+                        force_events=force_events, years=years)
+    console.print(f"[green]✓[/] synthetic city written to [bold]{manifest.truth.parent}[/]")
+
+
+@cli.command()
+@click.option("--stops", default=300_000, show_default=True, help="Synthetic stops to generate.")
+@click.option("--seed", default=2025, show_default=True)
+@click.pass_obj
+def demo(settings: Settings, stops: int, seed: int) -> None:
+    """Set up everything: migrate, generate the synthetic city, ingest it, summarise."""
+    from portal.demo import run_demo
+
+    sys.exit(run_demo(settings, stops=stops, seed=seed))
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    """Entry point of the ``portal`` script."""
+    cli()
+
+
+__all__ = ["cli", "main", "progress_bar"]

@@ -1,0 +1,328 @@
+"""Turn one source row into one canonical record, or say exactly why not.
+
+A mapping compiles into one small function per canonical field. Each returns the canonical
+value or raises :class:`FieldError` naming the column, the value and the reason, so the fast
+path (every field parses) and the report of a bad row are the same code.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from privacy import vocabulary as v
+from privacy.ingest.mapping import FieldRule, Mapping
+from privacy.schema import FieldType
+
+Value = Any
+FieldFn = Callable[[Sequence[str]], Value]
+
+# Dates outside this window are almost always a parsing or data-entry error.
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2100
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+class FieldError(ValueError):
+    """One field of one row could not be read."""
+
+    def __init__(self, column: str, value: str, reason: str) -> None:
+        super().__init__(f"{column}={value!r}: {reason}")
+        self.column = column
+        self.value = value
+        self.reason = reason
+
+
+class HeaderError(ValueError):
+    """The file's header does not carry what the mapping reads."""
+
+
+def slug(text: str) -> str:
+    """Lower-case code with runs of other characters as one hyphen (``St. Anthony`` ->
+    ``st-anthony``)."""
+    return _SLUG.sub("-", text.lower().replace("'", "").replace("\u2019", "")).strip("-")
+
+
+_TRANSFORMS: dict[str, Callable[[str], str]] = {
+    "slug": slug,
+    "lower": str.lower,
+    "upper": str.upper,
+    "strip-zeros": lambda s: s.lstrip("0") or ("0" if s else s),
+}
+
+
+class RowConverter:
+    """Compiled mapping: ``convert(row)`` gives the canonical values in schema order."""
+
+    def __init__(self, mapping: Mapping, header: Sequence[str]) -> None:
+        self.mapping = mapping
+        self.field_names = tuple(rule.target.name for rule in mapping.rules)
+        self.index = _resolve_header(mapping, header)
+        self._fns = [self._compile(rule) for rule in mapping.rules]
+        derived = mapping.kind == "incidents" and not _has_source(
+            next(r for r in mapping.rules if r.target.name == "crime_against")
+        )
+        self._derive_crime_against = derived
+        if derived:
+            self._offense_at = self.field_names.index("offense_category")
+            self._against_at = self.field_names.index("crime_against")
+
+    def convert(self, row: Sequence[str]) -> list[Value]:
+        """Convert a row; raise :class:`RowErrors` with every bad field of it."""
+        try:
+            values = [fn(row) for fn in self._fns]
+        except FieldError:
+            raise RowErrors(self.errors(row)) from None
+        if self._derive_crime_against:
+            values[self._against_at] = v.CRIME_AGAINST_BY_OFFENSE[values[self._offense_at]]
+        return values
+
+    def errors(self, row: Sequence[str]) -> list[FieldError]:
+        """Every field error of a row (slow path, only for rows that fail)."""
+        found = []
+        for fn in self._fns:
+            try:
+                fn(row)
+            except FieldError as error:
+                found.append(error)
+        return found
+
+    def _compile(self, rule: FieldRule) -> FieldFn:
+        target = rule.target
+        if not _has_source(rule):
+            default = _default_for(rule)
+            return lambda row: default
+        if rule.constant is not None:
+            constant = _parse_constant(rule)
+            return lambda row: constant
+        kind = target.type
+        if kind in (FieldType.DATETIME, FieldType.DATE):
+            return self._compile_time(rule)
+        if len(rule.columns) > 1:
+            return self._compile_combined(rule)
+        column = rule.columns[0]
+        at = self.index[column]
+        single = _SINGLE_COMPILERS[kind]
+        return single(rule, column, at, self.mapping.null_values)
+
+    def _compile_time(self, rule: FieldRule) -> FieldFn:
+        ats = [self.index[c] for c in rule.columns]
+        column = "+".join(rule.columns)
+        parse = _time_parser(rule.format, self.mapping.timezone)
+        want_date = rule.target.type is FieldType.DATE
+        required = rule.target.required
+        nulls = self.mapping.null_values
+
+        def read(row: Sequence[str]) -> Value:
+            parts = [row[i].strip() for i in ats]
+            raw = " ".join(parts)
+            if any(not part or part in nulls for part in parts):
+                if required:
+                    raise FieldError(column, raw, f"{rule.target.name} is required but the "
+                                     "cell is blank or a null value")
+                return None
+            try:
+                moment = parse(raw)
+            except ValueError:
+                raise FieldError(column, raw, f"not a date in the format {rule.format!r}") from None
+            if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+                raise FieldError(column, raw, f"year outside {EARLIEST_YEAR}..{LATEST_YEAR}")
+            return moment.date() if want_date else moment
+
+        return read
+
+    def _compile_combined(self, rule: FieldRule) -> FieldFn:
+        readers = [
+            _compile_category(rule, column, self.index[column], self.mapping.null_values)
+            for column in rule.columns
+        ]
+        if rule.combine == "any":
+            def combine(codes: list[str]) -> str:
+                if "yes" in codes:
+                    return "yes"
+                return v.UNKNOWN if v.UNKNOWN in codes else "no"
+        else:
+            def combine(codes: list[str]) -> str:
+                return max(codes, key=v.outcome_severity)
+
+        return lambda row: combine([read(row) for read in readers])
+
+
+def _has_source(rule: FieldRule) -> bool:
+    return bool(rule.columns) or rule.constant is not None
+
+
+def _default_for(rule: FieldRule) -> Value:
+    if rule.target.type in (FieldType.CATEGORY, FieldType.AREA):
+        return v.UNKNOWN
+    return None
+
+
+def _parse_constant(rule: FieldRule) -> Value:
+    assert rule.constant is not None
+    if rule.target.type is FieldType.INT:
+        return int(rule.constant)
+    if rule.target.type is FieldType.FLOAT:
+        return float(rule.constant)
+    return rule.constant
+
+
+def _time_parser(fmt: str, zone: ZoneInfo) -> Callable[[str], datetime]:
+    def to_local(moment: datetime) -> datetime:
+        # Aware timestamps (UTC exports) become the department's local wall time.
+        if moment.tzinfo is not None:
+            return moment.astimezone(zone).replace(tzinfo=None)
+        return moment
+
+    if fmt == "iso":
+        return lambda raw: to_local(datetime.fromisoformat(raw))
+    return lambda raw: to_local(datetime.strptime(raw, fmt))
+
+
+def _compile_category(rule: FieldRule, column: str, at: int, nulls: frozenset[str]) -> FieldFn:
+    vocabulary = rule.target.vocabulary
+    table = {code: code for code in vocabulary}
+    table.update(rule.values)  # the mapping's own words win over identical canonical codes
+    fallback = rule.fallback
+    numeric = rule.numeric
+
+    def read(row: Sequence[str]) -> Value:
+        raw = row[at].strip()
+        try:
+            return table[raw]
+        except KeyError:
+            pass
+        if numeric is not None:
+            try:
+                return v.age_band(float(raw))
+            except ValueError:
+                pass
+        if fallback is not None:
+            return fallback
+        hint = "add it to the mapping's values"
+        if raw == "":
+            hint = 'map the blank ("" = "unknown") in the mapping\'s values'
+        close = difflib.get_close_matches(raw.lower(), vocabulary, n=1)
+        if close:
+            hint += f" (did you mean {close[0]!r}?)"
+        raise FieldError(column, raw, f"code not known to the mapping for {rule.target.name}; "
+                         f"{hint}, or map it to 'unknown'")
+
+    return read
+
+
+def _compile_area(rule: FieldRule, column: str, at: int, nulls: frozenset[str]) -> FieldFn:
+    table = rule.values
+    transform = _TRANSFORMS[rule.transform] if rule.transform else None
+    fallback = rule.fallback
+
+    def read(row: Sequence[str]) -> Value:
+        raw = row[at].strip()
+        try:
+            return table[raw]
+        except KeyError:
+            pass
+        if raw == "" or raw in nulls:
+            if fallback is not None:
+                return fallback
+            raise FieldError(column, raw, "blank area code; map it in the mapping's values "
+                             '(for example "" = "unknown")')
+        return transform(raw) if transform else raw
+
+    return read
+
+
+def _compile_text(rule: FieldRule, column: str, at: int, nulls: frozenset[str]) -> FieldFn:
+    required = rule.target.required
+    table = rule.values
+    transform = _TRANSFORMS[rule.transform] if rule.transform else None
+
+    def read(row: Sequence[str]) -> Value:
+        raw = row[at].strip()
+        if raw in table:
+            return table[raw]
+        if not raw or raw in nulls:
+            if required:
+                raise FieldError(column, raw, f"{rule.target.name} is required but blank")
+            return None
+        return transform(raw) if transform else raw
+
+    return read
+
+
+def _compile_number(rule: FieldRule, column: str, at: int, nulls: frozenset[str]) -> FieldFn:
+    integer = rule.target.type is FieldType.INT
+
+    def read(row: Sequence[str]) -> Value:
+        raw = row[at].strip()
+        if not raw or raw in nulls:
+            return None
+        try:
+            number = float(raw)
+        except ValueError:
+            raise FieldError(column, raw, "not a number") from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise FieldError(column, raw, "not a finite number")
+        if integer:
+            if not number.is_integer() or number < 0:
+                raise FieldError(column, raw, "not a whole non-negative number")
+            return int(number)
+        return number
+
+    return read
+
+
+def _compile_codes(rule: FieldRule, column: str, at: int, nulls: frozenset[str]) -> FieldFn:
+    transform = _TRANSFORMS[rule.transform] if rule.transform else None
+    required = rule.target.required
+
+    def read(row: Sequence[str]) -> Value:
+        codes = [c.strip() for c in row[at].split(rule.separator) if c.strip()]
+        if required and not codes:
+            raise FieldError(column, row[at], f"{rule.target.name} needs at least one code")
+        return [transform(c) if transform else c for c in codes]
+
+    return read
+
+
+_SINGLE_COMPILERS: dict[FieldType, Callable[[FieldRule, str, int, frozenset[str]], FieldFn]] = {
+    FieldType.CATEGORY: _compile_category,
+    FieldType.AREA: _compile_area,
+    FieldType.ID: _compile_text,
+    FieldType.TEXT: _compile_text,
+    FieldType.KEY: _compile_text,
+    FieldType.FLOAT: _compile_number,
+    FieldType.INT: _compile_number,
+    FieldType.CODES: _compile_codes,
+}
+
+
+class RowErrors(ValueError):
+    """All the field errors of one row."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(str(e) for e in errors))
+        self.errors = errors
+
+
+def _resolve_header(mapping: Mapping, header: Sequence[str]) -> dict[str, int]:
+    names = [h.strip() for h in header]
+    duplicates = sorted({n for n in names if names.count(n) > 1 and n})
+    if duplicates:
+        raise HeaderError(f"the header names these columns more than once: {duplicates}")
+    index = {name: i for i, name in enumerate(names)}
+    missing = [c for c in mapping.required_columns if c not in index]
+    if missing:
+        hints = []
+        for column in missing:
+            close = difflib.get_close_matches(column, names, n=1)
+            hints.append(f"{column!r}" + (f" (the file has {close[0]!r})" if close else ""))
+        raise HeaderError(
+            f"the file lacks columns that mapping {mapping.name!r} reads: {', '.join(hints)}; "
+            f"its header is: {', '.join(names)}"
+        )
+    return index

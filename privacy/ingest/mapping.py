@@ -1,0 +1,226 @@
+"""Mapping files: how a source's columns and codes reach the canonical schema.
+
+A mapping is a TOML file (format in the README). Onboarding a department means writing one,
+not code. Shipped mappings live in ``privacy/mappings/NAME.toml`` and are found by name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from privacy.schema import KINDS, CanonicalField, FieldType, fields_of
+
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "mappings"
+TRANSFORMS = ("slug", "lower", "upper", "strip-zeros")
+COMBINES = ("any", "most_severe")
+NUMERIC = ("age_band",)
+_TOP_KEYS = {"name", "kind", "source", "description", "encoding", "delimiter", "timezone",
+             "max_field_length", "null_values", "fields", "extra_areas"}
+_FIELD_KEYS = {"column", "columns", "value", "values", "fallback", "format", "transform",
+               "combine", "numeric", "separator"}
+
+
+class MappingError(ValueError):
+    """A mapping file that cannot be used, with a message that says what to fix."""
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """How one canonical field is read from a source row."""
+
+    target: CanonicalField
+    columns: tuple[str, ...] = ()
+    constant: str | None = None
+    values: dict[str, str] = field(default_factory=dict)
+    fallback: str | None = None
+    format: str = "iso"
+    transform: str | None = None
+    combine: str | None = None
+    numeric: str | None = None
+    separator: str = ";"
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A validated mapping: one rule per canonical field of its kind."""
+
+    name: str
+    kind: str
+    source: str
+    description: str
+    encoding: str
+    delimiter: str
+    timezone: ZoneInfo
+    max_field_length: int
+    null_values: frozenset[str]
+    rules: tuple[FieldRule, ...]
+    extra_areas: tuple[dict[str, str], ...]
+    sha256: str
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        """Every source column some rule reads, in first-use order."""
+        seen: dict[str, None] = {}
+        for rule in self.rules:
+            for column in rule.columns:
+                seen.setdefault(column, None)
+        return tuple(seen)
+
+
+def load_mapping(name_or_path: str | Path) -> Mapping:
+    """Load a shipped mapping by name (``minneapolis-stops``) or a mapping file by path."""
+    path = Path(name_or_path)
+    if not path.suffix and not path.exists():
+        path = SHIPPED_DIR / f"{name_or_path}.toml"
+        if not path.exists():
+            raise MappingError(
+                f"no mapping named {name_or_path!r}; shipped mappings are: "
+                + ", ".join(shipped_mapping_names())
+                + " (or pass the path of a .toml file)"
+            )
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise MappingError(f"cannot read mapping file {path}: {error.strerror}") from None
+    try:
+        document = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise MappingError(f"mapping file {path} is not valid TOML: {error}") from None
+    return parse_mapping(document, sha256=hashlib.sha256(raw).hexdigest(), origin=str(path))
+
+
+def shipped_mapping_names() -> list[str]:
+    """Names of the mappings that ship with the portal."""
+    return sorted(p.stem for p in SHIPPED_DIR.glob("*.toml"))
+
+
+def parse_mapping(document: dict[str, Any], *, sha256: str = "", origin: str = "<mapping>") -> Mapping:
+    """Validate a parsed TOML document and turn it into a :class:`Mapping`."""
+
+    def fail(message: str) -> MappingError:
+        return MappingError(f"{origin}: {message}")
+
+    unknown = set(document) - _TOP_KEYS
+    if unknown:
+        raise fail(f"unknown top-level keys {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}")
+    kind = document.get("kind")
+    if kind not in KINDS:
+        raise fail(f"'kind' must be one of {', '.join(KINDS)}, not {kind!r}")
+    for key in ("name", "source"):
+        if not isinstance(document.get(key), str) or not document[key].strip():
+            raise fail(f"'{key}' is required and must be a non-empty string")
+    try:
+        timezone = ZoneInfo(document.get("timezone", "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise fail(f"unknown time zone {document.get('timezone')!r} (use an IANA name such as "
+                   "'America/Chicago')") from None
+    encoding = str(document.get("encoding", "utf-8"))
+    try:
+        "".encode(encoding)
+    except LookupError:
+        raise fail(f"unknown encoding {encoding!r}") from None
+    delimiter = str(document.get("delimiter", ","))
+    if len(delimiter) != 1:
+        raise fail(f"'delimiter' must be one character, not {delimiter!r}")
+    max_field_length = document.get("max_field_length", 10_000)
+    if not isinstance(max_field_length, int) or max_field_length < 1:
+        raise fail("'max_field_length' must be a positive integer")
+    null_values = document.get("null_values", [""])
+    if not isinstance(null_values, list) or not all(isinstance(v, str) for v in null_values):
+        raise fail("'null_values' must be a list of strings")
+
+    field_specs = document.get("fields", {})
+    if not isinstance(field_specs, dict):
+        raise fail("'fields' must be a table of [fields.NAME] tables")
+    targets = {f.name: f for f in fields_of(kind)}
+    stray = set(field_specs) - set(targets)
+    if stray:
+        raise fail(f"fields {sorted(stray)} are not in the canonical {kind} schema; "
+                   f"its fields are: {', '.join(targets)}")
+    rules = tuple(
+        _parse_rule(target, field_specs.get(target.name), fail) for target in targets.values()
+    )
+    extra_areas = document.get("extra_areas", [])
+    if extra_areas and kind != "areas":
+        raise fail("'extra_areas' is only allowed in an areas mapping")
+    return Mapping(
+        name=document["name"],
+        kind=kind,
+        source=document["source"],
+        description=str(document.get("description", "")),
+        encoding=encoding,
+        delimiter=delimiter,
+        timezone=timezone,
+        max_field_length=max_field_length,
+        null_values=frozenset(null_values),
+        rules=rules,
+        extra_areas=tuple({k: str(v) for k, v in area.items()} for area in extra_areas),
+        sha256=sha256,
+    )
+
+
+def _parse_rule(target: CanonicalField, spec: Any, fail: Any) -> FieldRule:
+    where = f"[fields.{target.name}]"
+    if spec is None:
+        if target.required:
+            raise fail(f"{where} is required: the {target.name} field has no default")
+        return FieldRule(target=target)
+    if not isinstance(spec, dict):
+        raise fail(f"{where} must be a table")
+    unknown = set(spec) - _FIELD_KEYS
+    if unknown:
+        raise fail(f"{where} has unknown keys {sorted(unknown)}; allowed: {sorted(_FIELD_KEYS)}")
+    sources = [k for k in ("column", "columns", "value") if k in spec]
+    if len(sources) != 1:
+        raise fail(f"{where} needs exactly one of 'column', 'columns' or 'value'")
+    columns: tuple[str, ...] = ()
+    if "column" in spec:
+        columns = (str(spec["column"]),)
+    elif "columns" in spec:
+        columns = tuple(str(c) for c in spec["columns"])
+        if not columns:
+            raise fail(f"{where} 'columns' must name at least one column")
+    values = spec.get("values", {})
+    if not isinstance(values, dict):
+        raise fail(f"{where} 'values' must be a table of source value = canonical value")
+    values = {str(k): str(v) for k, v in values.items()}
+    vocabulary = target.vocabulary
+    if vocabulary:
+        for source_value, code in values.items():
+            if code not in vocabulary:
+                raise fail(f"{where} maps {source_value!r} to {code!r}, which is not one of: "
+                           + ", ".join(vocabulary))
+    constant = spec.get("value")
+    if constant is not None and vocabulary and str(constant) not in vocabulary:
+        raise fail(f"{where} value {constant!r} is not one of: {', '.join(vocabulary)}")
+    fallback = spec.get("fallback")
+    if fallback is not None and vocabulary and fallback not in vocabulary:
+        raise fail(f"{where} fallback {fallback!r} is not one of: {', '.join(vocabulary)}")
+    transform = spec.get("transform")
+    if transform is not None and transform not in TRANSFORMS:
+        raise fail(f"{where} transform {transform!r} is not one of: {', '.join(TRANSFORMS)}")
+    combine = spec.get("combine")
+    if len(columns) > 1 and target.type not in (FieldType.DATETIME, FieldType.DATE):
+        if combine not in COMBINES:
+            raise fail(f"{where} reads several columns, so it needs combine = one of "
+                       + ", ".join(COMBINES))
+    numeric = spec.get("numeric")
+    if numeric is not None and (numeric not in NUMERIC or target.name != "subject_age_band"):
+        raise fail(f"{where} numeric = 'age_band' is the only numeric rule (for subject_age_band)")
+    return FieldRule(
+        target=target,
+        columns=columns,
+        constant=None if constant is None else str(constant),
+        values=values,
+        fallback=None if fallback is None else str(fallback),
+        format=str(spec.get("format", "iso")),
+        transform=transform,
+        combine=combine,
+        numeric=numeric,
+        separator=str(spec.get("separator", ";")),
+    )

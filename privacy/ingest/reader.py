@@ -1,0 +1,169 @@
+"""Stream a delimited text file row by row, reporting rows that cannot be read as data.
+
+The file is read once, in constant memory. Bytes that are not valid in the declared
+encoding, rows with the wrong number of fields and absurdly long fields are reported with
+their line number instead of stopping the read, so one pass finds every problem.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+# The csv module's own limit is a hard stop; ours (the mapping's max_field_length) is a
+# reported problem. Fields between the two are read, then reported.
+csv.field_size_limit(16 * 1024 * 1024)
+# Undecodable bytes become lone surrogates under "surrogateescape"; finding one means the
+# file is not in the declared encoding.
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+class FileProblem(ValueError):
+    """The file as a whole cannot be read (missing, empty, no header)."""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """A row that cannot be read as data: where it is and why."""
+
+    line: int
+    column: str
+    value: str
+    reason: str
+
+
+class _CountingReader(io.RawIOBase):
+    """A raw stream that counts and hashes the bytes read through it (progress, batch id)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.bytes_read = 0
+        self.digest = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        chunk = self._raw.read(len(buffer))
+        n = len(chunk)
+        buffer[:n] = chunk
+        self.bytes_read += n
+        self.digest.update(chunk)
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class CsvSource:
+    """A delimited file opened for streaming. Use as a context manager."""
+
+    def __init__(self, path: Path, *, encoding: str = "utf-8", delimiter: str = ",",
+                 max_field_length: int = 10_000) -> None:
+        try:
+            raw = path.open("rb")
+        except OSError as error:
+            raise FileProblem(f"cannot open {path}: {error.strerror}") from None
+        self.path = path
+        self.size = path.stat().st_size
+        self.max_field_length = max_field_length
+        # A UTF-8 byte order mark is accepted and dropped: spreadsheets write one.
+        codec = "utf-8-sig" if encoding.replace("_", "-").lower() in ("utf-8", "utf8") else encoding
+        self._counter = _CountingReader(raw)
+        self._text = io.TextIOWrapper(
+            io.BufferedReader(self._counter, 1 << 20),
+            encoding=codec, errors="surrogateescape", newline="",
+        )
+        self._reader = csv.reader(self._text, delimiter=delimiter, strict=False)
+        self.header = self._read_header()
+
+    def __enter__(self) -> CsvSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file."""
+        self._text.close()
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the bytes read so far: of the whole file once the rows are exhausted."""
+        return self._counter.digest.hexdigest()
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes consumed so far (read ahead in 1 MiB blocks)."""
+        return self._counter.bytes_read
+
+    def _read_header(self) -> list[str]:
+        try:
+            header = next(self._reader)
+        except StopIteration:
+            raise FileProblem(f"{self.path.name} is empty: expected a header row") from None
+        except csv.Error as error:
+            raise FileProblem(f"{self.path.name}: the header row cannot be read ({error})") from None
+        if _UNDECODABLE.search("".join(header)):
+            raise FileProblem(f"{self.path.name}: the header is not valid text in the mapping's "
+                              "encoding; set 'encoding' in the mapping (for example 'cp1252')")
+        if not any(h.strip() for h in header):
+            raise FileProblem(f"{self.path.name}: the first row is blank; expected a header row")
+        return header
+
+    def rows(self) -> Iterator[tuple[int, list[str]] | RowProblem]:
+        """Yield ``(line, fields)`` for each data row, or a :class:`RowProblem`."""
+        width = len(self.header)
+        limit = self.max_field_length
+        reader = self._reader
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                yield RowProblem(reader.line_num, "", "", f"not readable as CSV: {error}")
+                continue
+            line = reader.line_num
+            if not row:
+                continue  # a blank line carries no record
+            if len(row) != width:
+                yield RowProblem(line, "", _excerpt(self._joined(row)),
+                                 f"the row has {len(row)} fields but the header has {width}")
+                continue
+            joined = "\x1f".join(row)
+            if len(joined) > limit or _UNDECODABLE.search(joined):
+                problem = self._field_problem(line, row)
+                if problem is not None:
+                    yield problem
+                    continue
+            yield line, row
+
+    def _field_problem(self, line: int, row: list[str]) -> RowProblem | None:
+        for name, value in zip(self.header, row, strict=True):
+            if len(value) > self.max_field_length:
+                return RowProblem(line, name, _excerpt(value),
+                                  f"the field is {len(value):,} characters long; the mapping "
+                                  f"allows {self.max_field_length:,} (max_field_length)")
+            if _UNDECODABLE.search(value):
+                return RowProblem(line, name, _excerpt(value),
+                                  "bytes that are not valid in the mapping's encoding; "
+                                  "set 'encoding' in the mapping (for example 'cp1252')")
+        return None  # long in total, but every field is within the limit
+
+    @staticmethod
+    def _joined(row: list[str]) -> str:
+        return ",".join(row)
+
+
+def _excerpt(value: str, limit: int = 60) -> str:
+    """A short, printable excerpt of a bad value for messages."""
+    text = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[:limit] + "…"

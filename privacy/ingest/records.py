@@ -1,0 +1,200 @@
+"""Ingest a file of stops, incidents or force events into the internal store.
+
+One file is one batch, committed whole or not at all. Rows stream through a staging table
+(constant memory); a file with any invalid row is refused unless ``skip_invalid`` is set,
+and re-ingesting a file adds nothing because source ids are unique per source.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, update
+
+from privacy.ingest.convert import HeaderError, RowConverter, RowErrors
+from privacy.ingest.mapping import Mapping
+from privacy.ingest.reader import CsvSource, FileProblem, RowProblem
+from privacy.ingest.report import PROBLEMS_SHOWN, IngestRefused, IngestReport, Problem
+from privacy.ingest.staging import Staging
+from privacy.schema import FieldType, fields_of
+from privacy.store.models import RECORD_TABLES, AuditEvent, IngestBatch
+
+Progress = Callable[[int, int], None]
+CHUNK_ROWS = 20_000
+
+
+def ingest_records(
+    engine: Engine,
+    mapping: Mapping,
+    path: Path,
+    *,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    actor: str | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Validate ``path`` with ``mapping`` and, unless ``dry_run``, load it as one batch.
+
+    Raises :class:`IngestRefused` (nothing written) for a file that cannot be read, a header
+    that lacks the mapping's columns, invalid rows without ``skip_invalid``, or no valid row.
+    """
+    if mapping.kind not in RECORD_TABLES:
+        raise IngestRefused(f"mapping {mapping.name!r} is for {mapping.kind}, not records")
+    table = RECORD_TABLES[mapping.kind]
+    report = IngestReport(kind=mapping.kind, mapping=mapping.name, file_name=path.name,
+                          dry_run=dry_run, skip_invalid=skip_invalid)
+    started = utc_now()
+    try:
+        source = CsvSource(path, encoding=mapping.encoding, delimiter=mapping.delimiter,
+                           max_field_length=mapping.max_field_length)
+    except FileProblem as error:
+        raise IngestRefused(str(error), report) from None
+    with source, engine.connect() as connection:
+        try:
+            converter = RowConverter(mapping, source.header)
+        except HeaderError as error:
+            raise IngestRefused(f"{path.name}: {error}", report) from None
+        transaction = connection.begin()
+        try:
+            staging = Staging(connection, fields_of(mapping.kind))
+            _stage_rows(source, converter, staging, report, progress)
+            _reject_duplicate_ids(staging, report)
+            _decide(report, path)
+            report.category_counts = staging.category_counts(_counted_fields(mapping.kind))
+            if dry_run:
+                report.rows_added = staging.count_new(table, mapping.source)
+                report.rows_already_present = report.rows_accepted - report.rows_added
+                transaction.rollback()
+                return report
+            batch_id = _open_batch(connection, mapping, source, actor, started, report)
+            report.rows_added = staging.move_into(table, mapping.source, batch_id)
+            report.rows_already_present = report.rows_accepted - report.rows_added
+            staging.drop()
+            _close_batch(connection, batch_id, report, actor)
+            transaction.commit()
+        except BaseException:
+            if transaction.is_active:
+                transaction.rollback()
+            raise
+    report.committed = True
+    report.batch_id = batch_id
+    return report
+
+
+def _stage_rows(source: CsvSource, converter: RowConverter, staging: Staging,
+                report: IngestReport, progress: Progress | None) -> None:
+    chunk: list[list[Any]] = []
+    convert = converter.convert
+    for item in source.rows():
+        report.rows_read += 1
+        if isinstance(item, RowProblem):
+            report.rows_rejected += 1
+            report.add_problem(Problem(item.line, item.column, item.value, item.reason))
+            continue
+        line, row = item
+        try:
+            values = convert(row)
+        except RowErrors as bad:
+            report.rows_rejected += 1
+            for error in bad.errors:
+                report.add_problem(Problem(line, error.column, error.value[:60], error.reason))
+            continue
+        values.insert(0, line)
+        chunk.append(values)
+        if len(chunk) >= CHUNK_ROWS:
+            staging.append(chunk)
+            chunk = []
+            if progress is not None:
+                progress(source.bytes_read, source.size)
+    staging.append(chunk)
+    report.file_sha256 = source.sha256
+    if progress is not None:
+        progress(source.size, source.size)
+
+
+def _reject_duplicate_ids(staging: Staging, report: IngestReport) -> None:
+    total, examples = staging.duplicate_ids(limit=PROBLEMS_SHOWN)
+    if not total:
+        return
+    for source_id, lines in examples:
+        for line in lines:
+            others = ", ".join(str(n) for n in lines if n != line)
+            report.add_problem(Problem(line, "source_id", source_id,
+                                       f"duplicate id inside the file (also on line {others})"))
+    removed = staging.drop_duplicate_ids()
+    report.rows_rejected += removed
+    shown = sum(len(lines) for _, lines in examples)
+    if removed > shown:
+        report.problem_count += removed - shown
+    report.notes.append(f"{total:,} source id(s) occur more than once in the file; "
+                        f"all {removed:,} rows carrying them are rejected")
+
+
+def _decide(report: IngestReport, path: Path) -> None:
+    if report.rows_read == 0:
+        raise IngestRefused(f"{path.name} has a header but no data rows; nothing to ingest",
+                            report)
+    if report.rows_rejected and not report.skip_invalid and not report.dry_run:
+        message = report.summary() + "\n" + "\n".join(report.problem_lines())
+        raise IngestRefused(message, report)
+    if report.rows_accepted == 0 and not report.dry_run:
+        raise IngestRefused(f"{path.name}: no row is valid, so nothing was written\n"
+                            + "\n".join(report.problem_lines()), report)
+
+
+def _counted_fields(kind: str) -> list[str]:
+    return [f.name for f in fields_of(kind) if f.type in (FieldType.CATEGORY, FieldType.AREA)]
+
+
+def _open_batch(connection: Connection, mapping: Mapping, source: CsvSource,
+                actor: str | None, started: datetime, report: IngestReport) -> int:
+    result = connection.execute(insert(IngestBatch).values(
+        kind=mapping.kind, source=mapping.source, mapping_name=mapping.name,
+        mapping_sha256=mapping.sha256, file_name=source.path.name, file_sha256=report.file_sha256,
+        actor=actor or default_actor(), started_at=started, finished_at=started,
+        rows_read=report.rows_read, rows_accepted=report.rows_accepted, rows_added=0,
+        rows_already_present=0, rows_rejected=report.rows_rejected, report="{}",
+    ))
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _close_batch(connection: Connection, batch_id: int, report: IngestReport,
+                 actor: str | None) -> None:
+    connection.execute(update(IngestBatch).where(IngestBatch.id == batch_id).values(
+        finished_at=utc_now(), rows_added=report.rows_added,
+        rows_already_present=report.rows_already_present, report=report.to_json(),
+    ))
+    record_audit(connection, actor, "ingest", {
+        "batch_id": batch_id, "kind": report.kind, "mapping": report.mapping,
+        "file": report.file_name, "rows_added": report.rows_added,
+        "rows_rejected": report.rows_rejected,
+    })
+
+
+def record_audit(connection: Connection, actor: str | None, action: str,
+                 detail: dict[str, Any]) -> None:
+    """Append a line to the audit log (inside the caller's transaction)."""
+    connection.execute(insert(AuditEvent).values(
+        at=utc_now(), actor=actor or default_actor(), action=action,
+        detail=json.dumps(detail, sort_keys=True),
+    ))
+
+
+def default_actor() -> str:
+    """The login name of whoever runs the command, for the audit log."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # pragma: no cover - a user without a passwd entry
+        return "unknown"
+
+
+def utc_now() -> datetime:
+    """The current time in UTC, naive (as stored)."""
+    return datetime.now(UTC).replace(tzinfo=None)

@@ -1,0 +1,1 @@
+"""The internal store: raw records, ingest batches and the audit log. Never published."""

@@ -1,0 +1,146 @@
+"""SQLAlchemy models of the internal store.
+
+Raw records live here and nowhere else. Categorical columns carry CHECK constraints built
+from :mod:`privacy.vocabulary`, so a code outside a closed vocabulary cannot be stored even
+by a hand-written INSERT.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from privacy.schema import CanonicalField, FieldType, fields_of
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class InternalBase(DeclarativeBase):
+    """Declarative base of the internal store."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class IngestBatch(InternalBase):
+    """One committed ingest of one file: what was read, added, already present, rejected."""
+
+    __tablename__ = "ingest_batches"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(64))
+    mapping_name: Mapped[str] = mapped_column(String(128))
+    mapping_sha256: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str] = mapped_column(String(512))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime] = mapped_column(DateTime)
+    rows_read: Mapped[int] = mapped_column(BigInteger)
+    rows_accepted: Mapped[int] = mapped_column(BigInteger)
+    rows_added: Mapped[int] = mapped_column(BigInteger)
+    rows_already_present: Mapped[int] = mapped_column(BigInteger)
+    rows_rejected: Mapped[int] = mapped_column(BigInteger)
+    # JSON: counts per category and the rejected rows with their reasons.
+    report: Mapped[str] = mapped_column(Text)
+
+
+class AuditEvent(InternalBase):
+    """An append-only line of who did what to the stores, and when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text)  # JSON, never a raw record
+
+
+def _record_columns(kind: str) -> dict[str, object]:
+    """Mapped columns for the canonical fields of a record kind (all but source_id)."""
+    columns: dict[str, object] = {}
+    for field in fields_of(kind):
+        if field.name == "source_id":
+            continue
+        columns[field.name] = _column_for(field)
+    return columns
+
+
+def _column_for(field: CanonicalField) -> object:
+    if field.type is FieldType.DATETIME:
+        return mapped_column(DateTime, nullable=False)
+    if field.type is FieldType.FLOAT:
+        return mapped_column(Float, nullable=True)
+    if field.type is FieldType.KEY:
+        return mapped_column(String(128), nullable=True)
+    if field.type is FieldType.AREA:
+        return mapped_column(String(64), nullable=False)
+    if field.type is FieldType.CATEGORY:
+        return mapped_column(String(32), nullable=False)
+    raise TypeError(f"no column type for {field.name} ({field.type})")  # pragma: no cover
+
+
+def _vocabulary_checks(kind: str) -> tuple[CheckConstraint, ...]:
+    checks = []
+    for field in fields_of(kind):
+        if field.type is FieldType.CATEGORY:
+            codes = ", ".join(f"'{code}'" for code in field.vocabulary)
+            checks.append(CheckConstraint(f"{field.name} IN ({codes})", name=f"{field.name}_code"))
+    return tuple(checks)
+
+
+def _record_table_args(kind: str, table: str) -> tuple[object, ...]:
+    return (
+        UniqueConstraint("source", "source_id"),
+        Index(f"ix_{table}_occurred_at", "occurred_at"),
+        *_vocabulary_checks(kind),
+    )
+
+
+class _RecordMixin:
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64))
+    source_id: Mapped[str] = mapped_column(String(128))
+    batch_id: Mapped[int] = mapped_column(BigId, ForeignKey("ingest_batches.id"))
+
+
+def _record_class(name: str, kind: str, table: str) -> type[InternalBase]:
+    namespace: dict[str, object] = {
+        "__tablename__": table,
+        "__table_args__": _record_table_args(kind, table),
+        "__doc__": f"A raw {kind} record in the canonical schema.",
+        "__annotations__": {},
+        **_record_columns(kind),
+    }
+    return type(name, (_RecordMixin, InternalBase), namespace)
+
+
+Stop = _record_class("Stop", "stops", "stops")
+Incident = _record_class("Incident", "incidents", "incidents")
+ForceEvent = _record_class("ForceEvent", "force", "force_events")
+
+RECORD_TABLES = {"stops": "stops", "incidents": "incidents", "force": "force_events"}

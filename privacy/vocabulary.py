@@ -1,0 +1,116 @@
+"""The closed vocabularies of the canonical schema, defined once.
+
+Every categorical column of the internal store takes one of these codes and nothing else.
+Each vocabulary ends with an explicit ``unknown`` so that a blank or an unrecognised source
+value is counted, never dropped; the release engine relies on the key set being closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+UNKNOWN = "unknown"
+
+# Stanford Open Policing Project's standard race categories, with its spelling of
+# "asian/pacific islander" folded into a code that is safe in URLs and column names.
+SUBJECT_RACE = (
+    "asian_pacific_islander",
+    "black",
+    "hispanic",
+    "white",
+    "other",
+    UNKNOWN,
+)
+SUBJECT_SEX = ("female", "male", "other", UNKNOWN)
+SUBJECT_AGE_BAND = (
+    "under_18",
+    "18_24",
+    "25_34",
+    "35_44",
+    "45_54",
+    "55_64",
+    "65_plus",
+    UNKNOWN,
+)
+STOP_TYPE = ("vehicular", "pedestrian", "other", UNKNOWN)
+REASON = (
+    "traffic_violation",
+    "equipment",
+    "investigative",
+    "suspicious",
+    "call_for_service",
+    "warrant",
+    "other",
+    UNKNOWN,
+)
+# Ordered from least to most severe: a stop's outcome is the most severe thing that happened.
+OUTCOME = ("none", "warning", "citation", "summons", "arrest", UNKNOWN)
+# Tri-state flags: a source that does not record a flag says so with ``unknown``.
+FLAG = ("yes", "no", UNKNOWN)
+
+# UCR Part I offences plus "other" (Part II and anything a source does not classify).
+OFFENSE_CATEGORY = (
+    "homicide",
+    "rape",
+    "robbery",
+    "aggravated_assault",
+    "burglary",
+    "larceny",
+    "motor_vehicle_theft",
+    "arson",
+    "other",
+    UNKNOWN,
+)
+CRIME_AGAINST = ("person", "property", "society", UNKNOWN)
+# What a record is against when the source does not say (NIBRS's grouping of Part I).
+CRIME_AGAINST_BY_OFFENSE: Mapping[str, str] = MappingProxyType(
+    {
+        "homicide": "person",
+        "rape": "person",
+        "aggravated_assault": "person",
+        "robbery": "property",
+        "burglary": "property",
+        "larceny": "property",
+        "motor_vehicle_theft": "property",
+        "arson": "property",
+        "other": UNKNOWN,
+        UNKNOWN: UNKNOWN,
+    }
+)
+
+FORCE_TYPE = (
+    "bodily",
+    "chemical",
+    "taser",
+    "impact_weapon",
+    "firearm_pointed",
+    "firearm_discharged",
+    "canine",
+    "other",
+    UNKNOWN,
+)
+
+AREA_LEVEL = ("city", "district", "beat")
+FOCUS_AREA_ROLE = ("member", "comparison", "buffer")
+
+# Age bands by their lower bound; used when a source gives a numeric age.
+_AGE_BAND_BOUNDS = ((65, "65_plus"), (55, "55_64"), (45, "45_54"), (35, "35_44"),
+                    (25, "25_34"), (18, "18_24"), (0, "under_18"))
+
+
+def age_band(age: float) -> str:
+    """Return the age band of a numeric age; ages outside 0..120 are ``unknown``."""
+    if not 0 <= age <= 120:
+        return UNKNOWN
+    for lower, band in _AGE_BAND_BOUNDS:
+        if age >= lower:
+            return band
+    return UNKNOWN  # pragma: no cover - the bounds above end at 0
+
+
+def outcome_severity(outcome: str) -> int:
+    """Rank an outcome code; ``unknown`` ranks below ``none`` so any known outcome wins."""
+    if outcome == UNKNOWN:
+        return -1
+    return OUTCOME.index(outcome)

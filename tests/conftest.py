@@ -1,0 +1,102 @@
+"""Shared fixtures: stores on SQLite always, and on PostgreSQL when one answers."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from portal.settings import Settings
+from portal.stores import internal_engine, public_engine, upgrade_stores
+
+# CI's machine runs PostgreSQL here with trust auth; override to point elsewhere.
+POSTGRES_URL = os.environ.get(
+    "PORTAL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def _postgres_problem() -> str | None:
+    try:
+        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as error:  # any failure to connect means: skip, and say why
+        return f"PostgreSQL at {POSTGRES_URL} does not answer ({type(error).__name__})"
+    return None
+
+
+_POSTGRES_PROBLEM = _postgres_problem()
+
+
+def pytest_report_header() -> str:
+    """Say at the top of the run whether PostgreSQL tests run or skip."""
+    if _POSTGRES_PROBLEM:
+        return f"postgres: SKIPPING PostgreSQL tests: {_POSTGRES_PROBLEM}"
+    return f"postgres: running PostgreSQL tests against {POSTGRES_URL}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The admin URL of the PostgreSQL server, or skip the test with the reason."""
+    if _POSTGRES_PROBLEM:
+        pytest.skip(_POSTGRES_PROBLEM)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_settings(postgres_server: str, tmp_path: Path) -> Iterator[Settings]:
+    """Settings whose two stores are two fresh PostgreSQL databases, dropped afterwards."""
+    admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    names = [f"portal_test_{store}_{uuid.uuid4().hex[:10]}" for store in ("internal", "public")]
+    with admin.connect() as connection:
+        for name in names:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    base = make_url(postgres_server)
+    urls = [base.set(database=name).render_as_string(hide_password=False) for name in names]
+    try:
+        yield Settings(data_dir=tmp_path, internal_db_url=urls[0], public_db_url=urls[1])
+    finally:
+        with admin.connect() as connection:
+            for name in names:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Settings:
+    """Settings whose two stores are SQLite files in a temporary folder."""
+    return Settings.for_directory(tmp_path / "var")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def settings(request: pytest.FixtureRequest) -> Settings:
+    """Migrated stores, once on SQLite and once on PostgreSQL."""
+    fixture = "sqlite_settings" if request.param == "sqlite" else "postgres_settings"
+    chosen: Settings = request.getfixturevalue(fixture)
+    upgrade_stores(chosen)
+    return chosen
+
+
+@pytest.fixture
+def engines(settings: Settings) -> Iterator[tuple[Engine, Engine]]:
+    """(internal, public) engines on migrated stores."""
+    internal, public = internal_engine(settings), public_engine(settings)
+    yield internal, public
+    internal.dispose()
+    public.dispose()
+
+
+def shared_file(*parts: str) -> Path:
+    """A file from ../shared/data, or skip: a fresh clone of the project has no ../shared."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent (it lives beside the project, not in it)")
+    return path
