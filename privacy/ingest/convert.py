@@ -58,11 +58,15 @@ _TRANSFORMS: dict[str, Callable[[str], str]] = {
 class RowConverter:
     """Compiled mapping: ``convert(row)`` gives the canonical values in schema order."""
 
-    def __init__(self, mapping: Mapping, header: Sequence[str]) -> None:
+    def __init__(self, mapping: Mapping, header: Sequence[str], *,
+                 datetime_as_text: bool = False) -> None:
         self.mapping = mapping
         self.field_names = tuple(rule.target.name for rule in mapping.rules)
         self.index = _resolve_header(mapping, header)
+        # SQLite stores datetimes as text; producing it here saves a pass over every row.
+        self._datetime_as_text = datetime_as_text
         self._fns = [self._compile(rule) for rule in mapping.rules]
+        self._fast = self._generate()
         derived = mapping.kind == "incidents" and not _has_source(
             next(r for r in mapping.rules if r.target.name == "crime_against")
         )
@@ -74,12 +78,38 @@ class RowConverter:
     def convert(self, row: Sequence[str]) -> list[Value]:
         """Convert a row; raise :class:`RowErrors` with every bad field of it."""
         try:
-            values = [fn(row) for fn in self._fns]
-        except FieldError:
+            values = self._fast(row)
+        except (FieldError, KeyError):
             raise RowErrors(self.errors(row)) from None
         if self._derive_crime_against:
             values[self._against_at] = v.CRIME_AGAINST_BY_OFFENSE[values[self._offense_at]]
         return values
+
+    def _generate(self) -> Callable[[Sequence[str]], list[Value]]:
+        """One function that builds the whole record in a single list display.
+
+        Calling a closure per field costs more than the work most fields need, so plain
+        code lookups are inlined as ``table[r[i].strip()]``; everything else calls its
+        field function. A failing inline lookup raises KeyError and the row is then
+        diagnosed field by field by :meth:`errors`, which uses the same tables.
+        """
+        namespace: dict[str, Any] = {}
+        parts = []
+        for i, (rule, fn) in enumerate(zip(self.mapping.rules, self._fns, strict=True)):
+            if not _has_source(rule) or rule.constant is not None:
+                namespace[f"c{i}"] = fn(())
+                parts.append(f"c{i}")
+            elif (rule.target.type is FieldType.CATEGORY and len(rule.columns) == 1
+                  and rule.numeric is None and rule.fallback is None):
+                namespace[f"t{i}"] = _category_table(rule)
+                parts.append(f"t{i}[r[{self.index[rule.columns[0]]}].strip()]")
+            else:
+                namespace[f"f{i}"] = fn
+                parts.append(f"f{i}(r)")
+        source = "def fast(r):\n    return [" + ", ".join(parts) + "]\n"
+        exec(compile(source, f"<mapping {self.mapping.name}>", "exec"), namespace)
+        fast: Callable[[Sequence[str]], list[Value]] = namespace["fast"]
+        return fast
 
     def errors(self, row: Sequence[str]) -> list[FieldError]:
         """Every field error of a row (slow path, only for rows that fail)."""
@@ -114,6 +144,7 @@ class RowConverter:
         column = "+".join(rule.columns)
         parse = _time_parser(rule.format, self.mapping.timezone)
         want_date = rule.target.type is FieldType.DATE
+        as_text = self._datetime_as_text
         required = rule.target.required
         nulls = self.mapping.null_values
 
@@ -131,7 +162,9 @@ class RowConverter:
                 raise FieldError(column, raw, f"not a date in the format {rule.format!r}") from None
             if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
                 raise FieldError(column, raw, f"year outside {EARLIEST_YEAR}..{LATEST_YEAR}")
-            return moment.date() if want_date else moment
+            if want_date:
+                return moment.date()
+            return moment.isoformat(" ", "microseconds") if as_text else moment
 
         return read
 
@@ -185,8 +218,7 @@ def _time_parser(fmt: str, zone: ZoneInfo) -> Callable[[str], datetime]:
 
 def _compile_category(rule: FieldRule, column: str, at: int, nulls: frozenset[str]) -> FieldFn:
     vocabulary = rule.target.vocabulary
-    table = {code: code for code in vocabulary}
-    table.update(rule.values)  # the mapping's own words win over identical canonical codes
+    table = _category_table(rule)
     fallback = rule.fallback
     numeric = rule.numeric
 
@@ -213,6 +245,12 @@ def _compile_category(rule: FieldRule, column: str, at: int, nulls: frozenset[st
                          f"{hint}, or map it to 'unknown'")
 
     return read
+
+
+def _category_table(rule: FieldRule) -> dict[str, str]:
+    table = {code: code for code in rule.target.vocabulary}
+    table.update(rule.values)  # the mapping's own words win over identical canonical codes
+    return table
 
 
 def _compile_area(rule: FieldRule, column: str, at: int, nulls: frozenset[str]) -> FieldFn:

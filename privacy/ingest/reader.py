@@ -124,22 +124,24 @@ class CsvSource:
         limit = self.max_field_length
         reader = self._reader
         while True:
+            # A record may span lines (quoted newlines): report the line it starts on.
+            line = reader.line_num + 1
             try:
                 row = next(reader)
             except StopIteration:
                 return
             except csv.Error as error:
-                yield RowProblem(reader.line_num, "", "", f"not readable as CSV: {error}")
+                yield RowProblem(line, "", "", f"not readable as CSV: {error}")
                 continue
-            line = reader.line_num
             if not row:
                 continue  # a blank line carries no record
             if len(row) != width:
                 yield RowProblem(line, "", _excerpt(self._joined(row)),
                                  f"the row has {len(row)} fields but the header has {width}")
                 continue
-            joined = "\x1f".join(row)
-            if len(joined) > limit or _UNDECODABLE.search(joined):
+            joined = "".join(row)
+            # isascii() is a fast C check that rules out undecodable bytes for most rows.
+            if len(joined) > limit or (not joined.isascii() and _UNDECODABLE.search(joined)):
                 problem = self._field_problem(line, row)
                 if problem is not None:
                     yield problem

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import json
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from privacy.ingest.convert import HeaderError, RowConverter, RowErrors
 from privacy.ingest.mapping import Mapping
 from privacy.ingest.reader import CsvSource, FileProblem, RowProblem
 from privacy.ingest.report import PROBLEMS_SHOWN, IngestRefused, IngestReport, Problem
-from privacy.ingest.staging import Staging
+from privacy.ingest.staging import BatchWriter, batch_writer
 from privacy.schema import FieldType, fields_of
 from privacy.store.models import RECORD_TABLES, AuditEvent, IngestBatch
 
@@ -56,25 +57,23 @@ def ingest_records(
         raise IngestRefused(str(error), report) from None
     with source, engine.connect() as connection:
         try:
-            converter = RowConverter(mapping, source.header)
+            converter = RowConverter(mapping, source.header,
+                                     datetime_as_text=connection.dialect.name == "sqlite")
         except HeaderError as error:
             raise IngestRefused(f"{path.name}: {error}", report) from None
         transaction = connection.begin()
         try:
-            staging = Staging(connection, fields_of(mapping.kind))
-            _stage_rows(source, converter, staging, report, progress)
-            _reject_duplicate_ids(staging, report)
-            _decide(report, path)
-            report.category_counts = staging.category_counts(_counted_fields(mapping.kind))
-            if dry_run:
-                report.rows_added = staging.count_new(table, mapping.source)
-                report.rows_already_present = report.rows_accepted - report.rows_added
-                transaction.rollback()
-                return report
             batch_id = _open_batch(connection, mapping, source, actor, started, report)
-            report.rows_added = staging.move_into(table, mapping.source, batch_id)
+            writer = batch_writer(connection, table, mapping.source, batch_id,
+                                  fields_of(mapping.kind))
+            _write_rows(source, converter, writer, report, progress)
+            _reject_duplicate_ids(writer, report)
+            _decide(report, path)
+            report.rows_added = writer.finish()
             report.rows_already_present = report.rows_accepted - report.rows_added
-            staging.drop()
+            if dry_run:
+                transaction.rollback()  # the batch row and its records go with it
+                return report
             _close_batch(connection, batch_id, report, actor)
             transaction.commit()
         except BaseException:
@@ -86,10 +85,14 @@ def ingest_records(
     return report
 
 
-def _stage_rows(source: CsvSource, converter: RowConverter, staging: Staging,
+def _write_rows(source: CsvSource, converter: RowConverter, writer: BatchWriter,
                 report: IngestReport, progress: Progress | None) -> None:
     chunk: list[list[Any]] = []
     convert = converter.convert
+    # Counting per category costs a little per row: only a dry run reports it.
+    counted = [(i, name) for i, name in enumerate(converter.field_names)
+               if name in _counted_fields(report.kind)] if report.dry_run else []
+    counts: dict[str, Counter[str]] = {name: Counter() for _, name in counted}
     for item in source.rows():
         report.rows_read += 1
         if isinstance(item, RowProblem):
@@ -104,21 +107,24 @@ def _stage_rows(source: CsvSource, converter: RowConverter, staging: Staging,
             for error in bad.errors:
                 report.add_problem(Problem(line, error.column, error.value[:60], error.reason))
             continue
+        for i, name in counted:
+            counts[name][values[i]] += 1
         values.insert(0, line)
         chunk.append(values)
         if len(chunk) >= CHUNK_ROWS:
-            staging.append(chunk)
+            writer.append(chunk)
             chunk = []
             if progress is not None:
                 progress(source.bytes_read, source.size)
-    staging.append(chunk)
+    writer.append(chunk)
     report.file_sha256 = source.sha256
+    report.category_counts = {name: dict(sorted(c.items())) for name, c in counts.items()}
     if progress is not None:
         progress(source.size, source.size)
 
 
-def _reject_duplicate_ids(staging: Staging, report: IngestReport) -> None:
-    total, examples = staging.duplicate_ids(limit=PROBLEMS_SHOWN)
+def _reject_duplicate_ids(writer: BatchWriter, report: IngestReport) -> None:
+    total, examples = writer.duplicate_ids(limit=PROBLEMS_SHOWN)
     if not total:
         return
     for source_id, lines in examples:
@@ -126,7 +132,7 @@ def _reject_duplicate_ids(staging: Staging, report: IngestReport) -> None:
             others = ", ".join(str(n) for n in lines if n != line)
             report.add_problem(Problem(line, "source_id", source_id,
                                        f"duplicate id inside the file (also on line {others})"))
-    removed = staging.drop_duplicate_ids()
+    removed = writer.drop_duplicate_ids()
     report.rows_rejected += removed
     shown = sum(len(lines) for _, lines in examples)
     if removed > shown:
@@ -155,7 +161,7 @@ def _open_batch(connection: Connection, mapping: Mapping, source: CsvSource,
                 actor: str | None, started: datetime, report: IngestReport) -> int:
     result = connection.execute(insert(IngestBatch).values(
         kind=mapping.kind, source=mapping.source, mapping_name=mapping.name,
-        mapping_sha256=mapping.sha256, file_name=source.path.name, file_sha256=report.file_sha256,
+        mapping_sha256=mapping.sha256, file_name=source.path.name, file_sha256="",
         actor=actor or default_actor(), started_at=started, finished_at=started,
         rows_read=report.rows_read, rows_accepted=report.rows_accepted, rows_added=0,
         rows_already_present=0, rows_rejected=report.rows_rejected, report="{}",
@@ -168,7 +174,9 @@ def _open_batch(connection: Connection, mapping: Mapping, source: CsvSource,
 def _close_batch(connection: Connection, batch_id: int, report: IngestReport,
                  actor: str | None) -> None:
     connection.execute(update(IngestBatch).where(IngestBatch.id == batch_id).values(
-        finished_at=utc_now(), rows_added=report.rows_added,
+        finished_at=utc_now(), file_sha256=report.file_sha256, rows_read=report.rows_read,
+        rows_accepted=report.rows_accepted, rows_rejected=report.rows_rejected,
+        rows_added=report.rows_added,
         rows_already_present=report.rows_already_present, report=report.to_json(),
     ))
     record_audit(connection, actor, "ingest", {

@@ -206,10 +206,10 @@ def _write_focus_areas(connection: Connection, focus: list[dict[str, Any]],
         memberships = sorted((beat, role) for role in ("member", "comparison", "buffer")
                              for beat in area[f"{role}_beats"] or [])
         old = existing.get(area["code"])
-        old_members = sorted(connection.execute(
+        old_members = sorted(tuple(r) for r in connection.execute(
             select(FocusAreaBeat.beat_code, FocusAreaBeat.role)
             .where(FocusAreaBeat.focus_area_code == area["code"])
-        ).tuples())
+        ).all())
         if old is None:
             connection.execute(insert(FocusArea).values(code=area["code"], **values))
             report.rows_added += 1

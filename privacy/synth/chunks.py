@@ -48,8 +48,8 @@ def iter_chunks(
     total_days = (timeline.end - timeline.start).days
     anniversaries = []
     k = 1
-    while (day := add_years(timeline.start, k)) < timeline.end:
-        anniversaries.append((day - timeline.start).days)
+    while (anniversary := add_years(timeline.start, k)) < timeline.end:
+        anniversaries.append((anniversary - timeline.start).days)
         k += 1
     marks = np.array(anniversaries, dtype=np.int64)
     hour_p = hours / hours.sum()

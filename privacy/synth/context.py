@@ -27,6 +27,11 @@ class People:
     sex: IntArray
     age: IntArray
 
+    def pick(self, other: People, take_other: npt.NDArray[np.bool_]) -> People:
+        """Row by row, these people or, where ``take_other``, the other ones."""
+        return People(*(np.where(take_other, getattr(other, f), getattr(self, f))
+                        for f in ("person", "race", "sex", "age")))
+
 
 @dataclass(eq=False)
 class Context:
@@ -62,7 +67,8 @@ class Context:
         self.pedestrian_base = low + (high - low) * rank
         z = (geo.propensity - geo.propensity.mean()) / geo.propensity.std()
         violent = np.array([v.CRIME_AGAINST_BY_OFFENSE[c] == "person" for c in v.OFFENSE_CATEGORY])
-        mix = t.OFFENSE_MIX[None, :] * np.where(violent[None, :], np.exp(t.VIOLENT_TILT * z)[:, None], 1.0)
+        tilt = np.where(violent[None, :], np.exp(t.VIOLENT_TILT * z)[:, None], 1.0)
+        mix = t.OFFENSE_MIX[None, :] * tilt
         self.offense_by_beat = mix / mix.sum(axis=1, keepdims=True)
 
     def head(self, prefix: str, chunk: Chunk) -> list[list[str]]:

@@ -43,49 +43,76 @@ class FocusArea:
     end: date | None = None
 
 
-def _grow_members(geo: Geography, centre: int, size: int) -> list[int]:
-    """The hottest beat near ``centre``, grown by its hottest edge neighbours near ``centre``."""
-    window = {centre, *geo.queen_neighbours(centre)}
-    members = [max(sorted(window), key=lambda b: float(geo.propensity[b]))]
-    while len(members) < size:
-        frontier = {n for m in members for n in geo.rook_neighbours(m)} & window
-        frontier -= set(members)
-        if not frontier:  # pragma: no cover - a 3x3 window always has rook neighbours left
+def _grow(geo: Geography, centre: int, size: int, excluded: set[int]) -> list[int]:
+    """The hottest allowed beat near ``centre``, grown by its hottest allowed edge neighbours
+    near ``centre`` (near: sharing an edge or a corner with it)."""
+    window = ({centre, *geo.queen_neighbours(centre)}) - excluded
+    if not window:
+        return []
+    grown = [max(sorted(window), key=lambda b: float(geo.propensity[b]))]
+    while len(grown) < size:
+        frontier = {n for m in grown for n in geo.rook_neighbours(m)} & window
+        frontier -= set(grown)
+        if not frontier:
             break
-        members.append(max(sorted(frontier), key=lambda b: float(geo.propensity[b])))
-    return members
+        grown.append(max(sorted(frontier), key=lambda b: float(geo.propensity[b])))
+    return grown
+
+
+def _matched(
+    geo: Geography, member_sets: list[list[int]], sizes: list[int], excluded: set[int]
+) -> list[list[int]]:
+    """Comparison beats matched to each focus area's members on crime propensity.
+
+    All members of all focus areas, hottest first, each take the allowed beat closest to them
+    in propensity (so no focus area takes every hot beat before the next gets a turn); then
+    each focus area's further beats (when it wants more than its members) are matched to its
+    members' mean propensity.
+    """
+    h = geo.propensity
+    wants = [(float(h[m]), i) for i, members in enumerate(member_sets) for m in members]
+    wants.sort(key=lambda pair: (-pair[0], pair[1]))
+    for i, (members, size) in enumerate(zip(member_sets, sizes, strict=True)):
+        wants += [(float(np.mean(h[members])), i)] * max(0, size - len(members))
+    chosen: list[list[int]] = [[] for _ in member_sets]
+    taken = set(excluded)
+    for target, i in wants:
+        allowed = [b for b in range(geo.n_beats) if b not in taken]
+        if len(chosen[i]) >= sizes[i] or not allowed:
+            continue
+        best = min(allowed, key=lambda b: (abs(float(h[b]) - target), b))
+        chosen[i].append(best)
+        taken.add(best)
+    return chosen
 
 
 def select_focus_areas(geo: Geography, starts: tuple[date, ...]) -> tuple[FocusArea, ...]:
-    """Place one focus area on each of the strongest hot spots, with comparisons and buffers.
+    """Place one focus area on each focus hot spot, with comparisons and buffers.
 
-    Comparison beats are the beats whose crime propensity is closest to the members' mean
-    among those that are neither members nor buffers of any focus area (so never adjacent to
-    members) nor comparisons of an earlier focus area.
+    Members are the hot spot's hottest beats and buffers every beat touching a member.
+    Comparison beats are matched to the members on crime propensity (the twin hot spots
+    supply beats as hot as the members) among beats that are neither members nor buffers of
+    any focus area, so they are never adjacent to members; no beat compares for two areas.
     """
     member_sets = [
-        _grow_members(geo, geo.hotspots[i], spec.n_members) for i, spec in enumerate(FOCUS_SPECS)
+        _grow(geo, geo.hotspots[i], spec.n_members, set()) for i, spec in enumerate(FOCUS_SPECS)
     ]
     buffer_sets = []
     for members in member_sets:
         around = {n for m in members for n in geo.queen_neighbours(m)} - set(members)
         buffer_sets.append(sorted(around))
     excluded = {b for s in member_sets + buffer_sets for b in s}
+    comparison_sets = _matched(geo, member_sets, [s.n_comparison for s in FOCUS_SPECS], excluded)
     areas = []
-    for spec, members, buffers, start in zip(
-        FOCUS_SPECS, member_sets, buffer_sets, starts, strict=True
+    for spec, members, buffers, comparison, start in zip(
+        FOCUS_SPECS, member_sets, buffer_sets, comparison_sets, starts, strict=True
     ):
-        target = float(np.mean(geo.propensity[members]))
-        candidates = [b for b in range(geo.n_beats) if b not in excluded]
-        candidates.sort(key=lambda b: (abs(float(geo.propensity[b]) - target), b))
-        comparison = sorted(candidates[: spec.n_comparison])
-        excluded.update(comparison)
         district = geo.district_names[int(geo.beat_district[members[0]])]
         areas.append(FocusArea(
             spec=spec,
             name=f"{district} {spec.label}",
             members=tuple(sorted(members)),
-            comparison=tuple(comparison),
+            comparison=tuple(sorted(comparison)),
             buffer=tuple(buffers),
             start=start,
         ))

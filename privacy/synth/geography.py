@@ -32,9 +32,11 @@ BEAT_WIDTH_MICRO, BEAT_HEIGHT_MICRO = 25_000, 18_000  # about 2 km by 2 km
 MEAN_BEAT_POPULATION = 6_000
 # City-wide race mix of residents who are stopped, in vocabulary order (the known codes).
 BASE_RACE_MIX = (0.08, 0.30, 0.22, 0.35, 0.05)
-HOTSPOT_AMPLITUDES = (2.4, 2.1, 1.9)
+# Two hot spots for the focus areas, then their twins of like strength for comparison beats.
+HOTSPOT_AMPLITUDES = (2.4, 2.2, 2.4, 2.2)
 HOTSPOT_RADIUS = 0.9  # in beats
 NOISE_SD = 0.45
+HOTSPOT_DAMPING = 0.8
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,7 +52,7 @@ class Geography:
     beat_row: IntArray  # grid row, 0 at the north edge
     population: IntArray
     propensity: FloatArray  # log-scale crime propensity of each beat
-    hotspots: tuple[int, ...]  # beat indices of the hot-spot centres, strongest first
+    hotspots: tuple[int, ...]  # beat indices of the hot-spot centres: focus ones, then twins
     race_mix: FloatArray  # districts x known races: who lives in (and is stopped in) each
     force_factor: FloatArray  # per district: how readily force is used there
 
@@ -91,15 +93,21 @@ def _chebyshev(a: tuple[int, int], b: tuple[int, int]) -> int:
 
 
 def _place_hotspots(rng: np.random.Generator) -> list[tuple[int, int]]:
-    """Hot-spot cells away from the edge; the two strongest far enough apart for buffers."""
+    """Hot-spot cells away from the edge, spaced so that focus areas (a hot spot and its
+    neighbours), their buffers (one more ring) and the twins' comparison beats never touch:
+    the focus hot spots at least 5 cells apart, the twins 4 from those and 3 from each other.
+    """
     while True:
         cells = [
             (int(rng.integers(1, GRID_COLS - 1)), int(rng.integers(1, GRID_ROWS - 1)))
             for _ in HOTSPOT_AMPLITUDES
         ]
-        if _chebyshev(cells[0], cells[1]) < 5:
-            continue
-        if all(_chebyshev(cells[2], c) >= 3 for c in cells[:2]):
+        focus, twins = cells[:2], cells[2:]
+        if (
+            _chebyshev(focus[0], focus[1]) >= 5
+            and all(_chebyshev(tw, f) >= 4 for tw in twins for f in focus)
+            and _chebyshev(twins[0], twins[1]) >= 3
+        ):
             return cells
 
 
@@ -122,14 +130,19 @@ def build_geography(rng: np.random.Generator) -> Geography:
     col = np.array(cols, dtype=np.int64)
     row = np.array(rows, dtype=np.int64)
     sd = 0.35
-    population = np.round(MEAN_BEAT_POPULATION * rng.lognormal(-sd * sd / 2, sd, n))
-    population = np.maximum(population, 500).astype(np.int64)
+    drawn = np.round(MEAN_BEAT_POPULATION * rng.lognormal(-sd * sd / 2, sd, n))
+    population = np.maximum(drawn, 500).astype(np.int64)
     cells = _place_hotspots(rng)
-    propensity = NOISE_SD * rng.standard_normal(n)
-    propensity += 0.3 * np.log(population / population.mean())
+    bumps = np.zeros(n)
+    nearness = np.zeros(n)  # 1 at a hot spot's centre, falling off around it
     for amplitude, (hc, hr) in zip(HOTSPOT_AMPLITUDES, cells, strict=True):
-        dist2 = (col - hc) ** 2 + (row - hr) ** 2
-        propensity += amplitude * np.exp(-dist2 / (2 * HOTSPOT_RADIUS**2))
+        shape = np.exp(-((col - hc) ** 2 + (row - hr) ** 2) / (2 * HOTSPOT_RADIUS**2))
+        bumps += amplitude * shape
+        nearness = np.maximum(nearness, shape)
+    # Hot spots are reliably hot: the noise is damped near their centres, so that hot spots
+    # of like amplitude have like crime and the twins can supply matched comparison beats.
+    noise = NOISE_SD * rng.standard_normal(n) * (1 - HOTSPOT_DAMPING * nearness)
+    propensity = noise + bumps + 0.3 * np.log(population / population.mean())
     centres = tuple(int(np.flatnonzero((col == hc) & (row == hr))[0]) for hc, hr in cells)
     n_districts = DISTRICT_COLS * DISTRICT_ROWS
     race_mix = rng.dirichlet(np.array(BASE_RACE_MIX) * 25, size=n_districts)

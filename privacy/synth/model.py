@@ -69,8 +69,8 @@ def effect_matrix(
             if kind == "incidents"
             else (spec.stop_effect, spec.buffer_stop_effect)
         )
-        effects[np.ix_(after, list(area.members))] *= member
-        effects[np.ix_(after, list(area.buffer))] *= buffer
+        effects[np.ix_(after, np.array(area.members, dtype=np.int64))] *= member
+        effects[np.ix_(after, np.array(area.buffer, dtype=np.int64))] *= buffer
     return effects
 
 

@@ -15,16 +15,19 @@ from privacy import vocabulary as v
 from privacy.synth import sampling as s
 from privacy.synth import tables as t
 from privacy.synth.chunks import Chunk
-from privacy.synth.context import Context, coded
+from privacy.synth.context import Context, People, coded
 
 IntArray = npt.NDArray[np.int64]
 Columns = list[list[str]]
 
-FEMALE = v.SUBJECT_SEX.index("female")
+FEMALE, MALE = v.SUBJECT_SEX.index("female"), v.SUBJECT_SEX.index("male")
+YOUNG = np.array([v.SUBJECT_AGE_BAND.index(a) for a in ("18_24", "25_34")])
 WARRANT = v.REASON.index("warrant")
 NONE, ARREST = v.OUTCOME.index("none"), v.OUTCOME.index("arrest")
 YES, NO = v.FLAG.index("yes"), v.FLAG.index("no")
-VEHICULAR, PEDESTRIAN, OTHER_STOP = (v.STOP_TYPE.index(c) for c in ("vehicular", "pedestrian", "other"))
+VEHICULAR = v.STOP_TYPE.index("vehicular")
+PEDESTRIAN = v.STOP_TYPE.index("pedestrian")
+OTHER_STOP = v.STOP_TYPE.index("other")
 CRIME_AGAINST_CODE = np.array(
     [v.CRIME_AGAINST.index(v.CRIME_AGAINST_BY_OFFENSE[c]) for c in v.OFFENSE_CATEGORY]
 )
@@ -95,8 +98,8 @@ def stop_columns(rng: np.random.Generator, ctx: Context, chunk: Chunk, stats: St
     action = 1 + s.draw_grouped(rng, t.ACTION_BY_REASON, reason)
     outcome = np.where(contraband, with_contraband, np.where(none, NONE, action))
     arrest = outcome == ARREST
-    force_p = np.where(arrest, t.FORCE_IF_ARREST, t.FORCE_OTHERWISE) * ctx.geo.force_factor[district]
-    force = s.bernoulli(rng, force_p, n)
+    force_p = np.where(arrest, t.FORCE_IF_ARREST, t.FORCE_OTHERWISE)
+    force = s.bernoulli(rng, force_p * ctx.geo.force_factor[district], n)
     stats.add(chunk.year, no_action=(outcome == NONE) & ~contraband, searches=search,
               hits=contraband, arrests=arrest)
     return [
@@ -122,18 +125,29 @@ def incident_columns(rng: np.random.Generator, ctx: Context, chunk: Chunk) -> Co
     offense = s.draw_grouped(rng, ctx.offense_by_beat, chunk.beat)
     unknown = v.OFFENSE_CATEGORY.index(v.UNKNOWN)
     offense = s.mask_unknown(rng, offense, t.UNKNOWN_RATE["offense_category"], unknown)
+    source_id, occurred_at, district, beat = ctx.head("I", chunk)
     return [
-        *ctx.head("I", chunk),
+        source_id,
+        occurred_at,
         coded(rng, offense, v.OFFENSE_CATEGORY),
         coded(rng, CRIME_AGAINST_CODE[offense], v.CRIME_AGAINST),
+        district,
+        beat,
         *ctx.place(rng, chunk.beat),
     ]
+
+
+def _force_risk(who: People) -> IntArray:
+    risk: IntArray = 2 * (who.sex == MALE) + np.isin(who.age, YOUNG)
+    return risk
 
 
 def force_columns(rng: np.random.Generator, ctx: Context, chunk: Chunk) -> Columns:
     """The columns of a chunk of use-of-force events (the canonical force fields, in order)."""
     n, beat = len(chunk), chunk.beat
-    who = ctx.people(rng, beat)
+    # Force falls mostly on young men: of two people from the beat, the likelier subject.
+    first, second = ctx.people(rng, beat), ctx.people(rng, beat)
+    who = first.pick(second, _force_risk(second) > _force_risk(first))
     force_type = s.draw(rng, t.FORCE_TYPE_MIX, n)
     injury = s.bernoulli(rng, t.INJURY_BY_FORCE_TYPE[force_type], n)
     return [

@@ -24,8 +24,10 @@ def cumulative(p: FloatArray) -> FloatArray:
 def draw_with_cdf(u: FloatArray, cdf: FloatArray) -> IntArray:
     """Category index for uniforms ``u`` given one cdf row per draw (n x k) or one row (k)."""
     if cdf.ndim == 1:
-        return np.searchsorted(cdf[:-1], u, side="right").astype(np.int64)
-    return (u[:, None] >= cdf[:, :-1]).sum(axis=1).astype(np.int64)
+        codes: IntArray = np.searchsorted(cdf[:-1], u, side="right").astype(np.int64)
+    else:
+        codes = (u[:, None] >= cdf[:, :-1]).sum(axis=1).astype(np.int64)
+    return codes
 
 
 def draw(rng: np.random.Generator, p: FloatArray, n: int) -> IntArray:

@@ -23,7 +23,8 @@ def probs(vocab: Sequence[str], weights: Mapping[str, float]) -> FloatArray:
     if unknown:
         raise ValueError(f"codes not in the vocabulary: {sorted(unknown)}")
     p = np.array([weights.get(code, 0.0) for code in vocab], dtype=np.float64)
-    return p / p.sum()
+    normalised: FloatArray = p / p.sum()
+    return normalised
 
 
 def per_code(vocab: Sequence[str], values: Mapping[str, float]) -> FloatArray:
@@ -114,8 +115,8 @@ STOP_HOURS = np.array([4.5, 4.0, 3.0, 2.2, 1.5, 1.0, 1.2, 2.5, 4.0, 4.5, 4.8, 4.
 FORCE_HOURS = INCIDENT_HOURS
 
 # People and officers: pools per beat / district with heavy-tailed activity.
-PERSONS_PER_STOP = 0.6
-PERSON_TAIL = 1.6  # index = floor(pool * u ** tail): the larger, the heavier the tail
+PERSONS_PER_STOP = 1.5
+PERSON_TAIL = 1.8  # index = floor(pool * u ** tail): the larger, the heavier the tail
 STOPS_PER_OFFICER_YEAR = 300
 OFFICER_TAIL = 1.5
 FORCE_OFFICER_TAIL = 2.0
