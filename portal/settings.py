@@ -41,7 +41,8 @@ class Settings:
             data_dir=data_dir,
             internal_db_url=env.get("PORTAL_INTERNAL_DB_URL")
             or sqlite_url(data_dir / "internal.sqlite3"),
-            public_db_url=env.get("PORTAL_PUBLIC_DB_URL") or sqlite_url(data_dir / "public.sqlite3"),
+            public_db_url=env.get("PORTAL_PUBLIC_DB_URL")
+            or sqlite_url(data_dir / "public.sqlite3"),
         )
 
     @classmethod

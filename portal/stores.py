@@ -16,7 +16,7 @@ def store_url(settings: Settings, store: str) -> str:
 
 def upgrade_stores(settings: Settings) -> list[tuple[str, str]]:
     """Migrate both stores to head; return (store, url) pairs."""
-    done = []
+    done: list[tuple[str, str]] = []
     for store in STORES:
         url = store_url(settings, store)
         make_engine(url).dispose()  # creates the SQLite file's folder

@@ -8,12 +8,12 @@ is what the synthetic city writes and what the ``canonical-*`` mappings read.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from privacy import vocabulary as v
 
 
-class FieldType(str, Enum):
+class FieldType(StrEnum):
     """How a field's text is parsed and checked."""
 
     ID = "id"  # a source's identifier, unique per source; never published
@@ -127,4 +127,5 @@ def fields_of(kind: str) -> tuple[CanonicalField, ...]:
     try:
         return FIELDS_BY_KIND[kind]
     except KeyError:
-        raise KeyError(f"unknown record kind {kind!r}; expected one of {', '.join(KINDS)}") from None
+        raise KeyError(f"unknown record kind {kind!r}; "
+                       f"expected one of {', '.join(KINDS)}") from None

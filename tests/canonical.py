@@ -54,7 +54,8 @@ def write_stops(path: Path, rows: Iterable[dict[str, str] | list[str]]) -> Path:
 
 
 AREAS_HEADER = ["code", "level", "name", "parent", "population", "boundary"]
-SQUARE = '{"type": "Polygon", "coordinates": [[[-93.3, 44.9], [-93.2, 44.9], [-93.2, 45.0], [-93.3, 44.9]]]}'
+SQUARE = ('{"type": "Polygon", "coordinates": '
+          '[[[-93.3, 44.9], [-93.2, 44.9], [-93.2, 45.0], [-93.3, 44.9]]]}')
 
 
 def small_city_rows() -> list[dict[str, str]]:

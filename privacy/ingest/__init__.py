@@ -46,6 +46,9 @@ def ingest_file(
         raise IngestRefused(f"--skip-invalid is not allowed for {kind}: reference data is "
                             "loaded whole or not at all")
     report = ingest_reference(public, mapping, path, dry_run=dry_run)
+    if progress is not None:
+        size = path.stat().st_size
+        progress(size, size)  # reference files are small: read whole, no bar to animate
     if report.committed and not dry_run:
         report.batch_id = _log_reference_batch(internal, mapping, path, actor, report)
     return report

@@ -99,7 +99,8 @@ def shipped_mapping_names() -> list[str]:
     return sorted(p.stem for p in SHIPPED_DIR.glob("*.toml"))
 
 
-def parse_mapping(document: dict[str, Any], *, sha256: str = "", origin: str = "<mapping>") -> Mapping:
+def parse_mapping(document: dict[str, Any], *, sha256: str = "",
+                  origin: str = "<mapping>") -> Mapping:
     """Validate a parsed TOML document and turn it into a :class:`Mapping`."""
 
     def fail(message: str) -> MappingError:
@@ -205,10 +206,10 @@ def _parse_rule(target: CanonicalField, spec: Any, fail: Any) -> FieldRule:
     if transform is not None and transform not in TRANSFORMS:
         raise fail(f"{where} transform {transform!r} is not one of: {', '.join(TRANSFORMS)}")
     combine = spec.get("combine")
-    if len(columns) > 1 and target.type not in (FieldType.DATETIME, FieldType.DATE):
-        if combine not in COMBINES:
-            raise fail(f"{where} reads several columns, so it needs combine = one of "
-                       + ", ".join(COMBINES))
+    several = len(columns) > 1 and target.type not in (FieldType.DATETIME, FieldType.DATE)
+    if several and combine not in COMBINES:
+        raise fail(f"{where} reads several columns, so it needs combine = one of "
+                   + ", ".join(COMBINES))
     numeric = spec.get("numeric")
     if numeric is not None and (numeric not in NUMERIC or target.name != "subject_age_band"):
         raise fail(f"{where} numeric = 'age_band' is the only numeric rule (for subject_age_band)")

@@ -110,7 +110,8 @@ class CsvSource:
         except StopIteration:
             raise FileProblem(f"{self.path.name} is empty: expected a header row") from None
         except csv.Error as error:
-            raise FileProblem(f"{self.path.name}: the header row cannot be read ({error})") from None
+            raise FileProblem(f"{self.path.name}: the header row cannot be read "
+                              f"({error})") from None
         if _UNDECODABLE.search("".join(header)):
             raise FileProblem(f"{self.path.name}: the header is not valid text in the mapping's "
                               "encoding; set 'encoding' in the mapping (for example 'cp1252')")

@@ -17,10 +17,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, update
 
-from privacy.ingest.convert import HeaderError, RowConverter, RowErrors
+from privacy.ingest.convert import HeaderError, RowConverter
 from privacy.ingest.mapping import Mapping
-from privacy.ingest.reader import CsvSource, FileProblem, RowProblem
+from privacy.ingest.reader import CsvSource, FileProblem
 from privacy.ingest.report import PROBLEMS_SHOWN, IngestRefused, IngestReport, Problem
+from privacy.ingest.rows import converted_rows
 from privacy.ingest.staging import BatchWriter, batch_writer
 from privacy.schema import FieldType, fields_of
 from privacy.store.models import RECORD_TABLES, AuditEvent, IngestBatch
@@ -88,25 +89,11 @@ def ingest_records(
 def _write_rows(source: CsvSource, converter: RowConverter, writer: BatchWriter,
                 report: IngestReport, progress: Progress | None) -> None:
     chunk: list[list[Any]] = []
-    convert = converter.convert
     # Counting per category costs a little per row: only a dry run reports it.
     counted = [(i, name) for i, name in enumerate(converter.field_names)
                if name in _counted_fields(report.kind)] if report.dry_run else []
     counts: dict[str, Counter[str]] = {name: Counter() for _, name in counted}
-    for item in source.rows():
-        report.rows_read += 1
-        if isinstance(item, RowProblem):
-            report.rows_rejected += 1
-            report.add_problem(Problem(item.line, item.column, item.value, item.reason))
-            continue
-        line, row = item
-        try:
-            values = convert(row)
-        except RowErrors as bad:
-            report.rows_rejected += 1
-            for error in bad.errors:
-                report.add_problem(Problem(line, error.column, error.value[:60], error.reason))
-            continue
+    for line, values in converted_rows(source, converter, report):
         for i, name in counted:
             counts[name][values[i]] += 1
         values.insert(0, line)
@@ -117,7 +104,6 @@ def _write_rows(source: CsvSource, converter: RowConverter, writer: BatchWriter,
             if progress is not None:
                 progress(source.bytes_read, source.size)
     writer.append(chunk)
-    report.file_sha256 = source.sha256
     report.category_counts = {name: dict(sorted(c.items())) for name, c in counts.items()}
     if progress is not None:
         progress(source.size, source.size)

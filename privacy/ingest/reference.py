@@ -13,10 +13,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
-from privacy.ingest.convert import HeaderError, RowConverter, RowErrors
+from privacy.ingest.convert import HeaderError, RowConverter
 from privacy.ingest.mapping import Mapping
-from privacy.ingest.reader import CsvSource, FileProblem, RowProblem
+from privacy.ingest.reader import CsvSource, FileProblem
 from privacy.ingest.report import IngestRefused, IngestReport, Problem
+from privacy.ingest.rows import converted_rows
 from publishing.models import Area, FocusArea, FocusAreaBeat
 
 _PARENT_LEVEL = {"district": "city", "beat": "district"}
@@ -70,22 +71,9 @@ def _read_all(mapping: Mapping, path: Path, report: IngestReport) -> list[dict[s
             converter = RowConverter(mapping, source.header)
         except HeaderError as error:
             raise IngestRefused(f"{path.name}: {error}", report) from None
-        for item in source.rows():
-            report.rows_read += 1
-            if isinstance(item, RowProblem):
-                report.rows_rejected += 1
-                report.add_problem(Problem(item.line, item.column, item.value, item.reason))
-                continue
-            line, row = item
-            try:
-                values = converter.convert(row)
-            except RowErrors as bad:
-                report.rows_rejected += 1
-                for error in bad.errors:
-                    report.add_problem(Problem(line, error.column, error.value, error.reason))
-                continue
-            records.append({"line": line, **dict(zip(converter.field_names, values, strict=True))})
-        report.file_sha256 = source.sha256
+        names = converter.field_names
+        for line, values in converted_rows(source, converter, report):
+            records.append({"line": line, **dict(zip(names, values, strict=True))})
     if report.rows_read == 0 and not mapping.extra_areas:
         raise IngestRefused(f"{path.name} has a header but no data rows; nothing to ingest", report)
     return records

@@ -1,6 +1,6 @@
 """The ``portal`` command: the composition root that wires settings, stores and engines.
 
-Only this module (and the admin console) may import ``privacy``: the public site never does.
+Only this package (and the admin console) may import ``privacy``: the public site never does.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from portal.progress import progress_bar
 from portal.settings import Settings
 
 console = Console()
@@ -54,7 +53,7 @@ def db_upgrade(settings: Settings) -> None:
 def ingest(settings: Settings, kind: str, path: Path, mapping_name: str, dry_run: bool,
            skip_invalid: bool) -> None:
     """Ingest the file PATH of KIND records through a mapping."""
-    from portal.ingest_command import run_ingest
+    from portal.cli.ingest import run_ingest
 
     sys.exit(run_ingest(settings, kind, path, mapping_name, dry_run=dry_run,
                         skip_invalid=skip_invalid))
@@ -82,7 +81,7 @@ def mappings() -> None:
 def synth(out_dir: Path, seed: int, stops: int, incidents: int, force_events: int,
           years: int) -> None:
     """Write a synthetic city (areas, focus areas, records, true effects) to OUT_DIR."""
-    from portal.demo import generate
+    from portal.cli.demo import generate
 
     manifest = generate(out_dir, seed=seed, stops=stops, incidents=incidents,
                         force_events=force_events, years=years)
@@ -95,7 +94,7 @@ def synth(out_dir: Path, seed: int, stops: int, incidents: int, force_events: in
 @click.pass_obj
 def demo(settings: Settings, stops: int, seed: int) -> None:
     """Set up everything: migrate, generate the synthetic city, ingest it, summarise."""
-    from portal.demo import run_demo
+    from portal.cli.demo import run_demo
 
     sys.exit(run_demo(settings, stops=stops, seed=seed))
 
@@ -111,4 +110,4 @@ def main() -> None:
     cli()
 
 
-__all__ = ["cli", "main", "progress_bar"]
+__all__ = ["cli", "main"]

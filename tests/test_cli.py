@@ -1,0 +1,98 @@
+"""The `portal` command as an operator uses it."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from portal.cli import cli
+from tests.canonical import stop_row, write_stops
+
+
+def portal(data_dir: Path, *args: str) -> Result:
+    # A wide terminal, so that Rich does not wrap the lines the tests read.
+    env = {"PORTAL_DATA_DIR": str(data_dir), "COLUMNS": "250", "PORTAL_INTERNAL_DB_URL": "",
+           "PORTAL_PUBLIC_DB_URL": ""}
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    result = portal(tmp_path / "var", "db", "upgrade")
+    assert result.exit_code == 0, result.output
+    assert "internal store at sqlite:///" in result.output
+    return tmp_path / "var"
+
+
+def test_ingest_dry_run_prints_counts_per_category(data_dir: Path, tmp_path: Path) -> None:
+    path = write_stops(tmp_path / "stops.csv", [stop_row(n) for n in range(1, 9)])
+
+    result = portal(data_dir, "ingest", "stops", str(path), "--mapping", "synthetic-stops",
+                    "--dry-run")
+
+    assert result.exit_code == 0
+    assert "8 rows read, 8 would be accepted, 0 rejected; 8 would be new" in result.stdout
+    assert "Nothing was written." in result.stdout
+    assert re.search(r"│ subject_race\s+│ black\s+│ 2\s+│", result.stdout)
+
+
+def test_ingest_then_reingest(data_dir: Path, tmp_path: Path) -> None:
+    path = write_stops(tmp_path / "stops.csv", [stop_row(n) for n in range(1, 4)])
+    args = ("ingest", "stops", str(path), "--mapping", "synthetic-stops")
+
+    assert "3 rows read, 3 added." in portal(data_dir, *args).stdout
+    assert "0 added, 3 already present" in portal(data_dir, *args).stdout
+
+
+def test_a_refused_file_exits_2_and_says_why_on_stderr(data_dir: Path, tmp_path: Path) -> None:
+    path = write_stops(tmp_path / "stops.csv", [stop_row(1, outcome="ticket")])
+
+    result = portal(data_dir, "ingest", "stops", str(path), "--mapping", "synthetic-stops")
+
+    assert result.exit_code == 2
+    assert "line 2, column 'outcome', value 'ticket'" in result.stderr
+    assert "--skip-invalid" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("ingest", "stops", "{missing}", "--mapping", "synthetic-stops"), "no such file"),
+        (("ingest", "stops", "{file}", "--mapping", "atlantis"), "no mapping named 'atlantis'"),
+        (("ingest", "incidents", "{file}", "--mapping", "synthetic-stops"),
+         "mapping 'synthetic-stops' is for stops, not incidents"),
+    ],
+    ids=["missing file", "unknown mapping", "wrong kind"],
+)
+def test_operator_mistakes_get_a_clear_message(data_dir: Path, tmp_path: Path,
+                                               args: tuple[str, ...], message: str) -> None:
+    (tmp_path / "x.csv").write_text("a\n1\n")
+    paths = {"file": tmp_path / "x.csv", "missing": tmp_path / "nope.csv"}
+
+    result = portal(data_dir, *(a.format(**paths) for a in args))
+
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_mappings_lists_the_shipped_ones(tmp_path: Path) -> None:
+    result = portal(tmp_path, "mappings")
+    assert "minneapolis-stops" in result.stdout and "stanford-opp" in result.stdout
+
+
+def test_the_demo_builds_everything_and_is_repeatable(tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"
+
+    first = portal(data_dir, "demo", "--stops", "4000")
+    second = portal(data_dir, "demo", "--stops", "4000")
+
+    assert first.exit_code == 0 and second.exit_code == 0
+    assert "│ stops.csv       │ stops       │ 4,000     │ 4,000 │ 0" in first.stdout
+    assert "│ stops.csv       │ stops       │ 4,000     │ 0     │ 4,000" in second.stdout
+    assert "Public reference data: 1 city, 8 districts, 80 beats." in first.stdout
+    truth = json.loads((data_dir / "synthetic" / "truth.json").read_text())
+    assert truth["seed"] == 2025
