@@ -33,6 +33,7 @@ def ingest_file(
     skip_invalid: bool = False,
     actor: str | None = None,
     progress: Progress | None = None,
+    parallel: bool | None = None,
 ) -> IngestReport:
     """Ingest one file of ``kind`` with ``mapping``: records into the internal store,
     reference data into the public store (its batch is still logged internally)."""
@@ -41,7 +42,8 @@ def ingest_file(
                             f"pick a {kind} mapping")
     if kind in RECORD_KINDS:
         return ingest_records(internal, mapping, path, dry_run=dry_run,
-                              skip_invalid=skip_invalid, actor=actor, progress=progress)
+                              skip_invalid=skip_invalid, actor=actor, progress=progress,
+                              parallel=parallel)
     if skip_invalid:
         raise IngestRefused(f"--skip-invalid is not allowed for {kind}: reference data is "
                             "loaded whole or not at all")

@@ -1,8 +1,9 @@
 """Turn one source row into one canonical record, or say exactly why not.
 
 A mapping compiles into one small function per canonical field. Each returns the canonical
-value or raises :class:`FieldError` naming the column, the value and the reason, so the fast
-path (every field parses) and the report of a bad row are the same code.
+value or raises :class:`FieldError` naming the column, the value and the reason. This is the
+reference path: :mod:`privacy.ingest.columns` converts whole chunks faster and hands any
+chunk it is unsure of back to this code.
 """
 
 from __future__ import annotations
@@ -64,13 +65,12 @@ class RowConverter:
         self.field_names = tuple(rule.target.name for rule in mapping.rules)
         self.index = _resolve_header(mapping, header)
         # SQLite stores datetimes as text; producing it here saves a pass over every row.
-        self._datetime_as_text = datetime_as_text
-        self._fns = [self._compile(rule) for rule in mapping.rules]
-        self._fast = self._generate()
+        self.datetime_as_text = datetime_as_text
+        self.field_functions = [self._compile(rule) for rule in mapping.rules]
         derived = mapping.kind == "incidents" and not _has_source(
             next(r for r in mapping.rules if r.target.name == "crime_against")
         )
-        self._derive_crime_against = derived
+        self.derives_crime_against = derived
         if derived:
             self._offense_at = self.field_names.index("offense_category")
             self._against_at = self.field_names.index("crime_against")
@@ -78,43 +78,17 @@ class RowConverter:
     def convert(self, row: Sequence[str]) -> list[Value]:
         """Convert a row; raise :class:`RowErrors` with every bad field of it."""
         try:
-            values = self._fast(row)
-        except (FieldError, KeyError):
+            values = [fn(row) for fn in self.field_functions]
+        except FieldError:
             raise RowErrors(self.errors(row)) from None
-        if self._derive_crime_against:
+        if self.derives_crime_against:
             values[self._against_at] = v.CRIME_AGAINST_BY_OFFENSE[values[self._offense_at]]
         return values
-
-    def _generate(self) -> Callable[[Sequence[str]], list[Value]]:
-        """One function that builds the whole record in a single list display.
-
-        Calling a closure per field costs more than the work most fields need, so plain
-        code lookups are inlined as ``table[r[i].strip()]``; everything else calls its
-        field function. A failing inline lookup raises KeyError and the row is then
-        diagnosed field by field by :meth:`errors`, which uses the same tables.
-        """
-        namespace: dict[str, Any] = {}
-        parts = []
-        for i, (rule, fn) in enumerate(zip(self.mapping.rules, self._fns, strict=True)):
-            if not _has_source(rule) or rule.constant is not None:
-                namespace[f"c{i}"] = fn(())
-                parts.append(f"c{i}")
-            elif (rule.target.type is FieldType.CATEGORY and len(rule.columns) == 1
-                  and rule.numeric is None and rule.fallback is None):
-                namespace[f"t{i}"] = _category_table(rule)
-                parts.append(f"t{i}[r[{self.index[rule.columns[0]]}].strip()]")
-            else:
-                namespace[f"f{i}"] = fn
-                parts.append(f"f{i}(r)")
-        source = "def fast(r):\n    return [" + ", ".join(parts) + "]\n"
-        exec(compile(source, f"<mapping {self.mapping.name}>", "exec"), namespace)
-        fast: Callable[[Sequence[str]], list[Value]] = namespace["fast"]
-        return fast
 
     def errors(self, row: Sequence[str]) -> list[FieldError]:
         """Every field error of a row (slow path, only for rows that fail)."""
         found = []
-        for fn in self._fns:
+        for fn in self.field_functions:
             try:
                 fn(row)
             except FieldError as error:
@@ -144,7 +118,7 @@ class RowConverter:
         column = "+".join(rule.columns)
         parse = _time_parser(rule.format, self.mapping.timezone)
         want_date = rule.target.type is FieldType.DATE
-        as_text = self._datetime_as_text
+        as_text = self.datetime_as_text
         required = rule.target.required
         nulls = self.mapping.null_values
 
@@ -218,7 +192,7 @@ def _time_parser(fmt: str, zone: ZoneInfo) -> Callable[[str], datetime]:
 
 def _compile_category(rule: FieldRule, column: str, at: int, nulls: frozenset[str]) -> FieldFn:
     vocabulary = rule.target.vocabulary
-    table = _category_table(rule)
+    table = category_table(rule)
     fallback = rule.fallback
     numeric = rule.numeric
 
@@ -247,7 +221,9 @@ def _compile_category(rule: FieldRule, column: str, at: int, nulls: frozenset[st
     return read
 
 
-def _category_table(rule: FieldRule) -> dict[str, str]:
+def category_table(rule: FieldRule) -> dict[str, str]:
+    """Source value -> canonical code for a category field (canonical codes map to
+    themselves, unless the mapping says otherwise)."""
     table = {code: code for code in rule.target.vocabulary}
     table.update(rule.values)  # the mapping's own words win over identical canonical codes
     return table

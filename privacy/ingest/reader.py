@@ -38,6 +38,16 @@ class RowProblem:
     reason: str
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """Consecutive data rows that passed the file-level checks, their starting lines, and
+    the rows between them that did not."""
+
+    lines: list[int]
+    rows: list[list[str]]
+    problems: list[RowProblem]
+
+
 class _CountingReader(io.RawIOBase):
     """A raw stream that counts and hashes the bytes read through it (progress, batch id)."""
 
@@ -119,35 +129,61 @@ class CsvSource:
             raise FileProblem(f"{self.path.name}: the first row is blank; expected a header row")
         return header
 
-    def rows(self) -> Iterator[tuple[int, list[str]] | RowProblem]:
-        """Yield ``(line, fields)`` for each data row, or a :class:`RowProblem`."""
-        width = len(self.header)
-        limit = self.max_field_length
+    def chunks(self, size: int) -> Iterator[Chunk]:
+        """Yield the data rows in chunks of up to ``size``, each with the rows that could
+        not be read as data (wrong width, over-long field, bytes invalid in the encoding).
+
+        The checks run over the whole chunk at C speed; only a chunk that fails one is
+        looked at row by row.
+        """
         reader = self._reader
-        while True:
-            # A record may span lines (quoted newlines): report the line it starts on.
-            line = reader.line_num + 1
+        exhausted = False
+        while not exhausted:
+            lines: list[int] = []
+            rows: list[list[str]] = []
+            problems: list[RowProblem] = []
+            end = reader.line_num
             try:
-                row = next(reader)
-            except StopIteration:
-                return
+                for row in reader:
+                    if row:  # a blank line carries no record
+                        # A record may span lines (quoted newlines): keep the line it starts on.
+                        lines.append(end + 1)
+                        rows.append(row)
+                    end = reader.line_num
+                    if len(rows) >= size:
+                        break
+                else:
+                    exhausted = True
             except csv.Error as error:
-                yield RowProblem(line, "", "", f"not readable as CSV: {error}")
-                continue
-            if not row:
-                continue  # a blank line carries no record
-            if len(row) != width:
-                yield RowProblem(line, "", _excerpt(self._joined(row)),
-                                 f"the row has {len(row)} fields but the header has {width}")
-                continue
-            joined = "".join(row)
-            # isascii() is a fast C check that rules out undecodable bytes for most rows.
-            if len(joined) > limit or (not joined.isascii() and _UNDECODABLE.search(joined)):
-                problem = self._field_problem(line, row)
-                if problem is not None:
-                    yield problem
-                    continue
-            yield line, row
+                problems.append(RowProblem(end + 1, "", "", f"not readable as CSV: {error}"))
+            yield self._vet(lines, rows, problems)
+
+    def _vet(self, lines: list[int], rows: list[list[str]],
+             problems: list[RowProblem]) -> Chunk:
+        width = len(self.header)
+        if rows and set(map(len, rows)) == {width}:
+            joined = list(map("".join, rows))
+            # isascii() rules out undecodable bytes for a whole chunk at once.
+            if max(map(len, joined)) <= self.max_field_length and "".join(joined).isascii():
+                return Chunk(lines, rows, problems)
+        good_lines, good_rows = [], []
+        for line, row in zip(lines, rows, strict=True):
+            problem = self._row_problem(line, row, width)
+            if problem is None:
+                good_lines.append(line)
+                good_rows.append(row)
+            else:
+                problems.append(problem)
+        return Chunk(good_lines, good_rows, problems)
+
+    def _row_problem(self, line: int, row: list[str], width: int) -> RowProblem | None:
+        if len(row) != width:
+            return RowProblem(line, "", _excerpt(",".join(row)),
+                              f"the row has {len(row)} fields but the header has {width}")
+        joined = "".join(row)
+        if len(joined) > self.max_field_length or not joined.isascii():
+            return self._field_problem(line, row)
+        return None
 
     def _field_problem(self, line: int, row: list[str]) -> RowProblem | None:
         for name, value in zip(self.header, row, strict=True):
@@ -161,9 +197,6 @@ class CsvSource:
                                   "set 'encoding' in the mapping (for example 'cp1252')")
         return None  # long in total, but every field is within the limit
 
-    @staticmethod
-    def _joined(row: list[str]) -> str:
-        return ",".join(row)
 
 
 def _excerpt(value: str, limit: int = 60) -> str:

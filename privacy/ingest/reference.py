@@ -17,7 +17,7 @@ from privacy.ingest.convert import HeaderError, RowConverter
 from privacy.ingest.mapping import Mapping
 from privacy.ingest.reader import CsvSource, FileProblem
 from privacy.ingest.report import IngestRefused, IngestReport, Problem
-from privacy.ingest.rows import converted_rows
+from privacy.ingest.rows import converted_chunks
 from publishing.models import Area, FocusArea, FocusAreaBeat
 
 _PARENT_LEVEL = {"district": "city", "beat": "district"}
@@ -71,9 +71,9 @@ def _read_all(mapping: Mapping, path: Path, report: IngestReport) -> list[dict[s
             converter = RowConverter(mapping, source.header)
         except HeaderError as error:
             raise IngestRefused(f"{path.name}: {error}", report) from None
-        names = converter.field_names
-        for line, values in converted_rows(source, converter, report):
-            records.append({"line": line, **dict(zip(names, values, strict=True))})
+        names = ("line", *converter.field_names)
+        for rows in converted_chunks(source, converter, report):
+            records.extend(dict(zip(names, row, strict=True)) for row in rows)
     if report.rows_read == 0 and not mapping.extra_areas:
         raise IngestRefused(f"{path.name} has a header but no data rows; nothing to ingest", report)
     return records

@@ -60,9 +60,13 @@ class IngestReport:
         if len(self.problems) < REJECTED_RECORDED:
             self.problems.append(problem)
 
+    def sorted_problems(self) -> list[Problem]:
+        """The recorded problems in file order (chunks find them in two passes)."""
+        return sorted(self.problems, key=lambda p: p.line)
+
     def problem_lines(self) -> list[str]:
         """The first problems, then a count of the rest, as a person reads them."""
-        lines = [str(p) for p in self.problems[:PROBLEMS_SHOWN]]
+        lines = [str(p) for p in self.sorted_problems()[:PROBLEMS_SHOWN]]
         rest = self.problem_count - len(lines)
         if rest > 0:
             lines.append(f"... and {rest:,} more problem(s)")
@@ -77,7 +81,7 @@ class IngestReport:
             "rows_already_present": self.rows_already_present,
             "rows_updated": self.rows_updated,
             "problem_count": self.problem_count,
-            "rejected": [p.__dict__ for p in self.problems],
+            "rejected": [p.__dict__ for p in self.sorted_problems()],
             "category_counts": self.category_counts,
             "notes": self.notes,
         }

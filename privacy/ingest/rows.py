@@ -1,33 +1,67 @@
-"""The one loop every ingest runs: read rows, convert them, count and report the bad ones."""
+"""The one loop every ingest runs: read chunks, convert them, report the rows that fail."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from privacy.ingest.columns import ColumnConverter
 from privacy.ingest.convert import RowConverter, RowErrors
-from privacy.ingest.reader import CsvSource, RowProblem
+from privacy.ingest.reader import CsvSource
 from privacy.ingest.report import IngestReport, Problem
 
+CHUNK_ROWS = 20_000
 
-def converted_rows(source: CsvSource, converter: RowConverter,
-                   report: IngestReport) -> Iterator[tuple[int, list[Any]]]:
-    """Yield ``(line, canonical values)`` for every valid row; record the others in
-    ``report`` (rows read, rows rejected, one problem per bad field)."""
-    convert = converter.convert
-    for item in source.rows():
-        report.rows_read += 1
-        if isinstance(item, RowProblem):
+
+def converted_chunks(source: CsvSource, converter: RowConverter, report: IngestReport,
+                     size: int = CHUNK_ROWS) -> Iterator[list[tuple[Any, ...]]]:
+    """Yield lists of ``(line, *canonical values)`` for the valid rows, a chunk at a time;
+    count every row read in ``report`` and record each bad row's problems there."""
+    fast = ColumnConverter(converter)
+    with _no_cyclic_gc():
+        yield from _chunks(source, converter, report, size, fast)
+    report.file_sha256 = source.sha256
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: rows make no reference cycles, and with
+    millions of young tuples alive it ran often enough to cost a third of the time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _chunks(source: CsvSource, converter: RowConverter, report: IngestReport, size: int,
+            fast: ColumnConverter) -> Iterator[list[tuple[Any, ...]]]:
+    for chunk in source.chunks(size):
+        report.rows_read += len(chunk.rows) + len(chunk.problems)
+        for problem in chunk.problems:
             report.rows_rejected += 1
-            report.add_problem(Problem(item.line, item.column, item.value, item.reason))
-            continue
-        line, row = item
+            report.add_problem(Problem(problem.line, problem.column, problem.value,
+                                       problem.reason))
+        converted = fast.convert(chunk.lines, chunk.rows)
+        if converted is None:
+            converted = _row_by_row(converter, chunk.lines, chunk.rows, report)
+        yield converted
+
+
+def _row_by_row(converter: RowConverter, lines: list[int], rows: list[list[str]],
+                report: IngestReport) -> list[tuple[Any, ...]]:
+    converted = []
+    for line, row in zip(lines, rows, strict=True):
         try:
-            values = convert(row)
+            values = converter.convert(row)
         except RowErrors as bad:
             report.rows_rejected += 1
             for error in bad.errors:
                 report.add_problem(Problem(line, error.column, error.value[:60], error.reason))
             continue
-        yield line, values
-    report.file_sha256 = source.sha256
+        converted.append((line, *values))
+    return converted

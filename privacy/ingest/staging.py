@@ -1,11 +1,12 @@
-"""Stage one batch's records in the database, inside the caller's transaction.
+"""Write one batch's records through a staging table, inside the caller's transaction.
 
-Staging keeps memory flat (the database holds the rows, not Python), lets the database find
-duplicate ids within the file, and makes the move into the records table one
-``INSERT ... SELECT ... ON CONFLICT DO NOTHING``, idempotent by ``(source, source_id)``.
-Rows reach staging through the driver's fastest path: ``executemany`` on SQLite (measured
-twice as fast as inserting into the indexed records table row by row), ``COPY`` on
-PostgreSQL. A refused batch rolls the transaction back, so nothing is left behind.
+Each chunk is staged through the driver's fastest path (``executemany`` on SQLite, ``COPY``
+on PostgreSQL) and moved into the records table at once with an anti-join on
+``(source, source_id)``, so re-ingesting adds nothing. Moving chunk by chunk lets the
+database work while the next chunk is still being converted (see
+:mod:`privacy.ingest.pipeline`). The ids of every staged row are kept in a narrow second
+table, where the database finds ids that occur twice in the file; their rows are taken out
+of the batch again. A refused batch rolls the transaction back, so nothing is left behind.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from sqlalchemy import Connection, text
 from privacy.schema import CanonicalField, FieldType
 
 STAGING = "ingest_staging"
-_DUPLICATED = (f"SELECT source_id FROM {STAGING} GROUP BY source_id HAVING COUNT(*) > 1")
+IDS = "ingest_staged_ids"
+_DUPLICATED = f"SELECT source_id FROM {IDS} GROUP BY source_id HAVING COUNT(*) > 1"
 
 
 class BatchWriter(ABC):
-    """What both writers share: the staging table and the duplicate-id queries."""
+    """What both writers share: the staging tables, the move and the duplicate checks."""
 
     def __init__(self, connection: Connection, table: str, source: str, batch_id: int,
                  fields: Sequence[CanonicalField]) -> None:
@@ -32,28 +34,40 @@ class BatchWriter(ABC):
         self.source = source
         self.batch_id = batch_id
         self.names = tuple(f.name for f in fields)
+        self.added = 0
         columns = ", ".join(["line BIGINT"] + [f"{f.name} {_sql_type(f)}" for f in fields])
-        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGING}")
-        connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {STAGING} ({columns})")
-        marks = ", ".join(["?"] * (len(self.names) + 1))
-        self._insert_sql = f"INSERT INTO {STAGING} VALUES ({marks})"
+        for name, definition in ((STAGING, columns), (IDS, "line BIGINT, source_id VARCHAR")):
+            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+            connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} ({definition})")
+        listed = ", ".join(self.names)
+        # ON CONFLICT keeps the first row of an id seen twice within a chunk, and uses the
+        # unique index for each row (an anti-join per chunk made PostgreSQL scan the whole
+        # growing table each time). "WHERE true" keeps SQLite from reading ON as a join's.
+        self._move = text(
+            f"INSERT INTO {table} (source, batch_id, {listed}) "
+            f"SELECT :source, :batch_id, {listed} FROM {STAGING} WHERE true "
+            "ON CONFLICT (source, source_id) DO NOTHING"
+        )
 
     @abstractmethod
-    def append(self, rows: list[list[Any]]) -> None:
-        """Stage converted rows; each is ``[line, *values in schema order]``."""
+    def _stage(self, rows: list[tuple[Any, ...]]) -> None:
+        """Put rows into the staging table."""
 
-    def finish(self) -> int:
-        """Move the staged rows into the records table, skipping source ids already there;
-        return how many were added."""
-        columns = ", ".join(self.names)
-        # "WHERE true" keeps SQLite from reading ON CONFLICT as part of a join.
-        result = self.connection.execute(text(
-            f"INSERT INTO {self.table} (source, batch_id, {columns}) "
-            f"SELECT :source, :batch_id, {columns} FROM {STAGING} WHERE true ORDER BY line "
-            "ON CONFLICT (source, source_id) DO NOTHING"
-        ), {"source": self.source, "batch_id": self.batch_id})
-        self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGING}")
-        return int(result.rowcount)
+    def append(self, rows: list[tuple[Any, ...]]) -> None:
+        """Add converted rows, each ``(line, *values in schema order)``, to the batch."""
+        if not rows:
+            return
+        self._stage(rows)
+        result = self.connection.execute(
+            self._move, {"source": self.source, "batch_id": self.batch_id})
+        self.added += int(result.rowcount)
+        self.connection.exec_driver_sql(
+            f"INSERT INTO {IDS} (line, source_id) SELECT line, source_id FROM {STAGING}")
+        self._empty_staging()
+
+    def _empty_staging(self) -> None:
+        # SQLite turns an unqualified DELETE into a truncation.
+        self.connection.exec_driver_sql(f"DELETE FROM {STAGING}")
 
     def duplicate_ids(self, limit: int) -> tuple[int, list[tuple[str, list[int]]]]:
         """How many source ids occur more than once, and the first ``limit`` with their lines."""
@@ -66,16 +80,28 @@ class BatchWriter(ABC):
         found = []
         for source_id in first:
             lines = self.connection.execute(text(
-                f"SELECT line FROM {STAGING} WHERE source_id = :sid ORDER BY line"
+                f"SELECT line FROM {IDS} WHERE source_id = :sid ORDER BY line"
             ), {"sid": source_id}).scalars().all()
             found.append((str(source_id), [int(n) for n in lines]))
         return int(total), found
 
     def drop_duplicate_ids(self) -> int:
-        """Remove every row whose source id is not unique in the file; return how many."""
-        result = self.connection.execute(
-            text(f"DELETE FROM {STAGING} WHERE source_id IN ({_DUPLICATED})"))
-        return int(result.rowcount)
+        """Take every row whose source id occurs more than once in the file out of the
+        batch (the first of them went in); return how many rows of the file that rejects."""
+        removed = self.connection.execute(text(
+            f"DELETE FROM {self.table} WHERE batch_id = :batch AND source = :source "
+            f"AND source_id IN ({_DUPLICATED})"
+        ), {"batch": self.batch_id, "source": self.source})
+        self.added -= int(removed.rowcount)
+        rejected = self.connection.execute(text(
+            f"SELECT COUNT(*) FROM {IDS} WHERE source_id IN ({_DUPLICATED})")).scalar_one()
+        return int(rejected)
+
+    def finish(self) -> int:
+        """Drop the staging tables; return how many rows the batch added."""
+        for name in (STAGING, IDS):
+            self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+        return self.added
 
     def _dbapi(self) -> Any:
         # The driver's own connection, inside the same transaction: its executemany and
@@ -88,12 +114,11 @@ class BatchWriter(ABC):
 class SqliteBatchWriter(BatchWriter):
     """Stage rows with the driver's ``executemany``."""
 
-    def append(self, rows: list[list[Any]]) -> None:
-        if not rows:
-            return
+    def _stage(self, rows: list[tuple[Any, ...]]) -> None:
+        marks = ", ".join(["?"] * (len(self.names) + 1))
         cursor = self._dbapi().cursor()
         try:
-            cursor.executemany(self._insert_sql, rows)
+            cursor.executemany(f"INSERT INTO {STAGING} VALUES ({marks})", rows)
         finally:
             cursor.close()
 
@@ -101,11 +126,15 @@ class SqliteBatchWriter(BatchWriter):
 class PostgresBatchWriter(BatchWriter):
     """Stage rows with ``COPY``."""
 
-    def append(self, rows: list[list[Any]]) -> None:
+    def _stage(self, rows: list[tuple[Any, ...]]) -> None:
         copy_sql = f"COPY {STAGING} (line, {', '.join(self.names)}) FROM STDIN"
         with self._dbapi().cursor() as cursor, cursor.copy(copy_sql) as copy:
             for row in rows:
                 copy.write_row(row)
+
+    def _empty_staging(self) -> None:
+        # DELETE would leave dead rows for every later chunk's scan to step over.
+        self.connection.exec_driver_sql(f"TRUNCATE {STAGING}")
 
 
 def batch_writer(connection: Connection, table: str, source: str, batch_id: int,

@@ -2,7 +2,7 @@
 
 Revision ID: internal_0001
 Revises:
-Create Date: 2026-11-30 01:06:07.500334
+Create Date: 2026-11-30 01:13:01.963867
 
 """
 
@@ -34,31 +34,6 @@ def upgrade() -> None:
         sa.Column("action", sa.String(length=64), nullable=False),
         sa.Column("detail", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
-    )
-    op.create_table(
-        "ingest_batches",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("source", sa.String(length=64), nullable=False),
-        sa.Column("mapping_name", sa.String(length=128), nullable=False),
-        sa.Column("mapping_sha256", sa.String(length=64), nullable=False),
-        sa.Column("file_name", sa.String(length=512), nullable=False),
-        sa.Column("file_sha256", sa.String(length=64), nullable=False),
-        sa.Column("actor", sa.String(length=128), nullable=False),
-        sa.Column("started_at", sa.DateTime(), nullable=False),
-        sa.Column("finished_at", sa.DateTime(), nullable=False),
-        sa.Column("rows_read", sa.BigInteger(), nullable=False),
-        sa.Column("rows_accepted", sa.BigInteger(), nullable=False),
-        sa.Column("rows_added", sa.BigInteger(), nullable=False),
-        sa.Column("rows_already_present", sa.BigInteger(), nullable=False),
-        sa.Column("rows_rejected", sa.BigInteger(), nullable=False),
-        sa.Column("report", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_ingest_batches")),
     )
     op.create_table(
         "force_events",
@@ -103,11 +78,6 @@ def upgrade() -> None:
             "subject_sex = 'female' OR subject_sex = 'male' OR subject_sex = 'other' OR subject_sex = 'unknown'",
             name=op.f("ck_force_events_subject_sex_code"),
         ),
-        sa.ForeignKeyConstraint(
-            ["batch_id"],
-            ["ingest_batches.id"],
-            name=op.f("fk_force_events_batch_id_ingest_batches"),
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_force_events")),
         sa.UniqueConstraint("source", "source_id", name=op.f("uq_force_events_source_source_id")),
     )
@@ -140,15 +110,37 @@ def upgrade() -> None:
             "offense_category = 'homicide' OR offense_category = 'rape' OR offense_category = 'robbery' OR offense_category = 'aggravated_assault' OR offense_category = 'burglary' OR offense_category = 'larceny' OR offense_category = 'motor_vehicle_theft' OR offense_category = 'arson' OR offense_category = 'other' OR offense_category = 'unknown'",
             name=op.f("ck_incidents_offense_category_code"),
         ),
-        sa.ForeignKeyConstraint(
-            ["batch_id"], ["ingest_batches.id"], name=op.f("fk_incidents_batch_id_ingest_batches")
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_incidents")),
         sa.UniqueConstraint("source", "source_id", name=op.f("uq_incidents_source_source_id")),
     )
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.create_index("ix_incidents_occurred_at", ["occurred_at"], unique=False)
 
+    op.create_table(
+        "ingest_batches",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("source", sa.String(length=64), nullable=False),
+        sa.Column("mapping_name", sa.String(length=128), nullable=False),
+        sa.Column("mapping_sha256", sa.String(length=64), nullable=False),
+        sa.Column("file_name", sa.String(length=512), nullable=False),
+        sa.Column("file_sha256", sa.String(length=64), nullable=False),
+        sa.Column("actor", sa.String(length=128), nullable=False),
+        sa.Column("started_at", sa.DateTime(), nullable=False),
+        sa.Column("finished_at", sa.DateTime(), nullable=False),
+        sa.Column("rows_read", sa.BigInteger(), nullable=False),
+        sa.Column("rows_accepted", sa.BigInteger(), nullable=False),
+        sa.Column("rows_added", sa.BigInteger(), nullable=False),
+        sa.Column("rows_already_present", sa.BigInteger(), nullable=False),
+        sa.Column("rows_rejected", sa.BigInteger(), nullable=False),
+        sa.Column("report", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ingest_batches")),
+    )
     op.create_table(
         "stops",
         sa.Column("occurred_at", sa.DateTime(), nullable=False),
@@ -217,9 +209,6 @@ def upgrade() -> None:
             "use_of_force = 'yes' OR use_of_force = 'no' OR use_of_force = 'unknown'",
             name=op.f("ck_stops_use_of_force_code"),
         ),
-        sa.ForeignKeyConstraint(
-            ["batch_id"], ["ingest_batches.id"], name=op.f("fk_stops_batch_id_ingest_batches")
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_stops")),
         sa.UniqueConstraint("source", "source_id", name=op.f("uq_stops_source_source_id")),
     )
@@ -236,6 +225,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_stops_occurred_at")
 
     op.drop_table("stops")
+    op.drop_table("ingest_batches")
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.drop_index("ix_incidents_occurred_at")
 
@@ -244,6 +234,5 @@ def downgrade() -> None:
         batch_op.drop_index("ix_force_events_occurred_at")
 
     op.drop_table("force_events")
-    op.drop_table("ingest_batches")
     op.drop_table("audit_log")
     # ### end Alembic commands ###

@@ -1,0 +1,196 @@
+"""Ingest throughput against the database's own bulk loader, and ingest's peak memory.
+
+    .venv/bin/python bench/ingest.py [--rows 1000000] [--memory-rows 1000000 5000000]
+
+For each backend (SQLite always; PostgreSQL when it answers) it loads the same synthetic
+stops CSV four ways, side by side in one run:
+
+* ``portal ingest`` (mapping, validation, idempotency, one batch), in a process of its own;
+* the native loader into a bare table of text columns (sqlite3's ``.import``; ``COPY``);
+* the native loader into a table with the records table's own constraints (typed columns,
+  CHECKs on every vocabulary, unique id, index on time), which is what ingest builds.
+
+Then it runs ingest alone on files of each ``--memory-rows`` size and prints its peak RSS.
+Needs the sqlite3 and psql command-line programs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from portal.settings import Settings  # noqa: E402
+from portal.stores import upgrade_stores  # noqa: E402
+from privacy.schema import FieldType, fields_of  # noqa: E402
+from privacy.synth import generate_city  # noqa: E402
+
+POSTGRES_URL = os.environ.get("PORTAL_TEST_POSTGRES_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+OUT = ROOT / "bench" / "out"
+
+
+def stops_file(rows: int) -> Path:
+    """A synthetic stops CSV with ``rows`` rows (generated once, then reused)."""
+    city = OUT / f"city-{rows}"
+    if not (city / "truth.json").exists():
+        print(f"generating {rows:,} synthetic stops ...", file=sys.stderr)
+        generate_city(city, stops=rows, incidents=1000, force_events=100)
+    return city / "stops.csv"
+
+
+def constrained_ddl(table: str) -> str:
+    """The canonical stop columns with the records table's constraints."""
+    columns, checks = [], []
+    for field in fields_of("stops"):
+        kind = {FieldType.DATETIME: "TIMESTAMP", FieldType.FLOAT: "DOUBLE PRECISION"}.get(
+            field.type, "VARCHAR(128)")
+        null = " NOT NULL" if field.type not in (FieldType.FLOAT, FieldType.KEY) else ""
+        columns.append(f"{field.name} {kind}{null}")
+        if field.type is FieldType.CATEGORY:
+            checks.append("CHECK (" + " OR ".join(f"{field.name} = '{c}'"
+                                                  for c in field.vocabulary) + ")")
+    return f"CREATE TABLE {table} ({', '.join(columns + checks)}, UNIQUE (source_id))"
+
+
+def bare_ddl(table: str) -> str:
+    return f"CREATE TABLE {table} ({', '.join(f.name + ' TEXT' for f in fields_of('stops'))})"
+
+
+def run_ingest(settings: Settings, path: Path) -> dict[str, float]:
+    upgrade_stores(settings)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "_ingest_worker.py"), settings.internal_db_url,
+         settings.public_db_url, str(path)],
+        check=True, capture_output=True, text=True, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    figures: dict[str, float] = json.loads(result.stdout)
+    return figures
+
+
+def timed(command: list[str], stdin_path: Path | None = None) -> float:
+    started = time.perf_counter()
+    if stdin_path is None:
+        subprocess.run(command, check=True, capture_output=True)
+    else:
+        with stdin_path.open("rb") as handle:
+            subprocess.run(command, check=True, stdin=handle, capture_output=True)
+    return time.perf_counter() - started
+
+
+def sqlite_native(path: Path, work: Path, constrained: bool) -> float:
+    db = work / f"native-{uuid.uuid4().hex[:6]}.sqlite3"
+    ddl = constrained_ddl("stops_native") if constrained else bare_ddl("stops_native")
+    subprocess.run(["sqlite3", str(db), ddl + ";",
+                    "CREATE INDEX ix_native_time ON stops_native (occurred_at);"
+                    if constrained else "SELECT 1;"], check=True, capture_output=True)
+    return timed(["sqlite3", str(db), "PRAGMA journal_mode=WAL;",
+                  f".import --csv --skip 1 {path} stops_native"])
+
+
+def postgres_databases(admin_url: str) -> tuple[list[str], list[str]]:
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    names = [f"portal_bench_{uuid.uuid4().hex[:8]}" for _ in range(3)]
+    with admin.connect() as connection:
+        for name in names:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    base = make_url(admin_url)
+    return names, [base.set(database=n).render_as_string(hide_password=False) for n in names]
+
+
+def drop_databases(admin_url: str, names: list[str]) -> None:
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        for name in names:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def postgres_native(path: Path, url: str, constrained: bool) -> float:
+    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    ddl = constrained_ddl("stops_native") if constrained else bare_ddl("stops_native")
+    extra = "CREATE INDEX ix_native_time ON stops_native (occurred_at);" if constrained else ""
+    subprocess.run(["psql", libpq, "-q", "-c", "DROP TABLE IF EXISTS stops_native",
+                    "-c", ddl, *(["-c", extra] if extra else [])],
+                   check=True, capture_output=True)
+    return timed(["psql", libpq, "-q", "-c",
+                  "\\copy stops_native FROM STDIN WITH (FORMAT csv, HEADER true)"], path)
+
+
+def postgres_answers() -> bool:
+    try:
+        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--memory-rows", type=int, nargs="*", default=[1_000_000, 5_000_000])
+    args = parser.parse_args()
+    path = stops_file(args.rows)
+    rows = args.rows
+    print(f"# ingest of {rows:,} synthetic stops ({path.stat().st_size / 1e6:.0f} MB CSV)")
+    print(f"{'backend':<11}{'loader':<42}{'seconds':>9}{'rows/s':>12}{'ingest/loader':>15}")
+
+    def line(backend: str, loader: str, seconds: float, ours: float | None = None) -> None:
+        ratio = f"{seconds / ours:.2f}x" if ours else ""
+        print(f"{backend:<11}{loader:<42}{seconds:9.2f}{rows / seconds:12,.0f}{ratio:>15}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        ours = run_ingest(Settings.for_directory(work / "ingest"), path)
+        assert ours["rows_added"] == rows
+        line("sqlite", "portal ingest", ours["seconds"])
+        line("sqlite", "sqlite3 .import, bare text table", sqlite_native(path, work, False),
+             ours["seconds"])
+        line("sqlite", "sqlite3 .import, same constraints", sqlite_native(path, work, True),
+             ours["seconds"])
+    if postgres_answers():
+        names, urls = postgres_databases(POSTGRES_URL)
+        try:
+            settings = Settings(data_dir=OUT, internal_db_url=urls[0], public_db_url=urls[1])
+            ours = run_ingest(settings, path)
+            line("postgresql", "portal ingest", ours["seconds"])
+            line("postgresql", "COPY, bare text table", postgres_native(path, urls[2], False),
+                 ours["seconds"])
+            line("postgresql", "COPY, same constraints", postgres_native(path, urls[2], True),
+                 ours["seconds"])
+        finally:
+            drop_databases(POSTGRES_URL, names)
+    else:
+        print(f"postgresql: skipped, nothing answers at {POSTGRES_URL}")
+
+    print("\n# peak memory of portal ingest (SQLite), one process per file")
+    print(f"{'rows':>12}{'seconds':>9}{'rows/s':>12}{'peak RSS MB':>13}")
+    for size in args.memory_rows:
+        with tempfile.TemporaryDirectory() as tmp:
+            figures = run_ingest(Settings.for_directory(Path(tmp)), stops_file(size))
+        print(f"{size:>12,}{figures['seconds']:9.1f}{size / figures['seconds']:12,.0f}"
+              f"{figures['peak_rss_mb']:13.0f}")
+    if shutil.which("sqlite3") is None:
+        print("note: sqlite3 CLI missing", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
