@@ -12,13 +12,17 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import queue
+import threading
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from privacy.ingest.convert import RowConverter
+from privacy.ingest.copytext import copy_text
 from privacy.ingest.mapping import Mapping
 from privacy.ingest.reader import CsvSource
 from privacy.ingest.report import IngestReport
@@ -26,41 +30,61 @@ from privacy.ingest.rows import converted_chunks
 
 # Below this size a file is converted in the calling process.
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
+# Converted chunks waiting for the database, at most (about 0.3 MB each).
+QUEUED_CHUNKS = 64
 
 
 @dataclass(frozen=True)
 class Converted:
-    """One chunk of converted rows and how far into the file the reader is."""
+    """One chunk of converted rows, as tuples or already as COPY text, and how far into the
+    file the reader is."""
 
     rows: list[tuple[Any, ...]]
+    copy_text: str | None
+    count: int
     bytes_read: int
 
 
+def _converted(rows: list[tuple[Any, ...]], bytes_read: int, as_copy: bool) -> Converted:
+    if as_copy:
+        return Converted([], copy_text(rows), len(rows), bytes_read)
+    return Converted(rows, None, len(rows), bytes_read)
+
+
 def converted_stream(source: CsvSource, converter: RowConverter, report: IngestReport, *,
-                     parallel: bool | None = None) -> Iterator[Converted]:
+                     parallel: bool | None = None, as_copy: bool = False) -> Iterator[Converted]:
     """Converted chunks of ``source``; rows read, rejected and their problems land in
     ``report`` by the end. ``parallel`` None means: when the file is large and there are
-    at least two CPUs."""
+    at least two CPUs. ``as_copy`` delivers PostgreSQL COPY text instead of tuples."""
     if parallel is None:
         parallel = source.size >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) > 1
     if not parallel:
         for rows in converted_chunks(source, converter, report):
-            yield Converted(rows, source.bytes_read)
+            yield _converted(rows, source.bytes_read, as_copy)
         return
-    yield from _from_worker(source.path, converter.mapping, converter.datetime_as_text, report)
+    yield from _from_worker(source.path, converter.mapping, converter.datetime_as_text,
+                            as_copy, report)
 
 
-def _from_worker(path: Path, mapping: Mapping, datetime_as_text: bool,
+def _from_worker(path: Path, mapping: Mapping, datetime_as_text: bool, as_copy: bool,
                  report: IngestReport) -> Iterator[Converted]:
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
-    worker = context.Process(target=_convert_file, args=(path, mapping, datetime_as_text, send),
-                             daemon=True)
+    worker = context.Process(target=_convert_file,
+                             args=(path, mapping, datetime_as_text, as_copy, send), daemon=True)
     worker.start()
     send.close()
+    # A thread drains the pipe into a bounded queue, so the worker keeps converting while
+    # this thread waits on the database (which releases the GIL); the bound keeps memory flat.
+    inbox: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUED_CHUNKS)
+    drain = threading.Thread(target=_drain, args=(receive, inbox), daemon=True)
+    drain.start()
     try:
         while True:
-            kind, payload = pickle.loads(receive.recv_bytes())
+            message = inbox.get()
+            if message is None:
+                raise RuntimeError("the ingest worker stopped without a word")
+            kind, payload = pickle.loads(message)
             if kind == "rows":
                 yield payload
             elif kind == "done":
@@ -69,13 +93,25 @@ def _from_worker(path: Path, mapping: Mapping, datetime_as_text: bool,
             else:  # "error": the worker's exception, raised here as it would be in process
                 raise payload
     finally:
-        receive.close()
-        worker.join(timeout=5)
+        # On an early exit (a database error here) the worker may still be sending.
         if worker.is_alive():
             worker.terminate()
+        worker.join(timeout=5)
+        while drain.is_alive():  # unblock the drain thread so that it sees the end
+            with suppress(queue.Empty):
+                inbox.get(timeout=0.1)
+        receive.close()
 
 
-def _convert_file(path: Path, mapping: Mapping, datetime_as_text: bool,
+def _drain(receive: Connection, inbox: queue.Queue[bytes | None]) -> None:
+    try:
+        while True:
+            inbox.put(receive.recv_bytes())
+    except (EOFError, OSError):
+        inbox.put(None)
+
+
+def _convert_file(path: Path, mapping: Mapping, datetime_as_text: bool, as_copy: bool,
                   send: Connection) -> None:
     """The worker: read and convert the file, send each chunk, then the report."""
     try:
@@ -85,7 +121,7 @@ def _convert_file(path: Path, mapping: Mapping, datetime_as_text: bool,
                        max_field_length=mapping.max_field_length) as source:
             converter = RowConverter(mapping, source.header, datetime_as_text=datetime_as_text)
             for rows in converted_chunks(source, converter, report):
-                message = ("rows", Converted(rows, source.bytes_read))
+                message = ("rows", _converted(rows, source.bytes_read, as_copy))
                 send.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
         send.send_bytes(pickle.dumps(("done", report), protocol=pickle.HIGHEST_PROTOCOL))
     except Exception as error:  # handed to the caller, who raises it

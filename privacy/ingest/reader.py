@@ -13,6 +13,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import BinaryIO
 
@@ -22,6 +23,7 @@ csv.field_size_limit(16 * 1024 * 1024)
 # Undecodable bytes become lone surrogates under "surrogateescape"; finding one means the
 # file is not in the declared encoding.
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
+_LINE_BREAK = re.compile("\r\n|\r|\n")
 
 
 class FileProblem(ValueError):
@@ -137,25 +139,21 @@ class CsvSource:
         looked at row by row.
         """
         reader = self._reader
-        exhausted = False
-        while not exhausted:
-            lines: list[int] = []
-            rows: list[list[str]] = []
+        while True:
+            start = reader.line_num
             problems: list[RowProblem] = []
-            end = reader.line_num
             try:
-                for row in reader:
-                    if row:  # a blank line carries no record
-                        # A record may span lines (quoted newlines): keep the line it starts on.
-                        lines.append(end + 1)
-                        rows.append(row)
-                    end = reader.line_num
-                    if len(rows) >= size:
-                        break
-                else:
-                    exhausted = True
+                rows = list(islice(reader, size))
             except csv.Error as error:
-                problems.append(RowProblem(end + 1, "", "", f"not readable as CSV: {error}"))
+                # Rows before the bad one in this chunk are lost to islice: re-read slowly.
+                raise FileProblem(f"{self.path.name}, line {reader.line_num}: not readable "
+                                  f"as CSV ({error})") from None
+            if not rows:
+                return
+            lines = _start_lines(start, rows, reader.line_num)
+            if [] in rows:  # blank lines carry no record
+                kept = [(n, r) for n, r in zip(lines, rows, strict=True) if r]
+                lines, rows = [n for n, _ in kept], [r for _, r in kept]
             yield self._vet(lines, rows, problems)
 
     def _vet(self, lines: list[int], rows: list[list[str]],
@@ -197,6 +195,19 @@ class CsvSource:
                                   "set 'encoding' in the mapping (for example 'cp1252')")
         return None  # long in total, but every field is within the limit
 
+
+
+def _start_lines(before: int, rows: list[list[str]], after: int) -> list[int]:
+    """The line each row starts on. Rows are one line each unless a quoted field holds a
+    line break; then each row spans one line more per break inside it."""
+    if after - before == len(rows):
+        return list(range(before + 1, after + 1))
+    lines, line = [], before + 1
+    for row in rows:
+        lines.append(line)
+        line += 1 + sum(len(_LINE_BREAK.findall(field)) for field in row if "\n" in field
+                        or "\r" in field)
+    return lines
 
 
 def _excerpt(value: str, limit: int = 60) -> str:

@@ -72,8 +72,11 @@ def _read_all(mapping: Mapping, path: Path, report: IngestReport) -> list[dict[s
         except HeaderError as error:
             raise IngestRefused(f"{path.name}: {error}", report) from None
         names = ("line", *converter.field_names)
-        for rows in converted_chunks(source, converter, report):
-            records.extend(dict(zip(names, row, strict=True)) for row in rows)
+        try:
+            for rows in converted_chunks(source, converter, report):
+                records.extend(dict(zip(names, row, strict=True)) for row in rows)
+        except FileProblem as problem:
+            raise IngestRefused(str(problem), report) from None
     if report.rows_read == 0 and not mapping.extra_areas:
         raise IngestRefused(f"{path.name} has a header but no data rows; nothing to ingest", report)
     return records

@@ -12,7 +12,7 @@ from privacy.ingest.convert import RowConverter, RowErrors
 from privacy.ingest.reader import CsvSource
 from privacy.ingest.report import IngestReport, Problem
 
-CHUNK_ROWS = 20_000
+CHUNK_ROWS = 1_000
 
 
 def converted_chunks(source: CsvSource, converter: RowConverter, report: IngestReport,

@@ -17,6 +17,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from privacy.ingest.copytext import copy_text
+from privacy.ingest.pipeline import Converted
 from privacy.schema import CanonicalField, FieldType
 
 STAGING = "ingest_staging"
@@ -35,6 +37,8 @@ class BatchWriter(ABC):
         self.batch_id = batch_id
         self.names = tuple(f.name for f in fields)
         self.added = 0
+        self._pending: list[Converted] = []
+        self._pending_rows = 0
         columns = ", ".join(["line BIGINT"] + [f"{f.name} {_sql_type(f)}" for f in fields])
         for name, definition in ((STAGING, columns), (IDS, "line BIGINT, source_id VARCHAR")):
             connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
@@ -50,14 +54,26 @@ class BatchWriter(ABC):
         )
 
     @abstractmethod
-    def _stage(self, rows: list[tuple[Any, ...]]) -> None:
-        """Put rows into the staging table."""
+    def _stage(self, chunks: list[Converted]) -> None:
+        """Put the chunks' rows into the staging table."""
 
-    def append(self, rows: list[tuple[Any, ...]]) -> None:
-        """Add converted rows, each ``(line, *values in schema order)``, to the batch."""
-        if not rows:
+    # Rows per staging round trip; subclasses tune it to their database.
+    flush_rows = 1_000
+    # Whether the writer takes chunks already formatted as PostgreSQL COPY text.
+    accepts_copy_text = False
+
+    def append(self, chunk: Converted) -> None:
+        """Add a converted chunk (rows ``(line, *values in schema order)``) to the batch."""
+        self._pending.append(chunk)
+        self._pending_rows += chunk.count
+        if self._pending_rows >= self.flush_rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        chunks, self._pending, self._pending_rows = self._pending, [], 0
+        if not chunks:
             return
-        self._stage(rows)
+        self._stage(chunks)
         result = self.connection.execute(
             self._move, {"source": self.source, "batch_id": self.batch_id})
         self.added += int(result.rowcount)
@@ -71,6 +87,7 @@ class BatchWriter(ABC):
 
     def duplicate_ids(self, limit: int) -> tuple[int, list[tuple[str, list[int]]]]:
         """How many source ids occur more than once, and the first ``limit`` with their lines."""
+        self._flush()
         total = self.connection.execute(
             text(f"SELECT COUNT(*) FROM ({_DUPLICATED}) AS d")).scalar_one()
         if not total:
@@ -99,6 +116,7 @@ class BatchWriter(ABC):
 
     def finish(self) -> int:
         """Drop the staging tables; return how many rows the batch added."""
+        self._flush()
         for name in (STAGING, IDS):
             self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
         return self.added
@@ -114,11 +132,12 @@ class BatchWriter(ABC):
 class SqliteBatchWriter(BatchWriter):
     """Stage rows with the driver's ``executemany``."""
 
-    def _stage(self, rows: list[tuple[Any, ...]]) -> None:
+    def _stage(self, chunks: list[Converted]) -> None:
         marks = ", ".join(["?"] * (len(self.names) + 1))
         cursor = self._dbapi().cursor()
         try:
-            cursor.executemany(f"INSERT INTO {STAGING} VALUES ({marks})", rows)
+            for chunk in chunks:
+                cursor.executemany(f"INSERT INTO {STAGING} VALUES ({marks})", chunk.rows)
         finally:
             cursor.close()
 
@@ -126,11 +145,16 @@ class SqliteBatchWriter(BatchWriter):
 class PostgresBatchWriter(BatchWriter):
     """Stage rows with ``COPY``."""
 
-    def _stage(self, rows: list[tuple[Any, ...]]) -> None:
+    # Each round trip costs a COPY, a move and a TRUNCATE: fewer, larger ones.
+    flush_rows = 50_000
+    accepts_copy_text = True
+
+    def _stage(self, chunks: list[Converted]) -> None:
         copy_sql = f"COPY {STAGING} (line, {', '.join(self.names)}) FROM STDIN"
         with self._dbapi().cursor() as cursor, cursor.copy(copy_sql) as copy:
-            for row in rows:
-                copy.write_row(row)
+            for chunk in chunks:
+                copy.write(chunk.copy_text if chunk.copy_text is not None
+                           else copy_text(chunk.rows))
 
     def _empty_staging(self) -> None:
         # DELETE would leave dead rows for every later chunk's scan to step over.

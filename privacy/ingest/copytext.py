@@ -1,0 +1,49 @@
+"""Rows as PostgreSQL ``COPY ... FROM STDIN`` text, built a column at a time.
+
+psycopg's ``write_row`` formats one value at a time in Python; for a million rows that was
+a quarter of an ingest. Formatting whole columns with ``map`` and joining them is several
+times faster, and it can run in the conversion worker instead of the writing process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from operator import methodcaller
+from typing import Any
+
+NULL = "\\N"
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_ISO = methodcaller("isoformat")
+
+
+def copy_text(rows: Sequence[tuple[Any, ...]]) -> str:
+    """The rows in COPY's text format: tab-separated, ``\\N`` for NULL, one row per line."""
+    if not rows:
+        return ""
+    columns = [_column_text(column) for column in zip(*rows, strict=True)]
+    return "\n".join(map("\t".join, zip(*columns, strict=True))) + "\n"
+
+
+def _column_text(column: tuple[Any, ...]) -> list[str] | tuple[str, ...]:
+    kinds = set(map(type, column))
+    if kinds == {str}:
+        joined = "".join(column)
+        if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+            return [value.translate(_ESCAPES) for value in column]
+        return column
+    if kinds <= {int, float}:
+        return list(map(repr, column))
+    if kinds <= {datetime, date}:
+        return list(map(_ISO, column))
+    return [_value_text(value) for value in column]
+
+
+def _value_text(value: Any) -> str:
+    if value is None:
+        return NULL
+    if isinstance(value, str):
+        return value.translate(_ESCAPES)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return repr(value)
