@@ -182,12 +182,12 @@ def main() -> None:
         print(f"postgresql: skipped, nothing answers at {POSTGRES_URL}")
 
     print("\n# peak memory of portal ingest (SQLite), one process per file")
-    print(f"{'rows':>12}{'seconds':>9}{'rows/s':>12}{'peak RSS MB':>13}")
+    print(f"{'rows':>12}{'seconds':>9}{'rows/s':>12}{'peak RSS MB':>13}{'worker MB':>11}")
     for size in args.memory_rows:
         with tempfile.TemporaryDirectory() as tmp:
             figures = run_ingest(Settings.for_directory(Path(tmp)), stops_file(size))
         print(f"{size:>12,}{figures['seconds']:9.1f}{size / figures['seconds']:12,.0f}"
-              f"{figures['peak_rss_mb']:13.0f}")
+              f"{figures['peak_rss_mb']:13.0f}{figures['worker_peak_rss_mb']:11.0f}")
     if shutil.which("sqlite3") is None:
         print("note: sqlite3 CLI missing", file=sys.stderr)
 

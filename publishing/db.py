@@ -31,8 +31,6 @@ def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> Engine:
         if not read_only:
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
-            # Ingest's staging tables are temporary: keep them in memory, not a temp file.
-            cursor.execute("PRAGMA temp_store = MEMORY")
         cursor.close()
 
     return engine

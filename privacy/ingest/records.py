@@ -1,8 +1,10 @@
 """Ingest a file of stops, incidents or force events into the internal store.
 
-One file is one batch, committed whole or not at all. Rows stream through a staging table
-(constant memory); a file with any invalid row is refused unless ``skip_invalid`` is set,
-and re-ingesting a file adds nothing because source ids are unique per source.
+One file is one batch, committed whole or not at all, in one transaction. Rows stream in
+chunks (constant memory): read and converted (:mod:`privacy.ingest.pipeline`), then staged
+and moved into the records table (:mod:`privacy.ingest.staging`). A file with any invalid row
+is refused unless ``skip_invalid`` is set, and re-ingesting a file adds nothing because
+source ids are unique per source.
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ class BatchWriter(ABC):
         """Put the chunks' rows into the staging table."""
 
     # Rows per staging round trip; subclasses tune it to their database.
-    flush_rows = 1_000
+    flush_rows = 5_000
     # Whether the writer takes chunks already formatted as PostgreSQL COPY text.
     accepts_copy_text = False
 
