@@ -20,7 +20,7 @@ from privacy import vocabulary as v
 from privacy.ingest import IngestRefused, ingest_file, load_mapping
 from privacy.ingest.columns import ColumnConverter
 from privacy.ingest.convert import RowConverter, RowErrors
-from privacy.ingest.copytext import copy_text
+from privacy.ingest.copytext import CopyTarget, copy_blocks, copy_text
 from privacy.ingest.pipeline import converted_stream
 from privacy.ingest.reader import CsvSource
 from privacy.ingest.report import IngestReport
@@ -32,7 +32,7 @@ MINNEAPOLIS_HEADER = ["rownames", "idNum", "date", "problem", "MDC", "citationIs
                       "long", "policePrecinct", "neighborhood"]
 
 
-def stream(path: Path, mapping: str, *, parallel: bool, as_copy: bool = False,
+def stream(path: Path, mapping: str, *, parallel: bool, as_copy: CopyTarget | None = None,
            ) -> tuple[list[Any], IngestReport]:
     chosen = load_mapping(mapping)
     report = IngestReport(kind=chosen.kind, mapping=chosen.name, file_name=path.name,
@@ -42,7 +42,8 @@ def stream(path: Path, mapping: str, *, parallel: bool, as_copy: bool = False,
         chunks = list(converted_stream(source, converter, report, parallel=parallel,
                                        as_copy=as_copy))
     if as_copy:
-        return ["".join(c.copy_text or "" for c in chunks)], report
+        return [("".join(c.copy.records for c in chunks if c.copy),
+                 "".join(c.copy.ids for c in chunks if c.copy))], report
     return [row for c in chunks for row in c.rows], report
 
 
@@ -56,10 +57,12 @@ def test_the_worker_process_converts_exactly_as_in_process(name: str, mapping: s
 
     here, here_report = stream(path, mapping, parallel=False)
     there, there_report = stream(path, mapping, parallel=True)
-    copied, _ = stream(path, mapping, parallel=True, as_copy=True)
+    target = CopyTarget("a source", 7)
+    copied, _ = stream(path, mapping, parallel=True, as_copy=target)
 
     assert there == here
-    assert copied == [copy_text(here)]
+    blocks = copy_blocks(here, target)
+    assert copied == [(blocks.records, blocks.ids)]
     assert [str(p) for p in there_report.sorted_problems()] == \
         [str(p) for p in here_report.sorted_problems()]
     assert (there_report.rows_read, there_report.rows_rejected, there_report.file_sha256) == \

@@ -8,6 +8,7 @@ times faster, and it can run in the conversion worker instead of the writing pro
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from operator import methodcaller
 from typing import Any
@@ -15,6 +16,34 @@ from typing import Any
 NULL = "\\N"
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _ISO = methodcaller("isoformat")
+
+
+@dataclass(frozen=True)
+class CopyTarget:
+    """What every row of a batch carries before its values: its source and batch."""
+
+    source: str
+    batch_id: int
+
+
+@dataclass(frozen=True)
+class CopyBlocks:
+    """One chunk as two COPY texts: the records (``source, batch_id, *values``) and their
+    ids (``line, source_id``)."""
+
+    records: str
+    ids: str
+
+
+def copy_blocks(rows: Sequence[tuple[Any, ...]], target: CopyTarget) -> CopyBlocks:
+    """COPY text for rows of ``(line, source_id, *more values)``."""
+    if not rows:
+        return CopyBlocks("", "")
+    columns = [_column_text(column) for column in zip(*rows, strict=True)]
+    prefix = f"{_value_text(target.source)}\t{int(target.batch_id)}\t"
+    records = "\n".join(map(prefix.__add__, map("\t".join, zip(*columns[1:], strict=True))))
+    ids = "\n".join(map("\t".join, zip(columns[0], columns[1], strict=True)))
+    return CopyBlocks(records + "\n", ids + "\n")
 
 
 def copy_text(rows: Sequence[tuple[Any, ...]]) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from privacy.ingest.convert import RowConverter
-from privacy.ingest.copytext import copy_text
+from privacy.ingest.copytext import CopyBlocks, CopyTarget, copy_blocks
 from privacy.ingest.mapping import Mapping
 from privacy.ingest.reader import CsvSource
 from privacy.ingest.report import IngestReport
@@ -40,22 +40,25 @@ class Converted:
     file the reader is."""
 
     rows: list[tuple[Any, ...]]
-    copy_text: str | None
+    copy: CopyBlocks | None
     count: int
     bytes_read: int
 
 
-def _converted(rows: list[tuple[Any, ...]], bytes_read: int, as_copy: bool) -> Converted:
-    if as_copy:
-        return Converted([], copy_text(rows), len(rows), bytes_read)
+def _converted(rows: list[tuple[Any, ...]], bytes_read: int,
+               as_copy: CopyTarget | None) -> Converted:
+    if as_copy is not None:
+        return Converted([], copy_blocks(rows, as_copy), len(rows), bytes_read)
     return Converted(rows, None, len(rows), bytes_read)
 
 
 def converted_stream(source: CsvSource, converter: RowConverter, report: IngestReport, *,
-                     parallel: bool | None = None, as_copy: bool = False) -> Iterator[Converted]:
+                     parallel: bool | None = None,
+                     as_copy: CopyTarget | None = None) -> Iterator[Converted]:
     """Converted chunks of ``source``; rows read, rejected and their problems land in
     ``report`` by the end. ``parallel`` None means: when the file is large and there are
-    at least two CPUs. ``as_copy`` delivers PostgreSQL COPY text instead of tuples."""
+    at least two CPUs. ``as_copy`` delivers PostgreSQL COPY text for that source and batch
+    instead of tuples."""
     if parallel is None:
         parallel = source.size >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) > 1
     if not parallel:
@@ -66,7 +69,8 @@ def converted_stream(source: CsvSource, converter: RowConverter, report: IngestR
                             as_copy, report)
 
 
-def _from_worker(path: Path, mapping: Mapping, datetime_as_text: bool, as_copy: bool,
+def _from_worker(path: Path, mapping: Mapping, datetime_as_text: bool,
+                 as_copy: CopyTarget | None,
                  report: IngestReport) -> Iterator[Converted]:
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
@@ -111,8 +115,8 @@ def _drain(receive: Connection, inbox: queue.Queue[bytes | None]) -> None:
         inbox.put(None)
 
 
-def _convert_file(path: Path, mapping: Mapping, datetime_as_text: bool, as_copy: bool,
-                  send: Connection) -> None:
+def _convert_file(path: Path, mapping: Mapping, datetime_as_text: bool,
+                  as_copy: CopyTarget | None, send: Connection) -> None:
     """The worker: read and convert the file, send each chunk, then the report."""
     try:
         report = IngestReport(kind=mapping.kind, mapping=mapping.name, file_name=path.name,

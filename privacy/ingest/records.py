@@ -101,7 +101,7 @@ def _write_rows(source: CsvSource, converter: RowConverter, writer: BatchWriter,
     counted = [(1 + i, name) for i, name in enumerate(converter.field_names)
                if name in _counted_fields(report.kind)] if report.dry_run else []
     counts: dict[str, Counter[str]] = {name: Counter() for _, name in counted}
-    as_copy = writer.accepts_copy_text and not counted
+    as_copy = writer.copy_target if not counted else None
     for chunk in converted_stream(source, converter, report, parallel=parallel,
                                   as_copy=as_copy):
         writer.append(chunk)

@@ -1,12 +1,12 @@
-"""Write one batch's records through a staging table, inside the caller's transaction.
+"""Write one batch's records, inside the caller's transaction, idempotent by source id.
 
-Each chunk is staged through the driver's fastest path (``executemany`` on SQLite, ``COPY``
-on PostgreSQL) and moved into the records table at once with an anti-join on
-``(source, source_id)``, so re-ingesting adds nothing. Moving chunk by chunk lets the
-database work while the next chunk is still being converted (see
-:mod:`privacy.ingest.pipeline`). The ids of every staged row are kept in a narrow second
-table, where the database finds ids that occur twice in the file; their rows are taken out
-of the batch again. A refused batch rolls the transaction back, so nothing is left behind.
+Rows arrive in chunks and are written a flush (some thousands of rows) at a time, so the
+database works while the next chunk is still being converted (see
+:mod:`privacy.ingest.pipeline`). Rows whose ``(source, source_id)`` is already in the table
+are skipped, so re-ingesting adds nothing. The line and id of every row go into a narrow
+temporary table, where the database finds ids that occur twice in the file; their rows are
+taken out of the batch again. A refused batch rolls the transaction back, so nothing is
+left behind.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, text
 
-from privacy.ingest.copytext import copy_text
+from privacy.ingest.copytext import CopyTarget, copy_blocks
 from privacy.ingest.pipeline import Converted
 from privacy.schema import CanonicalField, FieldType
 
@@ -27,7 +28,13 @@ _DUPLICATED = f"SELECT source_id FROM {IDS} GROUP BY source_id HAVING COUNT(*) >
 
 
 class BatchWriter(ABC):
-    """What both writers share: the staging tables, the move and the duplicate checks."""
+    """What both writers share: buffering, the id table and the duplicate checks."""
+
+    # Rows per round trip to the database; subclasses tune it.
+    flush_rows = 5_000
+    # The source and batch that chunks formatted as PostgreSQL COPY text must carry, for a
+    # writer that takes them.
+    copy_target: CopyTarget | None = None
 
     def __init__(self, connection: Connection, table: str, source: str, batch_id: int,
                  fields: Sequence[CanonicalField]) -> None:
@@ -39,28 +46,7 @@ class BatchWriter(ABC):
         self.added = 0
         self._pending: list[Converted] = []
         self._pending_rows = 0
-        columns = ", ".join(["line BIGINT"] + [f"{f.name} {_sql_type(f)}" for f in fields])
-        for name, definition in ((STAGING, columns), (IDS, "line BIGINT, source_id VARCHAR")):
-            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
-            connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} ({definition})")
-        listed = ", ".join(self.names)
-        # ON CONFLICT keeps the first row of an id seen twice within a chunk, and uses the
-        # unique index for each row (an anti-join per chunk made PostgreSQL scan the whole
-        # growing table each time). "WHERE true" keeps SQLite from reading ON as a join's.
-        self._move = text(
-            f"INSERT INTO {table} (source, batch_id, {listed}) "
-            f"SELECT :source, :batch_id, {listed} FROM {STAGING} WHERE true "
-            "ON CONFLICT (source, source_id) DO NOTHING"
-        )
-
-    @abstractmethod
-    def _stage(self, chunks: list[Converted]) -> None:
-        """Put the chunks' rows into the staging table."""
-
-    # Rows per staging round trip; subclasses tune it to their database.
-    flush_rows = 5_000
-    # Whether the writer takes chunks already formatted as PostgreSQL COPY text.
-    accepts_copy_text = False
+        self._create_temporary(IDS, "line BIGINT, source_id VARCHAR")
 
     def append(self, chunk: Converted) -> None:
         """Add a converted chunk (rows ``(line, *values in schema order)``) to the batch."""
@@ -71,19 +57,12 @@ class BatchWriter(ABC):
 
     def _flush(self) -> None:
         chunks, self._pending, self._pending_rows = self._pending, [], 0
-        if not chunks:
-            return
-        self._stage(chunks)
-        result = self.connection.execute(
-            self._move, {"source": self.source, "batch_id": self.batch_id})
-        self.added += int(result.rowcount)
-        self.connection.exec_driver_sql(
-            f"INSERT INTO {IDS} (line, source_id) SELECT line, source_id FROM {STAGING}")
-        self._empty_staging()
+        if any(chunk.count for chunk in chunks):
+            self._write(chunks)
 
-    def _empty_staging(self) -> None:
-        # SQLite turns an unqualified DELETE into a truncation.
-        self.connection.exec_driver_sql(f"DELETE FROM {STAGING}")
+    @abstractmethod
+    def _write(self, chunks: list[Converted]) -> None:
+        """Write the chunks' records (adding to ``self.added``) and their ids."""
 
     def duplicate_ids(self, limit: int) -> tuple[int, list[tuple[str, list[int]]]]:
         """How many source ids occur more than once, and the first ``limit`` with their lines."""
@@ -115,11 +94,15 @@ class BatchWriter(ABC):
         return int(rejected)
 
     def finish(self) -> int:
-        """Drop the staging tables; return how many rows the batch added."""
+        """Drop the temporary tables; return how many rows the batch added."""
         self._flush()
         for name in (STAGING, IDS):
             self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
         return self.added
+
+    def _create_temporary(self, name: str, definition: str) -> None:
+        self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+        self.connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} ({definition})")
 
     def _dbapi(self) -> Any:
         # The driver's own connection, inside the same transaction: its executemany and
@@ -130,35 +113,86 @@ class BatchWriter(ABC):
 
 
 class SqliteBatchWriter(BatchWriter):
-    """Stage rows with the driver's ``executemany``."""
+    """Stage with the driver's ``executemany``, then move with ON CONFLICT DO NOTHING.
 
-    def _stage(self, chunks: list[Converted]) -> None:
-        marks = ", ".join(["?"] * (len(self.names) + 1))
+    Staging then moving measured faster than inserting into the indexed table row by row.
+    """
+
+    def __init__(self, connection: Connection, table: str, source: str, batch_id: int,
+                 fields: Sequence[CanonicalField]) -> None:
+        super().__init__(connection, table, source, batch_id, fields)
+        self._create_temporary(STAGING, ", ".join(
+            ["line BIGINT"] + [f"{f.name} {_sql_type(f)}" for f in fields]))
+        listed = ", ".join(self.names)
+        self._stage_sql = f"INSERT INTO {STAGING} VALUES ({', '.join('?' * (len(fields) + 1))})"
+        # ON CONFLICT keeps the first row of an id seen twice; "WHERE true" keeps SQLite
+        # from reading ON as part of a join.
+        self._move = text(
+            f"INSERT INTO {table} (source, batch_id, {listed}) "
+            f"SELECT :source, :batch_id, {listed} FROM {STAGING} WHERE true "
+            "ON CONFLICT (source, source_id) DO NOTHING"
+        )
+
+    def _write(self, chunks: list[Converted]) -> None:
         cursor = self._dbapi().cursor()
         try:
             for chunk in chunks:
-                cursor.executemany(f"INSERT INTO {STAGING} VALUES ({marks})", chunk.rows)
+                cursor.executemany(self._stage_sql, chunk.rows)
         finally:
             cursor.close()
+        moved = self.connection.execute(
+            self._move, {"source": self.source, "batch_id": self.batch_id})
+        self.added += int(moved.rowcount)
+        self.connection.exec_driver_sql(
+            f"INSERT INTO {IDS} (line, source_id) SELECT line, source_id FROM {STAGING}")
+        self.connection.exec_driver_sql(f"DELETE FROM {STAGING}")  # a truncation in SQLite
 
 
 class PostgresBatchWriter(BatchWriter):
-    """Stage rows with ``COPY``."""
+    """COPY straight into the records table when nothing conflicts; through staging when
+    something does.
 
-    # Each round trip costs a COPY, a move and a TRUNCATE: fewer, larger ones.
+    A first load of a source (the common large case) has no id in common with the table,
+    so each flush tries a plain COPY into the records table inside a savepoint: constraints
+    are checked once, as rows arrive. If an id is already there (a re-ingest, or an id
+    repeated in the file) the savepoint is rolled back and that flush goes through staging
+    with ON CONFLICT DO NOTHING.
+    """
+
     flush_rows = 50_000
-    accepts_copy_text = True
 
-    def _stage(self, chunks: list[Converted]) -> None:
-        copy_sql = f"COPY {STAGING} (line, {', '.join(self.names)}) FROM STDIN"
-        with self._dbapi().cursor() as cursor, cursor.copy(copy_sql) as copy:
-            for chunk in chunks:
-                copy.write(chunk.copy_text if chunk.copy_text is not None
-                           else copy_text(chunk.rows))
+    def __init__(self, connection: Connection, table: str, source: str, batch_id: int,
+                 fields: Sequence[CanonicalField]) -> None:
+        super().__init__(connection, table, source, batch_id, fields)
+        self.copy_target = target = CopyTarget(source, batch_id)
+        self._target = target
+        self._create_temporary(STAGING, ", ".join(
+            ["source VARCHAR", "batch_id BIGINT"] + [f"{f.name} {_sql_type(f)}" for f in fields]))
+        self._listed = ", ".join(("source", "batch_id", *self.names))
 
-    def _empty_staging(self) -> None:
-        # DELETE would leave dead rows for every later chunk's scan to step over.
-        self.connection.exec_driver_sql(f"TRUNCATE {STAGING}")
+    def _write(self, chunks: list[Converted]) -> None:
+        blocks = [chunk.copy or copy_blocks(chunk.rows, self._target) for chunk in chunks]
+        records = "".join(block.records for block in blocks)
+        savepoint = self.connection.begin_nested()
+        try:
+            self._copy(f"COPY {self.table} ({self._listed}) FROM STDIN", records)
+        except psycopg.errors.UniqueViolation:
+            savepoint.rollback()
+            self._copy(f"COPY {STAGING} ({self._listed}) FROM STDIN", records)
+            moved = self.connection.exec_driver_sql(
+                f"INSERT INTO {self.table} ({self._listed}) SELECT {self._listed} "
+                f"FROM {STAGING} ON CONFLICT (source, source_id) DO NOTHING")
+            self.added += int(moved.rowcount)
+            self.connection.exec_driver_sql(f"TRUNCATE {STAGING}")
+        else:
+            savepoint.commit()
+            self.added += sum(chunk.count for chunk in chunks)
+        self._copy(f"COPY {IDS} (line, source_id) FROM STDIN",
+                   "".join(block.ids for block in blocks))
+
+    def _copy(self, statement: str, data: str) -> None:
+        with self._dbapi().cursor() as cursor, cursor.copy(statement) as copy:
+            copy.write(data)
 
 
 def batch_writer(connection: Connection, table: str, source: str, batch_id: int,
