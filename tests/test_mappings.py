@@ -9,7 +9,8 @@ import pytest
 
 from privacy.ingest.mapping import MappingError, load_mapping, parse_mapping, shipped_mapping_names
 
-SHIPPED = ["minneapolis-areas", "minneapolis-incidents", "minneapolis-stops", "stanford-opp",
+SHIPPED = ["minneapolis-areas", "minneapolis-force", "minneapolis-incidents", "minneapolis-stops",
+           "stanford-opp",
            "synthetic-areas", "synthetic-focus-areas", "synthetic-force", "synthetic-incidents",
            "synthetic-stops"]
 
@@ -79,5 +80,5 @@ def test_a_bad_mapping_says_what_to_fix(document: dict[str, Any], message: str) 
 
 def test_an_unknown_mapping_name_lists_the_shipped_ones() -> None:
     with pytest.raises(MappingError, match="no mapping named 'minneapolis'; shipped mappings are: "
-                                           "minneapolis-areas, minneapolis-incidents"):
+                                           "minneapolis-areas, minneapolis-force"):
         load_mapping("minneapolis")

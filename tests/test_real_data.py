@@ -90,6 +90,22 @@ def test_minneapolis_incidents_excerpt_with_its_bom_and_odd_precincts(
     assert against == {"person", "property"}
 
 
+def test_minneapolis_use_of_force_excerpt_with_numeric_ages(
+    engines: tuple[Engine, Engine]
+) -> None:
+    report = load(engines, "force", FIXTURES / "mpls_police_use_of_force_excerpt.csv",
+                  "minneapolis-force")
+
+    assert report.rows_rejected == 0 and report.rows_added == report.rows_read == 995
+    with engines[0].connect() as connection:
+        first = connection.execute(text(
+            "SELECT occurred_at, force_type, subject_age_band, district FROM force_events "
+            "WHERE source_id = '20588'")).one()
+    # 2016/01/01 00:47:36, Bodily Force, age 20.0, precinct 1
+    assert str(first.occurred_at).startswith("2016-01-01 00:47:36")
+    assert (first.force_type, first.subject_age_band, first.district) == ("bodily", "18_24", "1")
+
+
 def test_the_oakland_excerpt_is_refused_with_its_bad_rows_named(
     engines: tuple[Engine, Engine]
 ) -> None:
@@ -107,6 +123,7 @@ def test_the_oakland_excerpt_is_refused_with_its_bad_rows_named(
 @pytest.mark.realdata
 def test_the_full_minneapolis_files_ingest_whole(engines: tuple[Engine, Engine]) -> None:
     stops = shared_file("minneapolis", "mpls_stops_2017.csv")
+    force = shared_file("minneapolis", "mpls_police_use_of_force.csv")
     incidents = shared_file("minneapolis", "mpls_police_incidents_2017.csv")
     areas = shared_file("minneapolis", "mpls_neighborhood_demographics_2015.csv")
 
@@ -118,5 +135,6 @@ def test_the_full_minneapolis_files_ingest_whole(engines: tuple[Engine, Engine])
     first = load(engines, "stops", stops, "minneapolis-stops")
     assert (first.rows_read, first.rows_added, first.rows_rejected) == (51_920, 51_920, 0)
     assert load(engines, "incidents", incidents, "minneapolis-incidents").rows_added == 14_109
+    assert load(engines, "force", force, "minneapolis-force").rows_added == 12_925
     again = load(engines, "stops", stops, "minneapolis-stops")
     assert (again.rows_added, again.rows_already_present) == (0, 51_920)
