@@ -7,6 +7,7 @@ reference path on the same input.
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
 from privacy import vocabulary as v
-from privacy.ingest import IngestRefused, ingest_file, load_mapping
+from privacy.ingest import IngestRefused, ingest_file, load_mapping, pipeline
 from privacy.ingest.columns import ColumnConverter
 from privacy.ingest.convert import RowConverter, RowErrors
 from privacy.ingest.copytext import CopyTarget, copy_blocks, copy_text
@@ -182,3 +183,20 @@ def test_clean_real_files_take_the_column_path(name: str, mapping: str) -> None:
     assert fast is not None, "a clean chunk should not need the row-by-row path"
     assert fast == [(line, *converter.convert(row))
                     for line, row in zip(chunk.lines, chunk.rows, strict=True)]
+
+
+def test_the_worker_is_spawned_when_other_threads_run() -> None:
+    path = FIXTURES / "mpls_stops_2017_excerpt.csv"
+    here, _ = stream(path, "minneapolis-stops", parallel=False)
+    release = threading.Event()
+    bystander = threading.Thread(target=release.wait)
+    bystander.start()
+    try:
+        assert pipeline._start_method() == "spawn"
+        there, _ = stream(path, "minneapolis-stops", parallel=True)
+    finally:
+        release.set()
+        bystander.join()
+
+    assert there == here
+    assert pipeline._start_method() == "fork"
