@@ -200,3 +200,26 @@ def test_the_worker_is_spawned_when_other_threads_run() -> None:
 
     assert there == here
     assert pipeline._start_method() == "fork"
+
+
+def test_a_database_error_mid_file_stops_the_worker_and_writes_nothing(
+    engines: tuple[Engine, Engine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_stops(tmp_path / "stops.csv", [stop_row(n) for n in range(1, 3001)])
+    from privacy.ingest import staging
+
+    calls = 0
+
+    def failing_append(self: staging.BatchWriter, chunk: pipeline.Converted) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(staging.BatchWriter, "append", failing_append)
+    with pytest.raises(RuntimeError, match="the disk is full"):
+        ingest_file(*engines, "stops", path, load_mapping("synthetic-stops"), parallel=True)
+
+    assert threading.active_count() == 1  # the pipe's drain thread is gone too
+    with engines[0].connect() as connection:
+        assert connection.execute(text("SELECT COUNT(*) FROM ingest_batches")).scalar_one() == 0
