@@ -159,7 +159,7 @@ class PostgresBatchWriter(BatchWriter):
     with ON CONFLICT DO NOTHING.
     """
 
-    flush_rows = 50_000
+    flush_rows = 20_000
 
     def __init__(self, connection: Connection, table: str, source: str, batch_id: int,
                  fields: Sequence[CanonicalField]) -> None:
