@@ -99,6 +99,16 @@ def demo(settings: Settings, stops: int, seed: int) -> None:
     sys.exit(run_demo(settings, stops=stops, seed=seed))
 
 
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+def budget(settings: Settings, as_json: bool) -> None:
+    """Privacy budget per period: cap, spent and remaining (zCDP rho)."""
+    from portal.cli.budget import print_budget
+
+    print_budget(settings, as_json=as_json, console=console)
+
+
 def _redact(url: str) -> str:
     from sqlalchemy.engine import make_url
 

@@ -141,3 +141,43 @@ Incident = _record_class("Incident", "incidents", "incidents")
 ForceEvent = _record_class("ForceEvent", "force", "force_events")
 
 RECORD_TABLES = {"stops": "stops", "incidents": "incidents", "force": "force_events"}
+
+
+class BudgetPeriod(InternalBase):
+    """A budget period and its cap, fixed by the first release that charges it."""
+
+    __tablename__ = "budget_periods"
+    __table_args__ = (CheckConstraint("rho_cap > 0", name="rho_cap_positive"),)
+
+    period: Mapped[str] = mapped_column(String(16), primary_key=True)  # e.g. 2025Q3
+    rho_cap: Mapped[float] = mapped_column(Float)
+    policy_name: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class BudgetCharge(InternalBase):
+    """One table's spend of a period's budget. Append-only: rows are never changed."""
+
+    __tablename__ = "budget_charges"
+    __table_args__ = (
+        CheckConstraint("rho > 0", name="rho_positive"),
+        Index("ix_budget_charges_period", "period"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    period: Mapped[str] = mapped_column(String(16))
+    release_id: Mapped[str] = mapped_column(String(64))
+    policy_name: Mapped[str] = mapped_column(String(128))
+    policy_sha256: Mapped[str] = mapped_column(String(64))
+    table_name: Mapped[str] = mapped_column(String(128))
+    unit: Mapped[str] = mapped_column(String(256))
+    mechanism: Mapped[str] = mapped_column(String(16))
+    sensitivity: Mapped[float] = mapped_column(Float)  # L2 (gaussian) or L1 (laplace)
+    noise_scale: Mapped[float] = mapped_column(Float)
+    rho: Mapped[float] = mapped_column(Float)
+    epsilon_shown: Mapped[float] = mapped_column(Float)
+    delta_shown: Mapped[float] = mapped_column(Float)
+    window_start: Mapped[datetime] = mapped_column(DateTime)
+    window_end: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(128))
+    charged_at: Mapped[datetime] = mapped_column(DateTime)

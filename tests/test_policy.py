@@ -1,0 +1,83 @@
+"""Policy files: the shipped quarterly policy, and bad policies refused with what to fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from privacy.release.policy import PolicyError, load_policy, parse_policy
+
+GOOD = """
+name = "p"
+[budget]
+rho = 0.5
+[[tables]]
+name = "a"
+source = "stops"
+dimensions = ["quarter", "district", "subject_race"]
+weight = 0.5
+[[tables]]
+name = "b"
+source = "incidents"
+dimensions = ["month", "beat", "offense_category"]
+where = { offense_category = ["robbery", "burglary"] }
+weight = 0.5
+"""
+
+
+def test_the_quarterly_policy_has_the_promised_tables() -> None:
+    policy = load_policy("quarterly")
+
+    assert (policy.budget.mechanism, policy.budget.rho, policy.unit.kind) == (
+        "gaussian", 0.5, "record")
+    assert {t.name for t in policy.tables} == {
+        "stops_by_month_beat", "stops_by_district_race", "stops_by_district_outcome",
+        "searches_by_district_race", "search_hits_by_district_race", "stops_by_district_reason",
+        "no_action_stops_by_month_district", "force_by_district_race",
+        "incidents_by_month_beat_offense"}
+    hits = policy.table("search_hits_by_district_race")
+    assert hits.where == (("search_conducted", ("yes",)), ("contraband_found", ("yes",)))
+    assert len(policy.sha256) == 64 and "rho = 0.5" in policy.text
+
+
+def test_a_good_policy_parses() -> None:
+    policy = parse_policy(GOOD)
+    assert [t.time_dimension for t in policy.tables] == ["quarter", "month"]
+
+
+def test_a_person_unit_and_a_pure_dp_budget() -> None:
+    text = GOOD.replace("[budget]\nrho = 0.5", '[unit]\nkind = "person"\nmax_records_per_cell = 2'
+                        '\nmax_cells = 3\n[budget]\nmechanism = "laplace"\nepsilon = 1.0')
+    policy = parse_policy(text)
+    assert (policy.unit.max_records_per_cell, policy.unit.max_cells) == (2, 3)
+    assert (policy.budget.epsilon, policy.budget.rho) == (1.0, 0.5)
+    assert "at most 2 time(s) in a cell and in at most 3 cell(s)" in policy.unit.describe()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("rho = 0.5", "rho = 0"), "rho must be a positive number, not 0"),
+        (("rho = 0.5", "rho = -1"), "rho must be a positive number, not -1"),
+        (("weight = 0.5\n[[tables]]", "weight = 0.4\n[[tables]]"),
+         "the tables' weights add up to 0.9, not 1"),
+        (('"subject_race"]', '"shoe_size"]'), "unknown dimension 'shoe_size'; a stops table "
+                                              "can use: month, quarter, beat, district"),
+        (('source = "incidents"', 'source = "arrests"'), "source must be one of stops"),
+        (('["robbery", "burglary"]', '["jaywalking"]'),
+         "where.offense_category codes ['jaywalking'] are not in its vocabulary"),
+        (('["quarter", "district"', '["district"'), "exactly one time dimension is needed"),
+        (('name = "b"', 'name = "a"'), "table names must be unique: ['a']"),
+    ],
+    ids=["zero rho", "negative rho", "weights", "unknown dimension", "unknown source",
+         "unknown code", "no time dimension", "duplicate table"],
+)
+def test_a_bad_policy_says_what_to_fix(change: tuple[str, str], message: str) -> None:
+    with pytest.raises(PolicyError) as error:
+        parse_policy(GOOD.replace(*change))
+    assert message in str(error.value)
+
+
+def test_an_unknown_policy_name_lists_the_shipped_ones() -> None:
+    with pytest.raises(PolicyError, match="no policy named 'yearly'; shipped policies are: "
+                                          "quarterly"):
+        load_policy("yearly")
