@@ -1,0 +1,165 @@
+"""Aggregate in the database: one GROUP BY per table, over the public key set.
+
+Every combination of declared keys (months or the quarter, the areas, each category's
+vocabulary) is a cell, so empty cells are released like any other. A record whose area is
+not a declared area, or whose code is outside the vocabulary, is counted under
+``unknown``, never dropped. Where the privacy unit is a person, contributions are bounded
+inside the query with a window function: at most ``c`` records in a cell and ``g`` cells
+of a table per person.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Engine,
+    Select,
+    String,
+    case,
+    func,
+    literal,
+    select,
+)
+
+from privacy import vocabulary as v
+from privacy.release.periods import Quarter
+from privacy.release.policy import AREA_DIMENSIONS, PrivacyUnit, TableSpec
+from privacy.schema import fields_of
+from privacy.store.models import RECORD_TABLES, InternalBase
+
+Key = tuple[str, ...]
+
+
+class NoAreasError(ValueError):
+    """The public store declares no areas, so no key set can be built."""
+
+
+@dataclass(frozen=True)
+class TableCounts:
+    """One table's true counts over its full key set, in key order. Internal only."""
+
+    spec: TableSpec
+    keys: tuple[Key, ...]
+    counts: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """How much one privacy unit can change a table's count vector."""
+
+    l1: float
+    l2: float
+
+
+def sensitivity(unit: PrivacyUnit) -> Sensitivity:
+    """Record: one cell by one. Person: up to c in each of up to g cells."""
+    c, g = unit.max_records_per_cell, unit.max_cells
+    if unit.kind == "record":
+        return Sensitivity(1.0, 1.0)
+    return Sensitivity(float(c * g), c * math.sqrt(g))
+
+
+def key_set(spec: TableSpec, quarter: Quarter, areas: dict[str, tuple[str, ...]]) -> list[Key]:
+    """Every cell of ``spec`` for ``quarter``: the product of its dimensions' values."""
+    return list(itertools.product(*(_values(d, spec, quarter, areas) for d in spec.dimensions)))
+
+
+def _values(dimension: str, spec: TableSpec, quarter: Quarter,
+            areas: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    if dimension == "month":
+        return quarter.months
+    if dimension == "quarter":
+        return (str(quarter),)
+    if dimension in AREA_DIMENSIONS:
+        if not areas.get(dimension):
+            raise NoAreasError(f"no {dimension}s are declared in the public store, so table "
+                               f"{spec.name} has no key set: run `portal ingest areas FILE "
+                               "--mapping NAME` first")
+        return (*areas[dimension], v.UNKNOWN)
+    return next(f.vocabulary for f in fields_of(spec.source) if f.name == dimension)
+
+
+def count_table(engine: Engine, spec: TableSpec, quarter: Quarter, unit: PrivacyUnit,
+                areas: dict[str, tuple[str, ...]]) -> TableCounts:
+    """Run the table's GROUP BY and lay the result over its full key set."""
+    keys = key_set(spec, quarter, areas)
+    table = InternalBase.metadata.tables[RECORD_TABLES[spec.source]]
+    with engine.connect() as connection:
+        dialect = connection.dialect.name
+        expressions = [_key_expression(d, table.c, spec, dialect, areas) for d in spec.dimensions]
+        query = (_record_query if unit.kind == "record" else _person_query)(
+            table, expressions, spec, quarter, unit, dialect)
+        found = {tuple(row[:-1]): int(row[-1]) for row in connection.execute(query)}
+    index = {key: i for i, key in enumerate(keys)}
+    counts = [0] * len(keys)
+    for key, n in found.items():
+        counts[index[key]] += n  # every key the query can produce is in the key set
+    return TableCounts(spec, tuple(keys), tuple(counts))
+
+
+def _key_expression(dimension: str, columns: Any, spec: TableSpec, dialect: str,
+                    areas: dict[str, tuple[str, ...]]) -> ColumnElement[Any]:
+    occurred = columns.occurred_at
+    if dimension == "month":
+        # SQLite keeps datetimes as ISO text; PostgreSQL formats its timestamp.
+        month = (func.substr(occurred, 1, 7) if dialect == "sqlite"
+                 else func.to_char(occurred, "YYYY-MM"))
+        return month.label("month")
+    if dimension == "quarter":
+        return literal(None, String()).label("quarter")  # one value per release: filled in below
+    column: Column[Any] = columns[dimension]
+    known = areas[dimension] if dimension in AREA_DIMENSIONS else next(
+        f.vocabulary for f in fields_of(spec.source) if f.name == dimension)
+    return case((column.in_(known), column), else_=literal(v.UNKNOWN, String())).label(dimension)
+
+
+def _where(table: Any, spec: TableSpec, quarter: Quarter) -> list[ColumnElement[bool]]:
+    conditions = [table.c.occurred_at >= quarter.start, table.c.occurred_at < quarter.end]
+    conditions += [table.c[field].in_(codes) for field, codes in spec.where]
+    return conditions
+
+
+def _record_query(table: Any, expressions: list[ColumnElement[Any]], spec: TableSpec,
+                  quarter: Quarter, unit: PrivacyUnit, dialect: str) -> Select[Any]:
+    keyed = [e for e in expressions if e.name != "quarter"]
+    query = select(*_with_quarter(expressions, quarter), func.count()).where(
+        *_where(table, spec, quarter))
+    return query.group_by(*keyed) if keyed else query
+
+
+def _person_query(table: Any, expressions: list[ColumnElement[Any]], spec: TableSpec,
+                  quarter: Quarter, unit: PrivacyUnit, dialect: str) -> Select[Any]:
+    # A record without a person key is a person of its own.
+    person = func.coalesce(table.c.person_key, literal("record:", String()) + table.c.source_id)
+    keyed = [e for e in expressions if e.name != "quarter"]
+    cells = (select(person.label("person"), *keyed, func.count().label("n"))
+             .where(*_where(table, spec, quarter)).group_by(person, *keyed).subquery())
+    names = [e.name for e in keyed]
+    rank = func.row_number().over(
+        partition_by=cells.c.person,
+        order_by=[cells.c.n.desc(), *(cells.c[name] for name in names)])
+    ranked = select(cells, rank.label("r")).subquery()
+    least = func.min if dialect == "sqlite" else func.least  # scalar min of two values
+    bounded = func.sum(least(ranked.c.n, unit.max_records_per_cell))
+    kept = [ranked.c[name] for name in names]
+    outer = [_from(e, ranked, quarter) for e in expressions]
+    query = select(*outer, bounded).where(ranked.c.r <= unit.max_cells)
+    return query.group_by(*kept) if kept else query
+
+
+def _with_quarter(expressions: list[ColumnElement[Any]], quarter: Quarter,
+                  ) -> list[ColumnElement[Any]]:
+    return [literal(str(quarter), String()).label("quarter") if e.name == "quarter" else e
+            for e in expressions]
+
+
+def _from(expression: ColumnElement[Any], ranked: Any, quarter: Quarter) -> ColumnElement[Any]:
+    if expression.name == "quarter":
+        return literal(str(quarter), String()).label("quarter")
+    return ranked.c[expression.name]  # type: ignore[no-any-return]

@@ -1,0 +1,76 @@
+"""Noise through OpenDP: one measurement per table, checked against what the ledger charges.
+
+A table's measurement is built first and inspected (its privacy map at the table's
+sensitivity) before anything is charged; the charge is the map's own value, so the ledger
+records exactly what OpenDP says the release costs. Noise is drawn only after the charge
+has committed (see :mod:`privacy.release.ledger`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import opendp.prelude as dp
+
+from privacy.release.accounting import epsilon_for
+from privacy.release.aggregate import Sensitivity
+from privacy.release.ledger import Charge
+from privacy.release.policy import Budget, TableSpec
+
+dp.enable_features("contrib")
+
+# The map may exceed the planned share by float rounding only.
+MAP_TOLERANCE = 1e-9
+
+
+class MeasurementMismatch(RuntimeError):
+    """OpenDP's privacy map disagrees with the planned charge; nothing may be released."""
+
+
+@dataclass(frozen=True)
+class TableMeasurement:
+    """A table's OpenDP measurement, ready to apply, and what applying it costs."""
+
+    spec: TableSpec
+    measurement: Any  # opendp.mod.Measurement over a vector of the table's size
+    charge: Charge
+
+    def apply(self, counts: tuple[int, ...]) -> list[int]:
+        """Draw the noise: the signed noisy counts. Call only after the charge committed."""
+        noisy: list[int] = self.measurement(list(counts))
+        return noisy
+
+
+def plan_measurement(spec: TableSpec, budget: Budget, sensitivity: Sensitivity,
+                     size: int) -> TableMeasurement:
+    """Build the table's measurement for its share of ``budget`` and check its map."""
+    domain = dp.vector_domain(dp.atom_domain(T=int), size=size)
+    if budget.mechanism == "gaussian":
+        rho = budget.rho * spec.weight
+        scale = sensitivity.l2 / math.sqrt(2.0 * rho)
+        measurement = dp.m.make_gaussian(domain, dp.l2_distance(T=float), scale=scale,
+                                         MO=dp.ZeroConcentratedDivergence)
+        spent = float(measurement.map(sensitivity.l2))  # type: ignore[no-untyped-call]
+        _check(spec, spent, rho, "rho")
+        charge = Charge(spec.name, "gaussian", sensitivity.l2, scale, spent,
+                        epsilon_for(spent, budget.delta), budget.delta)
+    else:
+        assert budget.epsilon is not None
+        epsilon = budget.epsilon * spec.weight
+        scale = sensitivity.l1 / epsilon
+        measurement = dp.m.make_laplace(domain, dp.l1_distance(T=float), scale=scale)
+        spent_epsilon = float(measurement.map(sensitivity.l1))  # type: ignore[no-untyped-call]
+        _check(spec, spent_epsilon, epsilon, "epsilon")
+        # Pure epsilon-DP implies (epsilon^2 / 2)-zCDP: the ledger keeps one currency.
+        charge = Charge(spec.name, "laplace", sensitivity.l1, scale, spent_epsilon**2 / 2,
+                        spent_epsilon, 0.0)
+    return TableMeasurement(spec, measurement, charge)
+
+
+def _check(spec: TableSpec, spent: float, planned: float, name: str) -> None:
+    if not spent <= planned * (1 + MAP_TOLERANCE):
+        raise MeasurementMismatch(
+            f"table {spec.name}: OpenDP's privacy map gives {name}={spent!r}, more than the "
+            f"planned {planned!r}; refusing to charge or release")

@@ -1,0 +1,50 @@
+"""Release periods: a quarter such as ``2025Q3``, its window and its months."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+_QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
+
+
+class PeriodError(ValueError):
+    """A period that is not a quarter such as 2025Q3."""
+
+
+@dataclass(frozen=True)
+class Quarter:
+    """A calendar quarter of local time."""
+
+    year: int
+    number: int
+
+    @classmethod
+    def parse(cls, text: str) -> Quarter:
+        """``2025Q3`` -> Quarter(2025, 3)."""
+        match = _QUARTER.match(text.strip().upper())
+        if not match:
+            raise PeriodError(f"{text!r} is not a quarter; write it like 2025Q3")
+        return cls(int(match[1]), int(match[2]))
+
+    def __str__(self) -> str:
+        return f"{self.year}Q{self.number}"
+
+    @property
+    def start(self) -> datetime:
+        """The first moment of the quarter (local time)."""
+        return datetime(self.year, 3 * self.number - 2, 1)
+
+    @property
+    def end(self) -> datetime:
+        """The first moment after the quarter."""
+        if self.number == 4:
+            return datetime(self.year + 1, 1, 1)
+        return datetime(self.year, 3 * self.number + 1, 1)
+
+    @property
+    def months(self) -> tuple[str, ...]:
+        """The quarter's months as ``YYYY-MM``."""
+        first = 3 * self.number - 2
+        return tuple(f"{self.year}-{m:02d}" for m in range(first, first + 3))
