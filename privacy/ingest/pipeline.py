@@ -85,6 +85,7 @@ def _from_worker(path: Path, mapping: Mapping, datetime_as_text: bool,
     inbox: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUED_CHUNKS)
     drain = threading.Thread(target=_drain, args=(receive, inbox), daemon=True)
     drain.start()
+    finished = False
     try:
         while True:
             message = inbox.get()
@@ -95,14 +96,18 @@ def _from_worker(path: Path, mapping: Mapping, datetime_as_text: bool,
                 yield payload
             elif kind == "done":
                 _merge(report, payload)
+                finished = True
                 return
             else:  # "error": the worker's exception, raised here as it would be in process
                 raise payload
     finally:
-        # On an early exit (a database error here) the worker may still be sending.
+        # After "done" the worker is only exiting; on an early exit (a database error here)
+        # it may still be converting, and is stopped.
+        if finished:
+            worker.join(timeout=5)
         if worker.is_alive():
             worker.terminate()
-        worker.join(timeout=5)
+            worker.join(timeout=5)
         while drain.is_alive():  # unblock the drain thread so that it sees the end
             with suppress(queue.Empty):
                 inbox.get(timeout=0.1)
