@@ -202,3 +202,21 @@ def test_only_the_first_twenty_problems_are_spelled_out(
     lines = str(refused.value).splitlines()
     assert sum(1 for line in lines if "value 'maybe'" in line) == 20
     assert lines[-1] == "... and 30 more problem(s)"
+
+
+def test_a_dry_run_names_areas_the_releases_will_not_know(
+    engines: tuple[Engine, Engine], tmp_path: Path
+) -> None:
+    from tests.canonical import AREAS_HEADER, small_city_rows
+
+    path = write_stops(tmp_path / "stops.csv",
+                       [stop_row(1), stop_row(2, beat="d9b9"), stop_row(3, beat="d9b9")])
+    before_areas = ingest(engines, path, dry_run=True)
+    ingest_file(*engines, "areas", write_csv(tmp_path / "a.csv", AREAS_HEADER, small_city_rows()),
+                load_mapping("synthetic-areas"))
+
+    after_areas = ingest(engines, path, dry_run=True)
+
+    assert any("no beats are declared yet" in note for note in before_areas.notes)
+    assert after_areas.notes == ["1 beat(s) used here are not among the declared areas and "
+                                 "will count as unknown in releases: d9b9 (2)"]

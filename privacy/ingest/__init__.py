@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select
 
 from privacy.ingest.mapping import Mapping, MappingError, load_mapping
 from privacy.ingest.records import (
@@ -18,6 +18,7 @@ from privacy.ingest.reference import ingest_reference
 from privacy.ingest.report import IngestRefused, IngestReport
 from privacy.schema import RECORD_KINDS
 from privacy.store.models import IngestBatch
+from publishing.models import Area
 
 __all__ = ["IngestRefused", "IngestReport", "MappingError", "ingest_file", "load_mapping"]
 
@@ -41,9 +42,12 @@ def ingest_file(
         raise IngestRefused(f"mapping {mapping.name!r} is for {mapping.kind}, not {kind}; "
                             f"pick a {kind} mapping")
     if kind in RECORD_KINDS:
-        return ingest_records(internal, mapping, path, dry_run=dry_run,
-                              skip_invalid=skip_invalid, actor=actor, progress=progress,
-                              parallel=parallel)
+        report = ingest_records(internal, mapping, path, dry_run=dry_run,
+                                skip_invalid=skip_invalid, actor=actor, progress=progress,
+                                parallel=parallel)
+        if dry_run:
+            report.notes.extend(_undeclared_areas(public, report))
+        return report
     if skip_invalid:
         raise IngestRefused(f"--skip-invalid is not allowed for {kind}: reference data is "
                             "loaded whole or not at all")
@@ -54,6 +58,32 @@ def ingest_file(
     if report.committed and not dry_run:
         report.batch_id = _log_reference_batch(internal, mapping, path, actor, report)
     return report
+
+
+def _undeclared_areas(public: Engine, report: IngestReport) -> list[str]:
+    """Notes on districts and beats the records use but the public areas do not declare:
+    releases will count them under "unknown"."""
+    with public.connect() as connection:
+        declared: dict[str, set[str]] = {}
+        for code, level in connection.execute(select(Area.code, Area.level)):
+            declared.setdefault(level, set()).add(code)
+    notes = []
+    for level in ("district", "beat"):
+        counts = report.category_counts.get(level, {})
+        missing = {code: n for code, n in counts.items()
+                   if code != "unknown" and code not in declared.get(level, set())}
+        if not missing:
+            continue
+        if not declared.get(level):
+            notes.append(f"no {level}s are declared yet (`portal ingest areas`); until they "
+                         f"are, releases cannot place these records by {level}")
+            continue
+        listed = ", ".join(f"{code} ({n:,})" for code, n in
+                           sorted(missing.items(), key=lambda item: -item[1])[:10])
+        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        notes.append(f"{len(missing)} {level}(s) used here are not among the declared areas "
+                     f"and will count as unknown in releases: {listed}{more}")
+    return notes
 
 
 def _log_reference_batch(internal: Engine, mapping: Mapping, path: Path, actor: str | None,
