@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from privacy.schema import KINDS, CanonicalField, FieldType, fields_of
+from privacy.shipped import resolve_toml, shipped_names
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "mappings"
 TRANSFORMS = ("slug", "lower", "upper", "strip-zeros")
@@ -74,15 +75,13 @@ class Mapping:
 
 def load_mapping(name_or_path: str | Path) -> Mapping:
     """Load a shipped mapping by name (``minneapolis-stops``) or a mapping file by path."""
-    path = Path(name_or_path)
-    if not path.suffix and not path.exists():
-        path = SHIPPED_DIR / f"{name_or_path}.toml"
-        if not path.exists():
-            raise MappingError(
-                f"no mapping named {name_or_path!r}; shipped mappings are: "
-                + ", ".join(shipped_mapping_names())
-                + " (or pass the path of a .toml file)"
-            )
+    path = resolve_toml(name_or_path, SHIPPED_DIR)
+    if path is None:
+        raise MappingError(
+            f"no mapping named {name_or_path!r}; shipped mappings are: "
+            + ", ".join(shipped_mapping_names())
+            + " (or pass the path of a .toml file)"
+        )
     try:
         raw = path.read_bytes()
     except OSError as error:
@@ -96,7 +95,7 @@ def load_mapping(name_or_path: str | Path) -> Mapping:
 
 def shipped_mapping_names() -> list[str]:
     """Names of the mappings that ship with the portal."""
-    return sorted(p.stem for p in SHIPPED_DIR.glob("*.toml"))
+    return shipped_names(SHIPPED_DIR)
 
 
 def parse_mapping(document: dict[str, Any], *, sha256: str = "",

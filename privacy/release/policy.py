@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from privacy.schema import FieldType, fields_of
+from privacy.shipped import resolve_toml, shipped_names
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "policies"
 TIME_DIMENSIONS = ("month", "quarter")
@@ -97,13 +98,11 @@ class Policy:
 
 def load_policy(name_or_path: str | Path) -> Policy:
     """Load a shipped policy by name (``quarterly``) or a policy file by path."""
-    path = Path(name_or_path)
-    if not path.suffix and not path.exists():
-        path = SHIPPED_DIR / f"{name_or_path}.toml"
-        if not path.exists():
-            shipped = ", ".join(sorted(p.stem for p in SHIPPED_DIR.glob("*.toml")))
-            raise PolicyError(f"no policy named {name_or_path!r}; shipped policies are: "
-                              f"{shipped} (or pass the path of a .toml file)")
+    path = resolve_toml(name_or_path, SHIPPED_DIR)
+    if path is None:
+        raise PolicyError(f"no policy named {name_or_path!r}; shipped policies are: "
+                          f"{', '.join(shipped_names(SHIPPED_DIR))} (or pass the path of a "
+                          ".toml file)")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
