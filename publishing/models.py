@@ -1,14 +1,26 @@
 """SQLAlchemy models of the public store: only what may be published.
 
-For now this is the public reference data (areas and focus areas); releases, tables and
-cells join it in the release engine's issue. Nothing here may ever hold a raw record.
+Public reference data (areas and focus areas) and published releases (tables of noisy,
+post-processed cells). Nothing here may ever hold a raw record or a true count.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Constraint names both stores use, so that migrations can name what they change.
@@ -70,3 +82,63 @@ class FocusAreaBeat(PublicBase):
     )
     beat_code: Mapped[str] = mapped_column(String(64), ForeignKey("areas.code"), primary_key=True)
     role: Mapped[str] = mapped_column(String(16))
+
+
+class Release(PublicBase):
+    """A published release: immutable, identified by the SHA-256 of its content."""
+
+    __tablename__ = "releases"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # content hash
+    period: Mapped[str] = mapped_column(String(16), index=True)
+    release_key: Mapped[str] = mapped_column(String(64), unique=True)  # the ledger's id
+    policy_name: Mapped[str] = mapped_column(String(128))
+    policy_version: Mapped[int] = mapped_column(Integer)
+    policy_sha256: Mapped[str] = mapped_column(String(64))
+    policy_text: Mapped[str] = mapped_column(Text)
+    budget_statement: Mapped[str] = mapped_column(Text)  # JSON
+    engine_version: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ReleaseTable(PublicBase):
+    """One table of a release, with how its noise was calibrated."""
+
+    __tablename__ = "release_tables"
+
+    release_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    title: Mapped[str] = mapped_column(String(256))
+    source: Mapped[str] = mapped_column(String(16))
+    dimensions: Mapped[str] = mapped_column(Text)  # JSON list
+    mechanism: Mapped[str] = mapped_column(String(16))
+    noise_scale: Mapped[float] = mapped_column(Float)
+    rho: Mapped[float] = mapped_column(Float)
+    epsilon: Mapped[float] = mapped_column(Float)
+    delta: Mapped[float] = mapped_column(Float)
+
+
+class ReleaseCell(PublicBase):
+    """One published number with its 95% interval and the signed noisy value it came from."""
+
+    __tablename__ = "release_cells"
+    __table_args__ = (
+        ForeignKeyConstraint(["release_id", "table_name"],
+                             ["release_tables.release_id", "release_tables.name"],
+                             ondelete="CASCADE"),
+        CheckConstraint("published >= 0", name="published_nonneg"),
+        CheckConstraint("ci_low <= published AND published <= ci_high", name="interval"),
+        Index("ix_release_cells_release_table", "release_id", "table_name", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    release_id: Mapped[str] = mapped_column(String(64))
+    table_name: Mapped[str] = mapped_column(String(128))
+    position: Mapped[int] = mapped_column(Integer)  # order within the table's key set
+    key: Mapped[str] = mapped_column(Text)  # JSON list of dimension values
+    published: Mapped[int] = mapped_column(Integer)
+    ci_low: Mapped[int] = mapped_column(Integer)
+    ci_high: Mapped[int] = mapped_column(Integer)
+    raw_noisy: Mapped[int] = mapped_column(Integer)
+    noise_scale: Mapped[float] = mapped_column(Float)

@@ -1,0 +1,133 @@
+"""A release in its public form: content-hashed, immutable, written in one transaction.
+
+The release engine (``privacy.release``) hands a :class:`ReleaseContent` over; from here on
+nothing is private. The id is the SHA-256 of the content itself, so the same numbers always
+have the same id, and writing a release twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, select
+
+from publishing.models import Release, ReleaseCell, ReleaseTable
+
+
+@dataclass(frozen=True)
+class CellContent:
+    """One published number: its key, value, 95% interval and the signed noisy value."""
+
+    key: tuple[str, ...]
+    published: int
+    ci_low: int
+    ci_high: int
+    raw_noisy: int
+
+
+@dataclass(frozen=True)
+class TableContent:
+    """One table of a release, its cells in key-set order, and its noise calibration."""
+
+    name: str
+    title: str
+    source: str
+    dimensions: tuple[str, ...]
+    mechanism: str
+    noise_scale: float
+    rho: float
+    epsilon: float
+    delta: float
+    cells: tuple[CellContent, ...]
+
+
+@dataclass(frozen=True)
+class ReleaseContent:
+    """Everything a release publishes."""
+
+    period: str
+    release_key: str
+    policy_name: str
+    policy_version: int
+    policy_sha256: str
+    policy_text: str
+    budget_statement: dict[str, Any]
+    engine_version: str
+    tables: tuple[TableContent, ...]
+
+    def content_hash(self) -> str:
+        """SHA-256 of the canonical JSON of the content (the release's id); tables count
+        in name order, so the order they were handed over in does not matter."""
+        content = asdict(self)
+        content["tables"] = sorted(content["tables"], key=lambda table: table["name"])
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def write_release(public: Engine, content: ReleaseContent, *, created_at: datetime) -> str:
+    """Write ``content`` to the public store in one transaction; return its id. Writing
+    the same content again is a no-op (releases are immutable)."""
+    release_id = content.content_hash()
+    with public.begin() as connection:
+        exists = connection.execute(select(Release.id).where(Release.id == release_id)).first()
+        if exists is not None:
+            return release_id
+        connection.execute(insert(Release).values(
+            id=release_id, period=content.period, release_key=content.release_key,
+            policy_name=content.policy_name, policy_version=content.policy_version,
+            policy_sha256=content.policy_sha256, policy_text=content.policy_text,
+            budget_statement=json.dumps(content.budget_statement, sort_keys=True),
+            engine_version=content.engine_version, created_at=created_at,
+        ))
+        for table in content.tables:
+            connection.execute(insert(ReleaseTable).values(
+                release_id=release_id, name=table.name, title=table.title,
+                source=table.source, dimensions=json.dumps(list(table.dimensions)),
+                mechanism=table.mechanism, noise_scale=table.noise_scale, rho=table.rho,
+                epsilon=table.epsilon, delta=table.delta,
+            ))
+            if table.cells:
+                connection.execute(insert(ReleaseCell), [
+                    {"release_id": release_id, "table_name": table.name, "position": i,
+                     "key": json.dumps(list(cell.key)), "published": cell.published,
+                     "ci_low": cell.ci_low, "ci_high": cell.ci_high,
+                     "raw_noisy": cell.raw_noisy, "noise_scale": table.noise_scale}
+                    for i, cell in enumerate(table.cells)
+                ])
+    return release_id
+
+
+def read_release(public: Engine, release_id: str) -> ReleaseContent | None:
+    """The release with ``release_id`` as it was written, or None."""
+    with public.connect() as connection:
+        release = connection.execute(
+            select(Release).where(Release.id == release_id)).mappings().first()
+        if release is None:
+            return None
+        tables = []
+        for table in connection.execute(
+                select(ReleaseTable).where(ReleaseTable.release_id == release_id)
+                .order_by(ReleaseTable.name)).mappings():
+            cells = connection.execute(
+                select(ReleaseCell.key, ReleaseCell.published, ReleaseCell.ci_low,
+                       ReleaseCell.ci_high, ReleaseCell.raw_noisy)
+                .where(ReleaseCell.release_id == release_id,
+                       ReleaseCell.table_name == table["name"])
+                .order_by(ReleaseCell.position)).all()
+            tables.append(TableContent(
+                name=table["name"], title=table["title"], source=table["source"],
+                dimensions=tuple(json.loads(table["dimensions"])), mechanism=table["mechanism"],
+                noise_scale=table["noise_scale"], rho=table["rho"], epsilon=table["epsilon"],
+                delta=table["delta"],
+                cells=tuple(CellContent(tuple(json.loads(k)), p, lo, hi, raw)
+                            for k, p, lo, hi, raw in cells)))
+    return ReleaseContent(
+        period=release["period"], release_key=release["release_key"],
+        policy_name=release["policy_name"], policy_version=release["policy_version"],
+        policy_sha256=release["policy_sha256"], policy_text=release["policy_text"],
+        budget_statement=json.loads(release["budget_statement"]),
+        engine_version=release["engine_version"], tables=tuple(tables))

@@ -1,0 +1,74 @@
+"""Releases in the public store: content-hashed, immutable, written whole."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
+
+from publishing.models import Release, ReleaseCell
+from publishing.releases import (
+    CellContent,
+    ReleaseContent,
+    TableContent,
+    read_release,
+    write_release,
+)
+
+NOW = datetime(2025, 10, 2, 9, 0)
+
+
+def content(**changes: object) -> ReleaseContent:
+    table = TableContent(
+        name="stops_by_district", title="Stops by district", source="stops",
+        dimensions=("quarter", "district"), mechanism="gaussian", noise_scale=2.24, rho=0.1,
+        epsilon=2.35, delta=1e-7,
+        cells=(CellContent(("2025Q3", "d1"), 120, 116, 124, 121),
+               CellContent(("2025Q3", "unknown"), 0, 0, 4, -2)))
+    base = ReleaseContent(
+        period="2025Q3", release_key="k1", policy_name="quarterly", policy_version=1,
+        policy_sha256="a" * 64, policy_text="name = 'quarterly'",
+        budget_statement={"rho": 0.1, "epsilon": 2.35, "delta": 1e-7},
+        engine_version="0.1.0", tables=(table,))
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def count(engine: Engine, model: type) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+def test_a_release_reads_back_exactly_as_written(engines: tuple[Engine, Engine]) -> None:
+    _, public = engines
+    written = content()
+
+    release_id = write_release(public, written, created_at=NOW)
+
+    assert release_id == written.content_hash() and len(release_id) == 64
+    assert read_release(public, release_id) == written
+    assert read_release(public, "0" * 64) is None
+
+
+def test_the_id_is_the_content(engines: tuple[Engine, Engine]) -> None:
+    _, public = engines
+    first = write_release(public, content(), created_at=NOW)
+    again = write_release(public, content(), created_at=datetime(2030, 1, 1))
+
+    assert again == first  # the same numbers are the same release, written once
+    assert count(public, Release) == 1
+    changed = content(budget_statement={"rho": 0.2, "epsilon": 3.0, "delta": 1e-7})
+    assert changed.content_hash() != first
+
+
+def test_a_release_is_written_whole_or_not_at_all(engines: tuple[Engine, Engine]) -> None:
+    _, public = engines
+    bad_cell = CellContent(("2025Q3", "d2"), 5, 7, 9, 5)  # interval does not hold the value
+    table = replace(content().tables[0], cells=(*content().tables[0].cells, bad_cell))
+
+    with pytest.raises(IntegrityError):
+        write_release(public, content(tables=(table,)), created_at=NOW)
+
+    assert (count(public, Release), count(public, ReleaseCell)) == (0, 0)
