@@ -109,6 +109,35 @@ def budget(settings: Settings, as_json: bool) -> None:
     print_budget(settings, as_json=as_json, console=console)
 
 
+@cli.group()
+def release() -> None:
+    """Build and list releases."""
+
+
+@release.command("build")
+@click.option("--period", required=True, metavar="YYYYQn", help="The quarter, e.g. 2025Q3.")
+@click.option("--policy", "policy_name", default="quarterly", show_default=True,
+              metavar="NAME_OR_FILE", help="A shipped policy's name or a policy file.")
+@click.option("--rerelease", is_flag=True,
+              help="Release a period again under the same policy (spends budget again).")
+@click.pass_obj
+def release_build(settings: Settings, period: str, policy_name: str, rerelease: bool) -> None:
+    """Aggregate, charge the budget, add noise, and publish one quarter."""
+    from portal.cli.release import run_build
+
+    sys.exit(run_build(settings, period, policy_name, rerelease=rerelease, console=console))
+
+
+@release.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+def release_list(settings: Settings, as_json: bool) -> None:
+    """The releases in the public store."""
+    from portal.cli.release import print_releases
+
+    print_releases(settings, as_json=as_json, console=console)
+
+
 def _redact(url: str) -> str:
     from sqlalchemy.engine import make_url
 

@@ -140,7 +140,7 @@ def _period_state(connection: Connection, period: str) -> tuple[float, float, in
 def _refusal(request: ChargeRequest, cap: float, spent: float, count: int) -> str:
     remaining = max(0.0, cap - spent)
     return (
-        f"refused: release {request.release_id} asks for rho={request.rho:.6g} of "
+        f"release {request.release_id} asks for rho={request.rho:.6g} of "
         f"{request.period}'s budget, but only rho={remaining:.6g} of its rho={cap:.6g} "
         f"remains ({count} earlier charge(s) spent rho={spent:.6g}). Nothing was charged "
         "and no noise was drawn. To publish, release fewer tables or lower the policy's "

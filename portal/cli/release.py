@@ -1,0 +1,68 @@
+"""``portal release build`` and ``portal release list``."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select
+
+from portal.cli.ingest import EXIT_REFUSED
+from portal.settings import Settings
+from portal.stores import internal_engine, public_engine
+from privacy.release.build import ReleaseRefused, build_release
+from privacy.release.ledger import BudgetExceeded
+from privacy.release.periods import PeriodError
+from privacy.release.policy import PolicyError, load_policy
+from publishing.models import Release, ReleaseTable
+
+
+def run_build(settings: Settings, period: str, policy_name: str, *, rerelease: bool,
+              console: Console) -> int:
+    """Build one release; print what was published or why not; return the exit code."""
+    err = Console(stderr=True)
+    internal, public = internal_engine(settings), public_engine(settings)
+    try:
+        policy = load_policy(policy_name)
+        built = build_release(internal, public, period, policy, rerelease=rerelease)
+    except (PolicyError, PeriodError, ReleaseRefused, BudgetExceeded) as refused:
+        err.print(f"[red]refused:[/] {refused}", highlight=False)
+        return EXIT_REFUSED
+    finally:
+        internal.dispose()
+        public.dispose()
+    console.print(f"[green]✓[/] released {built.period} as {built.release_id[:12]}: "
+                  f"{built.tables} tables, {built.cells:,} cells, rho {built.rho:.4g}",
+                  highlight=False)
+    return 0
+
+
+def print_releases(settings: Settings, *, as_json: bool, console: Console) -> None:
+    """The releases in the public store, newest period first."""
+    public = public_engine(settings)
+    query = (select(Release.id, Release.period, Release.policy_name, Release.budget_statement,
+                    Release.created_at, func.count(ReleaseTable.name))
+             .join(ReleaseTable, ReleaseTable.release_id == Release.id)
+             .group_by(Release.id).order_by(Release.period.desc(), Release.created_at.desc()))
+    try:
+        with public.connect() as connection:
+            rows = connection.execute(query).all()
+    finally:
+        public.dispose()
+    listed = [{"id": r[0], "period": r[1], "policy": r[2],
+               "rho": json.loads(r[3])["rho"], "epsilon": json.loads(r[3])["epsilon"],
+               "delta": json.loads(r[3])["delta"], "created_at": r[4].isoformat(),
+               "tables": r[5]} for r in rows]
+    if as_json:
+        print(json.dumps(listed, indent=2))
+        return
+    if not listed:
+        console.print("No releases yet: build one with `portal release build --period 2025Q3`.")
+        return
+    table = Table("period", "release", "policy", "tables", "rho", "(epsilon, delta)",
+                  title="Releases")
+    for r in listed:
+        table.add_row(r["period"], r["id"][:12], r["policy"], str(r["tables"]),
+                      f"{r['rho']:.4g}", f"({r['epsilon']:.3g}, {r['delta']:g})")
+    console.print(table)

@@ -1,0 +1,148 @@
+"""Build a release: aggregate, plan, charge, draw, post-process, and hand over.
+
+The order is the design's: every table is aggregated and its OpenDP measurement built and
+checked first; then the whole release is charged to the ledger and committed; only then is
+noise drawn. A refusal before the charge (no areas, no data, already released) spends
+nothing; a crash after it leaves the spend recorded and no release, never a hidden draw.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from importlib.metadata import version
+
+import numpy as np
+from sqlalchemy import Engine, func, select
+
+from privacy.ingest.records import record_audit, utc_now
+from privacy.release.accounting import epsilon_for
+from privacy.release.aggregate import TableCounts, count_table, sensitivity
+from privacy.release.intervals import NoiseSampler, intervals, publish_table
+from privacy.release.ledger import ChargeRequest, charge_budget
+from privacy.release.noise import TableMeasurement, plan_measurement
+from privacy.release.periods import Quarter
+from privacy.release.policy import Policy
+from privacy.store.models import RECORD_TABLES, InternalBase
+from publishing.models import Area, Release
+from publishing.releases import CellContent, ReleaseContent, TableContent, write_release
+
+
+class ReleaseRefused(Exception):
+    """A release that was not built; the message says why and what to do. Nothing was
+    charged."""
+
+
+@dataclass(frozen=True)
+class BuiltRelease:
+    """What was published."""
+
+    release_id: str
+    period: str
+    tables: int
+    cells: int
+    rho: float
+
+
+def build_release(internal: Engine, public: Engine, period: str, policy: Policy, *,
+                  actor: str | None = None, rerelease: bool = False) -> BuiltRelease:
+    """Build and publish ``policy``'s release of ``period`` (a quarter such as 2025Q3)."""
+    quarter = Quarter.parse(period)
+    areas = _declared_areas(public)
+    _refuse_repeat(public, quarter, policy, rerelease)
+    _refuse_empty(internal, quarter, policy)
+    counted = [count_table(internal, spec, quarter, policy.unit, areas)
+               for spec in policy.tables]
+    planned = [plan_measurement(c.spec, policy.budget, sensitivity(policy.unit), len(c.keys))
+               for c in counted]
+    release_key = uuid.uuid4().hex
+    budget = charge_budget(internal, ChargeRequest(
+        release_id=release_key, period=str(quarter), policy_name=policy.name,
+        policy_sha256=policy.sha256, rho_cap=policy.budget.rho, unit=policy.unit.describe(),
+        window_start=quarter.start, window_end=quarter.end,
+        charges=tuple(p.charge for p in planned), actor=actor))
+    # The charge has committed: from here on noise may be drawn.
+    tables = tuple(_publish(c, p) for c, p in zip(counted, planned, strict=True))
+    rho = math.fsum(p.charge.rho for p in planned)
+    content = ReleaseContent(
+        period=str(quarter), release_key=release_key, policy_name=policy.name,
+        policy_version=policy.version, policy_sha256=policy.sha256, policy_text=policy.text,
+        budget_statement=_statement(policy, planned, budget.rho_cap, budget.rho_spent),
+        engine_version=version("transparency-portal"), tables=tables)
+    release_id = write_release(public, content, created_at=utc_now())
+    with internal.begin() as connection:
+        record_audit(connection, actor, "release", {
+            "release_id": release_id, "release_key": release_key, "period": str(quarter),
+            "policy": policy.name, "rho": rho})
+    return BuiltRelease(release_id, str(quarter), len(tables),
+                        sum(len(t.cells) for t in tables), rho)
+
+
+def _publish(counted: TableCounts, planned: TableMeasurement) -> TableContent:
+    raw = np.asarray(planned.apply(counted.counts), dtype=np.int64)
+    published = publish_table(raw)
+    charge = planned.charge
+    low, high = intervals(raw, published, NoiseSampler.of(charge.mechanism, charge.noise_scale))
+    spec = counted.spec
+    return TableContent(
+        name=spec.name, title=spec.title, source=spec.source, dimensions=spec.dimensions,
+        mechanism=charge.mechanism, noise_scale=charge.noise_scale, rho=charge.rho,
+        epsilon=charge.epsilon_shown, delta=charge.delta_shown,
+        cells=tuple(CellContent(key, int(p), int(lo), int(hi), int(r)) for key, p, lo, hi, r
+                    in zip(counted.keys, published, low, high, raw, strict=True)))
+
+
+def _statement(policy: Policy, planned: list[TableMeasurement], cap: float,
+               spent: float) -> dict[str, object]:
+    rho = math.fsum(p.charge.rho for p in planned)
+    if policy.budget.mechanism == "laplace":  # pure DP composes by adding epsilons
+        epsilon, delta = math.fsum(p.charge.epsilon_shown for p in planned), 0.0
+    else:
+        delta = policy.budget.delta
+        epsilon = epsilon_for(rho, delta)
+    return {
+        "unit": policy.unit.describe(), "mechanism": policy.budget.mechanism,
+        "rho": rho, "epsilon": epsilon, "delta": delta,
+        "period_rho_cap": cap, "period_rho_spent": spent,
+        "words": (f"This release spent zCDP rho = {rho:.4g} of the quarter's budget of "
+                  f"{cap:.4g}; that implies ({epsilon:.3g}, {delta:g})-differential privacy "
+                  f"for {policy.unit.describe()}."),
+    }
+
+
+def _declared_areas(public: Engine) -> dict[str, tuple[str, ...]]:
+    with public.connect() as connection:
+        rows = connection.execute(select(Area.level, Area.code).order_by(Area.code)).all()
+    areas: dict[str, tuple[str, ...]] = {}
+    for level, code in rows:
+        areas[level] = (*areas.get(level, ()), code)
+    if not areas.get("district"):
+        raise ReleaseRefused("no areas are declared in the public store, so no table has a "
+                             "key set: run `portal ingest areas FILE --mapping NAME` first")
+    return areas
+
+
+def _refuse_repeat(public: Engine, quarter: Quarter, policy: Policy, rerelease: bool) -> None:
+    with public.connect() as connection:
+        earlier = connection.execute(select(Release.id).where(
+            Release.period == str(quarter), Release.policy_sha256 == policy.sha256)).first()
+    if earlier is not None and not rerelease:
+        raise ReleaseRefused(
+            f"{quarter} is already released under this policy (release {earlier[0][:12]}); "
+            "releasing it again spends budget again: pass --rerelease to do it anyway")
+
+
+def _refuse_empty(internal: Engine, quarter: Quarter, policy: Policy) -> None:
+    sources = sorted({spec.source for spec in policy.tables})
+    with internal.connect() as connection:
+        for source in sources:
+            table = InternalBase.metadata.tables[RECORD_TABLES[source]]
+            found = connection.execute(select(func.count()).select_from(table).where(
+                table.c.occurred_at >= quarter.start, table.c.occurred_at < quarter.end)
+                .limit(1)).scalar_one()
+            if found:
+                return
+    raise ReleaseRefused(f"there are no {', '.join(sources)} records in {quarter} "
+                         f"({quarter.start:%Y-%m-%d} to {quarter.end:%Y-%m-%d}): ingest them "
+                         "first, or pick a period that has data")
