@@ -94,5 +94,21 @@ def test_the_demo_builds_everything_and_is_repeatable(tmp_path: Path) -> None:
     assert "│ stops.csv       │ stops       │ 4,000     │ 4,000 │ 0" in first.stdout
     assert "│ stops.csv       │ stops       │ 4,000     │ 0     │ 4,000" in second.stdout
     assert "Public reference data: 1 city, 8 districts, 80 beats." in first.stdout
+    assert "releases: 12 built, 0 already published (12 complete quarters)" in first.stdout
+    assert "releases: 0 built, 12 already published" in second.stdout
+    listed = json.loads(portal(data_dir, "release", "list", "--json").stdout)
+    assert sorted(r["period"] for r in listed) == [f"{y}Q{q}" for y in (2023, 2024, 2025)
+                                                   for q in (1, 2, 3, 4)]
+    budget = json.loads(portal(data_dir, "budget", "--json").stdout)
+    assert all(b["rho_spent"] == pytest.approx(0.5) for b in budget)
     truth = json.loads((data_dir / "synthetic" / "truth.json").read_text())
     assert truth["seed"] == 2025
+
+
+def test_release_build_refusals_exit_2_with_the_reason(data_dir: Path) -> None:
+    result = portal(data_dir, "release", "build", "--period", "2024Q3")
+    assert result.exit_code == 2
+    assert "run `portal ingest areas FILE --mapping NAME` first" in result.stderr
+
+    bad = portal(data_dir, "release", "build", "--period", "2024-09")
+    assert bad.exit_code == 2 and "'2024-09' is not a quarter; write it like 2025Q3" in bad.stderr

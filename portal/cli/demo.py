@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -15,6 +16,9 @@ from portal.progress import progress_bar
 from portal.settings import Settings
 from portal.stores import internal_engine, public_engine, upgrade_stores
 from privacy.ingest import IngestRefused, IngestReport, ingest_file, load_mapping
+from privacy.release.build import ReleaseRefused, build_release
+from privacy.release.periods import Quarter
+from privacy.release.policy import load_policy
 from privacy.synth import CityManifest, generate_city
 from publishing.models import Area
 
@@ -42,7 +46,8 @@ def generate(out_dir: Path, *, seed: int, stops: int, incidents: int, force_even
 
 def run_demo(settings: Settings, *, stops: int, seed: int,
              console: Console | None = None) -> int:
-    """Migrate, generate the city, ingest it and print a summary; return the exit code."""
+    """Migrate, generate the city, ingest it, release every complete quarter, and print a
+    summary; return the exit code."""
     out = console or Console()
     for store, _url in upgrade_stores(settings):
         out.print(f"[green]✓[/] {store} store migrated")
@@ -59,6 +64,7 @@ def run_demo(settings: Settings, *, stops: int, seed: int,
                 reports.append(ingest_file(internal, public, kind, path,
                                            load_mapping(f"synthetic-{kind}"), progress=update))
         _print_summary(out, reports, public, manifest)
+        _release_every_quarter(out, internal, public, manifest)
     except IngestRefused as refused:
         out.print(f"[red]refused:[/] {refused}", highlight=False)
         return EXIT_REFUSED
@@ -88,4 +94,40 @@ def _print_summary(out: Console, reports: list[IngestReport], public: Engine,
                   f"{area['intervention_start']}; true effect on crime in its beats "
                   f"x{area['effects']['incidents_member']}, on stops "
                   f"x{area['effects']['stops_member']} (truth.json)")
-    out.print("Next: the release engine (issue 3) turns these records into published tables.")
+
+
+def _release_every_quarter(out: Console, internal: Engine, public: Engine,
+                           manifest: CityManifest) -> None:
+    """Build the quarterly release of every complete quarter the city covers; quarters
+    already released under the policy are left as they are (releasing again costs budget)."""
+    parameters = json.loads(manifest.truth.read_text())["parameters"]
+    quarter = Quarter.parse(_quarter_of(date.fromisoformat(parameters["start"])))
+    end = datetime.fromisoformat(parameters["end"])
+    policy = load_policy("quarterly")
+    built, kept = [], 0
+    with progress_bar("building releases") as update:
+        quarters = []
+        while quarter.end <= end:
+            quarters.append(quarter)
+            quarter = Quarter.parse(_next_quarter(quarter))
+        for done, each in enumerate(quarters):
+            try:
+                built.append(build_release(internal, public, str(each), policy, actor="demo"))
+            except ReleaseRefused as refused:
+                if "already released" not in str(refused):
+                    raise
+                kept += 1
+            update(done + 1, len(quarters))
+    out.print(f"[green]✓[/] releases: {len(built)} built, {kept} already published "
+              f"({len(quarters)} complete quarters); see `portal release list` and "
+              "`portal budget`")
+
+
+def _quarter_of(day: date) -> str:
+    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+
+
+def _next_quarter(quarter: Quarter) -> str:
+    if quarter.number == 4:
+        return f"{quarter.year + 1}Q1"
+    return f"{quarter.year}Q{quarter.number + 1}"
