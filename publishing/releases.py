@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import astuple, dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -62,10 +62,17 @@ class ReleaseContent:
     def content_hash(self) -> str:
         """SHA-256 of the canonical JSON of the content (the release's id); tables count
         in name order, so the order they were handed over in does not matter."""
-        content = asdict(self)
-        content["tables"] = sorted(content["tables"], key=lambda table: table["name"])
+        content = {name: getattr(self, name) for name in _RELEASE_FIELDS}
+        content["tables"] = [
+            {**{name: getattr(table, name) for name in _TABLE_FIELDS},
+             "cells": [astuple(cell) for cell in table.cells]}
+            for table in sorted(self.tables, key=lambda table: table.name)]
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+_RELEASE_FIELDS = tuple(f.name for f in fields(ReleaseContent) if f.name != "tables")
+_TABLE_FIELDS = tuple(f.name for f in fields(TableContent) if f.name != "cells")
 
 
 def write_release(public: Engine, content: ReleaseContent, *, created_at: datetime) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 
 import numpy as np
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from privacy.ingest.records import record_audit, utc_now
 from privacy.release.accounting import epsilon_for
@@ -138,10 +138,11 @@ def _refuse_empty(internal: Engine, quarter: Quarter, policy: Policy) -> None:
     with internal.connect() as connection:
         for source in sources:
             table = InternalBase.metadata.tables[RECORD_TABLES[source]]
-            found = connection.execute(select(func.count()).select_from(table).where(
+            # The first row will do: is there any record in the window at all?
+            found = connection.execute(select(table.c.id).where(
                 table.c.occurred_at >= quarter.start, table.c.occurred_at < quarter.end)
-                .limit(1)).scalar_one()
-            if found:
+                .limit(1)).first()
+            if found is not None:
                 return
     raise ReleaseRefused(f"there are no {', '.join(sources)} records in {quarter} "
                          f"({quarter.start:%Y-%m-%d} to {quarter.end:%Y-%m-%d}): ingest them "

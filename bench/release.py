@@ -1,0 +1,91 @@
+"""A full release against the bare GROUP BY queries it needs, on the same store.
+
+    .venv/bin/python bench/release.py [--stops 1000000]
+
+Generates a synthetic city (stops, half as many incidents, 1% force events), ingests it into
+fresh stores (SQLite; PostgreSQL too when it answers), then for each of two quarters times
+the policy's GROUP BYs alone and the whole release (aggregation, measurements, ledger charge,
+noise, post-processing, intervals, writing the release), side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from ingest import POSTGRES_URL, drop_databases, postgres_answers, postgres_databases  # noqa: E402
+
+from portal.settings import Settings  # noqa: E402
+from portal.stores import internal_engine, public_engine, upgrade_stores  # noqa: E402
+from privacy.ingest import ingest_file, load_mapping  # noqa: E402
+from privacy.release.aggregate import count_table  # noqa: E402
+from privacy.release.build import _declared_areas, build_release  # noqa: E402
+from privacy.release.periods import Quarter  # noqa: E402
+from privacy.release.policy import load_policy  # noqa: E402
+from privacy.synth import generate_city  # noqa: E402
+
+QUARTERS = ("2024Q3", "2024Q4")
+
+
+def city(stops: int) -> Path:
+    out = ROOT / "bench" / "out" / f"release-city-{stops}"
+    if not (out / "truth.json").exists():
+        print(f"generating {stops:,} synthetic stops ...", file=sys.stderr)
+        generate_city(out, stops=stops, incidents=stops // 2, force_events=stops // 100)
+    return out
+
+
+def measure(label: str, settings: Settings, city_dir: Path) -> None:
+    upgrade_stores(settings)
+    internal, public = internal_engine(settings), public_engine(settings)
+    for kind, name in (("areas", "areas"), ("stops", "stops"), ("incidents", "incidents"),
+                       ("force", "force")):
+        ingest_file(internal, public, kind, city_dir / f"{name}.csv",
+                    load_mapping(f"synthetic-{kind}"))
+    policy = load_policy("quarterly")
+    areas = _declared_areas(public)
+    for period in QUARTERS:
+        quarter = Quarter.parse(period)
+        started = time.perf_counter()
+        for spec in policy.tables:
+            count_table(internal, spec, quarter, policy.unit, areas)
+        bare = time.perf_counter() - started
+        started = time.perf_counter()
+        built = build_release(internal, public, period, policy, actor="bench")
+        full = time.perf_counter() - started
+        print(f"{label:<11}{period:<8}{bare:10.3f}{full:10.3f}{full / bare:9.2f}x"
+              f"{built.cells:>9,}")
+    internal.dispose()
+    public.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stops", type=int, default=1_000_000)
+    args = parser.parse_args()
+    city_dir = city(args.stops)
+    print(f"# release of the quarterly policy; city of {args.stops:,} stops, "
+          f"{args.stops // 2:,} incidents, {args.stops // 100:,} force events")
+    print(f"{'store':<11}{'period':<8}{'GROUP BYs':>10}{'release':>10}{'ratio':>10}"
+          f"{'cells':>9}")
+    with tempfile.TemporaryDirectory() as tmp:
+        measure("sqlite", Settings.for_directory(Path(tmp)), city_dir)
+    if postgres_answers():
+        names, urls = postgres_databases(POSTGRES_URL)
+        try:
+            measure("postgresql", Settings(ROOT / "bench" / "out", urls[0], urls[1]), city_dir)
+        finally:
+            drop_databases(POSTGRES_URL, names)
+    else:
+        print(f"postgresql: skipped, nothing answers at {POSTGRES_URL}")
+
+
+if __name__ == "__main__":
+    main()
