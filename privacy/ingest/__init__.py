@@ -7,16 +7,11 @@ from pathlib import Path
 from sqlalchemy import Engine, insert, select
 
 from privacy.ingest.mapping import Mapping, MappingError, load_mapping
-from privacy.ingest.records import (
-    Progress,
-    default_actor,
-    ingest_records,
-    record_audit,
-    utc_now,
-)
+from privacy.ingest.records import Progress, ingest_records
 from privacy.ingest.reference import ingest_reference
 from privacy.ingest.report import IngestRefused, IngestReport
 from privacy.schema import RECORD_KINDS
+from privacy.store.audit import default_actor, record_audit, utc_now
 from privacy.store.models import IngestBatch
 from publishing.models import Area
 

@@ -9,14 +9,11 @@ source ids are unique per source.
 
 from __future__ import annotations
 
-import getpass
-import json
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, update
 
@@ -27,7 +24,8 @@ from privacy.ingest.reader import CsvSource, FileProblem
 from privacy.ingest.report import PROBLEMS_SHOWN, IngestRefused, IngestReport, Problem
 from privacy.ingest.staging import BatchWriter, batch_writer
 from privacy.schema import FieldType, fields_of
-from privacy.store.models import RECORD_TABLES, AuditEvent, IngestBatch
+from privacy.store.audit import default_actor, record_audit, utc_now
+from privacy.store.models import RECORD_TABLES, IngestBatch
 
 Progress = Callable[[int, int], None]
 
@@ -176,24 +174,3 @@ def _close_batch(connection: Connection, batch_id: int, report: IngestReport,
         "rows_rejected": report.rows_rejected,
     })
 
-
-def record_audit(connection: Connection, actor: str | None, action: str,
-                 detail: dict[str, Any]) -> None:
-    """Append a line to the audit log (inside the caller's transaction)."""
-    connection.execute(insert(AuditEvent).values(
-        at=utc_now(), actor=actor or default_actor(), action=action,
-        detail=json.dumps(detail, sort_keys=True),
-    ))
-
-
-def default_actor() -> str:
-    """The login name of whoever runs the command, for the audit log."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # pragma: no cover - a user without a passwd entry
-        return "unknown"
-
-
-def utc_now() -> datetime:
-    """The current time in UTC, naive (as stored)."""
-    return datetime.now(UTC).replace(tzinfo=None)

@@ -16,7 +16,6 @@ from importlib.metadata import version
 import numpy as np
 from sqlalchemy import Engine, select
 
-from privacy.ingest.records import record_audit, utc_now
 from privacy.release.accounting import epsilon_for
 from privacy.release.aggregate import TableCounts, count_table, sensitivity
 from privacy.release.intervals import NoiseSampler, intervals, publish_table
@@ -24,6 +23,7 @@ from privacy.release.ledger import ChargeRequest, charge_budget
 from privacy.release.noise import TableMeasurement, plan_measurement
 from privacy.release.periods import Quarter
 from privacy.release.policy import Policy
+from privacy.store.audit import record_audit, utc_now
 from privacy.store.models import RECORD_TABLES, InternalBase
 from publishing.models import Area, Release
 from publishing.releases import CellContent, ReleaseContent, TableContent, write_release

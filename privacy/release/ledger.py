@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, func, insert, select, text
 
-from privacy.ingest.records import default_actor, record_audit, utc_now
+from privacy.store.audit import default_actor, record_audit, utc_now
 from privacy.store.models import BudgetCharge, BudgetPeriod
 
 # Charges are floats; sums may carry rounding error in the last bits.
