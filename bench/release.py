@@ -26,10 +26,11 @@ from portal.settings import Settings  # noqa: E402
 from portal.stores import internal_engine, public_engine, upgrade_stores  # noqa: E402
 from privacy.ingest import ingest_file, load_mapping  # noqa: E402
 from privacy.release.aggregate import count_table  # noqa: E402
-from privacy.release.build import _declared_areas, build_release  # noqa: E402
+from privacy.release.build import build_release  # noqa: E402
 from privacy.release.periods import Quarter  # noqa: E402
 from privacy.release.policy import load_policy  # noqa: E402
 from privacy.synth import generate_city  # noqa: E402
+from publishing.areas import area_codes  # noqa: E402
 
 QUARTERS = ("2024Q3", "2024Q4")
 
@@ -50,7 +51,7 @@ def measure(label: str, settings: Settings, city_dir: Path) -> None:
         ingest_file(internal, public, kind, city_dir / f"{name}.csv",
                     load_mapping(f"synthetic-{kind}"))
     policy = load_policy("quarterly")
-    areas = _declared_areas(public)
+    areas = area_codes(public)
     for period in QUARTERS:
         quarter = Quarter.parse(period)
         started = time.perf_counter()

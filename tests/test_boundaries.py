@@ -16,7 +16,7 @@ def modules_loaded_by(statement: str) -> set[str]:
 
 
 @pytest.mark.parametrize("statement", [
-    "import publishing.models, publishing.db, publishing.releases",
+    "import publishing.models, publishing.db, publishing.releases, publishing.areas",
     "import portal.settings, portal.stores, portal.progress",
 ])
 def test_the_public_side_does_not_load_privacy(statement: str) -> None:

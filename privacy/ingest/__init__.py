@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert
 
 from privacy.ingest.mapping import Mapping, MappingError, load_mapping
 from privacy.ingest.records import Progress, ingest_records
@@ -13,7 +13,7 @@ from privacy.ingest.report import IngestRefused, IngestReport
 from privacy.schema import RECORD_KINDS
 from privacy.store.audit import default_actor, record_audit, utc_now
 from privacy.store.models import IngestBatch
-from publishing.models import Area
+from publishing.areas import area_codes
 
 __all__ = ["IngestRefused", "IngestReport", "MappingError", "ingest_file", "load_mapping"]
 
@@ -58,10 +58,7 @@ def ingest_file(
 def _undeclared_areas(public: Engine, report: IngestReport) -> list[str]:
     """Notes on districts and beats the records use but the public areas do not declare:
     releases will count them under "unknown"."""
-    with public.connect() as connection:
-        declared: dict[str, set[str]] = {}
-        for code, level in connection.execute(select(Area.code, Area.level)):
-            declared.setdefault(level, set()).add(code)
+    declared = {level: set(codes) for level, codes in area_codes(public).items()}
     notes = []
     for level in ("district", "beat"):
         counts = report.category_counts.get(level, {})

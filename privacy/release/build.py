@@ -25,7 +25,8 @@ from privacy.release.periods import Quarter
 from privacy.release.policy import Policy
 from privacy.store.audit import record_audit, utc_now
 from privacy.store.models import RECORD_TABLES, InternalBase
-from publishing.models import Area, Release
+from publishing.areas import area_codes
+from publishing.models import Release
 from publishing.releases import CellContent, ReleaseContent, TableContent, write_release
 
 
@@ -112,11 +113,7 @@ def _statement(policy: Policy, planned: list[TableMeasurement], cap: float,
 
 
 def _declared_areas(public: Engine) -> dict[str, tuple[str, ...]]:
-    with public.connect() as connection:
-        rows = connection.execute(select(Area.level, Area.code).order_by(Area.code)).all()
-    areas: dict[str, tuple[str, ...]] = {}
-    for level, code in rows:
-        areas[level] = (*areas.get(level, ()), code)
+    areas = area_codes(public)
     if not areas.get("district"):
         raise ReleaseRefused("no areas are declared in the public store, so no table has a "
                              "key set: run `portal ingest areas FILE --mapping NAME` first")

@@ -1,0 +1,17 @@
+"""The declared areas, by level: the public key set of every area dimension."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, select
+
+from publishing.models import Area
+
+
+def area_codes(public: Engine) -> dict[str, tuple[str, ...]]:
+    """Codes per level (``city``, ``district``, ``beat``), each sorted."""
+    with public.connect() as connection:
+        rows = connection.execute(select(Area.level, Area.code).order_by(Area.code)).all()
+    codes: dict[str, list[str]] = {}
+    for level, code in rows:
+        codes.setdefault(level, []).append(code)
+    return {level: tuple(found) for level, found in codes.items()}
