@@ -81,3 +81,16 @@ def test_an_unknown_policy_name_lists_the_shipped_ones() -> None:
     with pytest.raises(PolicyError, match="no policy named 'yearly'; shipped policies are: "
                                           "quarterly"):
         load_policy("yearly")
+
+
+def test_quarters_know_their_window_months_and_successor() -> None:
+    from datetime import date, datetime
+
+    from privacy.release.periods import PeriodError, Quarter
+
+    q4 = Quarter.parse("2024q4")
+    assert (str(q4), q4.start, q4.end) == ("2024Q4", datetime(2024, 10, 1), datetime(2025, 1, 1))
+    assert q4.months == ("2024-10", "2024-11", "2024-12")
+    assert (str(q4.next()), str(Quarter.containing(date(2023, 5, 31)))) == ("2025Q1", "2023Q2")
+    with pytest.raises(PeriodError, match="write it like 2025Q3"):
+        Quarter.parse("2024-Q5")

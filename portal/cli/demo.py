@@ -101,7 +101,7 @@ def _release_every_quarter(out: Console, internal: Engine, public: Engine,
     """Build the quarterly release of every complete quarter the city covers; quarters
     already released under the policy are left as they are (releasing again costs budget)."""
     parameters = json.loads(manifest.truth.read_text())["parameters"]
-    quarter = Quarter.parse(_quarter_of(date.fromisoformat(parameters["start"])))
+    quarter = Quarter.containing(date.fromisoformat(parameters["start"]))
     end = datetime.fromisoformat(parameters["end"])
     policy = load_policy("quarterly")
     built, kept = [], 0
@@ -109,7 +109,7 @@ def _release_every_quarter(out: Console, internal: Engine, public: Engine,
         quarters = []
         while quarter.end <= end:
             quarters.append(quarter)
-            quarter = Quarter.parse(_next_quarter(quarter))
+            quarter = quarter.next()
         for done, each in enumerate(quarters):
             try:
                 built.append(build_release(internal, public, str(each), policy, actor="demo"))
@@ -121,13 +121,3 @@ def _release_every_quarter(out: Console, internal: Engine, public: Engine,
     out.print(f"[green]✓[/] releases: {len(built)} built, {kept} already published "
               f"({len(quarters)} complete quarters); see `portal release list` and "
               "`portal budget`")
-
-
-def _quarter_of(day: date) -> str:
-    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
-
-
-def _next_quarter(quarter: Quarter) -> str:
-    if quarter.number == 4:
-        return f"{quarter.year + 1}Q1"
-    return f"{quarter.year}Q{quarter.number + 1}"

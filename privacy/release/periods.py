@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 
@@ -27,6 +27,16 @@ class Quarter:
         if not match:
             raise PeriodError(f"{text!r} is not a quarter; write it like 2025Q3")
         return cls(int(match[1]), int(match[2]))
+
+    @classmethod
+    def containing(cls, day: date) -> Quarter:
+        """The quarter a day falls in."""
+        return cls(day.year, (day.month - 1) // 3 + 1)
+
+    def next(self) -> Quarter:
+        """The quarter after this one."""
+        return Quarter(self.year + 1, 1) if self.number == 4 else Quarter(self.year,
+                                                                           self.number + 1)
 
     def __str__(self) -> str:
         return f"{self.year}Q{self.number}"
