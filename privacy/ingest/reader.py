@@ -141,11 +141,11 @@ class CsvSource:
         reader = self._reader
         while True:
             start = reader.line_num
-            problems: list[RowProblem] = []
             try:
                 rows = list(islice(reader, size))
             except csv.Error as error:
-                # Rows before the bad one in this chunk are lost to islice: re-read slowly.
+                # Only a field past the csv module's 16 MiB limit gets here (with strict=False
+                # it reads anything else): the file is refused whole.
                 raise FileProblem(f"{self.path.name}, line {reader.line_num}: not readable "
                                   f"as CSV ({error})") from None
             if not rows:
@@ -154,10 +154,10 @@ class CsvSource:
             if [] in rows:  # blank lines carry no record
                 kept = [(n, r) for n, r in zip(lines, rows, strict=True) if r]
                 lines, rows = [n for n, _ in kept], [r for _, r in kept]
-            yield self._vet(lines, rows, problems)
+            yield self._vet(lines, rows)
 
-    def _vet(self, lines: list[int], rows: list[list[str]],
-             problems: list[RowProblem]) -> Chunk:
+    def _vet(self, lines: list[int], rows: list[list[str]]) -> Chunk:
+        problems: list[RowProblem] = []
         width = len(self.header)
         if rows and set(map(len, rows)) == {width}:
             joined = list(map("".join, rows))
