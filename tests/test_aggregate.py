@@ -22,6 +22,7 @@ from privacy.release.aggregate import NoAreasError, count_table, key_set, sensit
 from privacy.release.periods import Quarter
 from privacy.release.policy import PrivacyUnit, parse_policy
 from privacy.store.models import Stop
+from publishing.areas import area_codes
 from tests.canonical import AREAS_HEADER, small_city_rows, stop_row, write_csv, write_stops
 
 Q3 = Quarter.parse("2024Q3")
@@ -166,10 +167,15 @@ def test_removing_one_unit_moves_counts_by_at_most_the_sensitivity(
         assert math.sqrt(sum(d * d for d in diff)) <= bound.l2 + 1e-9
 
 
-def test_areas_come_from_the_public_store_fixture(engines: tuple[Engine, Engine],
-                                                  tmp_path: Path) -> None:
-    # the tests above pass their areas directly; the engine will read them like this
+def test_the_key_set_areas_come_from_the_public_store(engines: tuple[Engine, Engine],
+                                                      tmp_path: Path) -> None:
     internal, public = engines
     ingest_file(internal, public, "areas",
                 write_csv(tmp_path / "a.csv", AREAS_HEADER, small_city_rows()),
                 load_mapping("synthetic-areas"))
+
+    declared = area_codes(public)
+
+    assert declared == {"city": ("city",), **AREAS}
+    assert key_set(POLICY.table("by_month_beat"), Q3, declared)[:3] == [
+        ("2024-07", "d1b1"), ("2024-07", "d1b2"), ("2024-07", "unknown")]
