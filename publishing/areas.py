@@ -15,3 +15,11 @@ def area_codes(public: Engine) -> dict[str, tuple[str, ...]]:
     for level, code in rows:
         codes.setdefault(level, []).append(code)
     return {level: tuple(found) for level, found in codes.items()}
+
+
+def beat_districts(public: Engine) -> dict[str, str]:
+    """The district each declared beat belongs to (beats without one are left out)."""
+    with public.connect() as connection:
+        rows = connection.execute(
+            select(Area.code, Area.parent_code).where(Area.level == "beat")).all()
+    return {beat: parent for beat, parent in rows if parent is not None}

@@ -112,6 +112,7 @@ class ReleaseTable(PublicBase):
     title: Mapped[str] = mapped_column(String(256))
     source: Mapped[str] = mapped_column(String(16))
     dimensions: Mapped[str] = mapped_column(Text)  # JSON list
+    level_of: Mapped[str | None] = mapped_column(String(128), nullable=True)
     mechanism: Mapped[str] = mapped_column(String(16))
     noise_scale: Mapped[float] = mapped_column(Float)
     rho: Mapped[float] = mapped_column(Float)
@@ -141,4 +142,5 @@ class ReleaseCell(PublicBase):
     ci_low: Mapped[int] = mapped_column(Integer)
     ci_high: Mapped[int] = mapped_column(Integer)
     raw_noisy: Mapped[int] = mapped_column(Integer)
+    std_error: Mapped[float | None] = mapped_column(Float, nullable=True)
     noise_scale: Mapped[float] = mapped_column(Float)

@@ -20,23 +20,27 @@ from publishing.models import Release, ReleaseCell, ReleaseTable
 
 @dataclass(frozen=True)
 class CellContent:
-    """One published number: its key, value, 95% interval and the signed noisy value."""
+    """One published number: its key, value, 95% interval, the signed noisy value measured
+    for it, and the standard error of the consistent estimate it was rounded from."""
 
     key: tuple[str, ...]
     published: int
     ci_low: int
     ci_high: int
     raw_noisy: int
+    std_error: float | None  # None in releases made before it was kept
 
 
 @dataclass(frozen=True)
 class TableContent:
-    """One table of a release, its cells in key-set order, and its noise calibration."""
+    """One table of a release, its cells in key-set order, and its noise calibration.
+    ``level_of`` names the policy table it is a coarser level of, if it is one."""
 
     name: str
     title: str
     source: str
     dimensions: tuple[str, ...]
+    level_of: str | None
     mechanism: str
     noise_scale: float
     rho: float
@@ -94,7 +98,8 @@ def write_release(public: Engine, content: ReleaseContent, *, created_at: dateti
             connection.execute(insert(ReleaseTable).values(
                 release_id=release_id, name=table.name, title=table.title,
                 source=table.source, dimensions=json.dumps(list(table.dimensions)),
-                mechanism=table.mechanism, noise_scale=table.noise_scale, rho=table.rho,
+                level_of=table.level_of, mechanism=table.mechanism,
+                noise_scale=table.noise_scale, rho=table.rho,
                 epsilon=table.epsilon, delta=table.delta,
             ))
             if table.cells:
@@ -102,7 +107,8 @@ def write_release(public: Engine, content: ReleaseContent, *, created_at: dateti
                     {"release_id": release_id, "table_name": table.name, "position": i,
                      "key": json.dumps(list(cell.key)), "published": cell.published,
                      "ci_low": cell.ci_low, "ci_high": cell.ci_high,
-                     "raw_noisy": cell.raw_noisy, "noise_scale": table.noise_scale}
+                     "raw_noisy": cell.raw_noisy, "std_error": cell.std_error,
+                     "noise_scale": table.noise_scale}
                     for i, cell in enumerate(table.cells)
                 ])
     return release_id
@@ -121,17 +127,18 @@ def read_release(public: Engine, release_id: str) -> ReleaseContent | None:
                 .order_by(ReleaseTable.name)).mappings():
             cells = connection.execute(
                 select(ReleaseCell.key, ReleaseCell.published, ReleaseCell.ci_low,
-                       ReleaseCell.ci_high, ReleaseCell.raw_noisy)
+                       ReleaseCell.ci_high, ReleaseCell.raw_noisy, ReleaseCell.std_error)
                 .where(ReleaseCell.release_id == release_id,
                        ReleaseCell.table_name == table["name"])
                 .order_by(ReleaseCell.position)).all()
             tables.append(TableContent(
                 name=table["name"], title=table["title"], source=table["source"],
-                dimensions=tuple(json.loads(table["dimensions"])), mechanism=table["mechanism"],
+                dimensions=tuple(json.loads(table["dimensions"])), level_of=table["level_of"],
+                mechanism=table["mechanism"],
                 noise_scale=table["noise_scale"], rho=table["rho"], epsilon=table["epsilon"],
                 delta=table["delta"],
-                cells=tuple(CellContent(tuple(json.loads(k)), p, lo, hi, raw)
-                            for k, p, lo, hi, raw in cells)))
+                cells=tuple(CellContent(tuple(json.loads(k)), p, lo, hi, raw, se)
+                            for k, p, lo, hi, raw, se in cells)))
     return ReleaseContent(
         period=release["period"], release_key=release["release_key"],
         policy_name=release["policy_name"], policy_version=release["policy_version"],

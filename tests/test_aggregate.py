@@ -19,6 +19,7 @@ from portal.stores import internal_engine, public_engine, upgrade_stores
 from privacy import vocabulary as v
 from privacy.ingest import ingest_file, load_mapping
 from privacy.release.aggregate import NoAreasError, count_table, key_set, sensitivity
+from privacy.release.parts import measured_parts
 from privacy.release.periods import Quarter
 from privacy.release.policy import PrivacyUnit, parse_policy
 from privacy.store.models import Stop
@@ -27,6 +28,7 @@ from tests.canonical import AREAS_HEADER, small_city_rows, stop_row, write_csv, 
 
 Q3 = Quarter.parse("2024Q3")
 AREAS = {"district": ("d1",), "beat": ("d1b1", "d1b2")}
+BEAT_DISTRICTS = {"d1b1": "d1", "d1b2": "d1"}
 POLICY = parse_policy("""
 name = "t"
 [budget]
@@ -36,6 +38,12 @@ name = "by_month_beat"
 source = "stops"
 dimensions = ["month", "beat"]
 weight = 0.5
+[[tables.levels]]
+dimensions = ["month", "district"]
+weight = 0.2
+[[tables.levels]]
+dimensions = ["quarter"]
+weight = 0.2
 [[tables]]
 name = "searches_by_race"
 source = "stops"
@@ -137,8 +145,9 @@ def test_removing_one_unit_moves_counts_by_at_most_the_sensitivity(
     sqlite_internal: Engine, data: list[tuple[int, int, str, int]], c: int, g: int,
     rnd: random.Random,
 ) -> None:
-    """For neighbouring data sets (one person's records removed), each table's count vector
-    changes by no more than the stated L1 and L2 sensitivity; likewise for one record."""
+    """For neighbouring data sets (one person's records removed), each table's count vector,
+    and each of its levels', changes by no more than the stated L1 and L2 sensitivity;
+    likewise for one record."""
     records = [
         {"source": "t", "source_id": f"r{i}", "batch_id": 1,
          "occurred_at": datetime(2024, 7 + month, day, 12), "district": "d1",
@@ -151,7 +160,8 @@ def test_removing_one_unit_moves_counts_by_at_most_the_sensitivity(
     spec = POLICY.table("by_month_beat")
     for unit in (PrivacyUnit("person", c, g), RECORD):
         _insert(sqlite_internal, records)
-        full = count_table(sqlite_internal, spec, Q3, unit, AREAS).counts
+        full = measured_parts(count_table(sqlite_internal, spec, Q3, unit, AREAS), Q3, unit,
+                              AREAS, BEAT_DISTRICTS)
         if unit.kind == "person":
             dropped = f"P{rnd.randrange(6)}"
             neighbour = [r for r in records if r["person_key"] != dropped]
@@ -160,11 +170,13 @@ def test_removing_one_unit_moves_counts_by_at_most_the_sensitivity(
             if neighbour:
                 neighbour.pop(rnd.randrange(len(neighbour)))
         _insert(sqlite_internal, neighbour)
-        smaller = count_table(sqlite_internal, spec, Q3, unit, AREAS).counts
-        diff = [a - b for a, b in zip(full, smaller, strict=True)]
-        bound = sensitivity(unit)
-        assert sum(abs(d) for d in diff) <= bound.l1
-        assert math.sqrt(sum(d * d for d in diff)) <= bound.l2 + 1e-9
+        smaller = measured_parts(count_table(sqlite_internal, spec, Q3, unit, AREAS), Q3,
+                                 unit, AREAS, BEAT_DISTRICTS)
+        assert full[0].sensitivity == sensitivity(unit)  # the table's own cells
+        for before, after in zip(full, smaller, strict=True):  # and each of its levels
+            diff = [a - b for a, b in zip(before.counts, after.counts, strict=True)]
+            assert sum(abs(d) for d in diff) <= before.sensitivity.l1
+            assert math.sqrt(sum(d * d for d in diff)) <= before.sensitivity.l2 + 1e-9
 
 
 def test_the_key_set_areas_come_from_the_public_store(engines: tuple[Engine, Engine],

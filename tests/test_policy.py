@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from privacy.release.policy import PolicyError, load_policy, parse_policy
@@ -34,6 +36,7 @@ def test_the_quarterly_policy_has_the_promised_tables() -> None:
         "searches_by_district_race", "search_hits_by_district_race", "stops_by_district_reason",
         "no_action_stops_by_month_district", "force_by_district_race",
         "incidents_by_month_beat_offense"}
+    assert math.isclose(sum(p.weight for p in policy.parts()), 1.0)
     hits = policy.table("search_hits_by_district_race")
     assert hits.where == (("search_conducted", ("yes",)), ("contraband_found", ("yes",)))
     assert len(policy.sha256) == 64 and "rho = 0.5" in policy.text
@@ -42,6 +45,32 @@ def test_the_quarterly_policy_has_the_promised_tables() -> None:
 def test_a_good_policy_parses() -> None:
     policy = parse_policy(GOOD)
     assert [t.time_dimension for t in policy.tables] == ["quarter", "month"]
+
+
+LEVEL = """weight = 0.5
+[[tables.levels]]
+dimensions = ["quarter", "district"]
+weight = 0.3
+"""
+
+
+def test_levels_split_a_tables_budget_and_say_what_they_mean() -> None:
+    text = GOOD.replace("weight = 0.5\n", LEVEL, 1) + """[[tables.levels]]
+dimensions = ["month", "district"]
+weight = 0.25
+[[tables.levels]]
+name = "b_by_month"
+dimensions = ["month"]
+weight = 0
+"""
+    policy = parse_policy(text)
+    parts = {p.name: p for p in policy.parts()}
+    assert {name: round(p.weight, 6) for name, p in parts.items()} == {
+        "a": 0.35, "a__quarter_district": 0.15,
+        "b": 0.375, "b__month_district": 0.125, "b_by_month": 0.0}
+    assert not parts["b_by_month"].measured  # weight 0: added up to, not measured
+    assert policy.table("b").meanings() == (
+        ("month", "beat", "offense_category"), ("month", "district<beat"), ("month",))
 
 
 def test_a_person_unit_and_a_pure_dp_budget() -> None:
@@ -66,15 +95,47 @@ def test_a_person_unit_and_a_pure_dp_budget() -> None:
         (('["robbery", "burglary"]', '["jaywalking"]'),
          "where.offense_category codes ['jaywalking'] are not in its vocabulary"),
         (('["quarter", "district"', '["district"'), "exactly one time dimension is needed"),
-        (('name = "b"', 'name = "a"'), "table names must be unique: ['a']"),
+        (('name = "b"', 'name = "a"'), "table and level names must be unique: ['a']"),
+        (("weight = 0.5\n", LEVEL.replace('["quarter", "district"]', '["month"]')),
+         "level 1 ['month'] is not a roll-up of ['quarter', 'district', 'subject_race']"),
+        (("weight = 0.5\n", LEVEL.replace("0.3", "1.0")),
+         "level 1 weight must be a number from 0 to 1"),
+        (("weight = 0.5\n", LEVEL + '[[tables.levels]]\ndimensions = ["quarter"]\n'
+          'weight = 0.7\n'), "the levels' weights add up to 1; they must leave"),
     ],
     ids=["zero rho", "negative rho", "weights", "unknown dimension", "unknown source",
-         "unknown code", "no time dimension", "duplicate table"],
+         "unknown code", "no time dimension", "duplicate table", "level not a roll-up",
+         "level weight", "levels take it all"],
 )
 def test_a_bad_policy_says_what_to_fix(change: tuple[str, str], message: str) -> None:
     with pytest.raises(PolicyError) as error:
-        parse_policy(GOOD.replace(*change))
+        parse_policy(GOOD.replace(*change, 1))
     assert message in str(error.value)
+
+
+def test_tables_of_the_same_records_must_nest_their_levels_alike() -> None:
+    table = """[[tables]]
+name = "{name}"
+source = "stops"
+dimensions = ["month", "district", "{category}"]
+weight = 0.5
+[[tables.levels]]
+dimensions = ["month", "district"]
+weight = 0.2
+[[tables.levels]]
+dimensions = {up}
+weight = 0.2
+"""
+    text = ('name = "p"\n[budget]\nrho = 1\n'
+            + table.format(name="a", category="outcome", up='["quarter", "district"]')
+            + table.format(name="b", category="reason", up='["month"]'))
+
+    with pytest.raises(PolicyError, match=r"tables 'a' and 'b' both have the level "
+                       r"\['month', 'district'\] but roll it up differently"):
+        parse_policy(text)
+    parse_policy(text.replace('kind = "record"', "").replace(
+        "[budget]", '[unit]\nkind = "person"\nmax_records_per_cell = 1\nmax_cells = 1\n'
+        "[budget]"))  # a person unit's tables are bounded, and post-processed, one by one
 
 
 def test_an_unknown_policy_name_lists_the_shipped_ones() -> None:

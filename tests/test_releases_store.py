@@ -24,10 +24,11 @@ NOW = datetime(2025, 10, 2, 9, 0)
 def content(**changes: object) -> ReleaseContent:
     table = TableContent(
         name="stops_by_district", title="Stops by district", source="stops",
-        dimensions=("quarter", "district"), mechanism="gaussian", noise_scale=2.24, rho=0.1,
+        dimensions=("quarter", "district"), level_of=None, mechanism="gaussian",
+        noise_scale=2.24, rho=0.1,
         epsilon=2.35, delta=1e-7,
-        cells=(CellContent(("2025Q3", "d1"), 120, 116, 124, 121),
-               CellContent(("2025Q3", "unknown"), 0, 0, 4, -2)))
+        cells=(CellContent(("2025Q3", "d1"), 120, 116, 124, 121, 2.1),
+               CellContent(("2025Q3", "unknown"), 0, 0, 4, -2, 2.1)))
     base = ReleaseContent(
         period="2025Q3", release_key="k1", policy_name="quarterly", policy_version=1,
         policy_sha256="a" * 64, policy_text="name = 'quarterly'",
@@ -65,7 +66,7 @@ def test_the_id_is_the_content(engines: tuple[Engine, Engine]) -> None:
 
 def test_a_release_is_written_whole_or_not_at_all(engines: tuple[Engine, Engine]) -> None:
     _, public = engines
-    bad_cell = CellContent(("2025Q3", "d2"), 5, 7, 9, 5)  # interval does not hold the value
+    bad_cell = CellContent(("2025Q3", "d2"), 5, 7, 9, 5, 2.1)  # interval does not hold the value
     table = replace(content().tables[0], cells=(*content().tables[0].cells, bad_cell))
 
     with pytest.raises(IntegrityError):

@@ -65,9 +65,12 @@ def sensitivity(unit: PrivacyUnit) -> Sensitivity:
     return Sensitivity(float(c * g), c * math.sqrt(g))
 
 
-def key_set(spec: TableSpec, quarter: Quarter, areas: dict[str, tuple[str, ...]]) -> list[Key]:
-    """Every cell of ``spec`` for ``quarter``: the product of its dimensions' values."""
-    return list(itertools.product(*(_values(d, spec, quarter, areas) for d in spec.dimensions)))
+def key_set(spec: TableSpec, quarter: Quarter, areas: dict[str, tuple[str, ...]],
+            dimensions: tuple[str, ...] | None = None) -> list[Key]:
+    """Every cell of ``spec`` (or of its level with ``dimensions``) for ``quarter``: the
+    product of the dimensions' values."""
+    return list(itertools.product(*(_values(d, spec, quarter, areas)
+                                    for d in dimensions or spec.dimensions)))
 
 
 def _values(dimension: str, spec: TableSpec, quarter: Quarter,

@@ -13,21 +13,21 @@ import uuid
 from dataclasses import dataclass
 from importlib.metadata import version
 
-import numpy as np
 from sqlalchemy import Engine, select
 
 from privacy.release.accounting import epsilon_for
-from privacy.release.aggregate import TableCounts, count_table, sensitivity
-from privacy.release.intervals import NoiseSampler, intervals, publish_table
+from privacy.release.aggregate import count_table
 from privacy.release.ledger import ChargeRequest, charge_budget
 from privacy.release.noise import TableMeasurement, plan_measurement
+from privacy.release.parts import measured_parts
 from privacy.release.periods import Quarter
 from privacy.release.policy import Policy
+from privacy.release.postprocess import PostProcessor, release_hierarchy
 from privacy.store.audit import record_audit, utc_now
 from privacy.store.models import RECORD_TABLES, InternalBase
-from publishing.areas import area_codes
+from publishing.areas import area_codes, beat_districts
 from publishing.models import Release
-from publishing.releases import CellContent, ReleaseContent, TableContent, write_release
+from publishing.releases import ReleaseContent, write_release
 
 
 class ReleaseRefused(Exception):
@@ -53,23 +53,29 @@ def build_release(internal: Engine, public: Engine, period: str, policy: Policy,
     areas = _declared_areas(public)
     _refuse_repeat(public, quarter, policy, rerelease)
     _refuse_empty(internal, quarter, policy)
-    counted = [count_table(internal, spec, quarter, policy.unit, areas)
-               for spec in policy.tables]
-    planned = [plan_measurement(c.spec, policy.budget, sensitivity(policy.unit), len(c.keys))
-               for c in counted]
+    districts = beat_districts(public)
+    parts = [part for spec in policy.tables for part in measured_parts(
+        count_table(internal, spec, quarter, policy.unit, areas), quarter, policy.unit,
+        areas, districts)]
+    hierarchy = release_hierarchy(parts)  # a policy that does not nest fails here, unspent
+    planned = [plan_measurement(p.part, policy.budget, p.sensitivity, len(p.keys))
+               if p.part.measured else None for p in parts]
+    measured = [p for p in planned if p is not None]
     release_key = uuid.uuid4().hex
     budget = charge_budget(internal, ChargeRequest(
         release_id=release_key, period=str(quarter), policy_name=policy.name,
         policy_sha256=policy.sha256, rho_cap=policy.budget.rho, unit=policy.unit.describe(),
         window_start=quarter.start, window_end=quarter.end,
-        charges=tuple(p.charge for p in planned), actor=actor))
+        charges=tuple(p.charge for p in measured), actor=actor))
     # The charge has committed: from here on noise may be drawn.
-    tables = tuple(_publish(c, p) for c, p in zip(counted, planned, strict=True))
-    rho = math.fsum(p.charge.rho for p in planned)
+    raw = [p.apply(c.counts) if p is not None else [0] * len(c.keys)
+           for c, p in zip(parts, planned, strict=True)]
+    tables = PostProcessor(hierarchy, parts, planned).tables(raw)
+    rho = math.fsum(p.charge.rho for p in measured)
     content = ReleaseContent(
         period=str(quarter), release_key=release_key, policy_name=policy.name,
         policy_version=policy.version, policy_sha256=policy.sha256, policy_text=policy.text,
-        budget_statement=_statement(policy, planned, budget.rho_cap, budget.rho_spent),
+        budget_statement=_statement(policy, measured, budget.rho_cap, budget.rho_spent),
         engine_version=version("transparency-portal"), tables=tables)
     release_id = write_release(public, content, created_at=utc_now())
     with internal.begin() as connection:
@@ -78,20 +84,6 @@ def build_release(internal: Engine, public: Engine, period: str, policy: Policy,
             "policy": policy.name, "rho": rho})
     return BuiltRelease(release_id, str(quarter), len(tables),
                         sum(len(t.cells) for t in tables), rho)
-
-
-def _publish(counted: TableCounts, planned: TableMeasurement) -> TableContent:
-    raw = np.asarray(planned.apply(counted.counts), dtype=np.int64)
-    published = publish_table(raw)
-    charge = planned.charge
-    low, high = intervals(raw, published, NoiseSampler.of(charge.mechanism, charge.noise_scale))
-    spec = counted.spec
-    return TableContent(
-        name=spec.name, title=spec.title, source=spec.source, dimensions=spec.dimensions,
-        mechanism=charge.mechanism, noise_scale=charge.noise_scale, rho=charge.rho,
-        epsilon=charge.epsilon_shown, delta=charge.delta_shown,
-        cells=tuple(CellContent(key, int(p), int(lo), int(hi), int(r)) for key, p, lo, hi, r
-                    in zip(counted.keys, published, low, high, raw, strict=True)))
 
 
 def _statement(policy: Policy, planned: list[TableMeasurement], cap: float,

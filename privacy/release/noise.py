@@ -10,19 +10,29 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import opendp.prelude as dp
 
 from privacy.release.accounting import epsilon_for
 from privacy.release.aggregate import Sensitivity
 from privacy.release.ledger import Charge
-from privacy.release.policy import Budget, TableSpec
+from privacy.release.policy import Budget
 
 dp.enable_features("contrib")
 
 # The map may exceed the planned share by float rounding only.
 MAP_TOLERANCE = 1e-9
+
+
+class Measured(Protocol):
+    """What is measured: a named table (or level) with its share of the budget."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def weight(self) -> float: ...
 
 
 class MeasurementMismatch(RuntimeError):
@@ -33,7 +43,7 @@ class MeasurementMismatch(RuntimeError):
 class TableMeasurement:
     """A table's OpenDP measurement, ready to apply, and what applying it costs."""
 
-    spec: TableSpec
+    spec: Measured
     measurement: Any  # opendp.mod.Measurement over a vector of the table's size
     charge: Charge
 
@@ -43,7 +53,7 @@ class TableMeasurement:
         return noisy
 
 
-def plan_measurement(spec: TableSpec, budget: Budget, sensitivity: Sensitivity,
+def plan_measurement(spec: Measured, budget: Budget, sensitivity: Sensitivity,
                      size: int) -> TableMeasurement:
     """Build the table's measurement for its share of ``budget`` and check its map."""
     domain = dp.vector_domain(dp.atom_domain(T=int), size=size)
@@ -69,7 +79,7 @@ def plan_measurement(spec: TableSpec, budget: Budget, sensitivity: Sensitivity,
     return TableMeasurement(spec, measurement, charge)
 
 
-def _check(spec: TableSpec, spent: float, planned: float, name: str) -> None:
+def _check(spec: Measured, spent: float, planned: float, name: str) -> None:
     if not spent <= planned * (1 + MAP_TOLERANCE):
         raise MeasurementMismatch(
             f"table {spec.name}: OpenDP's privacy map gives {name}={spent!r}, more than the "

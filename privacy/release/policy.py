@@ -7,6 +7,7 @@ A policy is a TOML file, versioned and stored with every release. Shipped polici
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import tomllib
 from dataclasses import dataclass
@@ -23,7 +24,8 @@ SOURCES = ("stops", "incidents", "force")
 MECHANISMS = ("gaussian", "laplace")
 WEIGHT_TOLERANCE = 1e-9
 _TOP_KEYS = {"name", "version", "description", "period", "unit", "budget", "tables"}
-_TABLE_KEYS = {"name", "title", "source", "dimensions", "where", "weight"}
+_TABLE_KEYS = {"name", "title", "source", "dimensions", "where", "weight", "levels"}
+_LEVEL_KEYS = {"name", "title", "dimensions", "weight"}
 
 
 class PolicyError(ValueError):
@@ -57,20 +59,82 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class LevelSpec:
+    """A coarser level of a table (months to the quarter, beats to districts, a category
+    dropped), measured separately so that post-processing can make the levels agree and
+    the totals more accurate than the sum of noisy cells."""
+
+    name: str
+    title: str
+    dimensions: tuple[str, ...]
+    fraction: float  # of its table's weight
+
+
+@dataclass(frozen=True)
 class TableSpec:
-    """One published table: counts of ``source`` records by ``dimensions``."""
+    """One published table: counts of ``source`` records by ``dimensions``, measured at its
+    own grain and at each of its ``levels`` (each a roll-up of the one before)."""
 
     name: str
     title: str
     source: str
     dimensions: tuple[str, ...]
     where: tuple[tuple[str, tuple[str, ...]], ...]  # field -> codes a record must have
-    weight: float  # this table's share of the period's budget
+    weight: float  # this table's share of the period's budget, levels included
+    levels: tuple[LevelSpec, ...] = ()
 
     @property
     def time_dimension(self) -> str | None:
         """``month`` or ``quarter``, if the table has one."""
         return next((d for d in self.dimensions if d in TIME_DIMENSIONS), None)
+
+    @property
+    def population(self) -> tuple[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+        """Which records the table counts: its source and filters."""
+        return self.source, self.where
+
+    def meanings(self) -> tuple[tuple[str, ...], ...]:
+        """What each dimension of each part means: the same names, except that a district
+        rolled up from beats is ``district<beat`` (a beat's district, which can differ
+        from the district recorded on the record)."""
+        dimensions = [self.dimensions, *(level.dimensions for level in self.levels)]
+        chain = [self.dimensions]
+        for finer, coarser in itertools.pairwise(dimensions):
+            meaning = dict(zip(finer, chain[-1], strict=True))
+            chain.append(tuple(meaning.get(d, "district<beat" if d == "district" else d)
+                               for d in coarser))
+        return tuple(chain)
+
+    def parts(self) -> tuple[PartSpec, ...]:
+        """The table's own cells first, then each level in order."""
+        own = 1.0 - math.fsum(level.fraction for level in self.levels)
+        return (PartSpec(self.name, self.title, self, self.dimensions, self.weight * own, 0),
+                *(PartSpec(level.name, level.title, self, level.dimensions,
+                           self.weight * level.fraction, depth)
+                  for depth, level in enumerate(self.levels, start=1)))
+
+
+@dataclass(frozen=True)
+class PartSpec:
+    """One measured, published table: a policy table's own grain (depth 0) or one of its
+    levels. ``weight`` is its share of the period's budget."""
+
+    name: str
+    title: str
+    table: TableSpec
+    dimensions: tuple[str, ...]
+    weight: float  # 0 for a level that is not measured, only added up to
+    depth: int
+
+    @property
+    def measured(self) -> bool:
+        """Whether noise is drawn for it (a level of weight 0 is a constraint only)."""
+        return self.weight > 0
+
+    @property
+    def source(self) -> str:
+        """The records counted."""
+        return self.table.source
 
 
 @dataclass(frozen=True)
@@ -86,6 +150,10 @@ class Policy:
     tables: tuple[TableSpec, ...]
     text: str  # the file as written, stored with each release
     sha256: str
+
+    def parts(self) -> tuple[PartSpec, ...]:
+        """Every measured table, levels included, in policy order."""
+        return tuple(part for table in self.tables for part in table.parts())
 
     def table(self, name: str) -> TableSpec:
         """The table called ``name``, or a PolicyError naming the tables there are."""
@@ -134,17 +202,20 @@ def parse_policy(text: str, *, origin: str = "<policy>") -> Policy:
     tables = tuple(_parse_table(raw, fail) for raw in document.get("tables", []))
     if not tables:
         raise fail("a policy needs at least one [[tables]] entry")
-    names = [t.name for t in tables]
+    names = [part.name for t in tables for part in t.parts()]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise fail(f"table names must be unique: {repeated}")
+        raise fail(f"table and level names must be unique: {repeated}")
+    unit = _parse_unit(document.get("unit", {}), fail)
+    if unit.kind == "record":  # a person unit's tables are each bounded on their own
+        _check_nesting(tables, fail)
     total = math.fsum(t.weight for t in tables)
     if abs(total - 1.0) > WEIGHT_TOLERANCE:
         raise fail(f"the tables' weights add up to {total:g}, not 1; each weight is that "
                    "table's share of the period's budget")
     return Policy(
         name=name, version=version, description=str(document.get("description", "")),
-        period="quarter", unit=_parse_unit(document.get("unit", {}), fail),
+        period="quarter", unit=unit,
         budget=_parse_budget(document.get("budget"), fail), tables=tables, text=text,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
@@ -233,6 +304,77 @@ def _parse_table(raw: Any, fail: Any) -> TableSpec:
     weight = raw.get("weight")
     if not isinstance(weight, int | float) or not weight > 0:
         raise fail(f"{where}: weight must be a positive number (its share of the budget)")
+    levels = _parse_levels(raw.get("levels", []), name, tuple(dimensions), allowed, fail)
     return TableSpec(name=name, title=str(raw.get("title", name)), source=source,
                      dimensions=tuple(dimensions), where=tuple(parsed_filters),
-                     weight=float(weight))
+                     weight=float(weight), levels=levels)
+
+
+def _check_nesting(tables: tuple[TableSpec, ...], fail: Any) -> None:
+    """Tables that count the same records share the levels they have in common, so a level
+    must roll up into the same next level in every table that has it."""
+    above: dict[tuple[Any, tuple[str, ...]], tuple[tuple[str, ...] | None, str]] = {}
+    for table in tables:
+        chain = table.meanings()
+        for i, meaning in enumerate(chain):
+            up = chain[i + 1] if i + 1 < len(chain) else None
+            key = (table.population, meaning)
+            seen = above.setdefault(key, (up, table.name))
+            if up is not None and seen[0] is not None and seen[0] != up:
+                raise fail(f"tables {seen[1]!r} and {table.name!r} both have the level "
+                           f"{list(meaning)} but roll it up differently ({list(seen[0])} and "
+                           f"{list(up)}); a count can add up into one parent only")
+            if seen[0] is None and up is not None:
+                above[key] = (up, table.name)
+
+
+# What a dimension may roll up into at the next level (or it may be dropped).
+_ROLL_UPS = {"month": "quarter", "beat": "district"}
+
+
+def rolls_up(finer: tuple[str, ...], coarser: tuple[str, ...]) -> bool:
+    """Whether every cell of ``finer`` falls in exactly one cell of ``coarser``."""
+    reachable = set(finer) | {_ROLL_UPS[d] for d in finer if d in _ROLL_UPS}
+    return set(coarser) <= reachable and set(coarser) != set(finer)
+
+
+def _parse_levels(raw: Any, table: str, dimensions: tuple[str, ...], allowed: tuple[str, ...],
+                  fail: Any) -> tuple[LevelSpec, ...]:
+    where = f"[[tables]] {table!r}"
+    if not isinstance(raw, list):
+        raise fail(f"{where}: 'levels' must be a list of [[tables.levels]] entries")
+    levels: list[LevelSpec] = []
+    finer = dimensions
+    for index, entry in enumerate(raw, start=1):
+        if not isinstance(entry, dict):
+            raise fail(f"{where}: level {index} must be a table")
+        unknown = set(entry) - _LEVEL_KEYS
+        if unknown:
+            raise fail(f"{where}: level {index} has unknown keys {sorted(unknown)}; "
+                       f"allowed: {sorted(_LEVEL_KEYS)}")
+        coarser = entry.get("dimensions")
+        if not isinstance(coarser, list) or not all(d in allowed for d in coarser):
+            raise fail(f"{where}: level {index} needs 'dimensions', a list from: "
+                       + ", ".join(allowed))
+        if sum(d in TIME_DIMENSIONS for d in coarser) != 1 or len(set(coarser)) != len(coarser):
+            raise fail(f"{where}: level {index} needs exactly one time dimension and no repeats")
+        if not rolls_up(finer, tuple(coarser)):
+            raise fail(f"{where}: level {index} {coarser} is not a roll-up of {list(finer)}: "
+                       "each level keeps, drops or rolls up (month to quarter, beat to "
+                       "district) the dimensions of the level before it")
+        fraction = entry.get("weight")
+        if not isinstance(fraction, int | float) or not 0 <= fraction < 1:
+            raise fail(f"{where}: level {index} weight must be a number from 0 to 1 (its "
+                       "share of the table's weight; 0 adds the table up to a level another "
+                       "table measures, without measuring it)")
+        name = entry.get("name", f"{table}__{'_'.join(coarser)}")
+        if not isinstance(name, str) or not name.isidentifier():
+            raise fail(f"{where}: level {index} 'name' must be an identifier")
+        levels.append(LevelSpec(name, str(entry.get("title", name)), tuple(coarser),
+                                float(fraction)))
+        finer = tuple(coarser)
+    share = math.fsum(level.fraction for level in levels)
+    if levels and not share < 1 - WEIGHT_TOLERANCE:
+        raise fail(f"{where}: the levels' weights add up to {share:g}; they must leave the "
+                   "table's own cells a share (add up to less than 1)")
+    return tuple(levels)
