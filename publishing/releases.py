@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -69,7 +69,8 @@ class ReleaseContent:
         content = {name: getattr(self, name) for name in _RELEASE_FIELDS}
         content["tables"] = [
             {**{name: getattr(table, name) for name in _TABLE_FIELDS},
-             "cells": [astuple(cell) for cell in table.cells]}
+             "cells": [[list(c.key), c.published, c.ci_low, c.ci_high, c.raw_noisy,
+                        c.std_error] for c in table.cells]}
             for table in sorted(self.tables, key=lambda table: table.name)]
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

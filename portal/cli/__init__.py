@@ -91,12 +91,33 @@ def synth(out_dir: Path, seed: int, stops: int, incidents: int, force_events: in
 @cli.command()
 @click.option("--stops", default=300_000, show_default=True, help="Synthetic stops to generate.")
 @click.option("--seed", default=2025, show_default=True)
+@click.option("--serve/--no-serve", default=True, show_default=True,
+              help="End by serving the site.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
 @click.pass_obj
-def demo(settings: Settings, stops: int, seed: int) -> None:
-    """Set up everything: migrate, generate the synthetic city, ingest it, summarise."""
+def demo(settings: Settings, stops: int, seed: int, serve: bool, host: str, port: int) -> None:
+    """Set up everything: migrate, generate the synthetic city, ingest it, release every
+    complete quarter, then serve the site."""
     from portal.cli.demo import run_demo
 
-    sys.exit(run_demo(settings, stops=stops, seed=seed))
+    code = run_demo(settings, stops=stops, seed=seed)
+    if code or not serve:
+        sys.exit(code)
+    from portal.cli.serve import exec_serve
+
+    exec_serve(host=host, port=port)
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.pass_obj
+def serve_command(settings: Settings, host: str, port: int) -> None:
+    """Serve the public site (dashboards, releases, open data, API) from the public store."""
+    from portal.cli.serve import serve
+
+    serve(settings, host=host, port=port, console=console)
 
 
 @cli.command()

@@ -1,0 +1,189 @@
+"""The JSON API under ``/api/v1/``: releases, tables and cells, with filters. Its OpenAPI
+schema is served at ``/api/v1/schema/openapi.json``. Answers are rendered once per catalog
+version and served with ETag and Cache-Control, like the pages."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from litestar import Request, Response, Router, get
+from litestar.exceptions import ValidationException
+
+from portal.web.cache import CachedBody
+from portal.web.pages.archive import find_release, find_table
+from portal.web.state import SiteState
+from publishing.catalog import Catalog, PublishedTable, ReleaseInfo
+
+JSON = "application/json"
+AnyRequest = Request[Any, Any, Any]
+
+
+@dataclass(frozen=True)
+class ReleaseSummary:
+    """A release in a list."""
+
+    id: str
+    period: str
+    current: bool  # the release that stands for its period (the latest made)
+    created_at: datetime
+    policy_name: str
+    policy_version: int
+    rho: float
+    epsilon: float
+    delta: float
+    url: str
+
+
+@dataclass(frozen=True)
+class TableSummary:
+    """A table of a release, without its cells."""
+
+    name: str
+    title: str
+    source: str
+    dimensions: list[str]
+    level_of: str | None
+    mechanism: str
+    noise_scale: float
+    rho: float
+    epsilon: float
+    delta: float
+    cells: int
+    url: str
+    csv: str
+
+
+@dataclass(frozen=True)
+class ReleaseDetail:
+    """A release: its budget statement, policy and tables."""
+
+    release: ReleaseSummary
+    engine_version: str
+    policy_sha256: str
+    policy_text: str
+    budget_statement: dict[str, Any]
+    tables: list[TableSummary]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One published number: its dimension values, estimate and 95% interval."""
+
+    key: dict[str, str]
+    value: int
+    ci_low: int
+    ci_high: int
+    std_error: float | None
+
+
+@dataclass(frozen=True)
+class TableCells:
+    """A table's cells (all, or those matching the filters)."""
+
+    release_id: str
+    period: str
+    table: TableSummary
+    filters: dict[str, str]
+    cells: list[Cell]
+
+
+def _summary(catalog: Catalog, release: ReleaseInfo) -> ReleaseSummary:
+    statement = release.budget_statement
+    return ReleaseSummary(
+        release.id, release.period, catalog.current.get(release.period) == release,
+        release.created_at, release.policy_name, release.policy_version,
+        float(statement["rho"]), float(statement["epsilon"]), float(statement["delta"]),
+        f"/api/v1/releases/{release.id}")
+
+
+def _table(release: ReleaseInfo, table: PublishedTable) -> TableSummary:
+    base = f"/api/v1/releases/{release.id}/tables/{table.name}"
+    return TableSummary(table.name, table.title, table.source, list(table.dimensions),
+                        table.level_of, table.mechanism, table.noise_scale, table.rho,
+                        table.epsilon, table.delta, len(table.cells), base,
+                        f"/releases/{release.id}/tables/{table.name}.csv")
+
+
+def _json(value: Any) -> bytes:
+    data = [asdict(v) for v in value] if isinstance(value, list) else asdict(value)
+    return json.dumps(data, default=_encode, separators=(",", ":")).encode()
+
+
+def _encode(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+@get("/releases", sync_to_thread=False)
+def list_releases(request: AnyRequest, site: SiteState) -> Response[list[ReleaseSummary]]:
+    """Every release, oldest period first; ``current`` marks the one that stands for its
+    period."""
+
+    def render(catalog: Catalog) -> CachedBody:
+        return CachedBody.of(_json([_summary(catalog, r) for r in catalog.releases]), JSON)
+
+    return site.cached("api:releases", render).respond(request)  # type: ignore[return-value]
+
+
+@get("/releases/{release_id:str}", sync_to_thread=False)
+def get_release(release_id: str, request: AnyRequest,
+                site: SiteState) -> Response[ReleaseDetail]:
+    """A release with its budget statement, policy and tables."""
+    release = find_release(site.catalog(), release_id)
+
+    def render(catalog: Catalog) -> CachedBody:
+        tables = [_table(release, t) for t in catalog.tables(release.id).values()]
+        detail = ReleaseDetail(_summary(catalog, release), release.engine_version,
+                               release.policy_sha256, release.policy_text,
+                               release.budget_statement, tables)
+        return CachedBody.of(_json(detail), JSON)
+
+    return site.cached(f"api:release:{release.id}", render).respond(  # type: ignore[return-value]
+        request)
+
+
+@get("/releases/{release_id:str}/tables", sync_to_thread=False)
+def list_tables(release_id: str, request: AnyRequest,
+                site: SiteState) -> Response[list[TableSummary]]:
+    """A release's tables, without their cells."""
+    release = find_release(site.catalog(), release_id)
+
+    def render(catalog: Catalog) -> CachedBody:
+        return CachedBody.of(_json([_table(release, t) for t in
+                                    catalog.tables(release.id).values()]), JSON, immutable=True)
+
+    return site.cached(f"api:tables:{release.id}", render).respond(  # type: ignore[return-value]
+        request)
+
+
+@get("/releases/{release_id:str}/tables/{name:str}", sync_to_thread=False)
+def get_cells(release_id: str, name: str, request: AnyRequest,
+              site: SiteState) -> Response[TableCells]:
+    """A table's cells. Any of its dimensions may be given as a query parameter to filter
+    (``?district=d3&month=2025-07``); an unknown parameter is a 400."""
+    catalog = site.catalog()
+    release = find_release(catalog, release_id)
+    table = find_table(catalog, release, name)
+    filters = {k: v for k, v in sorted(request.query_params.items())}
+    unknown = sorted(set(filters) - set(table.dimensions))
+    if unknown:
+        raise ValidationException(f"table {name} cannot be filtered by {', '.join(unknown)}; "
+                                  f"its dimensions are: {', '.join(table.dimensions)}")
+
+    def render(catalog: Catalog) -> CachedBody:
+        cells = [Cell(dict(zip(table.dimensions, c.key, strict=True)), c.value, c.low, c.high,
+                      c.std_error) for c in table.where(**filters)]
+        return CachedBody.of(_json(TableCells(release.id, release.period,
+                                              _table(release, table), filters, cells)),
+                             JSON, immutable=True)
+
+    key = f"api:cells:{release.id}:{name}:{json.dumps(filters)}"
+    return site.cached(key, render).respond(request)  # type: ignore[return-value]
+
+
+api_router = Router(path="/api/v1", route_handlers=[list_releases, get_release, list_tables,
+                                                    get_cells])

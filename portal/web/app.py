@@ -1,0 +1,58 @@
+"""The public site's app factory: settings in, a Litestar app out (no global app)."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+
+from portal.settings import Settings
+from portal.web.api import api_router
+from portal.web.errors import http_error, unexpected_error
+from portal.web.headers import add_security_headers
+from portal.web.pages.about import methodology
+from portal.web.pages.archive import (
+    datapackage,
+    dictionary,
+    dictionary_csv,
+    release_page,
+    releases,
+    table_file,
+)
+from portal.web.pages.dashboards import crime, home, stops
+from portal.web.pages.focus import focus_area, focus_areas
+from portal.web.render import Renderer
+from portal.web.state import SiteState
+from portal.web.static import StaticFiles, static_file
+from publishing.db import make_engine
+
+
+def create_app(settings: Settings) -> Litestar:
+    """The public site over the public store named by ``settings``, opened read-only."""
+    site = SiteState(make_engine(settings.public_db_url, read_only=True))
+    static_files = StaticFiles()
+    renderer = Renderer(static_files)
+    return Litestar(
+        route_handlers=[home, stops, crime, focus_areas, focus_area, releases, release_page,
+                        table_file, datapackage, dictionary, dictionary_csv, methodology,
+                        static_file, api_router],
+        dependencies={
+            "site": Provide(lambda: site, use_cache=True, sync_to_thread=False),
+            "renderer": Provide(lambda: renderer, use_cache=True, sync_to_thread=False),
+            "static_files": Provide(lambda: static_files, use_cache=True,
+                                    sync_to_thread=False),
+        },
+        state=State({"renderer": renderer, "site": site}),
+        exception_handlers={HTTPException: http_error, Exception: unexpected_error},
+        before_send=[add_security_headers],
+        openapi_config=OpenAPIConfig(
+            title="Police Transparency Portal API", version="1",
+            description="Differentially private releases: tables of published counts with "
+                        "95% intervals.",
+            path="/api/v1/schema", render_plugins=[JsonRenderPlugin()]),
+        on_shutdown=[lambda: site.engine.dispose()],
+        debug=False,
+    )

@@ -1,0 +1,107 @@
+"""The dashboards: home, stops and crime. Filters are query parameters, so every view has
+a stable URL (``/stops?period=2025Q3&district=d3``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from litestar import Request, Response, get
+
+from portal.web.cache import CachedBody
+from portal.web.params import chosen_district, chosen_period
+from portal.web.render import Renderer
+from portal.web.state import SiteState
+from publishing import figures
+from publishing.catalog import Catalog
+from publishing.charts import Chart
+
+HTML = "text/html"
+AnyRequest = Request[Any, Any, Any]
+Builder = Callable[[Catalog, str, str | None], Chart | None]
+
+
+@get("/", sync_to_thread=False)
+def home(request: AnyRequest, site: SiteState, renderer: Renderer,
+         period: str | None = None) -> Response[bytes]:
+    """The latest quarter's headline figures with their change on a year earlier."""
+    catalog = site.catalog()
+    chosen = chosen_period(catalog, period) if (period or catalog.periods) else None
+
+    def render(catalog: Catalog) -> CachedBody:
+        if chosen is None:
+            return CachedBody.of(renderer.page("home.html", title="Home", active="/",
+                                               period=None), HTML)
+        return CachedBody.of(renderer.page(
+            "home.html", title=f"Home, {chosen}", active="/", period=chosen,
+            headlines=figures.headlines(catalog, chosen),
+            summary=figures.summary(catalog, chosen),
+            release_id=catalog.current[chosen].id), HTML)
+
+    return site.cached(f"home:{chosen}", render).respond(request)
+
+
+def _dashboard(request: AnyRequest, site: SiteState, renderer: Renderer, *, path: str,
+               heading: str, lede: str, period: str | None, district: str | None,
+               build: tuple[tuple[str, Builder, bool], ...]) -> Response[bytes]:
+    catalog = site.catalog()
+    chosen = chosen_period(catalog, period)
+    area = chosen_district(catalog, district)
+
+    def render(catalog: Catalog) -> CachedBody:
+        charts: list[Chart] = []
+        notes: list[str] = []
+        for what, builder, city_only in build:
+            if city_only and area is not None:
+                continue  # a city-wide view: shown when no district is chosen
+            chart = builder(catalog, chosen, area)
+            if chart is None:
+                notes.append(f"{what} is not in the released tables for this selection.")
+            else:
+                charts.append(chart)
+        where = "the city" if area is None else catalog.area_name(area)
+        return CachedBody.of(renderer.page(
+            "dashboard.html", title=f"{heading}, {where}, {chosen}", active=path,
+            heading=heading, lede=lede, action=path, periods=catalog.periods, period=chosen,
+            districts=catalog.areas_at("district"), district=area, with_district=True,
+            charts=charts, notes=notes), HTML)
+
+    return site.cached(f"{path}:{chosen}:{area}", render).respond(request)
+
+
+STOPS_CHARTS: tuple[tuple[str, Builder, bool], ...] = (
+    ("The monthly trend of stops", lambda c, p, d: figures.stops_trend(c, d), False),
+    ("The district map", lambda c, p, d: figures.district_map(c, p), True),
+    ("Stops per 1,000 residents", lambda c, p, d: figures.district_rates(c, p), True),
+    ("Stops by race", figures.stops_by_race, False),
+    ("Stops by outcome", figures.stops_by_outcome, False),
+    ("Search and hit rates", figures.search_rates, False),
+    ("The share of stops with no action", lambda c, p, d: figures.no_action_share(c, d), False),
+)
+CRIME_CHARTS: tuple[tuple[str, Builder, bool], ...] = (
+    ("Crime by offence", lambda c, p, d: figures.crime_trend(c, d), False),
+    ("Crime by district this quarter", lambda c, p, d: figures.crime_districts_quarter(c, p),
+     True),
+    ("Crime by district", lambda c, p, d: figures.crime_by_district(c), True),
+)
+
+
+@get("/stops", sync_to_thread=False)
+def stops(request: AnyRequest, site: SiteState, renderer: Renderer,
+          period: str | None = None, district: str | None = None) -> Response[bytes]:
+    """Stops: trend, districts, race, outcomes, searches and stops with no action."""
+    return _dashboard(
+        request, site, renderer, path="/stops", heading="Stops",
+        lede="Stops officers made, how they ended, and who was searched: every number is a "
+             "privacy-protected estimate with its 95% interval.",
+        period=period, district=district, build=STOPS_CHARTS)
+
+
+@get("/crime", sync_to_thread=False)
+def crime(request: AnyRequest, site: SiteState, renderer: Renderer,
+          period: str | None = None, district: str | None = None) -> Response[bytes]:
+    """Reported crime by offence and district."""
+    return _dashboard(
+        request, site, renderer, path="/crime", heading="Crime",
+        lede="Crimes reported to the police, by offence and district, month by month.",
+        period=period, district=district, build=CRIME_CHARTS)

@@ -1,0 +1,49 @@
+"""Query parameters of the dashboards: checked, with an answer that says what is wrong.
+
+A parameter that is malformed is a 400 (``period=2025-3``); one that is well formed but
+names nothing published is a 404 (``period=1999Q1``, ``district=zz``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from litestar.exceptions import NotFoundException, ValidationException
+
+from publishing.catalog import Catalog
+
+PERIOD = re.compile(r"^\d{4}Q[1-4]$")
+CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+def chosen_period(catalog: Catalog, period: str | None) -> str:
+    """The period asked for, or the latest with a release."""
+    if not catalog.periods:
+        raise NotFoundException("nothing has been released yet: run `portal release build`")
+    if period is None or period == "":
+        return catalog.periods[-1]
+    if not PERIOD.match(period):
+        raise ValidationException(f"period must look like 2025Q3, not {period[:40]!r}")
+    if period not in catalog.current:
+        raise NotFoundException(f"there is no release for {period}; released periods: "
+                                f"{', '.join(catalog.periods)}")
+    return period
+
+
+def chosen_district(catalog: Catalog, district: str | None) -> str | None:
+    """The district asked for (by code), or None for the whole city."""
+    if district is None or district == "":
+        return None
+    if not CODE.match(district):
+        raise ValidationException(f"district must be a district code such as "
+                                  f"{_first_district(catalog)!r}, not {district[:40]!r}")
+    known = {a.code for a in catalog.areas_at("district")}
+    if district not in known:
+        raise NotFoundException(f"there is no district {district!r}; districts: "
+                                + ", ".join(sorted(known)))
+    return district
+
+
+def _first_district(catalog: Catalog) -> str:
+    districts = catalog.areas_at("district")
+    return districts[0].code if districts else "d1"

@@ -1,0 +1,32 @@
+"""Pages rendered from Jinja templates, once per catalog version (see :mod:`state`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from portal.web.static import StaticFiles
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+SITE_NAME = "Police Transparency Portal"
+NAV = (("/", "Home"), ("/stops", "Stops"), ("/crime", "Crime"), ("/focus-areas", "Focus areas"),
+       ("/releases", "Releases"), ("/methodology", "Methodology"))
+
+
+class Renderer:
+    """The site's templates, with what every page needs."""
+
+    def __init__(self, static_files: StaticFiles) -> None:
+        self.environment = Environment(
+            loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+            undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        self.environment.globals.update(static_url=static_files.url, nav=NAV,
+                                        site_name=SITE_NAME)
+
+    def page(self, template: str, *, title: str, active: str = "", **context: Any) -> str:
+        """A whole page."""
+        context.setdefault("charts", [])
+        return self.environment.get_template(template).render(
+            title=title, active=active, **context)

@@ -1,0 +1,199 @@
+"""What the public store holds, as the site and the reports read it.
+
+Releases are immutable, so a release's tables are read once and kept. The catalog itself
+(which releases exist, the areas, the focus areas) is small and is re-read only when its
+version (the release ids and the reference data's size) changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from publishing.models import Area, FocusArea, FocusAreaBeat, Release
+from publishing.releases import read_release
+
+
+@dataclass(frozen=True)
+class PublishedCell:
+    """One published number of a table, keyed by its dimensions."""
+
+    key: tuple[str, ...]
+    value: int
+    low: int
+    high: int
+    std_error: float | None
+
+
+@dataclass(frozen=True)
+class PublishedTable:
+    """A release's table as published."""
+
+    name: str
+    title: str
+    source: str
+    dimensions: tuple[str, ...]
+    level_of: str | None
+    mechanism: str
+    noise_scale: float
+    rho: float
+    epsilon: float
+    delta: float
+    cells: tuple[PublishedCell, ...]
+
+    def where(self, **values: str | Iterable[str]) -> list[PublishedCell]:
+        """The cells whose dimensions take the given value (or one of the given values)."""
+        wanted = {self.dimensions.index(d): ({v} if isinstance(v, str) else set(v))
+                  for d, v in values.items()}
+        return [c for c in self.cells if all(c.key[i] in ok for i, ok in wanted.items())]
+
+    def values_of(self, dimension: str) -> list[str]:
+        """The values a dimension takes, in key-set order."""
+        index = self.dimensions.index(dimension)
+        return list(dict.fromkeys(c.key[index] for c in self.cells))
+
+
+@dataclass(frozen=True)
+class ReleaseInfo:
+    """A release's metadata, without its cells."""
+
+    id: str
+    period: str
+    policy_name: str
+    policy_version: int
+    policy_sha256: str
+    policy_text: str
+    budget_statement: dict[str, Any]
+    engine_version: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AreaInfo:
+    """A declared area (public reference data)."""
+
+    code: str
+    level: str
+    name: str
+    parent: str | None
+    population: int | None
+    boundary: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class FocusAreaInfo:
+    """A focus area, its beats by role, and when its intervention started."""
+
+    code: str
+    name: str
+    start: date
+    end: date | None
+    beats: dict[str, tuple[str, ...]]  # role -> beat codes
+
+
+@dataclass
+class Catalog:
+    """Releases (the current one of each period is the latest made), areas, focus areas."""
+
+    version: str
+    releases: tuple[ReleaseInfo, ...]
+    areas: dict[str, AreaInfo]
+    focus_areas: dict[str, FocusAreaInfo]
+    engine: Engine
+    _tables: dict[str, dict[str, PublishedTable]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def current(self) -> dict[str, ReleaseInfo]:
+        """The release that stands for each period: the latest one made."""
+        chosen: dict[str, ReleaseInfo] = {}
+        for release in self.releases:  # ordered by period, then creation
+            chosen[release.period] = release
+        return chosen
+
+    @property
+    def periods(self) -> list[str]:
+        """Periods with a release, oldest first."""
+        return sorted(self.current)
+
+    def release(self, release_id: str) -> ReleaseInfo | None:
+        """The release with that id (or a unique prefix of it of 12 characters or more)."""
+        for release in self.releases:
+            if release.id == release_id or (len(release_id) >= 12
+                                            and release.id.startswith(release_id)):
+                return release
+        return None
+
+    def tables(self, release_id: str) -> dict[str, PublishedTable]:
+        """A release's tables by name, read once."""
+        with self._lock:
+            if release_id not in self._tables:
+                content = read_release(self.engine, release_id)
+                if content is None:
+                    raise KeyError(release_id)
+                self._tables[release_id] = {t.name: PublishedTable(
+                    t.name, t.title, t.source, t.dimensions, t.level_of, t.mechanism,
+                    t.noise_scale, t.rho, t.epsilon, t.delta,
+                    tuple(PublishedCell(c.key, c.published, c.ci_low, c.ci_high, c.std_error)
+                          for c in t.cells)) for t in content.tables}
+            return self._tables[release_id]
+
+    def table(self, period: str, name: str) -> PublishedTable | None:
+        """The current release's table ``name`` for ``period``, if there is one."""
+        release = self.current.get(period)
+        if release is None:
+            return None
+        return self.tables(release.id).get(name)
+
+    def areas_at(self, level: str) -> list[AreaInfo]:
+        """The declared areas of a level, by code."""
+        return sorted((a for a in self.areas.values() if a.level == level),
+                      key=lambda a: a.code)
+
+    def area_name(self, code: str) -> str:
+        """An area's name, or the code itself (``unknown`` reads as "Not recorded")."""
+        if code == "unknown":
+            return "Not recorded"
+        area = self.areas.get(code)
+        return area.name if area else code
+
+
+def catalog_version(engine: Engine) -> str:
+    """A fingerprint of what the catalog holds: changes when a release or area is added."""
+    with engine.connect() as connection:
+        ids = connection.execute(select(Release.id).order_by(Release.id)).scalars().all()
+        areas = connection.execute(select(func.count()).select_from(Area)).scalar_one()
+        beats = connection.execute(select(func.count()).select_from(FocusAreaBeat)).scalar_one()
+    return hashlib.sha256(json.dumps([ids, areas, beats]).encode()).hexdigest()[:16]
+
+
+def load_catalog(engine: Engine) -> Catalog:
+    """Read the catalog of the public store."""
+    version = catalog_version(engine)
+    with engine.connect() as connection:
+        releases = tuple(
+            ReleaseInfo(r.id, r.period, r.policy_name, r.policy_version, r.policy_sha256,
+                        r.policy_text, json.loads(r.budget_statement), r.engine_version,
+                        r.created_at)
+            for r in connection.execute(select(Release).order_by(
+                Release.period, Release.created_at, Release.id)))
+        areas = {a.code: AreaInfo(a.code, a.level, a.name, a.parent_code, a.population,
+                                  json.loads(a.boundary) if a.boundary else None)
+                 for a in connection.execute(select(Area))}
+        roles: dict[str, dict[str, list[str]]] = {}
+        for beat in connection.execute(select(FocusAreaBeat).order_by(
+                FocusAreaBeat.beat_code)):
+            roles.setdefault(beat.focus_area_code, {}).setdefault(beat.role, []).append(
+                beat.beat_code)
+        focus = {f.code: FocusAreaInfo(f.code, f.name, f.intervention_start, f.intervention_end,
+                                       {role: tuple(b) for role, b in
+                                        roles.get(f.code, {}).items()})
+                 for f in connection.execute(select(FocusArea).order_by(FocusArea.code))}
+    return Catalog(version, releases, areas, focus, engine)

@@ -1,0 +1,183 @@
+"""Chart builders: one function per kind of chart, used by the site and the PDF reports.
+
+A :class:`Chart` holds the Plotly figure, a sentence that says what it shows, and the same
+numbers as a data table (for people who do not see the chart, and for pages read without
+JavaScript). Colours are the Okabe-Ito palette, which stays distinct under the common
+forms of colour blindness; every value is drawn with its 95% interval.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import plotly.graph_objects as go
+
+from publishing.estimates import Estimate
+
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+           "#999933")
+FONT = "Liberation Sans, Arial, Helvetica, sans-serif"
+
+
+@dataclass(frozen=True)
+class DataTable:
+    """The numbers behind a chart, as rows of text."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A figure with its words and its data."""
+
+    slug: str
+    title: str
+    sentence: str
+    figure: go.Figure
+    table: DataTable
+
+    def figure_json(self) -> str:
+        """The figure as Plotly JSON, for the page's local plotly.js bundle."""
+        text = json.dumps(self.figure.to_plotly_json(), separators=(",", ":"),
+                          cls=_PlotlyEncoder)
+        return text.replace("</", "<\\/")  # safe inside a <script type="application/json">
+
+
+class _PlotlyEncoder(json.JSONEncoder):
+    def default(self, o: Any) -> Any:
+        if hasattr(o, "tolist"):
+            return o.tolist()
+        return super().default(o)
+
+
+def fmt(value: float, digits: int = 0) -> str:
+    """A number as people read it: thousands separated."""
+    return f"{value:,.{digits}f}"
+
+
+def interval_text(estimate: Estimate, digits: int = 0, suffix: str = "") -> str:
+    """``1,234 (1,200 to 1,270)``."""
+    return (f"{fmt(estimate.value, digits)}{suffix} ({fmt(estimate.low, digits)} to "
+            f"{fmt(estimate.high, digits)}{suffix})")
+
+
+def _layout(title: str, y_title: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "title": {"text": title, "font": {"size": 16}},
+        "font": {"family": FONT, "size": 13, "color": "#1a1a1a"},
+        "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff",
+        "margin": {"l": 64, "r": 16, "t": 48, "b": 56},
+        "yaxis": {"title": {"text": y_title}, "gridcolor": "#d9d9d9", "rangemode": "tozero",
+                  "zerolinecolor": "#8c8c8c"},
+        "xaxis": {"gridcolor": "#eeeeee"},
+        "legend": {"orientation": "h", "y": -0.2},
+        "hovermode": "x unified",
+        **extra,
+    }
+
+
+def trend_chart(slug: str, title: str, sentence: str, y_title: str,
+                series: Sequence[tuple[str, Sequence[tuple[str, Estimate]]]],
+                digits: int = 0, suffix: str = "") -> Chart:
+    """Lines over time, each with a shaded band for its 95% interval."""
+    figure = go.Figure()
+    for index, (label, points) in enumerate(series):
+        colour = PALETTE[index % len(PALETTE)]
+        xs = [x for x, _ in points]
+        figure.add_trace(go.Scatter(
+            x=[*xs, *reversed(xs)],
+            y=[e.high for _, e in points] + [e.low for _, e in reversed(points)],
+            fill="toself", fillcolor=_transparent(colour), line={"width": 0},
+            hoverinfo="skip", showlegend=False, name=f"{label} 95% interval"))
+        figure.add_trace(go.Scatter(
+            x=xs, y=[e.value for _, e in points], mode="lines+markers", name=label,
+            line={"color": colour, "width": 2}, marker={"size": 5},
+            customdata=[[e.low, e.high] for _, e in points],
+            hovertemplate=f"{label}: %{{y:,.{digits}f}}{suffix} "
+                          f"(%{{customdata[0]:,.{digits}f}} to %{{customdata[1]:,.{digits}f}})"
+                          "<extra></extra>"))
+    figure.update_layout(_layout(title, y_title))
+    columns = ("period", *(label for label, _ in series))
+    periods = list(dict.fromkeys(x for _, points in series for x, _ in points))
+    lookup = [{x: e for x, e in points} for _, points in series]
+    rows = tuple((x, *(interval_text(s[x], digits, suffix) if x in s else "no release"
+                       for s in lookup)) for x in periods)
+    return Chart(slug, title, sentence, figure, DataTable(columns, rows))
+
+
+def bar_chart(slug: str, title: str, sentence: str, y_title: str,
+              groups: Sequence[tuple[str, Sequence[tuple[str, Estimate]]]],
+              digits: int = 0, suffix: str = "", category_title: str = "") -> Chart:
+    """Bars (grouped when there are several groups) with 95% error bars."""
+    figure = go.Figure()
+    for index, (label, bars) in enumerate(groups):
+        figure.add_trace(go.Bar(
+            x=[c for c, _ in bars], y=[e.value for _, e in bars], name=label,
+            marker={"color": PALETTE[index % len(PALETTE)]},
+            error_y={"type": "data", "symmetric": False, "color": "#333333",
+                     "array": [e.high - e.value for _, e in bars],
+                     "arrayminus": [e.value - e.low for _, e in bars]},
+            hovertemplate=f"%{{x}}: %{{y:,.{digits}f}}{suffix}<extra>{label}</extra>"))
+    figure.update_layout(_layout(title, y_title, barmode="group", showlegend=len(groups) > 1,
+                                 hovermode="closest"))
+    figure.update_xaxes(title={"text": category_title})
+    categories = list(dict.fromkeys(c for _, bars in groups for c, _ in bars))
+    lookup = [{c: e for c, e in bars} for _, bars in groups]
+    columns = (category_title or "category", *(label for label, _ in groups))
+    rows = tuple((c, *(interval_text(g[c], digits, suffix) if c in g else "" for g in lookup))
+                 for c in categories)
+    return Chart(slug, title, sentence, figure, DataTable(columns, rows))
+
+
+def area_map(slug: str, title: str, sentence: str, value_title: str,
+             areas: Sequence[tuple[str, dict[str, Any], Estimate]], digits: int = 0) -> Chart:
+    """A choropleth of areas drawn from their GeoJSON boundaries: no base map, no tiles,
+    nothing fetched from elsewhere. Darker means more; the legend bar gives the scale."""
+    values = [e.value for _, _, e in areas]
+    top = max(values) if values and max(values) > 0 else 1.0
+    figure = go.Figure()
+    for name, boundary, estimate in areas:
+        colour = _sequential(estimate.value / top)
+        for ring in _rings(boundary):
+            figure.add_trace(go.Scatter(
+                x=[p[0] for p in ring], y=[p[1] for p in ring], fill="toself",
+                fillcolor=colour, line={"color": "#ffffff", "width": 1.5}, mode="lines",
+                name=name, showlegend=False, hoveron="fills",
+                text=f"{name}: {interval_text(estimate, digits)}", hoverinfo="text"))
+    # An invisible trace carries the colour bar.
+    figure.add_trace(go.Scatter(
+        x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+        marker={"colorscale": [[i / 4, _sequential(i / 4)] for i in range(5)], "cmin": 0,
+                "cmax": top, "color": [0], "showscale": True,
+                "colorbar": {"title": {"text": value_title}, "thickness": 14}}))
+    figure.update_layout(_layout(title, "", hovermode="closest", showlegend=False))
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False, scaleanchor="x", scaleratio=1.4)
+    rows = tuple((name, interval_text(e, digits)) for name, _, e in areas)
+    return Chart(slug, title, sentence, figure, DataTable(("area", value_title), rows))
+
+
+def _rings(boundary: dict[str, Any]) -> list[list[list[float]]]:
+    kind, coordinates = boundary.get("type"), boundary.get("coordinates", [])
+    if kind == "Polygon":
+        return [coordinates[0]] if coordinates else []
+    if kind == "MultiPolygon":
+        return [polygon[0] for polygon in coordinates if polygon]
+    return []
+
+
+def _sequential(share: float) -> str:
+    """A light-to-dark blue that reads in grey too (monotone in lightness)."""
+    share = min(1.0, max(0.0, share))
+    light, dark = (222, 235, 247), (8, 48, 107)
+    r, g, b = (round(lo + (hi - lo) * share) for lo, hi in zip(light, dark, strict=True))
+    return f"rgb({r},{g},{b})"
+
+
+def _transparent(hex_colour: str, alpha: float = 0.18) -> str:
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"

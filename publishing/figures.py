@@ -1,0 +1,373 @@
+"""The dashboards' numbers and charts, from released tables only (the site and the PDF
+reports both use these, so a number reads the same everywhere).
+
+Table names are those of the shipped quarterly policy; a chart whose tables a release does
+not have is left out (``None``), never invented.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from publishing.catalog import Catalog, PublishedTable
+from publishing.charts import Chart, area_map, bar_chart, fmt, interval_text, trend_chart
+from publishing.estimates import Estimate, percent_change, ratio, scaled, total
+
+PART_ONE = ("homicide", "rape", "robbery", "aggravated_assault", "burglary", "larceny",
+            "motor_vehicle_theft", "arson")
+LABELS = {
+    "asian_pacific_islander": "Asian / Pacific Islander", "black": "Black",
+    "hispanic": "Hispanic", "white": "White", "other": "Other", "unknown": "Not recorded",
+    "none": "No action", "warning": "Warning", "citation": "Citation", "summons": "Summons",
+    "arrest": "Arrest", "traffic_violation": "Traffic violation", "equipment": "Equipment",
+    "investigative": "Investigative", "suspicious": "Suspicious activity",
+    "call_for_service": "Call for service", "warrant": "Warrant", "homicide": "Homicide",
+    "rape": "Rape", "robbery": "Robbery", "aggravated_assault": "Aggravated assault",
+    "burglary": "Burglary", "larceny": "Larceny", "motor_vehicle_theft": "Motor vehicle theft",
+    "arson": "Arson",
+}
+
+
+def label(code: str) -> str:
+    """A code as people read it."""
+    return LABELS.get(code, code.replace("_", " ").capitalize())
+
+
+def year_earlier(period: str) -> str:
+    """The same quarter a year before (2025Q3 -> 2024Q3)."""
+    return f"{int(period[:4]) - 1}{period[4:]}"
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One headline figure of a quarter, with its change on the same quarter a year
+    earlier when both were released."""
+
+    key: str
+    label: str
+    estimate: Estimate
+    digits: int
+    suffix: str
+    change: Estimate | None  # percent (or percentage points for a share)
+    change_unit: str
+    previous: str
+
+    def value_text(self) -> str:
+        """The figure and its interval in words."""
+        return interval_text(self.estimate, self.digits, self.suffix)
+
+    def change_text(self) -> str:
+        """The change, read so as not to overstate it."""
+        if self.change is None:
+            return f"no release for {self.previous} to compare with"
+        if self.change.spans_zero:
+            return (f"no clear change on {self.previous} (between "
+                    f"{self.change.low:+.1f} and {self.change.high:+.1f}{self.change_unit})")
+        direction = "up" if self.change.value > 0 else "down"
+        return (f"{direction} {abs(self.change.value):.1f}{self.change_unit} on "
+                f"{self.previous} ({self.change.low:+.1f} to {self.change.high:+.1f})")
+
+
+def _sum(table: PublishedTable | None, **where: str | Iterable[str]) -> Estimate | None:
+    if table is None:
+        return None
+    cells = table.where(**where)
+    return total(cells) if cells else None
+
+
+def quarter_figures(catalog: Catalog, period: str) -> dict[str, Estimate]:
+    """A quarter's headline numbers (those its release has)."""
+    t = catalog.table
+    found: dict[str, Estimate | None] = {
+        "stops": _sum(t(period, "stops_in_quarter")),
+        "no_action": _sum(t(period, "no_action_stops_in_quarter")),
+        "searches": _sum(t(period, "searches_in_quarter")),
+        "hits": _sum(t(period, "search_hits_in_quarter")),
+        "part_one": _sum(t(period, "incidents_by_month_offense"), offense_category=PART_ONE),
+        "force": _sum(t(period, "force_in_quarter")),
+    }
+    figures = {k: v for k, v in found.items() if v is not None}
+    if "no_action" in figures and "stops" in figures:
+        share = ratio(figures["no_action"], figures["stops"])
+        if share is not None:
+            figures["no_action_share"] = scaled(share, 100)
+    if "hits" in figures and "searches" in figures:
+        hit_rate = ratio(figures["hits"], figures["searches"])
+        if hit_rate is not None:
+            figures["hit_rate"] = scaled(hit_rate, 100)
+    return figures
+
+
+_HEADLINES = (("stops", "Stops", 0, ""), ("no_action", "Stops that ended with no action", 0, ""),
+              ("no_action_share", "Share of stops with no action", 1, "%"),
+              ("searches", "Searches", 0, ""), ("hit_rate", "Searches that found contraband", 1,
+                                                  "%"),
+              ("part_one", "Part I crimes reported", 0, ""), ("force", "Uses of force", 0, ""))
+
+
+def headlines(catalog: Catalog, period: str) -> list[Headline]:
+    """The home page's figures for ``period`` against the same quarter a year earlier."""
+    now = quarter_figures(catalog, period)
+    previous = year_earlier(period)
+    before = quarter_figures(catalog, previous) if previous in catalog.current else {}
+    result = []
+    for key, name, digits, suffix in _HEADLINES:
+        if key not in now:
+            continue
+        change, unit = None, "%"
+        if key in before:
+            if suffix == "%":  # a share: the change in percentage points
+                change = Estimate(now[key].value - before[key].value,
+                                  now[key].low - before[key].high,
+                                  now[key].high - before[key].low,
+                                  (now[key].std_error ** 2 + before[key].std_error ** 2) ** .5)
+                unit = " points"
+            else:
+                change = percent_change(now[key], before[key])
+        result.append(Headline(key, name, now[key], digits, suffix, change, unit, previous))
+    return result
+
+
+def summary(catalog: Catalog, period: str) -> str:
+    """A short plain-language summary of the quarter."""
+    figures = {h.key: h for h in headlines(catalog, period)}
+    parts = []
+    if "stops" in figures:
+        parts.append(f"Officers made about {fmt(figures['stops'].estimate.value)} stops in "
+                     f"{period}; {figures['stops'].change_text()}.")
+    if "no_action_share" in figures:
+        parts.append(f"{figures['no_action_share'].estimate.value:.0f}% of stops ended with "
+                     f"no action ({figures['no_action_share'].change_text()}).")
+    if "part_one" in figures:
+        parts.append(f"About {fmt(figures['part_one'].estimate.value)} Part I crimes were "
+                     f"reported; {figures['part_one'].change_text()}.")
+    parts.append("Every figure is a privacy-protected estimate; the range after it is where "
+                 "the true number lies with 95% confidence.")
+    return " ".join(parts)
+
+
+def monthly(catalog: Catalog, name: str, *, month: str = "month",
+            **where: str | Iterable[str]) -> list[tuple[str, Estimate]]:
+    """A table's monthly totals across every released quarter."""
+    points = []
+    for period in catalog.periods:
+        table = catalog.table(period, name)
+        if table is None:
+            continue
+        for value in table.values_of(month):
+            cells = table.where(**{month: value}, **where)
+            if cells:
+                points.append((value, total(cells)))
+    return points
+
+
+def quarterly(catalog: Catalog, name: str, **where: str | Iterable[str]
+              ) -> list[tuple[str, Estimate]]:
+    """A table's quarter totals across every released quarter."""
+    points = []
+    for period in catalog.periods:
+        found = _sum(catalog.table(period, name), **where)
+        if found is not None:
+            points.append((period, found))
+    return points
+
+
+def _ratio_series(top: list[tuple[str, Estimate]], bottom: list[tuple[str, Estimate]],
+                  ) -> list[tuple[str, Estimate]]:
+    under = dict(bottom)
+    series = []
+    for x, estimate in top:
+        share = ratio(estimate, under[x]) if x in under else None
+        if share is not None:
+            series.append((x, scaled(share, 100)))
+    return series
+
+
+def _district_name(catalog: Catalog, district: str | None) -> str:
+    return "the city" if district is None else catalog.area_name(district)
+
+
+def stops_trend(catalog: Catalog, district: str | None) -> Chart | None:
+    """Stops per month, city-wide or in a district (the district its beats lie in)."""
+    if district is None:
+        points = monthly(catalog, "stops_by_month")
+    else:
+        points = monthly(catalog, "stops_by_month_beat_district", district=district)
+    if not points:
+        return None
+    where = _district_name(catalog, district)
+    first, last = points[0], points[-1]
+    return trend_chart(
+        "stops-trend", f"Stops per month, {where}",
+        f"Stops per month in {where} from {first[0]} to {last[0]}: "
+        f"{fmt(first[1].value)} in the first month and {fmt(last[1].value)} in the last. "
+        "The shaded band is the 95% interval.", "stops", [("Stops", points)])
+
+
+def district_map(catalog: Catalog, period: str) -> Chart | None:
+    """Stops by district in a quarter, as a map of the districts' boundaries."""
+    table = catalog.table(period, "stops_by_district")
+    districts = [a for a in catalog.areas_at("district") if a.boundary]
+    if table is None or not districts:
+        return None
+    shown = [(a.name, a.boundary or {}, total(table.where(district=a.code)))
+             for a in districts]
+    busiest = max(shown, key=lambda s: s[2].value)
+    return area_map("district-map", f"Stops by district, {period}",
+                    f"A map of the {len(shown)} districts shaded by stops in {period}; "
+                    f"{busiest[0]} had the most, {interval_text(busiest[2])}.", "stops", shown)
+
+
+def district_rates(catalog: Catalog, period: str) -> Chart | None:
+    """Stops per 1,000 residents by district, where populations are known."""
+    table = catalog.table(period, "stops_by_district")
+    districts = [a for a in catalog.areas_at("district") if a.population]
+    if table is None or not districts:
+        return None
+    bars = [(a.name, scaled(total(table.where(district=a.code)), 1000 / (a.population or 1)))
+            for a in districts]
+    return bar_chart("district-rates", f"Stops per 1,000 residents by district, {period}",
+                     f"Stops per 1,000 residents in each district in {period} (residents "
+                     "from the declared areas' populations), with 95% intervals.",
+                     "stops per 1,000 residents", [("Stops per 1,000 residents", bars)],
+                     digits=1, category_title="district")
+
+
+def _by_category(catalog: Catalog, period: str, name: str, dimension: str,
+                 district: str | None) -> list[tuple[str, Estimate]]:
+    table = catalog.table(period, name)
+    if table is None:
+        return []
+    where = {} if district is None else {"district": district}
+    return [(label(code), total(table.where(**{dimension: code}, **where)))
+            for code in table.values_of(dimension)]
+
+
+def stops_by_race(catalog: Catalog, period: str, district: str | None) -> Chart | None:
+    """Stops by the person's race in a quarter."""
+    bars = _by_category(catalog, period, "stops_by_district_race", "subject_race", district)
+    if not bars:
+        return None
+    where = _district_name(catalog, district)
+    return bar_chart("stops-race", f"Stops by race, {where}, {period}",
+                     f"Stops in {where} in {period} by the race officers recorded for the "
+                     "person stopped. Population by race is not in the reference data, so "
+                     "rates per resident are shown by district only.", "stops",
+                     [("Stops", bars)], category_title="race")
+
+
+def stops_by_outcome(catalog: Catalog, period: str, district: str | None) -> Chart | None:
+    """Stops by their most serious outcome in a quarter."""
+    bars = _by_category(catalog, period, "stops_by_district_outcome", "outcome", district)
+    if not bars:
+        return None
+    where = _district_name(catalog, district)
+    return bar_chart("stops-outcome", f"Stops by outcome, {where}, {period}",
+                     f"How stops in {where} ended in {period}: the most serious outcome of "
+                     "each stop.", "stops", [("Stops", bars)], category_title="outcome")
+
+
+def search_rates(catalog: Catalog, period: str, district: str | None) -> Chart | None:
+    """Search rates (searches per 100 stops) and hit rates (contraband found per 100
+    searches) by race."""
+    stops = dict(_by_category(catalog, period, "stops_by_district_race", "subject_race",
+                              district))
+    searches = dict(_by_category(catalog, period, "searches_by_district_race",
+                                 "subject_race", district))
+    hits = dict(_by_category(catalog, period, "search_hits_by_district_race", "subject_race",
+                             district))
+    if not (stops and searches and hits):
+        return None
+
+    def rates(top: dict[str, Estimate], bottom: dict[str, Estimate]
+              ) -> list[tuple[str, Estimate]]:
+        found = []
+        for race, estimate in top.items():
+            share = ratio(estimate, bottom[race]) if race in bottom else None
+            if share is not None:
+                found.append((race, scaled(share, 100)))
+        return found
+
+    where = _district_name(catalog, district)
+    return bar_chart("search-rates", f"Search and hit rates by race, {where}, {period}",
+                     f"Per race in {where} in {period}: searches per 100 stops, and searches "
+                     "that found contraband per 100 searches. Groups too small to give a "
+                     "meaningful rate are left out.", "per 100",
+                     [("Search rate (per 100 stops)", rates(searches, stops)),
+                      ("Hit rate (per 100 searches)", rates(hits, searches))],
+                     digits=1, category_title="race")
+
+
+def no_action_share(catalog: Catalog, district: str | None) -> Chart | None:
+    """The share of stops that ended with no action, monthly city-wide or quarterly in a
+    district."""
+    if district is None:
+        series = _ratio_series(monthly(catalog, "no_action_stops_by_month"),
+                               monthly(catalog, "stops_by_month"))
+    else:
+        series = _ratio_series(
+            quarterly(catalog, "no_action_stops_by_month_district", district=district),
+            quarterly(catalog, "stops_by_district", district=district))
+    if not series:
+        return None
+    where = _district_name(catalog, district)
+    return trend_chart("no-action-share", f"Share of stops that ended with no action, {where}",
+                       f"The percentage of stops in {where} that ended with no citation, "
+                       "summons or arrest and found no contraband, "
+                       f"{'month by month' if district is None else 'quarter by quarter'}, "
+                       "with its 95% interval.", "% of stops",
+                       [("Stops with no action", series)], digits=1, suffix="%")
+
+
+def crime_trend(catalog: Catalog, district: str | None) -> Chart | None:
+    """Reported crimes per month by offence."""
+    table_name = "incidents_by_month_offense" if district is None else (
+        "incidents_by_month_district_offense")
+    where: dict[str, str] = {} if district is None else {"district": district}
+    series = [(label(code), monthly(catalog, table_name, offense_category=code, **where))
+              for code in (*PART_ONE, "other")]
+    series = [(name, points) for name, points in series if points]
+    if not series:
+        return None
+    place = _district_name(catalog, district)
+    return trend_chart("crime-trend", f"Reported crimes per month by offence, {place}",
+                       f"Reported crimes per month in {place} for each offence category, with "
+                       "95% bands.", "crimes", series)
+
+
+def crime_districts_quarter(catalog: Catalog, period: str) -> Chart | None:
+    """Part I crimes by district in a quarter (the district its beats lie in)."""
+    table = catalog.table(period, "incidents_by_month_district_offense")
+    if table is None:
+        return None
+    bars = [(catalog.area_name(code), total(table.where(district=code,
+                                                        offense_category=PART_ONE)))
+            for code in table.values_of("district")]
+    return bar_chart("crime-district-quarter", f"Part I crimes by district, {period}",
+                     f"Part I crimes reported in each district in {period}, with 95% "
+                     "intervals.", "crimes", [("Part I crimes", bars)],
+                     category_title="district")
+
+
+def crime_by_district(catalog: Catalog) -> Chart | None:
+    """Part I crimes per month in each district (the district its beats lie in)."""
+    series = [(a.name, monthly(catalog, "incidents_by_month_district_offense",
+                               district=a.code, offense_category=PART_ONE))
+              for a in catalog.areas_at("district")]
+    series = [(name, points) for name, points in series if points]
+    if not series:
+        return None
+    return trend_chart("crime-districts", "Part I crimes per month by district",
+                       "Part I crimes reported per month in each district, with 95% bands.",
+                       "crimes", series)
+
+
+def beats_trend(catalog: Catalog, slug: str, title: str, sentence: str, name: str,
+                groups: list[tuple[str, tuple[str, ...]]], y_title: str) -> Chart | None:
+    """Monthly totals over sets of beats (a focus area and its comparison beats)."""
+    series = [(group, monthly(catalog, name, beat=beats)) for group, beats in groups if beats]
+    series = [(g, points) for g, points in series if points]
+    if not series:
+        return None
+    return trend_chart(slug, title, sentence, y_title, series)
