@@ -7,12 +7,13 @@ not have is left out (``None``), never invented.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from publishing.catalog import Catalog, PublishedTable
 from publishing.charts import Chart, area_map, bar_chart, fmt, interval_text, trend_chart
-from publishing.estimates import Estimate, percent_change, ratio, scaled, total
+from publishing.estimates import Z95, Estimate, percent_change, ratio, scaled, total
 
 PART_ONE = ("homicide", "rape", "robbery", "aggravated_assault", "burglary", "larceny",
             "motor_vehicle_theft", "arson")
@@ -61,12 +62,13 @@ class Headline:
         """The change, read so as not to overstate it."""
         if self.change is None:
             return f"no release for {self.previous} to compare with"
+        unit = self.change_unit
+        low, high = f"{self.change.low:+.1f}{unit}", f"{self.change.high:+.1f}{unit}"
         if self.change.spans_zero:
-            return (f"no clear change on {self.previous} (between "
-                    f"{self.change.low:+.1f} and {self.change.high:+.1f}{self.change_unit})")
+            return f"no clear change on {self.previous} (between {low} and {high})"
         direction = "up" if self.change.value > 0 else "down"
-        return (f"{direction} {abs(self.change.value):.1f}{self.change_unit} on "
-                f"{self.previous} ({self.change.low:+.1f} to {self.change.high:+.1f})")
+        return (f"{direction} {abs(self.change.value):.1f}{unit} on {self.previous} "
+                f"(95% interval {low} to {high})")
 
 
 def _sum(table: PublishedTable | None, **where: str | Iterable[str]) -> Estimate | None:
@@ -118,10 +120,9 @@ def headlines(catalog: Catalog, period: str) -> list[Headline]:
         change, unit = None, "%"
         if key in before:
             if suffix == "%":  # a share: the change in percentage points
-                change = Estimate(now[key].value - before[key].value,
-                                  now[key].low - before[key].high,
-                                  now[key].high - before[key].low,
-                                  (now[key].std_error ** 2 + before[key].std_error ** 2) ** .5)
+                se = math.hypot(now[key].std_error, before[key].std_error)
+                value = now[key].value - before[key].value
+                change = Estimate(value, value - Z95 * se, value + Z95 * se, se)
                 unit = " points"
             else:
                 change = percent_change(now[key], before[key])
@@ -138,7 +139,7 @@ def summary(catalog: Catalog, period: str) -> str:
                      f"{period}; {figures['stops'].change_text()}.")
     if "no_action_share" in figures:
         parts.append(f"{figures['no_action_share'].estimate.value:.0f}% of stops ended with "
-                     f"no action ({figures['no_action_share'].change_text()}).")
+                     f"no action; {figures['no_action_share'].change_text()}.")
     if "part_one" in figures:
         parts.append(f"About {fmt(figures['part_one'].estimate.value)} Part I crimes were "
                      f"reported; {figures['part_one'].change_text()}.")

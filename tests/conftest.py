@@ -54,20 +54,11 @@ def postgres_server() -> str:
 @pytest.fixture
 def postgres_settings(postgres_server: str, tmp_path: Path) -> Iterator[Settings]:
     """Settings whose two stores are two fresh PostgreSQL databases, dropped afterwards."""
-    admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
-    names = [f"portal_test_{store}_{uuid.uuid4().hex[:10]}" for store in ("internal", "public")]
-    with admin.connect() as connection:
-        for name in names:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    base = make_url(postgres_server)
-    urls = [base.set(database=name).render_as_string(hide_password=False) for name in names]
+    names, urls = _postgres_databases(postgres_server)
     try:
         yield Settings(data_dir=tmp_path, internal_db_url=urls[0], public_db_url=urls[1])
     finally:
-        with admin.connect() as connection:
-            for name in names:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _drop_databases(postgres_server, names)
 
 
 @pytest.fixture
@@ -100,3 +91,50 @@ def shared_file(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent (it lives beside the project, not in it)")
     return path
+
+
+def _postgres_databases(admin_url: str) -> tuple[list[str], list[str]]:
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    names = [f"portal_test_{store}_{uuid.uuid4().hex[:10]}" for store in ("internal", "public")]
+    with admin.connect() as connection:
+        for name in names:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    base = make_url(admin_url)
+    return names, [base.set(database=n).render_as_string(hide_password=False) for n in names]
+
+
+def _drop_databases(admin_url: str, names: list[str]) -> None:
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        for name in names:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session",
+                params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def published_city(request: pytest.FixtureRequest,
+                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A small synthetic city with every complete quarter released (what ``portal demo``
+    builds), in SQLite stores and in PostgreSQL ones."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from portal.cli.demo import run_demo
+
+    data_dir = tmp_path_factory.mktemp(f"city-{request.param}")
+    names: list[str] = []
+    if request.param == "sqlite":
+        settings = Settings.for_directory(data_dir)
+    else:
+        admin = request.getfixturevalue("postgres_server")
+        names, urls = _postgres_databases(admin)
+        settings = Settings(data_dir=data_dir, internal_db_url=urls[0], public_db_url=urls[1])
+    try:
+        assert run_demo(settings, stops=4000, seed=2025, console=Console(file=StringIO())) == 0
+        yield settings
+    finally:
+        if names:
+            _drop_databases(POSTGRES_URL, names)

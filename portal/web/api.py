@@ -10,7 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Request, Response, Router, get
+from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
+from litestar.params import FromPath
 
 from portal.web.cache import CachedBody
 from portal.web.pages.archive import find_release, find_table
@@ -93,18 +95,36 @@ class TableCells:
 def _summary(catalog: Catalog, release: ReleaseInfo) -> ReleaseSummary:
     statement = release.budget_statement
     return ReleaseSummary(
-        release.id, release.period, catalog.current.get(release.period) == release,
-        release.created_at, release.policy_name, release.policy_version,
-        float(statement["rho"]), float(statement["epsilon"]), float(statement["delta"]),
-        f"/api/v1/releases/{release.id}")
+        release.id,
+        release.period,
+        catalog.current.get(release.period) == release,
+        release.created_at,
+        release.policy_name,
+        release.policy_version,
+        float(statement["rho"]),
+        float(statement["epsilon"]),
+        float(statement["delta"]),
+        f"/api/v1/releases/{release.id}",
+    )
 
 
 def _table(release: ReleaseInfo, table: PublishedTable) -> TableSummary:
     base = f"/api/v1/releases/{release.id}/tables/{table.name}"
-    return TableSummary(table.name, table.title, table.source, list(table.dimensions),
-                        table.level_of, table.mechanism, table.noise_scale, table.rho,
-                        table.epsilon, table.delta, len(table.cells), base,
-                        f"/releases/{release.id}/tables/{table.name}.csv")
+    return TableSummary(
+        table.name,
+        table.title,
+        table.source,
+        list(table.dimensions),
+        table.level_of,
+        table.mechanism,
+        table.noise_scale,
+        table.rho,
+        table.epsilon,
+        table.delta,
+        len(table.cells),
+        base,
+        f"/releases/{release.id}/tables/{table.name}.csv",
+    )
 
 
 def _json(value: Any) -> bytes:
@@ -119,7 +139,9 @@ def _encode(value: object) -> str:
 
 
 @get("/releases", sync_to_thread=False)
-def list_releases(request: AnyRequest, site: SiteState) -> Response[list[ReleaseSummary]]:
+def list_releases(
+    request: AnyRequest, site: NamedDependency[SiteState]
+) -> Response[list[ReleaseSummary]]:
     """Every release, oldest period first; ``current`` marks the one that stands for its
     period."""
 
@@ -130,39 +152,55 @@ def list_releases(request: AnyRequest, site: SiteState) -> Response[list[Release
 
 
 @get("/releases/{release_id:str}", sync_to_thread=False)
-def get_release(release_id: str, request: AnyRequest,
-                site: SiteState) -> Response[ReleaseDetail]:
+def get_release(
+    release_id: FromPath[str], request: AnyRequest, site: NamedDependency[SiteState]
+) -> Response[ReleaseDetail]:
     """A release with its budget statement, policy and tables."""
     release = find_release(site.catalog(), release_id)
 
     def render(catalog: Catalog) -> CachedBody:
         tables = [_table(release, t) for t in catalog.tables(release.id).values()]
-        detail = ReleaseDetail(_summary(catalog, release), release.engine_version,
-                               release.policy_sha256, release.policy_text,
-                               release.budget_statement, tables)
+        detail = ReleaseDetail(
+            _summary(catalog, release),
+            release.engine_version,
+            release.policy_sha256,
+            release.policy_text,
+            release.budget_statement,
+            tables,
+        )
         return CachedBody.of(_json(detail), JSON)
 
     return site.cached(f"api:release:{release.id}", render).respond(  # type: ignore[return-value]
-        request)
+        request
+    )
 
 
 @get("/releases/{release_id:str}/tables", sync_to_thread=False)
-def list_tables(release_id: str, request: AnyRequest,
-                site: SiteState) -> Response[list[TableSummary]]:
+def list_tables(
+    release_id: FromPath[str], request: AnyRequest, site: NamedDependency[SiteState]
+) -> Response[list[TableSummary]]:
     """A release's tables, without their cells."""
     release = find_release(site.catalog(), release_id)
 
     def render(catalog: Catalog) -> CachedBody:
-        return CachedBody.of(_json([_table(release, t) for t in
-                                    catalog.tables(release.id).values()]), JSON, immutable=True)
+        return CachedBody.of(
+            _json([_table(release, t) for t in catalog.tables(release.id).values()]),
+            JSON,
+            immutable=True,
+        )
 
     return site.cached(f"api:tables:{release.id}", render).respond(  # type: ignore[return-value]
-        request)
+        request
+    )
 
 
 @get("/releases/{release_id:str}/tables/{name:str}", sync_to_thread=False)
-def get_cells(release_id: str, name: str, request: AnyRequest,
-              site: SiteState) -> Response[TableCells]:
+def get_cells(
+    release_id: FromPath[str],
+    name: FromPath[str],
+    request: AnyRequest,
+    site: NamedDependency[SiteState],
+) -> Response[TableCells]:
     """A table's cells. Any of its dimensions may be given as a query parameter to filter
     (``?district=d3&month=2025-07``); an unknown parameter is a 400."""
     catalog = site.catalog()
@@ -171,19 +209,28 @@ def get_cells(release_id: str, name: str, request: AnyRequest,
     filters = {k: v for k, v in sorted(request.query_params.items())}
     unknown = sorted(set(filters) - set(table.dimensions))
     if unknown:
-        raise ValidationException(f"table {name} cannot be filtered by {', '.join(unknown)}; "
-                                  f"its dimensions are: {', '.join(table.dimensions)}")
+        raise ValidationException(
+            f"table {name} cannot be filtered by {', '.join(unknown)}; "
+            f"its dimensions are: {', '.join(table.dimensions)}"
+        )
 
     def render(catalog: Catalog) -> CachedBody:
-        cells = [Cell(dict(zip(table.dimensions, c.key, strict=True)), c.value, c.low, c.high,
-                      c.std_error) for c in table.where(**filters)]
-        return CachedBody.of(_json(TableCells(release.id, release.period,
-                                              _table(release, table), filters, cells)),
-                             JSON, immutable=True)
+        cells = [
+            Cell(
+                dict(zip(table.dimensions, c.key, strict=True)), c.value, c.low, c.high, c.std_error
+            )
+            for c in table.where(**filters)
+        ]
+        return CachedBody.of(
+            _json(TableCells(release.id, release.period, _table(release, table), filters, cells)),
+            JSON,
+            immutable=True,
+        )
 
     key = f"api:cells:{release.id}:{name}:{json.dumps(filters)}"
     return site.cached(key, render).respond(request)  # type: ignore[return-value]
 
 
-api_router = Router(path="/api/v1", route_handlers=[list_releases, get_release, list_tables,
-                                                    get_cells])
+api_router = Router(
+    path="/api/v1", route_handlers=[list_releases, get_release, list_tables, get_cells]
+)

@@ -36,23 +36,38 @@ def create_app(settings: Settings) -> Litestar:
     static_files = StaticFiles()
     renderer = Renderer(static_files)
     return Litestar(
-        route_handlers=[home, stops, crime, focus_areas, focus_area, releases, release_page,
-                        table_file, datapackage, dictionary, dictionary_csv, methodology,
-                        static_file, api_router],
+        route_handlers=[
+            home,
+            stops,
+            crime,
+            focus_areas,
+            focus_area,
+            releases,
+            release_page,
+            table_file,
+            datapackage,
+            dictionary,
+            dictionary_csv,
+            methodology,
+            static_file,
+            api_router,
+        ],
         dependencies={
             "site": Provide(lambda: site, use_cache=True, sync_to_thread=False),
             "renderer": Provide(lambda: renderer, use_cache=True, sync_to_thread=False),
-            "static_files": Provide(lambda: static_files, use_cache=True,
-                                    sync_to_thread=False),
+            "static_files": Provide(lambda: static_files, use_cache=True, sync_to_thread=False),
         },
         state=State({"renderer": renderer, "site": site}),
         exception_handlers={HTTPException: http_error, Exception: unexpected_error},
         before_send=[add_security_headers],
         openapi_config=OpenAPIConfig(
-            title="Police Transparency Portal API", version="1",
+            title="Police Transparency Portal API",
+            version="1",
             description="Differentially private releases: tables of published counts with "
-                        "95% intervals.",
-            path="/api/v1/schema", render_plugins=[JsonRenderPlugin()]),
+            "95% intervals.",
+            path="/api/v1/schema",
+            render_plugins=[JsonRenderPlugin()],
+        ),
         on_shutdown=[lambda: site.engine.dispose()],
         debug=False,
     )

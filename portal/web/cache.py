@@ -27,8 +27,14 @@ class CachedBody:
     headers: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def of(cls, body: bytes | str, media_type: str, *, immutable: bool = False,
-           headers: tuple[tuple[str, str], ...] = ()) -> CachedBody:
+    def of(
+        cls,
+        body: bytes | str,
+        media_type: str,
+        *,
+        immutable: bool = False,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> CachedBody:
         """Wrap ``body``; pages may change with the next release, release files never do."""
         data = body.encode("utf-8") if isinstance(body, str) else body
         etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
@@ -38,8 +44,12 @@ class CachedBody:
 
     def respond(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         """A 304 when the client has it, else the body, gzipped when the client accepts."""
-        headers = {"ETag": self.etag, "Cache-Control": self.cache_control,
-                   "Vary": "Accept-Encoding", **dict(self.headers)}
+        headers = {
+            "ETag": self.etag,
+            "Cache-Control": self.cache_control,
+            "Vary": "Accept-Encoding",
+            **dict(self.headers),
+        }
         if request.headers.get("if-none-match") == self.etag:
             return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
         if self.gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):

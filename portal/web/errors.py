@@ -17,28 +17,37 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from portal.web.render import Renderer
 
 log = logging.getLogger("portal.web")
-HEADINGS = {400: "That request is not quite right", 404: "Not found",
-            405: "Method not allowed", 500: "Something went wrong"}
+HEADINGS = {
+    400: "That request is not quite right",
+    404: "Not found",
+    405: "Method not allowed",
+    500: "Something went wrong",
+}
 
 
 def _wants_json(request: Request[Any, Any, Any]) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def error_response(request: Request[Any, Any, Any], status: int,
-                   message: str) -> Response[object]:
+def error_response(request: Request[Any, Any, Any], status: int, message: str) -> Response[object]:
     """The error as JSON (API) or as a page (site)."""
     if _wants_json(request):
-        return Response({"status_code": status, "detail": message}, status_code=status,
-                        media_type=MediaType.JSON)
+        return Response(
+            {"status_code": status, "detail": message},
+            status_code=status,
+            media_type=MediaType.JSON,
+        )
     renderer: Renderer = request.app.state.renderer
-    page = renderer.page("error.html", title=HEADINGS.get(status, "Error"),
-                         heading=HEADINGS.get(status, "Error"), message=message)
+    page = renderer.page(
+        "error.html",
+        title=HEADINGS.get(status, "Error"),
+        heading=HEADINGS.get(status, "Error"),
+        message=message,
+    )
     return Response(page, status_code=status, media_type=MediaType.HTML)
 
 
-def http_error(request: Request[Any, Any, Any],
-               error: HTTPException) -> Response[object]:
+def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[object]:
     """400s and 404s (and any other HTTP error) with the reason given."""
     message = str(error.detail)
     if error.status_code == 404 and message == "Not Found":
@@ -48,9 +57,11 @@ def http_error(request: Request[Any, Any, Any],
     return error_response(request, error.status_code, message)
 
 
-def unexpected_error(request: Request[Any, Any, Any],
-                     error: Exception) -> Response[object]:
+def unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Response[object]:
     """Anything else: logged, and answered without details."""
     log.exception("unexpected error on %s", request.url.path, exc_info=error)
-    return error_response(request, HTTP_500_INTERNAL_SERVER_ERROR,
-                          "The server could not answer this request. It has been logged.")
+    return error_response(
+        request,
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "The server could not answer this request. It has been logged.",
+    )

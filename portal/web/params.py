@@ -25,8 +25,9 @@ def chosen_period(catalog: Catalog, period: str | None) -> str:
     if not PERIOD.match(period):
         raise ValidationException(f"period must look like 2025Q3, not {period[:40]!r}")
     if period not in catalog.current:
-        raise NotFoundException(f"there is no release for {period}; released periods: "
-                                f"{', '.join(catalog.periods)}")
+        raise NotFoundException(
+            f"there is no release for {period}; released periods: {', '.join(catalog.periods)}"
+        )
     return period
 
 
@@ -35,12 +36,15 @@ def chosen_district(catalog: Catalog, district: str | None) -> str | None:
     if district is None or district == "":
         return None
     if not CODE.match(district):
-        raise ValidationException(f"district must be a district code such as "
-                                  f"{_first_district(catalog)!r}, not {district[:40]!r}")
+        raise ValidationException(
+            f"district must be a district code such as "
+            f"{_first_district(catalog)!r}, not {district[:40]!r}"
+        )
     known = {a.code for a in catalog.areas_at("district")}
     if district not in known:
-        raise NotFoundException(f"there is no district {district!r}; districts: "
-                                + ", ".join(sorted(known)))
+        raise NotFoundException(
+            f"there is no district {district!r}; districts: " + ", ".join(sorted(known))
+        )
     return district
 
 

@@ -11,8 +11,14 @@ from portal.web.static import StaticFiles
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SITE_NAME = "Police Transparency Portal"
-NAV = (("/", "Home"), ("/stops", "Stops"), ("/crime", "Crime"), ("/focus-areas", "Focus areas"),
-       ("/releases", "Releases"), ("/methodology", "Methodology"))
+NAV = (
+    ("/", "Home"),
+    ("/stops", "Stops"),
+    ("/crime", "Crime"),
+    ("/focus-areas", "Focus areas"),
+    ("/releases", "Releases"),
+    ("/methodology", "Methodology"),
+)
 
 
 class Renderer:
@@ -20,13 +26,15 @@ class Renderer:
 
     def __init__(self, static_files: StaticFiles) -> None:
         self.environment = Environment(
-            loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-            undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-        self.environment.globals.update(static_url=static_files.url, nav=NAV,
-                                        site_name=SITE_NAME)
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=select_autoescape(["html"]),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.environment.globals.update(static_url=static_files.url, nav=NAV, site_name=SITE_NAME)
 
     def page(self, template: str, *, title: str, active: str = "", **context: Any) -> str:
         """A whole page."""
         context.setdefault("charts", [])
-        return self.environment.get_template(template).render(
-            title=title, active=active, **context)
+        return self.environment.get_template(template).render(title=title, active=active, **context)

@@ -12,13 +12,19 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 
 from portal.web.cache import CachedBody
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
-_TYPES = {".js": "text/javascript", ".css": "text/css",
-          ".txt": "text/plain", ".svg": "image/svg+xml"}
+_TYPES = {
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".txt": "text/plain",
+    ".svg": "image/svg+xml",
+}
 
 
 class StaticFiles:
@@ -30,8 +36,11 @@ class StaticFiles:
         for path in sorted(p for p in directory.rglob("*") if p.is_file()):
             name = path.relative_to(directory).as_posix()
             data = path.read_bytes()
-            media = _TYPES.get(path.suffix) or mimetypes.guess_type(name)[0] or (
-                "application/octet-stream")
+            media = (
+                _TYPES.get(path.suffix)
+                or mimetypes.guess_type(name)[0]
+                or ("application/octet-stream")
+            )
             self.files[name] = CachedBody.of(data, media, immutable=True)
             self.versions[name] = hashlib.sha256(data).hexdigest()[:10]
 
@@ -41,8 +50,9 @@ class StaticFiles:
 
 
 @get("/static/{name:path}", include_in_schema=False, sync_to_thread=False)
-def static_file(name: str, request: Request[Any, Any, Any],
-                static_files: StaticFiles) -> Response[bytes]:
+def static_file(
+    name: FromPath[str], request: Request[Any, Any, Any], static_files: NamedDependency[StaticFiles]
+) -> Response[bytes]:
     """A file of ``static/``."""
     found = static_files.files.get(name.lstrip("/"))
     if found is None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.di import NamedDependency
 
 from portal.web.cache import CachedBody
 from portal.web.render import Renderer
@@ -36,22 +37,40 @@ def budget_by_period(catalog: Catalog) -> list[PeriodBudget]:
         latest = statements[-1]
         rho = math.fsum(float(s["rho"]) for s in statements)
         epsilon = ", ".join(f"{float(s['epsilon']):.3g}" for s in statements)
-        rows.append(PeriodBudget(period, len(statements), rho, float(latest["period_rho_cap"]),
-                                 f"{epsilon} at {latest['delta']}"))
+        rows.append(
+            PeriodBudget(
+                period,
+                len(statements),
+                rho,
+                float(latest["period_rho_cap"]),
+                f"{epsilon} at {latest['delta']}",
+            )
+        )
     return rows
 
 
 @get("/methodology", sync_to_thread=False)
-def methodology(request: Request[Any, Any, Any], site: SiteState,
-                renderer: Renderer) -> Response[bytes]:
+def methodology(
+    request: Request[Any, Any, Any],
+    site: NamedDependency[SiteState],
+    renderer: NamedDependency[Renderer],
+) -> Response[bytes]:
     """How the numbers are made, in plain words."""
 
     def render(catalog: Catalog) -> CachedBody:
         latest = catalog.releases[-1].budget_statement if catalog.releases else {}
         unit = str(latest.get("unit", "one record (a stop, an incident or a use of force)"))
         short = "person" if unit.startswith("one person") else "stop, crime report or use of force"
-        return CachedBody.of(renderer.page(
-            "methodology.html", title="Methodology", active="/methodology", unit=unit,
-            unit_short=short, budget=budget_by_period(catalog)), HTML)
+        return CachedBody.of(
+            renderer.page(
+                "methodology.html",
+                title="Methodology",
+                active="/methodology",
+                unit=unit,
+                unit_short=short,
+                budget=budget_by_period(catalog),
+            ),
+            HTML,
+        )
 
     return site.cached("methodology", render).respond(request)

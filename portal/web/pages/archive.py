@@ -8,7 +8,9 @@ import json
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 
 from portal.web.cache import CachedBody
 from portal.web.render import Renderer
@@ -24,8 +26,9 @@ def find_release(catalog: Catalog, release_id: str) -> ReleaseInfo:
     """The release, or a 404 that says where to look."""
     release = catalog.release(release_id)
     if release is None:
-        raise NotFoundException(f"there is no release {release_id[:64]!r}; see /releases for "
-                                "the list")
+        raise NotFoundException(
+            f"there is no release {release_id[:64]!r}; see /releases for the list"
+        )
     return release
 
 
@@ -33,42 +36,72 @@ def find_table(catalog: Catalog, release: ReleaseInfo, name: str) -> PublishedTa
     """The release's table, or a 404 that lists the tables there are."""
     tables = catalog.tables(release.id)
     if name not in tables:
-        raise NotFoundException(f"release {release.id[:12]} has no table {name[:64]!r}; its "
-                                f"tables are: {', '.join(sorted(tables))}")
+        raise NotFoundException(
+            f"release {release.id[:12]} has no table {name[:64]!r}; its "
+            f"tables are: {', '.join(sorted(tables))}"
+        )
     return tables[name]
 
 
 @get("/releases", sync_to_thread=False)
-def releases(request: AnyRequest, site: SiteState, renderer: Renderer) -> Response[bytes]:
+def releases(
+    request: AnyRequest, site: NamedDependency[SiteState], renderer: NamedDependency[Renderer]
+) -> Response[bytes]:
     """Every release, newest first."""
 
     def render(catalog: Catalog) -> CachedBody:
-        return CachedBody.of(renderer.page(
-            "releases.html", title="Releases", active="/releases",
-            releases=list(reversed(catalog.releases)), current=catalog.current), HTML)
+        return CachedBody.of(
+            renderer.page(
+                "releases.html",
+                title="Releases",
+                active="/releases",
+                releases=list(reversed(catalog.releases)),
+                current=catalog.current,
+            ),
+            HTML,
+        )
 
     return site.cached("releases", render).respond(request)
 
 
 @get("/releases/{release_id:str}", sync_to_thread=False)
-def release_page(release_id: str, request: AnyRequest, site: SiteState,
-                 renderer: Renderer) -> Response[bytes]:
+def release_page(
+    release_id: FromPath[str],
+    request: AnyRequest,
+    site: NamedDependency[SiteState],
+    renderer: NamedDependency[Renderer],
+) -> Response[bytes]:
     """A release: its policy, budget statement, tables and downloads."""
     release = find_release(site.catalog(), release_id)
 
     def render(catalog: Catalog) -> CachedBody:
-        tables = sorted(catalog.tables(release.id).values(),
-                        key=lambda t: (t.level_of or t.name, t.level_of is not None, t.name))
-        return CachedBody.of(renderer.page(
-            "release.html", title=f"Release {release.period}", active="/releases",
-            release=release, statement=release.budget_statement, tables=tables), HTML)
+        tables = sorted(
+            catalog.tables(release.id).values(),
+            key=lambda t: (t.level_of or t.name, t.level_of is not None, t.name),
+        )
+        return CachedBody.of(
+            renderer.page(
+                "release.html",
+                title=f"Release {release.period}",
+                active="/releases",
+                release=release,
+                statement=release.budget_statement,
+                tables=tables,
+            ),
+            HTML,
+        )
 
     return site.cached(f"release:{release.id}", render).respond(request)
 
 
 @get("/releases/{release_id:str}/tables/{name:str}", sync_to_thread=False)
-def table_file(release_id: str, name: str, request: AnyRequest, site: SiteState,
-               renderer: Renderer) -> Response[bytes]:
+def table_file(
+    release_id: FromPath[str],
+    name: FromPath[str],
+    request: AnyRequest,
+    site: NamedDependency[SiteState],
+    renderer: NamedDependency[Renderer],
+) -> Response[bytes]:
     """A table as a page (``NAME``), as CSV (``NAME.csv``) or as JSON (``NAME.json``)."""
     catalog = site.catalog()
     release = find_release(catalog, release_id)
@@ -77,56 +110,88 @@ def table_file(release_id: str, name: str, request: AnyRequest, site: SiteState,
 
     def render(catalog: Catalog) -> CachedBody:
         if suffix == "csv":
-            return CachedBody.of(opendata.table_csv(release, table), "text/csv",
-                                 immutable=True, headers=_attachment(release, f"{base}.csv"))
+            return CachedBody.of(
+                opendata.table_csv(release, table),
+                "text/csv",
+                immutable=True,
+                headers=_attachment(release, f"{base}.csv"),
+            )
         if suffix == "json":
-            return CachedBody.of(opendata.table_json(release, table), "application/json",
-                                 immutable=True)
-        return CachedBody.of(renderer.page(
-            "table.html", title=f"{table.title}, {release.period}", active="/releases",
-            release=release, table=table), HTML, immutable=True)
+            return CachedBody.of(
+                opendata.table_json(release, table), "application/json", immutable=True
+            )
+        return CachedBody.of(
+            renderer.page(
+                "table.html",
+                title=f"{table.title}, {release.period}",
+                active="/releases",
+                release=release,
+                table=table,
+            ),
+            HTML,
+            immutable=True,
+        )
 
     return site.cached(f"table:{release.id}:{name}", render).respond(request)
 
 
 @get("/releases/{release_id:str}/datapackage.json", sync_to_thread=False)
-def datapackage(release_id: str, request: AnyRequest, site: SiteState) -> Response[bytes]:
+def datapackage(
+    release_id: FromPath[str], request: AnyRequest, site: NamedDependency[SiteState]
+) -> Response[bytes]:
     """The release's Frictionless Data Package descriptor."""
     release = find_release(site.catalog(), release_id)
 
     def render(catalog: Catalog) -> CachedBody:
         package = opendata.datapackage(release, catalog.tables(release.id))
         # Resource paths are relative to this file's URL, as the spec says.
-        return CachedBody.of(json.dumps(package, indent=2, sort_keys=True),
-                             "application/json", immutable=True)
+        return CachedBody.of(
+            json.dumps(package, indent=2, sort_keys=True), "application/json", immutable=True
+        )
 
     return site.cached(f"datapackage:{release.id}", render).respond(request)
 
 
 @get("/releases/{release_id:str}/data-dictionary", sync_to_thread=False)
-def dictionary(release_id: str, request: AnyRequest, site: SiteState,
-               renderer: Renderer) -> Response[bytes]:
+def dictionary(
+    release_id: FromPath[str],
+    request: AnyRequest,
+    site: NamedDependency[SiteState],
+    renderer: NamedDependency[Renderer],
+) -> Response[bytes]:
     """What every column of every table means."""
     release = find_release(site.catalog(), release_id)
 
     def render(catalog: Catalog) -> CachedBody:
-        return CachedBody.of(renderer.page(
-            "dictionary.html", title=f"Data dictionary, {release.period}", active="/releases",
-            release=release, entries=opendata.data_dictionary(catalog.tables(release.id))),
-            HTML, immutable=True)
+        return CachedBody.of(
+            renderer.page(
+                "dictionary.html",
+                title=f"Data dictionary, {release.period}",
+                active="/releases",
+                release=release,
+                entries=opendata.data_dictionary(catalog.tables(release.id)),
+            ),
+            HTML,
+            immutable=True,
+        )
 
     return site.cached(f"dictionary:{release.id}", render).respond(request)
 
 
 @get("/releases/{release_id:str}/data-dictionary.csv", sync_to_thread=False)
-def dictionary_csv(release_id: str, request: AnyRequest, site: SiteState) -> Response[bytes]:
+def dictionary_csv(
+    release_id: FromPath[str], request: AnyRequest, site: NamedDependency[SiteState]
+) -> Response[bytes]:
     """The data dictionary as CSV."""
     release = find_release(site.catalog(), release_id)
 
     def render(catalog: Catalog) -> CachedBody:
-        return CachedBody.of(opendata.data_dictionary_csv(catalog.tables(release.id)),
-                             "text/csv", immutable=True,
-                             headers=_attachment(release, "data-dictionary.csv"))
+        return CachedBody.of(
+            opendata.data_dictionary_csv(catalog.tables(release.id)),
+            "text/csv",
+            immutable=True,
+            headers=_attachment(release, "data-dictionary.csv"),
+        )
 
     return site.cached(f"dictionary-csv:{release.id}", render).respond(request)
 

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
 
 from portal.web.cache import CachedBody
 from portal.web.params import chosen_district, chosen_period
@@ -22,28 +24,49 @@ Builder = Callable[[Catalog, str, str | None], Chart | None]
 
 
 @get("/", sync_to_thread=False)
-def home(request: AnyRequest, site: SiteState, renderer: Renderer,
-         period: str | None = None) -> Response[bytes]:
+def home(
+    request: AnyRequest,
+    site: NamedDependency[SiteState],
+    renderer: NamedDependency[Renderer],
+    period: FromQuery[str | None] = None,
+) -> Response[bytes]:
     """The latest quarter's headline figures with their change on a year earlier."""
     catalog = site.catalog()
     chosen = chosen_period(catalog, period) if (period or catalog.periods) else None
 
     def render(catalog: Catalog) -> CachedBody:
         if chosen is None:
-            return CachedBody.of(renderer.page("home.html", title="Home", active="/",
-                                               period=None), HTML)
-        return CachedBody.of(renderer.page(
-            "home.html", title=f"Home, {chosen}", active="/", period=chosen,
-            headlines=figures.headlines(catalog, chosen),
-            summary=figures.summary(catalog, chosen),
-            release_id=catalog.current[chosen].id), HTML)
+            return CachedBody.of(
+                renderer.page("home.html", title="Home", active="/", period=None), HTML
+            )
+        return CachedBody.of(
+            renderer.page(
+                "home.html",
+                title=f"Home, {chosen}",
+                active="/",
+                period=chosen,
+                headlines=figures.headlines(catalog, chosen),
+                summary=figures.summary(catalog, chosen),
+                release_id=catalog.current[chosen].id,
+            ),
+            HTML,
+        )
 
     return site.cached(f"home:{chosen}", render).respond(request)
 
 
-def _dashboard(request: AnyRequest, site: SiteState, renderer: Renderer, *, path: str,
-               heading: str, lede: str, period: str | None, district: str | None,
-               build: tuple[tuple[str, Builder, bool], ...]) -> Response[bytes]:
+def _dashboard(
+    request: AnyRequest,
+    site: SiteState,
+    renderer: Renderer,
+    *,
+    path: str,
+    heading: str,
+    lede: str,
+    period: str | None,
+    district: str | None,
+    build: tuple[tuple[str, Builder, bool], ...],
+) -> Response[bytes]:
     catalog = site.catalog()
     chosen = chosen_period(catalog, period)
     area = chosen_district(catalog, district)
@@ -60,11 +83,24 @@ def _dashboard(request: AnyRequest, site: SiteState, renderer: Renderer, *, path
             else:
                 charts.append(chart)
         where = "the city" if area is None else catalog.area_name(area)
-        return CachedBody.of(renderer.page(
-            "dashboard.html", title=f"{heading}, {where}, {chosen}", active=path,
-            heading=heading, lede=lede, action=path, periods=catalog.periods, period=chosen,
-            districts=catalog.areas_at("district"), district=area, with_district=True,
-            charts=charts, notes=notes), HTML)
+        return CachedBody.of(
+            renderer.page(
+                "dashboard.html",
+                title=f"{heading}, {where}, {chosen}",
+                active=path,
+                heading=heading,
+                lede=lede,
+                action=path,
+                periods=catalog.periods,
+                period=chosen,
+                districts=catalog.areas_at("district"),
+                district=area,
+                with_district=True,
+                charts=charts,
+                notes=notes,
+            ),
+            HTML,
+        )
 
     return site.cached(f"{path}:{chosen}:{area}", render).respond(request)
 
@@ -80,28 +116,51 @@ STOPS_CHARTS: tuple[tuple[str, Builder, bool], ...] = (
 )
 CRIME_CHARTS: tuple[tuple[str, Builder, bool], ...] = (
     ("Crime by offence", lambda c, p, d: figures.crime_trend(c, d), False),
-    ("Crime by district this quarter", lambda c, p, d: figures.crime_districts_quarter(c, p),
-     True),
+    ("Crime by district this quarter", lambda c, p, d: figures.crime_districts_quarter(c, p), True),
     ("Crime by district", lambda c, p, d: figures.crime_by_district(c), True),
 )
 
 
 @get("/stops", sync_to_thread=False)
-def stops(request: AnyRequest, site: SiteState, renderer: Renderer,
-          period: str | None = None, district: str | None = None) -> Response[bytes]:
+def stops(
+    request: AnyRequest,
+    site: NamedDependency[SiteState],
+    renderer: NamedDependency[Renderer],
+    period: FromQuery[str | None] = None,
+    district: FromQuery[str | None] = None,
+) -> Response[bytes]:
     """Stops: trend, districts, race, outcomes, searches and stops with no action."""
     return _dashboard(
-        request, site, renderer, path="/stops", heading="Stops",
+        request,
+        site,
+        renderer,
+        path="/stops",
+        heading="Stops",
         lede="Stops officers made, how they ended, and who was searched: every number is a "
-             "privacy-protected estimate with its 95% interval.",
-        period=period, district=district, build=STOPS_CHARTS)
+        "privacy-protected estimate with its 95% interval.",
+        period=period,
+        district=district,
+        build=STOPS_CHARTS,
+    )
 
 
 @get("/crime", sync_to_thread=False)
-def crime(request: AnyRequest, site: SiteState, renderer: Renderer,
-          period: str | None = None, district: str | None = None) -> Response[bytes]:
+def crime(
+    request: AnyRequest,
+    site: NamedDependency[SiteState],
+    renderer: NamedDependency[Renderer],
+    period: FromQuery[str | None] = None,
+    district: FromQuery[str | None] = None,
+) -> Response[bytes]:
     """Reported crime by offence and district."""
     return _dashboard(
-        request, site, renderer, path="/crime", heading="Crime",
+        request,
+        site,
+        renderer,
+        path="/crime",
+        heading="Crime",
         lede="Crimes reported to the police, by offence and district, month by month.",
-        period=period, district=district, build=CRIME_CHARTS)
+        period=period,
+        district=district,
+        build=CRIME_CHARTS,
+    )

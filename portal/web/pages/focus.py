@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 
 from portal.web.cache import CachedBody
 from portal.web.render import Renderer
@@ -15,26 +17,42 @@ from publishing import figures
 from publishing.catalog import Catalog
 
 HTML = "text/html"
-ROLE_NAMES = {"member": "Focus area beats", "comparison": "Comparison beats",
-              "buffer": "Buffer beats (next door)"}
+ROLE_NAMES = {
+    "member": "Focus area beats",
+    "comparison": "Comparison beats",
+    "buffer": "Buffer beats (next door)",
+}
 
 
 @get("/focus-areas", sync_to_thread=False)
-def focus_areas(request: Request[Any, Any, Any], site: SiteState,
-                renderer: Renderer) -> Response[bytes]:
+def focus_areas(
+    request: Request[Any, Any, Any],
+    site: NamedDependency[SiteState],
+    renderer: NamedDependency[Renderer],
+) -> Response[bytes]:
     """The declared focus areas."""
 
     def render(catalog: Catalog) -> CachedBody:
-        return CachedBody.of(renderer.page(
-            "focus_areas.html", title="Focus areas", active="/focus-areas",
-            areas=list(catalog.focus_areas.values())), HTML)
+        return CachedBody.of(
+            renderer.page(
+                "focus_areas.html",
+                title="Focus areas",
+                active="/focus-areas",
+                areas=list(catalog.focus_areas.values()),
+            ),
+            HTML,
+        )
 
     return site.cached("focus-areas", render).respond(request)
 
 
 @get("/focus-areas/{code:str}", sync_to_thread=False)
-def focus_area(code: str, request: Request[Any, Any, Any], site: SiteState,
-               renderer: Renderer) -> Response[bytes]:
+def focus_area(
+    code: FromPath[str],
+    request: Request[Any, Any, Any],
+    site: NamedDependency[SiteState],
+    renderer: NamedDependency[Renderer],
+) -> Response[bytes]:
     """One focus area: its beats, and crime and stops in them against comparison beats."""
     catalog = site.catalog()
     area = catalog.focus_areas.get(code)
@@ -42,21 +60,41 @@ def focus_area(code: str, request: Request[Any, Any, Any], site: SiteState,
         raise NotFoundException(f"there is no focus area {code[:64]!r}; see /focus-areas")
 
     def render(catalog: Catalog) -> CachedBody:
-        groups = [(ROLE_NAMES[role], area.beats.get(role, ()))
-                  for role in ("member", "comparison")]
+        groups = [(ROLE_NAMES[role], area.beats.get(role, ())) for role in ("member", "comparison")]
         crime = figures.beats_trend(
-            catalog, "focus-crime", f"Reported crimes per month, {area.name}",
+            catalog,
+            "focus-crime",
+            f"Reported crimes per month, {area.name}",
             f"Crimes reported per month in the {len(area.beats.get('member', ()))} beats of "
             f"{area.name} and in its comparison beats; focused work began on {area.start}.",
-            "incidents_by_month_beat_offense", groups, "crimes")
+            "incidents_by_month_beat_offense",
+            groups,
+            "crimes",
+        )
         stops = figures.beats_trend(
-            catalog, "focus-stops", f"Stops per month, {area.name}",
+            catalog,
+            "focus-stops",
+            f"Stops per month, {area.name}",
             f"Stops per month in the beats of {area.name} and in its comparison beats; "
-            f"focused work began on {area.start}.", "stops_by_month_beat", groups, "stops")
-        roles = [(ROLE_NAMES[role], [f"{catalog.area_name(b)} ({b})" for b in beats])
-                 for role, beats in sorted(area.beats.items())]
-        return CachedBody.of(renderer.page(
-            "focus_area.html", title=area.name, active="/focus-areas", area=area,
-            roles=roles, charts=[c for c in (crime, stops) if c is not None]), HTML)
+            f"focused work began on {area.start}.",
+            "stops_by_month_beat",
+            groups,
+            "stops",
+        )
+        roles = [
+            (ROLE_NAMES[role], [f"{catalog.area_name(b)} ({b})" for b in beats])
+            for role, beats in sorted(area.beats.items())
+        ]
+        return CachedBody.of(
+            renderer.page(
+                "focus_area.html",
+                title=area.name,
+                active="/focus-areas",
+                area=area,
+                roles=roles,
+                charts=[c for c in (crime, stops) if c is not None],
+            ),
+            HTML,
+        )
 
     return site.cached(f"focus-area:{code}", render).respond(request)

@@ -1,0 +1,290 @@
+"""The public site, through Litestar's test client: every page and API route, the open data,
+the caching and security headers, and bad input answered with a helpful 4xx, never a 500.
+
+The site is built over a small synthetic city whose twelve quarters were all released (the
+demo's data), once with SQLite stores and once with PostgreSQL ones.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+from collections.abc import Iterator
+from html import unescape
+from pathlib import Path
+
+import frictionless
+import pytest
+from litestar.testing import TestClient
+
+from portal.settings import Settings
+from portal.web.app import create_app
+from portal.web.headers import SECURITY_HEADERS
+from publishing import opendata
+from publishing.catalog import Catalog, load_catalog
+from publishing.db import make_engine
+
+
+@pytest.fixture(scope="module")
+def client(published_city: Settings) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    with TestClient(create_app(published_city)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def catalog(published_city: Settings) -> Iterator[Catalog]:
+    engine = make_engine(published_city.public_db_url, read_only=True)
+    yield load_catalog(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def latest(client: TestClient) -> dict[str, object]:  # type: ignore[type-arg]
+    releases = client.get("/api/v1/releases").json()
+    current = [r for r in releases if r["current"]]
+    return max(current, key=lambda r: r["period"])  # type: ignore[no-any-return]
+
+
+def text_of(html: str) -> str:
+    """The page's main text, tags removed and spaces collapsed."""
+    main = html.split("<main", 1)[1].split("</main>", 1)[0]
+    return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", main)))
+
+
+PAGES = [
+    ("/", "2025Q4 at a glance"),
+    ("/stops", "Stops per month, the city"),
+    ("/stops?period=2024Q3&district=d3", "Stops by race,"),
+    ("/crime", "Reported crimes per month by offence, the city"),
+    ("/crime?district=d2", "Reported crimes per month by offence,"),
+    ("/focus-areas", "Eastport corridor"),
+    ("/focus-areas/fa1", "Comparison beats"),
+    ("/releases", "All releases, newest first"),
+    ("/methodology", "What an interval means"),
+]
+
+
+@pytest.mark.parametrize(("path", "expected"), PAGES)
+def test_every_page_answers_with_its_content(client: TestClient,  # type: ignore[type-arg]
+                                             path: str, expected: str) -> None:
+    response = client.get(path)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert '<html lang="en">' in response.text
+    assert expected in text_of(response.text)
+
+
+def test_the_home_page_shows_the_released_figures(client: TestClient,  # type: ignore[type-arg]
+                                                  catalog: Catalog) -> None:
+    stops = catalog.table("2025Q4", "stops_in_quarter")
+    assert stops is not None
+    (cell,) = stops.cells
+
+    page = text_of(client.get("/").text)
+
+    assert f"{cell.value:,} ({cell.low:,} to {cell.high:,})" in page
+    assert "on 2024Q4" in page  # the change on the same quarter a year earlier
+
+
+def test_every_chart_has_a_sentence_a_figure_and_a_data_table(
+        client: TestClient) -> None:  # type: ignore[type-arg]
+    html = client.get("/stops").text
+
+    charts = re.findall(r'<figure class="chart".*?</figure>', html, flags=re.S)
+    assert len(charts) == 7
+    for chart in charts:
+        assert '<p class="sentence">' in chart
+        figure = json.loads(re.search(r'type="application/json"[^>]*>(.*?)</script>', chart,
+                                      flags=re.S).group(1))  # type: ignore[union-attr]
+        assert figure["data"] and figure["layout"]["title"]["text"]
+        assert "<table>" in chart and "<caption>" in chart and 'scope="col"' in chart
+
+
+def test_a_release_page_has_its_policy_budget_tables_and_downloads(
+        client: TestClient, latest: dict[str, object]) -> None:  # type: ignore[type-arg]
+    page = text_of(client.get(f"/releases/{latest['id']}").text)
+
+    assert "This release spent zCDP rho" in page
+    assert 'name = "quarterly"' in page  # the policy file itself
+    html = client.get(f"/releases/{latest['id']}").text
+    assert f"/releases/{latest['id']}/tables/stops_by_month.csv" in html
+    assert f"/releases/{latest['id']}/datapackage.json" in html
+
+
+def test_a_table_downloads_as_csv_and_json_exactly_as_exported(
+        client: TestClient, latest: dict[str, object],  # type: ignore[type-arg]
+        catalog: Catalog) -> None:
+    release = catalog.release(str(latest["id"]))
+    assert release is not None
+    table = catalog.tables(release.id)["stops_by_district"]
+
+    as_csv = client.get(f"/releases/{release.id}/tables/stops_by_district.csv")
+    as_json = client.get(f"/releases/{release.id}/tables/stops_by_district.json")
+
+    assert as_csv.content == opendata.table_csv(release, table)
+    assert as_csv.headers["content-type"] == "text/csv; charset=utf-8"
+    assert as_csv.headers["content-disposition"] == (
+        f'attachment; filename="{release.period}-{release.id[:12]}-stops_by_district.csv"')
+    rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+    assert [r["district"] for r in rows] == [c.key[1] for c in table.cells]
+    assert as_json.json()["cells"][0]["value"] == table.cells[0].value
+
+
+def test_the_datapackage_validates_with_frictionless(
+        client: TestClient, latest: dict[str, object],  # type: ignore[type-arg]
+        tmp_path: Path) -> None:
+    base = f"/releases/{latest['id']}"
+    package = client.get(f"{base}/datapackage.json").json()
+    (tmp_path / "datapackage.json").write_text(json.dumps(package))
+    for resource in package["resources"]:
+        target = tmp_path / resource["path"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(client.get(f"{base}/{resource['path']}").content)
+
+    report = frictionless.validate(tmp_path / "datapackage.json")
+
+    assert report.valid, report.flatten(["type", "note"])
+    assert {r["name"] for r in package["resources"]} >= {"stops_by_month", "stops_by_district"}
+
+
+def test_the_data_dictionary_describes_every_column(
+        client: TestClient, latest: dict[str, object]) -> None:  # type: ignore[type-arg]
+    rows = list(csv.DictReader(io.StringIO(
+        client.get(f"/releases/{latest['id']}/data-dictionary.csv").text)))
+    page = client.get(f"/releases/{latest['id']}/data-dictionary")
+
+    assert page.status_code == 200
+    assert {(r["table"], r["field"]) for r in rows} >= {
+        ("stops_by_district", "district"), ("stops_by_district", "value")}
+    assert all(r["description"].strip() for r in rows)
+
+
+def test_the_api_lists_releases_tables_and_filtered_cells(
+        client: TestClient, latest: dict[str, object]) -> None:  # type: ignore[type-arg]
+    releases = client.get("/api/v1/releases").json()
+    detail = client.get(f"/api/v1/releases/{latest['id']}").json()
+    tables = client.get(f"/api/v1/releases/{latest['id']}/tables").json()
+    cells = client.get(f"/api/v1/releases/{latest['id']}/tables/stops_by_month_beat",
+                       params={"beat": "d1b01"}).json()
+
+    assert len(releases) == 12 and sum(r["current"] for r in releases) == 12
+    assert detail["release"]["period"] == "2025Q4"
+    assert "stops_by_month_beat" in {t["name"] for t in tables}
+    assert [c["key"]["month"] for c in cells["cells"]] == ["2025-10", "2025-11", "2025-12"]
+    assert all(c["ci_low"] <= c["value"] <= c["ci_high"] for c in cells["cells"])
+
+
+def test_the_openapi_schema_is_served(client: TestClient) -> None:  # type: ignore[type-arg]
+    schema = client.get("/api/v1/schema/openapi.json").json()
+
+    assert schema["info"]["title"] == "Police Transparency Portal API"
+    assert "/api/v1/releases/{release_id}/tables/{name}" in schema["paths"]
+
+
+BAD = [
+    ("/stops?period=2025-3", 400, "period must look like 2025Q3"),
+    ("/stops?period=1999Q1", 404, "there is no release for 1999Q1"),
+    ("/stops?district=zz", 404, "there is no district 'zz'"),
+    ("/stops?district=%3Cscript%3E", 400, "district must be a district code"),
+    ("/crime?period=2025Q9", 400, "period must look like 2025Q3"),
+    ("/focus-areas/nowhere", 404, "there is no focus area 'nowhere'"),
+    ("/releases/nope", 404, "there is no release 'nope'"),
+    ("/releases/nope/datapackage.json", 404, "there is no release 'nope'"),
+    ("/no/such/page", 404, "There is no page at /no/such/page"),
+    ("/static/nothing.js", 404, "there is no file 'nothing.js'"),
+]
+
+
+@pytest.mark.parametrize(("path", "status", "message"), BAD)
+def test_bad_input_gets_a_helpful_page(client: TestClient,  # type: ignore[type-arg]
+                                       path: str, status: int, message: str) -> None:
+    response = client.get(path)
+
+    assert response.status_code == status
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert message in text_of(response.text)
+    assert "Traceback" not in response.text
+
+
+def test_bad_input_under_the_api_gets_json(client: TestClient,  # type: ignore[type-arg]
+                                           latest: dict[str, object]) -> None:
+    base = f"/api/v1/releases/{latest['id']}"
+    unknown_release = client.get("/api/v1/releases/nope")
+    unknown_table = client.get(f"{base}/tables/nope")
+    bad_filter = client.get(f"{base}/tables/stops_by_district", params={"colour": "red"})
+
+    assert unknown_release.status_code == 404
+    assert unknown_release.json() == {"status_code": 404,
+                                      "detail": "there is no release 'nope'; see /releases for "
+                                                "the list"}
+    assert unknown_table.status_code == 404
+    assert "its tables are:" in unknown_table.json()["detail"]
+    assert bad_filter.status_code == 400
+    assert "cannot be filtered by colour" in bad_filter.json()["detail"]
+
+
+def test_a_table_page_and_an_unknown_table(client: TestClient,  # type: ignore[type-arg]
+                                           latest: dict[str, object]) -> None:
+    page = client.get(f"/releases/{latest['id']}/tables/stops_by_district")
+    missing = client.get(f"/releases/{latest['id']}/tables/stops_by_shoe_size.csv")
+
+    assert page.status_code == 200 and "<caption>Stops by district," in page.text
+    assert missing.status_code == 404
+    assert "has no table 'stops_by_shoe_size'" in text_of(missing.text)
+
+
+@pytest.mark.parametrize("path", ["/", "/stops", "/static/site.css", "/api/v1/releases",
+                                  "/releases/nope", "/stops?period=x"])
+def test_every_response_carries_the_security_headers_and_no_cookie(
+        client: TestClient, path: str) -> None:  # type: ignore[type-arg]
+    response = client.get(path)
+
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers[name] == value
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert "set-cookie" not in response.headers
+
+
+def test_pages_are_cached_with_an_etag(client: TestClient) -> None:  # type: ignore[type-arg]
+    first = client.get("/stops")
+    again = client.get("/stops", headers={"If-None-Match": first.headers["etag"]})
+
+    assert first.headers["cache-control"] == "public, max-age=60"
+    assert again.status_code == 304 and again.content == b""
+
+
+def test_release_files_are_immutable(client: TestClient,  # type: ignore[type-arg]
+                                     latest: dict[str, object]) -> None:
+    response = client.get(f"/releases/{latest['id']}/tables/stops_by_month.csv")
+
+    assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+
+
+def test_nothing_is_fetched_from_another_origin(client: TestClient) -> None:  # type: ignore[type-arg]
+    for path, _ in PAGES:
+        html = client.get(path).text
+        assert not re.search(r'(src|href)="(https?:)?//', html), path
+
+
+def test_a_first_visit_to_the_home_page_is_under_one_megabyte(
+        client: TestClient) -> None:  # type: ignore[type-arg]
+    gzip_ok = {"Accept-Encoding": "gzip"}
+    page = client.get("/", headers=gzip_ok)
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text)
+    # The home page has no charts; the stops page is the heaviest first visit.
+    stops = client.get("/stops", headers=gzip_ok)
+    assets += re.findall(r'(?:src|href)="(/static/[^"]+)"', stops.text)
+
+    sent = 0
+    for path in ["/", "/stops", *sorted(set(assets))]:
+        raw = client.get(path, headers=gzip_ok)
+        # httpx undoes gzip; measure what went over the wire.
+        encoded = raw.headers.get("content-encoding") == "gzip"
+        sent += len(gzip.compress(raw.content, 6)) if encoded else len(raw.content)
+
+    assert any("plotly-basic.min.js" in a for a in assets)
+    assert sent < 1_000_000, sent
