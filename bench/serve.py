@@ -89,7 +89,8 @@ def ensure_data(data_dir: Path, stops: int) -> int:
     if not releases_in(data_dir):
         print(f"building the demo's data ({stops:,} stops) in {data_dir} ...", file=sys.stderr)
         data_dir.mkdir(parents=True, exist_ok=True)
-        subprocess.run([str(PORTAL), "demo", "--stops", str(stops), "--no-serve"], check=True,
+        subprocess.run([str(PORTAL), "demo", "--stops", str(stops), "--no-serve",
+                        "--no-reports"], check=True,
                        cwd=ROOT, env={**os.environ, "PORTAL_DATA_DIR": str(data_dir)},
                        stdout=sys.stderr)
     return releases_in(data_dir)

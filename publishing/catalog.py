@@ -11,8 +11,9 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -30,6 +31,7 @@ class PublishedCell:
     low: int
     high: int
     std_error: float | None
+    raw_noisy: int | None = None  # the signed noisy value measured for it, if measured
 
 
 @dataclass(frozen=True)
@@ -50,9 +52,24 @@ class PublishedTable:
 
     def where(self, **values: str | Iterable[str]) -> list[PublishedCell]:
         """The cells whose dimensions take the given value (or one of the given values)."""
-        wanted = {self.dimensions.index(d): ({v} if isinstance(v, str) else set(v))
-                  for d, v in values.items()}
-        return [c for c in self.cells if all(c.key[i] in ok for i, ok in wanted.items())]
+        if not values:
+            return list(self.cells)
+        chosen: set[int] | None = None
+        for dimension, value in values.items():
+            index = self._positions[self.dimensions.index(dimension)]
+            wanted = [value] if isinstance(value, str) else value
+            found = {p for v in wanted for p in index.get(v, ())}
+            chosen = found if chosen is None else chosen & found
+        return [self.cells[p] for p in sorted(chosen or ())]
+
+    @cached_property
+    def _positions(self) -> list[dict[str, list[int]]]:
+        """Per dimension: value -> positions of the cells that have it."""
+        index: list[dict[str, list[int]]] = [{} for _ in self.dimensions]
+        for position, cell in enumerate(self.cells):
+            for i, value in enumerate(cell.key):
+                index[i].setdefault(value, []).append(position)
+        return index
 
     def values_of(self, dimension: str) -> list[str]:
         """The values a dimension takes, in key-set order."""
@@ -123,6 +140,14 @@ class Catalog:
         """Periods with a release, oldest first."""
         return sorted(self.current)
 
+    def up_to(self, period: str, quarters: int | None = None) -> Catalog:
+        """The catalog as it stood for ``period``: its releases and earlier ones only (the
+        last ``quarters`` periods, if given). Shares the cache of read tables."""
+        periods = sorted({r.period for r in self.releases if r.period <= period})
+        kept = set(periods[-quarters:] if quarters else periods)
+        return replace(self, releases=tuple(r for r in self.releases if r.period in kept),
+                       _tables=self._tables, _lock=self._lock)
+
     def release(self, release_id: str) -> ReleaseInfo | None:
         """The release with that id (or a unique prefix of it of 12 characters or more)."""
         for release in self.releases:
@@ -141,8 +166,8 @@ class Catalog:
                 self._tables[release_id] = {t.name: PublishedTable(
                     t.name, t.title, t.source, t.dimensions, t.level_of, t.mechanism,
                     t.noise_scale, t.rho, t.epsilon, t.delta,
-                    tuple(PublishedCell(c.key, c.published, c.ci_low, c.ci_high, c.std_error)
-                          for c in t.cells)) for t in content.tables}
+                    tuple(PublishedCell(c.key, c.published, c.ci_low, c.ci_high, c.std_error,
+                                        c.raw_noisy) for c in t.cells)) for t in content.tables}
             return self._tables[release_id]
 
     def table(self, period: str, name: str) -> PublishedTable | None:

@@ -9,6 +9,7 @@ forms of colour blindness; every value is drawn with its 95% interval.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -136,27 +137,36 @@ def bar_chart(slug: str, title: str, sentence: str, y_title: str,
 def area_map(slug: str, title: str, sentence: str, value_title: str,
              areas: Sequence[tuple[str, dict[str, Any], Estimate]], digits: int = 0) -> Chart:
     """A choropleth of areas drawn from their GeoJSON boundaries: no base map, no tiles,
-    nothing fetched from elsewhere. Darker means more; the legend bar gives the scale."""
+    nothing fetched from elsewhere. Areas are shaded in four bands of equal width, darker
+    meaning more; the legend names each band's range."""
     values = [e.value for _, _, e in areas]
     top = max(values) if values and max(values) > 0 else 1.0
+    bands = 4
     figure = go.Figure()
+    shown: set[int] = set()
     for name, boundary, estimate in areas:
-        colour = _sequential(estimate.value / top)
+        band = min(bands - 1, int(bands * estimate.value / top))
+        low, high = top * band / bands, top * (band + 1) / bands
         for ring in _rings(boundary):
             figure.add_trace(go.Scatter(
                 x=[p[0] for p in ring], y=[p[1] for p in ring], fill="toself",
-                fillcolor=colour, line={"color": "#ffffff", "width": 1.5}, mode="lines",
-                name=name, showlegend=False, hoveron="fills",
+                fillcolor=_sequential((band + 0.5) / bands),
+                line={"color": "#ffffff", "width": 1.5}, mode="lines", hoveron="fills",
+                name=f"{fmt(low, digits)} to {fmt(high, digits)}", legendgroup=str(band),
+                legendrank=band, showlegend=band not in shown,
                 text=f"{name}: {interval_text(estimate, digits)}", hoverinfo="text"))
-    # An invisible trace carries the colour bar.
-    figure.add_trace(go.Scatter(
-        x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
-        marker={"colorscale": [[i / 4, _sequential(i / 4)] for i in range(5)], "cmin": 0,
-                "cmax": top, "color": [0], "showscale": True,
-                "colorbar": {"title": {"text": value_title}, "thickness": 14}}))
-    figure.update_layout(_layout(title, "", hovermode="closest", showlegend=False))
-    figure.update_xaxes(visible=False)
-    figure.update_yaxes(visible=False, scaleanchor="x", scaleratio=1.4)
+            shown.add(band)
+    figure.update_layout(_layout(title, "", hovermode="closest", showlegend=True,
+                                 legend={"title": {"text": value_title}}))
+    xs = [p[0] for _, boundary, _ in areas for ring in _rings(boundary) for p in ring]
+    ys = [p[1] for _, boundary, _ in areas for ring in _rings(boundary) for p in ring]
+    if xs and ys:
+        # Longitude degrees are shorter than latitude's away from the equator: about
+        # 1/cos(latitude) keeps the districts' shapes.
+        ratio = 1 / max(0.2, math.cos(math.radians((min(ys) + max(ys)) / 2)))
+        figure.update_xaxes(visible=False, range=[min(xs), max(xs)])
+        figure.update_yaxes(visible=False, range=[min(ys), max(ys)], rangemode="normal",
+                            scaleanchor="x", scaleratio=ratio)
     rows = tuple((name, interval_text(e, digits)) for name, _, e in areas)
     return Chart(slug, title, sentence, figure, DataTable(("area", value_title), rows))
 

@@ -321,6 +321,40 @@ def no_action_share(catalog: Catalog, district: str | None) -> Chart | None:
                        [("Stops with no action", series)], digits=1, suffix="%")
 
 
+def force_by_district(catalog: Catalog, period: str) -> Chart | None:
+    """Uses of force by district in a quarter."""
+    table = catalog.table(period, "force_by_district")
+    if table is None:
+        return None
+    bars = [(catalog.area_name(code), total(table.where(district=code)))
+            for code in table.values_of("district")]
+    return bar_chart("force-district", f"Uses of force by district, {period}",
+                     f"Uses of force recorded in each district in {period}, with 95% "
+                     "intervals.", "uses of force", [("Uses of force", bars)],
+                     category_title="district")
+
+
+def force_by_race(catalog: Catalog, period: str) -> Chart | None:
+    """Uses of force by the person's race in a quarter."""
+    bars = _by_category(catalog, period, "force_by_district_race", "subject_race", None)
+    if not bars:
+        return None
+    return bar_chart("force-race", f"Uses of force by race, {period}",
+                     f"Uses of force in {period} by the race recorded for the person, with 95% "
+                     "intervals.", "uses of force", [("Uses of force", bars)],
+                     category_title="race")
+
+
+def force_trend(catalog: Catalog) -> Chart | None:
+    """Uses of force per quarter."""
+    points = quarterly(catalog, "force_in_quarter")
+    if not points:
+        return None
+    return trend_chart("force-trend", "Uses of force per quarter",
+                       "Uses of force recorded each quarter, with 95% bands.", "uses of force",
+                       [("Uses of force", points)])
+
+
 def crime_trend(catalog: Catalog, district: str | None) -> Chart | None:
     """Reported crimes per month by offence."""
     table_name = "incidents_by_month_offense" if district is None else (

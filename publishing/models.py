@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -144,3 +145,21 @@ class ReleaseCell(PublicBase):
     raw_noisy: Mapped[int] = mapped_column(Integer)
     std_error: Mapped[float | None] = mapped_column(Float, nullable=True)
     noise_scale: Mapped[float] = mapped_column(Float)
+
+
+class Artifact(PublicBase):
+    """A file made from a release (its quarterly PDF report), kept with the release it
+    belongs to and named by the SHA-256 of its bytes."""
+
+    __tablename__ = "artifacts"
+    __table_args__ = (CheckConstraint("kind IN ('report')", name="kind_code"),)
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    release_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("releases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(String(200), unique=True)
+    media_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime)

@@ -10,9 +10,10 @@
       var source = document.getElementById(target.getAttribute("data-figure"));
       if (!source || typeof Plotly === "undefined") { continue; }
       var figure = JSON.parse(source.textContent);
+      // No mode bar: its buttons inside the chart would be controls nested in a figure,
+      // and the data table under each chart already gives every number.
       Plotly.newPlot(target, figure.data, figure.layout, {
-        responsive: true, displaylogo: false,
-        modeBarButtonsToRemove: ["select2d", "lasso2d"]
+        responsive: true, displaylogo: false, displayModeBar: false
       });
     }
   }

@@ -133,7 +133,8 @@ def published_city(request: pytest.FixtureRequest,
         names, urls = _postgres_databases(admin)
         settings = Settings(data_dir=data_dir, internal_db_url=urls[0], public_db_url=urls[1])
     try:
-        assert run_demo(settings, stops=4000, seed=2025, console=Console(file=StringIO())) == 0
+        assert run_demo(settings, stops=4000, seed=2025, console=Console(file=StringIO()),
+                        with_reports=False) == 0
         yield settings
     finally:
         if names:

@@ -112,9 +112,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     env = {key: value for key, value in os.environ.items()
            if key not in ("PORTAL_INTERNAL_DB_URL", "PORTAL_PUBLIC_DB_URL")}
     env["PORTAL_DATA_DIR"] = str(data_dir)
-    demo = subprocess.run(_portal("demo", "--stops", "4000", "--no-serve"), env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+    demo = subprocess.run(_portal("demo", "--stops", "4000", "--no-serve", "--no-reports"),
+                          env=env, capture_output=True, text=True, timeout=300, check=False)
     assert demo.returncode == 0, f"portal demo failed:\n{demo.stdout}\n{demo.stderr}"
+    # One quarter's report (all twelve would take a while): the newest.
+    report = subprocess.run(_portal("report", "build", "--period", "2025Q4"), env=env,
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert report.returncode == 0, f"portal report failed:\n{report.stdout}\n{report.stderr}"
 
     origin = f"http://127.0.0.1:{_free_port()}"
     log = data_dir / "serve.log"

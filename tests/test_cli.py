@@ -87,8 +87,8 @@ def test_mappings_lists_the_shipped_ones(tmp_path: Path) -> None:
 def test_the_demo_builds_everything_and_is_repeatable(tmp_path: Path) -> None:
     data_dir = tmp_path / "var"
 
-    first = portal(data_dir, "demo", "--stops", "4000", "--no-serve")
-    second = portal(data_dir, "demo", "--stops", "4000", "--no-serve")
+    first = portal(data_dir, "demo", "--stops", "4000", "--no-serve", "--no-reports")
+    second = portal(data_dir, "demo", "--stops", "4000", "--no-serve", "--no-reports")
 
     assert first.exit_code == 0 and second.exit_code == 0
     assert "│ stops.csv       │ stops       │ 4,000     │ 4,000 │ 0" in first.stdout

@@ -91,17 +91,20 @@ def synth(out_dir: Path, seed: int, stops: int, incidents: int, force_events: in
 @cli.command()
 @click.option("--stops", default=300_000, show_default=True, help="Synthetic stops to generate.")
 @click.option("--seed", default=2025, show_default=True)
+@click.option("--reports/--no-reports", default=True, show_default=True,
+              help="Build each release's PDF report (needs Chromium).")
 @click.option("--serve/--no-serve", default=True, show_default=True,
               help="End by serving the site.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
 @click.pass_obj
-def demo(settings: Settings, stops: int, seed: int, serve: bool, host: str, port: int) -> None:
+def demo(settings: Settings, stops: int, seed: int, reports: bool, serve: bool, host: str,
+         port: int) -> None:
     """Set up everything: migrate, generate the synthetic city, ingest it, release every
-    complete quarter, then serve the site."""
+    complete quarter, build the quarterly reports, then serve the site."""
     from portal.cli.demo import run_demo
 
-    code = run_demo(settings, stops=stops, seed=seed)
+    code = run_demo(settings, stops=stops, seed=seed, with_reports=reports)
     if code or not serve:
         sys.exit(code)
     from portal.cli.serve import exec_serve
@@ -118,6 +121,23 @@ def serve_command(settings: Settings, host: str, port: int) -> None:
     from portal.cli.serve import serve
 
     serve(settings, host=host, port=port, console=console)
+
+
+@cli.group()
+def report() -> None:
+    """Quarterly PDF reports."""
+
+
+@report.command("build")
+@click.option("--period", required=True, metavar="YYYYQn", help="The quarter, e.g. 2025Q3.")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also write the PDF here (default: $PORTAL_DATA_DIR/reports/).")
+@click.pass_obj
+def report_build(settings: Settings, period: str, out: Path | None) -> None:
+    """Render a quarter's report from its release and store it with the release."""
+    from portal.cli.report import run_report
+
+    sys.exit(run_report(settings, period, out, console=console))
 
 
 @cli.command()

@@ -45,9 +45,10 @@ def generate(out_dir: Path, *, seed: int, stops: int, incidents: int, force_even
 
 
 def run_demo(settings: Settings, *, stops: int, seed: int,
-             console: Console | None = None) -> int:
-    """Migrate, generate the city, ingest it, release every complete quarter, and print a
-    summary; return the exit code."""
+             console: Console | None = None, with_reports: bool = True) -> int:
+    """Migrate, generate the city, ingest it, release every complete quarter, build each
+    release's PDF report (unless ``with_reports`` is false), and print a summary; return the exit
+    code."""
     out = console or Console()
     for store, _url in upgrade_stores(settings):
         out.print(f"[green]✓[/] {store} store migrated")
@@ -71,6 +72,21 @@ def run_demo(settings: Settings, *, stops: int, seed: int,
     finally:
         internal.dispose()
         public.dispose()
+    return _build_reports(out, settings) if with_reports else 0
+
+
+def _build_reports(out: Console, settings: Settings) -> int:
+    from portal.cli.report import build_missing_reports
+    from publishing.svg import ChartRenderError
+
+    try:
+        with progress_bar("building reports") as update:
+            built, kept = build_missing_reports(settings, progress=update)
+    except ChartRenderError as error:
+        out.print(f"[red]reports not built:[/] {error}", highlight=False)
+        return EXIT_REFUSED
+    out.print(f"[green]✓[/] reports: {built} built, {kept} already there; see "
+              f"{settings.data_dir / 'reports'} and the site's Reports page")
     return 0
 
 

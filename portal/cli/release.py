@@ -21,7 +21,7 @@ from publishing.models import Release, ReleaseTable
 def run_build(settings: Settings, period: str, policy_name: str, *, rerelease: bool,
               console: Console) -> int:
     """Build one release; print what was published or why not; return the exit code."""
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     internal, public = internal_engine(settings), public_engine(settings)
     try:
         policy = load_policy(policy_name)
@@ -35,6 +35,12 @@ def run_build(settings: Settings, period: str, policy_name: str, *, rerelease: b
     console.print(f"[green]✓[/] released {built.period} as {built.release_id[:12]}: "
                   f"{built.tables} tables, {built.cells:,} cells, rho {built.rho:.4g}",
                   highlight=False)
+    # A release's report is built with it; a failure here leaves the release published.
+    from portal.cli.report import run_report
+
+    if run_report(settings, built.period, None, console=console):
+        err.print(f"the release is published; build its report later with `portal report "
+                  f"build --period {built.period}`", highlight=False)
     return 0
 
 

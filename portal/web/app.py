@@ -24,6 +24,7 @@ from portal.web.pages.archive import (
 )
 from portal.web.pages.dashboards import crime, home, stops
 from portal.web.pages.focus import focus_area, focus_areas
+from portal.web.pages.reports import report_file, reports
 from portal.web.render import Renderer
 from portal.web.state import SiteState
 from portal.web.static import StaticFiles, static_file
@@ -49,6 +50,8 @@ def create_app(settings: Settings) -> Litestar:
             dictionary,
             dictionary_csv,
             methodology,
+            reports,
+            report_file,
             static_file,
             api_router,
         ],

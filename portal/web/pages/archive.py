@@ -16,6 +16,7 @@ from portal.web.cache import CachedBody
 from portal.web.render import Renderer
 from portal.web.state import SiteState
 from publishing import opendata
+from publishing.artifacts import list_artifacts
 from publishing.catalog import Catalog, PublishedTable, ReleaseInfo
 
 HTML = "text/html"
@@ -87,6 +88,11 @@ def release_page(
                 release=release,
                 statement=release.budget_statement,
                 tables=tables,
+                reports=[
+                    a
+                    for a in list_artifacts(site.engine)
+                    if a.release_id == release.id and a.kind == "report"
+                ],
             ),
             HTML,
         )

@@ -1,0 +1,105 @@
+"""``portal report build``: a release's quarterly PDF report, stored with the release."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+
+from portal.cli.ingest import EXIT_REFUSED
+from portal.settings import Settings
+from portal.stores import public_engine
+from publishing.artifacts import list_artifacts, write_artifact
+from publishing.catalog import Catalog, load_catalog
+from publishing.reports import Report, ReportError, build_report
+
+
+class OutputError(ValueError):
+    """The report cannot be written where it was asked to go."""
+
+
+def check_writable(path: Path) -> None:
+    """Refuse early, before any work, when ``path`` cannot be written."""
+    folder = path.parent if path.parent != Path("") else Path(".")
+    if path.exists() and path.is_dir():
+        raise OutputError(f"cannot write the report to {path}: it is a folder; give a file "
+                          "name such as report.pdf")
+    if not folder.is_dir():
+        raise OutputError(f"cannot write the report to {path}: the folder {folder} does not "
+                          "exist; create it or choose another --out")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise OutputError(f"cannot write the report to {path}: permission denied; choose "
+                          "another --out in a folder you can write to")
+
+
+def make_report(catalog: Catalog, settings: Settings, period: str) -> Report:
+    """Render one period's report with its charts (one browser for the whole report) and
+    store it with its release."""
+    from publishing.svg import render_svgs
+
+    report = build_report(catalog, period, render_svgs=render_svgs)
+    engine = public_engine(settings)
+    try:
+        write_artifact(engine, release_id=report.release_id, kind="report",
+                       filename=report.filename, media_type="application/pdf",
+                       content=report.pdf, created_at=catalog.current[period].created_at)
+    finally:
+        engine.dispose()
+    return report
+
+
+def run_report(settings: Settings, period: str, out: Path | None, *, console: Console) -> int:
+    """``portal report build``; return the exit code."""
+    from publishing.svg import ChartRenderError
+
+    err = Console(stderr=True, soft_wrap=True)
+    try:
+        if out is not None:
+            check_writable(out)
+        catalog = _catalog(settings)
+        report = make_report(catalog, settings, period)
+        target = out or settings.data_dir / "reports" / report.filename
+        target.parent.mkdir(parents=True, exist_ok=True)
+        check_writable(target)
+        target.write_bytes(report.pdf)
+    except (ReportError, OutputError, ChartRenderError) as refused:
+        err.print(f"[red]refused:[/] {refused}", highlight=False)
+        return EXIT_REFUSED
+    except OSError as error:
+        err.print(f"[red]refused:[/] cannot write the report: {error}", highlight=False)
+        return EXIT_REFUSED
+    console.print(f"[green]✓[/] report for {period} ({report.charts} charts, "
+                  f"{len(report.pdf) / 1024:,.0f} KB) written to {target} and stored with "
+                  f"release {report.release_id[:12]}", highlight=False)
+    return 0
+
+
+def build_missing_reports(settings: Settings, *, progress: Callable[[int, int], None] | None
+                          = None) -> tuple[int, int]:
+    """Build the report of every current release that has none (the demo's last step);
+    return (built, already there)."""
+    catalog = _catalog(settings)
+    engine = public_engine(settings)
+    try:
+        have = {a.release_id for a in list_artifacts(engine) if a.kind == "report"}
+    finally:
+        engine.dispose()
+    missing = [p for p in catalog.periods if catalog.current[p].id not in have]
+    folder = settings.data_dir / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    for done, period in enumerate(missing, start=1):
+        report = make_report(catalog, settings, period)
+        (folder / report.filename).write_bytes(report.pdf)
+        if progress:
+            progress(done, len(missing))
+    return len(missing), len(catalog.periods) - len(missing)
+
+
+def _catalog(settings: Settings) -> Catalog:
+    engine = public_engine(settings, read_only=True)
+    catalog = load_catalog(engine)
+    for period in catalog.periods:  # read every release now, then let the engine go
+        catalog.tables(catalog.current[period].id)
+    return catalog

@@ -1,0 +1,147 @@
+"""Quarterly PDF reports: the release's figures and the site's own charts, in print.
+
+The report is HTML from Jinja templates turned into a tagged PDF (PDF/UA-1) by WeasyPrint.
+Charts come from the same builders as the site (:mod:`publishing.figures`), rendered to
+SVG in one batch (one browser for the whole report, see :mod:`publishing.svg`) and
+embedded as images with their sentence as alternative text; every chart's numbers are also
+in the appendix as a table.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from publishing import figures
+from publishing.artifacts import report_filename
+from publishing.catalog import Catalog, PublishedTable
+from publishing.charts import Chart
+
+TEMPLATES = Path(__file__).resolve().parent / "report_templates"
+AUTHOR = "Police Transparency Portal"
+REPORT_QUARTERS = 8  # trends in a report cover its quarter and the seven before
+SvgRenderer = Callable[[Sequence[Any]], list[str]]
+
+
+class ReportError(ValueError):
+    """A report that cannot be built, with what to do about it."""
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of the report with its charts."""
+
+    slug: str
+    title: str
+    intro: str
+    charts: tuple[Chart, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    """A rendered report."""
+
+    period: str
+    release_id: str
+    filename: str
+    pdf: bytes
+    charts: int
+
+
+def report_sections(catalog: Catalog, period: str) -> list[Section]:
+    """The report's sections and their charts (those the release's tables allow)."""
+
+    def kept(*charts: Chart | None) -> tuple[Chart, ...]:
+        return tuple(c for c in charts if c is not None)
+
+    focus = []
+    for area in catalog.focus_areas.values():
+        groups = [("Focus area beats", area.beats.get("member", ())),
+                  ("Comparison beats", area.beats.get("comparison", ()))]
+        focus.append(figures.beats_trend(
+            catalog, f"focus-{area.code}", f"Reported crimes per month, {area.name}",
+            f"Crimes reported per month in the beats of {area.name} and in its comparison "
+            f"beats; focused work began on {area.start}.", "incidents_by_month_beat_offense",
+            groups, "crimes"))
+    return [
+        Section("stops", "Stops", "How many stops officers made, where, of whom, and how "
+                "they ended.", kept(
+                    figures.stops_trend(catalog, None), figures.district_map(catalog, period),
+                    figures.district_rates(catalog, period),
+                    figures.stops_by_race(catalog, period, None),
+                    figures.stops_by_outcome(catalog, period, None),
+                    figures.search_rates(catalog, period, None),
+                    figures.no_action_share(catalog, None))),
+        Section("force", "Use of force", "Uses of force recorded by officers.", kept(
+            figures.force_trend(catalog), figures.force_by_district(catalog, period),
+            figures.force_by_race(catalog, period))),
+        Section("crime", "Crime", "Crimes reported to the police.", kept(
+            figures.crime_trend(catalog, None), figures.crime_districts_quarter(catalog, period),
+            figures.crime_by_district(catalog))),
+        Section("focus-areas", "Focus areas", "Places where the department concentrated its "
+                "work from a known date, next to comparison beats chosen to be alike.",
+                kept(*focus)),
+    ]
+
+
+def post_processing_summary(tables: dict[str, PublishedTable]) -> dict[str, float]:
+    """How far post-processing moved published values from the raw noisy ones."""
+    moved = [abs(c.value - c.raw_noisy) for t in tables.values() for c in t.cells
+             if c.raw_noisy is not None]
+    negative = sum(1 for t in tables.values() for c in t.cells
+                   if c.raw_noisy is not None and c.raw_noisy < 0)
+    return {"cells": len(moved), "mean_change": math.fsum(moved) / max(1, len(moved)),
+            "negatives": negative,
+            "changed_share": 100 * sum(1 for m in moved if m) / max(1, len(moved))}
+
+
+def build_report(catalog: Catalog, period: str, *, render_svgs: SvgRenderer | None,
+                 built_at: datetime | None = None) -> Report:
+    """The quarterly report of ``period``'s current release. ``render_svgs`` turns Plotly
+    figures into SVG text; None leaves the charts out (their tables stay)."""
+    release = catalog.current.get(period)
+    # What the report may show: this quarter and the seven before it, nothing later.
+    catalog = catalog.up_to(period, REPORT_QUARTERS)
+    if release is None:
+        known = ", ".join(catalog.periods) or "none yet"
+        raise ReportError(f"there is no release for {period}, so no report; released "
+                          f"periods: {known} (build one with `portal release build --period "
+                          f"{period}`)")
+    sections = report_sections(catalog, period)
+    charts = [c for s in sections for c in s.charts]
+    images: dict[str, str] = {}
+    if render_svgs is not None and charts:
+        svgs = render_svgs([c.figure for c in charts])
+        images = {c.slug: "data:image/svg+xml;base64," + base64.b64encode(
+            svg.encode("utf-8")).decode("ascii") for c, svg in zip(charts, svgs, strict=True)}
+    city = next(iter(catalog.areas_at("city")), None)
+    department = f"{city.name} Police Department" if city else "Police Department"
+    statement = release.budget_statement
+    environment = Environment(loader=FileSystemLoader(TEMPLATES),
+                              autoescape=select_autoescape(["html"]),
+                              undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    built = built_at or datetime.now(UTC).replace(tzinfo=None)
+    html = environment.get_template("report.html").render(
+        department=department, period=period, release=release, statement=statement,
+        headlines=figures.headlines(catalog, period), summary=figures.summary(catalog, period),
+        sections=sections, images=images, built=built, author=AUTHOR,
+        changes=post_processing_summary(catalog.tables(release.id)))
+    pdf = _write_pdf(html)
+    return Report(period, release.id, report_filename(period, release.id), pdf, len(images))
+
+
+def _write_pdf(html: str) -> bytes:
+    from weasyprint import CSS, HTML  # imported here: it is slow to import, and only needed here
+
+    stylesheet = CSS(filename=str(TEMPLATES / "report.css"))
+    document = HTML(string=html, base_url=str(TEMPLATES))
+    pdf: bytes = document.write_pdf(stylesheets=[stylesheet], pdf_variant="pdf/ua-1",
+                                    custom_metadata=True)
+    return pdf

@@ -1,0 +1,173 @@
+"""Quarterly PDF reports, read back: the figures are the release's own, every chart is a
+tagged figure with its words, the PDF declares PDF/UA and its language, and bad input gets a
+clear refusal naming the fix.
+
+One report of the small demo city is built (with real Chromium and WeasyPrint) and shared.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pypdf
+import pytest
+from litestar.testing import TestClient
+from rich.console import Console
+
+from portal.cli.report import run_report
+from portal.settings import Settings
+from portal.web.app import create_app
+from publishing import svg
+from publishing.artifacts import list_artifacts, report_filename
+from publishing.catalog import Catalog, load_catalog
+from publishing.db import make_engine
+from publishing.reports import report_sections
+
+pytestmark = [
+    pytest.mark.parametrize("published_city", ["sqlite"], indirect=True),
+    pytest.mark.skipif(not svg.CHROMIUM.is_file(),
+                       reason=f"no Chromium at {svg.CHROMIUM} (apt-get install chromium)"),
+]
+PERIOD = "2025Q4"
+
+
+@pytest.fixture(scope="module")
+def catalog(published_city: Settings) -> Iterator[Catalog]:
+    engine = make_engine(published_city.public_db_url, read_only=True)
+    yield load_catalog(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def report(published_city: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "report.pdf"
+    assert run_report(published_city, PERIOD, out, console=Console(file=StringIO())) == 0
+    return out
+
+
+def words(reader: pypdf.PdfReader) -> str:
+    """All the PDF's text, spaces and line breaks collapsed."""
+    return re.sub(r"\s+", " ", " ".join(page.extract_text() for page in reader.pages))
+
+
+def figures_of(reader: pypdf.PdfReader) -> list[str]:
+    """The alternative text of every Figure in the PDF's structure tree."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        node = node.get_object() if hasattr(node, "get_object") else node
+        if isinstance(node, pypdf.generic.DictionaryObject):
+            if node.get("/S") == "/Figure":
+                found.append(str(node.get("/Alt", "")))
+            if "/K" in node:
+                walk(node["/K"])
+        elif isinstance(node, pypdf.generic.ArrayObject):
+            for child in node:
+                walk(child)
+
+    walk(reader.trailer["/Root"]["/StructTreeRoot"])
+    return found
+
+
+def test_the_headline_figures_are_exactly_the_releases(report: Path, catalog: Catalog) -> None:
+    text = words(pypdf.PdfReader(report))
+
+    for name in ("stops_in_quarter", "searches_in_quarter", "force_in_quarter"):
+        table = catalog.table(PERIOD, name)
+        assert table is not None
+        (cell,) = table.cells
+        assert f"{cell.value:,} ({cell.low:,} to {cell.high:,})" in text, name
+    assert f"release {catalog.current[PERIOD].id}" in text.lower() or (
+        catalog.current[PERIOD].id in text.replace(" ", ""))
+
+
+def test_every_chart_is_a_tagged_figure_with_its_words(report: Path, catalog: Catalog) -> None:
+    charts = [c for s in report_sections(catalog.up_to(PERIOD, 8), PERIOD) for c in s.charts]
+
+    alternatives = figures_of(pypdf.PdfReader(report))
+
+    assert len(charts) >= 10
+    assert len(alternatives) == len(charts)
+    for chart, alt in zip(charts, alternatives, strict=True):
+        assert alt.startswith(f"{chart.title}. {chart.sentence}")
+
+
+def test_the_pdf_is_pdf_ua_with_its_language_title_and_author(report: Path) -> None:
+    reader = pypdf.PdfReader(report)
+    root = reader.trailer["/Root"]
+    xmp = root["/Metadata"].get_object().get_data().decode("utf-8")
+
+    assert root["/Lang"] == "en"
+    assert bool(root["/MarkInfo"]["/Marked"])
+    assert re.search(r"pdfuaid:part(>|=\")1", xmp)
+    assert reader.metadata is not None
+    assert reader.metadata.title == f"Quarterly transparency report, {PERIOD}: Riverton Police " \
+                                    "Department"
+    assert reader.metadata.author == "Police Transparency Portal"
+    assert 12 <= len(reader.pages) <= 40
+    text = words(reader)
+    assert f"Page 1 of {len(reader.pages)}" not in text  # the cover has no running footer
+    assert f"Page 2 of {len(reader.pages)}" in text
+    for heading in ("Executive summary", "Methodology and privacy", "Appendix: data tables",
+                    "What post-processing changed"):
+        assert heading in text
+
+
+def test_the_report_is_stored_with_its_release_and_served(report: Path, catalog: Catalog,
+                                                          published_city: Settings) -> None:
+    release = catalog.current[PERIOD]
+    filename = report_filename(PERIOD, release.id)
+    engine = make_engine(published_city.public_db_url, read_only=True)
+    try:
+        stored = [a for a in list_artifacts(engine) if a.filename == filename]
+    finally:
+        engine.dispose()
+
+    with TestClient(create_app(published_city)) as client:
+        listing = client.get("/reports")
+        served = client.get(f"/reports/{filename}")
+        release_page = client.get(f"/releases/{release.id}")
+        missing = client.get("/reports/report-1999Q1-000000000000.pdf")
+
+    assert len(stored) == 1 and stored[0].release_id == release.id
+    assert served.status_code == 200
+    assert served.headers["content-type"] == "application/pdf"
+    assert served.headers["content-disposition"] == f'inline; filename="{filename}"'
+    assert served.content == report.read_bytes()
+    assert filename in listing.text and f"/reports/{filename}" in release_page.text
+    assert missing.status_code == 404
+
+
+def test_a_period_without_a_release_is_refused(published_city: Settings,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_report(published_city, "1999Q1", None, console=Console(file=StringIO())) == 2
+    assert "there is no release for 1999Q1" in capsys.readouterr().err
+
+
+def test_an_unwritable_output_path_is_refused_before_any_work(
+        published_city: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = run_report(published_city, PERIOD, tmp_path / "no" / "such" / "r.pdf",
+                      console=Console(file=StringIO()))
+
+    assert code == 2
+    assert "does not exist; create it or choose another --out" in capsys.readouterr().err
+
+
+def test_a_missing_chromium_names_the_package(published_city: Settings, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    real = svg.render_svgs
+
+    def without_browser(figures: Any, **options: Any) -> list[str]:
+        return real(figures, browser=tmp_path / "chromium", **options)
+
+    monkeypatch.setattr(svg, "render_svgs", without_browser)
+
+    code = run_report(published_city, PERIOD, tmp_path / "r.pdf", console=Console(file=StringIO()))
+
+    assert code == 2
+    assert "apt-get install chromium" in capsys.readouterr().err
