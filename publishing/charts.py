@@ -171,6 +171,27 @@ def area_map(slug: str, title: str, sentence: str, value_title: str,
     return Chart(slug, title, sentence, figure, DataTable(("area", value_title), rows))
 
 
+def lorenz_chart(slug: str, title: str, sentence: str,
+                 curve: Sequence[tuple[float, float]],
+                 shares: Sequence[tuple[str, Estimate]]) -> Chart:
+    """A Lorenz curve (share of beats, least busy first, against their share of incidents)
+    beside the line of equal shares; the table gives the top beats' shares with intervals."""
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=[0, 100], y=[0, 100], mode="lines", name="Equal shares",
+                                line={"color": "#8c8c8c", "dash": "dash", "width": 1.5},
+                                hoverinfo="skip"))
+    figure.add_trace(go.Scatter(
+        x=[100 * x for x, _ in curve], y=[100 * y for _, y in curve], mode="lines",
+        name="Beats", line={"color": PALETTE[0], "width": 2.5},
+        hovertemplate="%{x:.0f}% of beats: %{y:.1f}% of incidents<extra></extra>"))
+    figure.update_layout(_layout(title, "% of incidents (cumulative)", hovermode="closest"))
+    figure.update_xaxes(title={"text": "% of beats, least busy first"}, range=[0, 100])
+    figure.update_yaxes(range=[0, 100])
+    rows = tuple((name, interval_text(e, 1, "%")) for name, e in shares)
+    return Chart(slug, title, sentence, figure,
+                 DataTable(("busiest beats", "share of incidents"), rows))
+
+
 def _rings(boundary: dict[str, Any]) -> list[list[list[float]]]:
     kind, coordinates = boundary.get("type"), boundary.get("coordinates", [])
     if kind == "Polygon":

@@ -12,7 +12,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from publishing.catalog import Catalog, PublishedTable
-from publishing.charts import Chart, area_map, bar_chart, fmt, interval_text, trend_chart
+from publishing.charts import (
+    Chart,
+    area_map,
+    bar_chart,
+    fmt,
+    interval_text,
+    lorenz_chart,
+    trend_chart,
+)
 from publishing.estimates import Z95, Estimate, percent_change, ratio, scaled, total
 
 PART_ONE = ("homicide", "rape", "robbery", "aggravated_assault", "burglary", "larceny",
@@ -306,18 +314,17 @@ def no_action_share(catalog: Catalog, district: str | None) -> Chart | None:
     if district is None:
         series = _ratio_series(monthly(catalog, "no_action_stops_by_month"),
                                monthly(catalog, "stops_by_month"))
-    else:
+    else:  # both by the district the beat lies in
         series = _ratio_series(
-            quarterly(catalog, "no_action_stops_by_month_district", district=district),
-            quarterly(catalog, "stops_by_district", district=district))
+            monthly(catalog, "no_action_stops_by_month_district", district=district),
+            monthly(catalog, "stops_by_month_beat_district", district=district))
     if not series:
         return None
     where = _district_name(catalog, district)
     return trend_chart("no-action-share", f"Share of stops that ended with no action, {where}",
                        f"The percentage of stops in {where} that ended with no citation, "
-                       "summons or arrest and found no contraband, "
-                       f"{'month by month' if district is None else 'quarter by quarter'}, "
-                       "with its 95% interval.", "% of stops",
+                       "summons or arrest and found no contraband, month by month, with its "
+                       "95% interval.", "% of stops",
                        [("Stops with no action", series)], digits=1, suffix="%")
 
 
@@ -383,6 +390,26 @@ def crime_districts_quarter(catalog: Catalog, period: str) -> Chart | None:
                      f"Part I crimes reported in each district in {period}, with 95% "
                      "intervals.", "crimes", [("Part I crimes", bars)],
                      category_title="district")
+
+
+def crime_concentration(catalog: Catalog, period: str) -> Chart | None:
+    """How concentrated crime is across beats in a quarter: a Lorenz curve and the share
+    of incidents in the busiest 1%, 5% and 10% of beats."""
+    from publishing.analysis.concentration import concentration
+
+    found = concentration(catalog, period)
+    if found is None:
+        return None
+    shares = [(f"top {t.percent}% ({t.beats} beat{'s' if t.beats > 1 else ''})",
+               Estimate(100 * t.share, 100 * t.low, 100 * t.high,
+                        100 * (t.high - t.low) / (2 * Z95))) for t in found.top]
+    five = found.top[1]
+    return lorenz_chart(
+        "crime-concentration", f"How concentrated crime is across beats, {period}",
+        f"In {period} the busiest {five.percent}% of the {found.beats} beats ({five.beats} "
+        f"beats) had {100 * five.share:.0f}% of reported incidents (95% interval "
+        f"{100 * five.low:.0f}% to {100 * five.high:.0f}%). The further the curve sags below "
+        "the line of equal shares, the more concentrated crime is.", found.lorenz, shares)
 
 
 def crime_by_district(catalog: Catalog) -> Chart | None:

@@ -20,6 +20,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from publishing import figures
+from publishing.analysis.focus import evaluate
 from publishing.artifacts import report_filename
 from publishing.catalog import Catalog, PublishedTable
 from publishing.charts import Chart
@@ -84,7 +85,7 @@ def report_sections(catalog: Catalog, period: str) -> list[Section]:
             figures.force_by_race(catalog, period))),
         Section("crime", "Crime", "Crimes reported to the police.", kept(
             figures.crime_trend(catalog, None), figures.crime_districts_quarter(catalog, period),
-            figures.crime_by_district(catalog))),
+            figures.crime_by_district(catalog), figures.crime_concentration(catalog, period))),
         Section("focus-areas", "Focus areas", "Places where the department concentrated its "
                 "work from a known date, next to comparison beats chosen to be alike.",
                 kept(*focus)),
@@ -132,6 +133,8 @@ def build_report(catalog: Catalog, period: str, *, render_svgs: SvgRenderer | No
         department=department, period=period, release=release, statement=statement,
         headlines=figures.headlines(catalog, period), summary=figures.summary(catalog, period),
         sections=sections, images=images, built=built, author=AUTHOR,
+        evaluations=[e for e in (evaluate(catalog, a) for a in catalog.focus_areas.values())
+                     if e is not None],
         changes=post_processing_summary(catalog.tables(release.id)))
     pdf = _write_pdf(html)
     return Report(period, release.id, report_filename(period, release.id), pdf, len(images))

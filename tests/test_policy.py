@@ -34,7 +34,7 @@ def test_the_quarterly_policy_has_the_promised_tables() -> None:
     assert {t.name for t in policy.tables} == {
         "stops_by_month_beat", "stops_by_district_race", "stops_by_district_outcome",
         "searches_by_district_race", "search_hits_by_district_race", "stops_by_district_reason",
-        "no_action_stops_by_month_district", "force_by_district_race",
+        "no_action_stops_by_month_beat", "force_by_district_race",
         "incidents_by_month_beat_offense"}
     assert math.isclose(sum(p.weight for p in policy.parts()), 1.0)
     hits = policy.table("search_hits_by_district_race")

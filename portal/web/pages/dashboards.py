@@ -118,6 +118,7 @@ CRIME_CHARTS: tuple[tuple[str, Builder, bool], ...] = (
     ("Crime by offence", lambda c, p, d: figures.crime_trend(c, d), False),
     ("Crime by district this quarter", lambda c, p, d: figures.crime_districts_quarter(c, p), True),
     ("Crime by district", lambda c, p, d: figures.crime_by_district(c), True),
+    ("Crime concentration", lambda c, p, d: figures.crime_concentration(c, p), True),
 )
 
 

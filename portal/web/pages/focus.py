@@ -14,6 +14,7 @@ from portal.web.cache import CachedBody
 from portal.web.render import Renderer
 from portal.web.state import SiteState
 from publishing import figures
+from publishing.analysis.focus import evaluate
 from publishing.catalog import Catalog
 
 HTML = "text/html"
@@ -92,6 +93,7 @@ def focus_area(
                 active="/focus-areas",
                 area=area,
                 roles=roles,
+                ev=evaluate(catalog, area),
                 charts=[c for c in (crime, stops) if c is not None],
             ),
             HTML,
