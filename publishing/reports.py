@@ -119,7 +119,7 @@ def build_report(catalog: Catalog, period: str, *, render_svgs: SvgRenderer | No
     charts = [c for s in sections for c in s.charts]
     images: dict[str, str] = {}
     if render_svgs is not None and charts:
-        svgs = render_svgs([c.figure for c in charts])
+        svgs = render_svgs([_for_print(c.figure) for c in charts])
         images = {c.slug: "data:image/svg+xml;base64," + base64.b64encode(
             svg.encode("utf-8")).decode("ascii") for c, svg in zip(charts, svgs, strict=True)}
     city = next(iter(catalog.areas_at("city")), None)
@@ -138,6 +138,17 @@ def build_report(catalog: Catalog, period: str, *, render_svgs: SvgRenderer | No
         changes=post_processing_summary(catalog.tables(release.id)))
     pdf = _write_pdf(html)
     return Report(period, release.id, report_filename(period, release.id), pdf, len(images))
+
+
+def _for_print(figure: Any) -> Any:
+    """The chart as printed: lines without point markers (the appendix has every value, and
+    each marker is one more shape for the PDF to draw), and no hover labels."""
+    import plotly.graph_objects as go
+
+    printed = go.Figure(figure)
+    printed.update_traces(selector={"mode": "lines+markers"}, mode="lines")
+    printed.update_layout(hovermode=False)
+    return printed
 
 
 def _write_pdf(html: str) -> bytes:

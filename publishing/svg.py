@@ -111,10 +111,24 @@ def _run(coroutine: Coroutine[Any, Any, _T]) -> _T:
         return pool.submit(asyncio.run, coroutine).result()
 
 
+class _BatchKaleido(Kaleido):  # type: ignore[misc]
+    """Kaleido that keeps its tab between figures of one batch.
+
+    Kaleido reloads the tab (its page and plotly.js) after every figure, to free memory in a
+    long-lived server. A report's batch is a few dozen figures drawn with ``newPlot`` into
+    the same page, so the reload buys nothing and costs about 0.13 s a figure (measured: 16
+    figures in 3.5 s with it, 1.4 s without; the SVGs are the same but for plotly's random
+    trace ids). The browser is closed at the end of the batch.
+    """
+
+    async def _return_kaleido_tab(self, tab: Any) -> None:
+        await self.tabs_ready.put(tab)
+
+
 async def _render_all(figures: list[go.Figure], width: int, height: int,
                       browser: Path) -> list[str]:
     try:
-        kaleido = Kaleido(
+        kaleido = _BatchKaleido(
             path=str(browser), browser_cls=_OfflineChromium, n=1, timeout=RENDER_TIMEOUT,
             plotlyjs=_PLOTLY_JS.as_uri(), mathjax=False, headless=True, enable_gpu=False,
             enable_extensions=False, enable_sandbox=False, proxy_server=_DEAD_PROXY)

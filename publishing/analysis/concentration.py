@@ -4,8 +4,9 @@ From a quarter's released beat totals (every offence, every month of the quarter
 recorded are left out) the share of incidents in the top 1%, 5% and 10% of beats and the
 Lorenz curve. Intervals are simulated from the known noise (the published standard errors):
 each draw re-ranks the beats, so the intervals include the chance that noise changes which
-beats are on top. The top shares of noisy counts lean slightly high (noise lifts some beats
-into the top); with beat totals of this size the lean is small next to the interval.
+beats are on top. Noise lifts some beats into the top, so top shares of noisy counts lean
+high; the simulation shows by how much, and the interval is the "basic" bootstrap one
+(reflected about the estimate), which moves it back by that lean.
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ def concentration(catalog: Catalog, period: str, *, simulations: int = SIMULATIO
     rng = np.random.default_rng(seed)
     draws = np.maximum(rng.normal(values, sds, size=(simulations, len(beats))), 0)
     simulated = top_shares(draws, counts)
-    low, high = np.nanquantile(simulated, [0.025, 0.975], axis=0)
+    q_low, q_high = np.nanquantile(simulated, [0.025, 0.975], axis=0)
+    low, high = np.clip(2 * point - q_high, 0, 1), np.clip(2 * point - q_low, 0, 1)
     ascending = np.sort(values)
     cumulative = np.concatenate([[0.0], np.cumsum(ascending)]) / ascending.sum()
     lorenz = tuple((i / len(beats), float(c)) for i, c in enumerate(cumulative))

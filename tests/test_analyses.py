@@ -1,0 +1,161 @@
+"""Analyses from released numbers: the formulas against hand-worked examples, the focus-area
+estimate against the synthetic city's known truth, and the Minneapolis files end to end."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine
+
+from privacy.ingest import ingest_file, load_mapping
+from privacy.release.build import build_release
+from privacy.release.policy import load_policy
+from privacy.synth.simulate import CitySimulator
+from publishing.analysis.concentration import concentration, top_shares
+from publishing.analysis.focus import (
+    Totals,
+    did_result,
+    difference_in_differences,
+    displacement,
+    evaluate,
+)
+from publishing.analysis.windows import before_and_after
+from publishing.catalog import load_catalog
+from publishing.estimates import Estimate, ratio
+from publishing.figures import no_action_share, search_rates
+from tests.conftest import shared_file
+
+
+def exact(value: float, se: float = 0.0) -> Estimate:
+    return Estimate(value, value - 1.96 * se, value + 1.96 * se, se)
+
+
+def test_difference_in_differences_by_hand() -> None:
+    # Focus beats: 200 before, 150 after (-25%); comparison: 400 before, 440 after (+10%).
+    totals = Totals(exact(200, 10), exact(150, 10), exact(400, 20), exact(440, 20))
+
+    log_ratio, noise, counts = difference_in_differences(totals)  # type: ignore[misc]
+    result = did_result("crime", "Reported crimes", totals, (12, 12))
+
+    assert math.exp(log_ratio) == pytest.approx((150 / 200) / (440 / 400))  # 0.6818...
+    assert noise == pytest.approx((10 / 200) ** 2 + (10 / 150) ** 2 + (20 / 400) ** 2
+                                  + (20 / 440) ** 2)
+    assert counts == pytest.approx(1 / 200 + 1 / 150 + 1 / 400 + 1 / 440)
+    assert result is not None
+    assert result.percent == pytest.approx(-31.818, abs=1e-3)
+    half = 1.959963984540054 * math.sqrt(noise + counts)
+    assert result.interval == pytest.approx(
+        (100 * (math.exp(log_ratio - half) - 1), 100 * (math.exp(log_ratio + half) - 1)))
+    assert result.noise_interval[0] > result.interval[0]  # noise alone is the narrower part
+    assert result.reading().startswith("reported crimes fell by about 32%")
+
+
+def test_no_clear_change_is_said_when_the_interval_spans_zero() -> None:
+    totals = Totals(exact(20, 5), exact(19, 5), exact(40, 5), exact(41, 5))
+    result = did_result("stops", "Stops", totals, (12, 12))
+    assert result is not None and result.reading().startswith("no clear change")
+
+
+def test_the_weighted_displacement_quotient_by_hand() -> None:
+    # Focus 1,000 -> 600, buffer 800 -> 1,000, comparison 5,000 -> 5,000 (counts large
+    # enough that count variation leaves the signs clear).
+    totals = Totals(exact(1000), exact(600), exact(5000), exact(5000), exact(800), exact(1000))
+
+    found = displacement(totals, simulations=20_000)
+
+    assert found is not None
+    success = 600 / 5000 - 1000 / 5000  # -0.08: crime in the focus area fell
+    buffer = 1000 / 5000 - 800 / 5000  # +0.04: rose next door
+    assert found.success == pytest.approx(success)
+    assert found.buffer_change == pytest.approx(buffer)
+    assert found.wdq == pytest.approx(buffer / success)  # -0.5: displacement
+    assert found.reading().startswith("displacement")
+
+
+def test_displacement_is_not_judged_without_a_clear_fall() -> None:
+    totals = Totals(exact(100), exact(100), exact(500), exact(500), exact(80), exact(120))
+    found = displacement(totals)
+    assert found is not None and found.wdq is None
+    assert "cannot be judged" in found.reading()
+
+
+def test_a_hit_rate_ratio_by_the_delta_method() -> None:
+    hits, searches = exact(30, 3), exact(120, 4)
+
+    rate = ratio(hits, searches)
+
+    assert rate is not None
+    assert rate.value == pytest.approx(0.25)
+    assert rate.std_error == pytest.approx(math.sqrt((3 / 120) ** 2 + (0.25 * 4 / 120) ** 2))
+    assert ratio(hits, exact(0, 3)) is None  # a rate over nothing is not shown
+
+
+def test_top_shares_by_hand() -> None:
+    beats = np.array([50.0, 10, 10, 10, 5, 5, 5, 5, 0, 0])
+    assert top_shares(beats, (1, 2, 5)).tolist() == [[0.5, 0.6, 0.85]]
+
+
+def test_before_and_after_leave_out_the_month_the_start_falls_in() -> None:
+    class Released:
+        periods = ("2024Q1", "2024Q2", "2024Q3", "2024Q4")
+
+    before, after = before_and_after(Released(), date(2024, 5, 15), span=3)  # type: ignore[arg-type]
+
+    assert before == ["2024-02", "2024-03", "2024-04"]
+    assert after == ["2024-06", "2024-07", "2024-08"]
+
+
+def test_focus_area_intervals_cover_the_true_effect() -> None:
+    """A smaller version of bench/accuracy.py's: 30 simulated cities (fresh counts, fresh
+    privacy noise, the same true effects), two focus areas, crime and stops: at least 85% of
+    the 120 intervals hold the truth (at the 95% they are built for, falling under 85% has
+    a chance below one in a million)."""
+    simulator = CitySimulator()
+    rng = np.random.default_rng(20251130)
+    covered, errors = [], []
+    for _ in range(30):
+        city = simulator.city(rng)
+        for code, area in city.catalog.focus_areas.items():
+            evaluation = evaluate(city.catalog, area)
+            assert evaluation is not None
+            for result in evaluation.results:
+                if result.outcome not in city.true_effects[code]:
+                    continue
+                truth = 100 * (city.true_effects[code][result.outcome] - 1)
+                covered.append(result.interval[0] <= truth <= result.interval[1])
+                errors.append(abs(result.percent - truth))
+
+    assert len(covered) == 120
+    assert sum(covered) / len(covered) >= 0.85, sum(covered)
+    assert float(np.mean(errors)) < 3.0  # percentage points
+
+
+@pytest.mark.realdata
+def test_minneapolis_2017_through_ingest_release_and_analyses(
+        engines: tuple[Engine, Engine], tmp_path: Path) -> None:
+    internal, public = engines
+    for kind, name, mapping in (
+            ("areas", "mpls_neighborhood_demographics_2015.csv", "minneapolis-areas"),
+            ("stops", "mpls_stops_2017.csv", "minneapolis-stops"),
+            ("incidents", "mpls_police_incidents_2017.csv", "minneapolis-incidents")):
+        ingest_file(internal, public, kind, shared_file("minneapolis", name),
+                    load_mapping(mapping))
+    policy = load_policy("quarterly")
+    for quarter in ("2017Q1", "2017Q2"):
+        build_release(internal, public, quarter, policy, actor="test")
+
+    catalog = load_catalog(public)
+    spread = concentration(catalog, "2017Q2")
+    share = no_action_share(catalog, None)
+    rates = search_rates(catalog, "2017Q2", None)
+
+    assert spread is not None and spread.beats > 80  # Minneapolis's neighbourhoods
+    for top in spread.top:
+        assert 0 < top.low <= top.share <= top.high <= 1
+    assert share is not None and len(share.table.rows) == 6  # six released months
+    assert rates is not None and rates.table.rows
+    assert catalog.focus_areas == {}  # Minneapolis declares none: nothing to evaluate
