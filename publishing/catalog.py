@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from publishing.models import Area, FocusArea, FocusAreaBeat, Release
+from publishing.models import Area, Artifact, FocusArea, FocusAreaBeat, Release
 from publishing.releases import read_release
 
 
@@ -191,12 +191,15 @@ class Catalog:
 
 
 def catalog_version(engine: Engine) -> str:
-    """A fingerprint of what the catalog holds: changes when a release or area is added."""
+    """A fingerprint of what the public store holds: changes when a release, an area, a
+    focus area or an artifact (a report) is added or replaced."""
     with engine.connect() as connection:
         ids = connection.execute(select(Release.id).order_by(Release.id)).scalars().all()
         areas = connection.execute(select(func.count()).select_from(Area)).scalar_one()
         beats = connection.execute(select(func.count()).select_from(FocusAreaBeat)).scalar_one()
-    return hashlib.sha256(json.dumps([ids, areas, beats]).encode()).hexdigest()[:16]
+        files = connection.execute(select(Artifact.sha256).order_by(Artifact.sha256)
+                                   ).scalars().all()
+    return hashlib.sha256(json.dumps([ids, areas, beats, files]).encode()).hexdigest()[:16]
 
 
 def load_catalog(engine: Engine) -> Catalog:

@@ -56,6 +56,9 @@ PAGES: dict[str, str] = {
     "releases": "/releases",
     "release": "/releases/{release}",
     "table": "/releases/{release}/tables/stops_by_month",
+    "dictionary": "/releases/{release}/data-dictionary",
+    "reports": "/reports",
+    "stops-in-a-district": "/stops?district=d3",
     "methodology": "/methodology",
     "not-found": "/releases/nope",
 }

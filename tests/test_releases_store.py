@@ -73,3 +73,25 @@ def test_a_release_is_written_whole_or_not_at_all(engines: tuple[Engine, Engine]
         write_release(public, content(tables=(table,)), created_at=NOW)
 
     assert (count(public, Release), count(public, ReleaseCell)) == (0, 0)
+
+
+def test_a_report_replaces_the_earlier_one_and_changes_the_catalog_version(
+        engines: tuple[Engine, Engine]) -> None:
+    from publishing.artifacts import list_artifacts, read_artifact, write_artifact
+    from publishing.catalog import catalog_version
+
+    _, public = engines
+    release_id = write_release(public, content(), created_at=NOW)
+    before = catalog_version(public)
+
+    first = write_artifact(public, release_id=release_id, kind="report", filename="r.pdf",
+                           media_type="application/pdf", content=b"%PDF-1 one", created_at=NOW)
+    between = catalog_version(public)
+    second = write_artifact(public, release_id=release_id, kind="report", filename="r.pdf",
+                            media_type="application/pdf", content=b"%PDF-1 two", created_at=NOW)
+
+    assert len({before, between, catalog_version(public)}) == 3  # the site re-reads each time
+    assert first != second
+    assert [a.sha256 for a in list_artifacts(public)] == [second]
+    found = read_artifact(public, "r.pdf")
+    assert found is not None and found[1] == b"%PDF-1 two" and found[0].period == "2025Q3"

@@ -92,13 +92,13 @@ class CitySimulator:
             release = ReleaseInfo(uuid.uuid4().hex, str(quarter), "simulated", 1, "", "", {
                 "rho": 0.0, "epsilon": 0.0, "delta": 0.0}, "simulated", datetime(2026, 1, 1))
             releases.append(release)
-            tables[release.id] = self._release(quarter, incidents, offenses, stops)
+            tables[release.id] = self._release(quarter, offenses, stops)
         catalog = Catalog("simulated", tuple(releases), self._area_info(), self._focus_info(),
                           engine=None)  # type: ignore[arg-type]
         catalog._tables.update(tables)
         return SimulatedCity(catalog, self._truth())
 
-    def _release(self, quarter: Quarter, incidents: IntArray, offenses: IntArray,
+    def _release(self, quarter: Quarter, offenses: IntArray,
                  stops: IntArray) -> dict[str, PublishedTable]:
         index = {code: b for b, code in enumerate(self.geo.beat_codes)}
         month_index = {m: i for i, m in enumerate(self.months)}
