@@ -112,3 +112,51 @@ def test_release_build_refusals_exit_2_with_the_reason(data_dir: Path) -> None:
 
     bad = portal(data_dir, "release", "build", "--period", "2024-09")
     assert bad.exit_code == 2 and "'2024-09' is not a quarter; write it like 2025Q3" in bad.stderr
+
+
+def test_the_demo_ends_serving_the_site_in_a_process_of_its_own(tmp_path: Path) -> None:
+    """`portal demo` ends with the site serving its releases and prints the address; the
+    site runs in a fresh process (the demo replaces itself), which loads nothing private."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PORTAL_DATA_DIR": str(tmp_path / "var"), "COLUMNS": "250"}
+    env.pop("PORTAL_INTERNAL_DB_URL", None)
+    env.pop("PORTAL_PUBLIC_DB_URL", None)
+    command = [sys.executable, "-c", "from portal.cli import main; main()", "demo",
+               "--stops", "4000", "--no-reports", "--port", str(port)]
+    demo = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    try:
+        lines = []
+        deadline = time.monotonic() + 240
+        assert demo.stdout is not None
+        while time.monotonic() < deadline:
+            line = demo.stdout.readline()
+            lines.append(line)
+            if "serving at" in line or not line:
+                break
+        assert f"serving at http://127.0.0.1:{port}" in "".join(lines), "".join(lines)
+        releases: list[dict[str, object]] = []
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/releases") as r:
+                    releases = json.loads(r.read())
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert len({r["period"] for r in releases}) >= 8
+        with open(f"/proc/{demo.pid}/cmdline", "rb") as cmdline:
+            assert b"serve" in cmdline.read()  # the same pid, now `portal serve`
+    finally:
+        demo.terminate()
+        demo.wait(timeout=20)
+        if demo.stdout:
+            demo.stdout.close()
