@@ -160,3 +160,11 @@ def test_the_demo_ends_serving_the_site_in_a_process_of_its_own(tmp_path: Path) 
         demo.wait(timeout=20)
         if demo.stdout:
             demo.stdout.close()
+
+
+def test_serve_refuses_a_public_store_that_is_not_migrated(tmp_path: Path) -> None:
+    result = portal(tmp_path / "var", "serve", "--port", "1")
+
+    assert result.exit_code == 2
+    assert "the public store cannot be read (unable to open database file)" in result.stderr
+    assert "`portal db upgrade`" in result.stderr

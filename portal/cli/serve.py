@@ -14,8 +14,17 @@ def serve(settings: Settings, *, host: str, port: int, console: Console) -> None
     """Run the site in this process until interrupted."""
     import uvicorn
 
+    from migrations.runner import schema_problem
     from portal.web.app import create_app
+    from publishing.db import make_engine
 
+    engine = make_engine(settings.public_db_url, read_only=True)
+    problem = schema_problem("public", engine)
+    engine.dispose()
+    if problem:
+        Console(stderr=True, soft_wrap=True).print(f"[red]refused:[/] {problem}",
+                                                   highlight=False)
+        sys.exit(2)
     app = create_app(settings)
     console.print(f"[green]✓[/] the portal is serving at [bold]http://{host}:{port}[/] "
                   "(Ctrl-C stops it)")
