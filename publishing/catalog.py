@@ -127,7 +127,7 @@ class Catalog:
     _tables: dict[str, dict[str, PublishedTable]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    @property
+    @cached_property
     def current(self) -> dict[str, ReleaseInfo]:
         """The release that stands for each period: the latest one made."""
         chosen: dict[str, ReleaseInfo] = {}
@@ -135,7 +135,7 @@ class Catalog:
             chosen[release.period] = release
         return chosen
 
-    @property
+    @cached_property
     def periods(self) -> list[str]:
         """Periods with a release, oldest first."""
         return sorted(self.current)

@@ -33,9 +33,9 @@ from publishing.db import make_engine
 
 def create_app(settings: Settings) -> Litestar:
     """The public site over the public store named by ``settings``, opened read-only."""
-    site = SiteState(make_engine(settings.public_db_url, read_only=True))
     static_files = StaticFiles()
     renderer = Renderer(static_files)
+    site = SiteState(make_engine(settings.public_db_url, read_only=True), renderer)
     return Litestar(
         route_handlers=[
             home,
@@ -57,7 +57,6 @@ def create_app(settings: Settings) -> Litestar:
         ],
         dependencies={
             "site": Provide(lambda: site, use_cache=True, sync_to_thread=False),
-            "renderer": Provide(lambda: renderer, use_cache=True, sync_to_thread=False),
             "static_files": Provide(lambda: static_files, use_cache=True, sync_to_thread=False),
         },
         state=State({"renderer": renderer, "site": site}),

@@ -7,6 +7,7 @@ area is added, the catalog is re-read and the cache emptied.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections import OrderedDict
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from portal.web.cache import CachedBody
+from portal.web.render import Renderer
 from publishing.catalog import Catalog, catalog_version, load_catalog
 
 CATALOG_CHECK_SECONDS = 2.0
@@ -22,10 +24,12 @@ PAGE_CACHE_SIZE = 1024  # pages and files; valid URLs only, so this bounds memor
 
 
 class SiteState:
-    """What every request shares."""
+    """What every request shares: the store, the catalog, the page cache and the templates
+    (one dependency, so that a handler resolves one thing)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, renderer: Renderer) -> None:
         self.engine = engine
+        self.renderer = renderer
         self._lock = threading.Lock()
         self._catalog: Catalog | None = None
         self._checked = 0.0
@@ -40,7 +44,13 @@ class SiteState:
             self._checked = now
             if self._catalog is None or catalog_version(self.engine) != self._catalog.version:
                 self._catalog = load_catalog(self.engine)
+                for period in self._catalog.periods:  # read every current release now
+                    self._catalog.tables(self._catalog.current[period].id)
                 self._cache.clear()
+                # The catalog lives until the next release: keep the collector from walking
+                # it again and again (a full collection over it stalls every request).
+                gc.collect()
+                gc.freeze()
             return self._catalog
 
     def cached(self, key: str, render: Callable[[Catalog], CachedBody]) -> CachedBody:

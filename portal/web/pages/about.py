@@ -11,7 +11,6 @@ from litestar import Request, Response, get
 from litestar.di import NamedDependency
 
 from portal.web.cache import CachedBody
-from portal.web.render import Renderer
 from portal.web.state import SiteState
 from publishing.catalog import Catalog
 
@@ -53,7 +52,6 @@ def budget_by_period(catalog: Catalog) -> list[PeriodBudget]:
 def methodology(
     request: Request[Any, Any, Any],
     site: NamedDependency[SiteState],
-    renderer: NamedDependency[Renderer],
 ) -> Response[bytes]:
     """How the numbers are made, in plain words."""
 
@@ -62,7 +60,7 @@ def methodology(
         unit = str(latest.get("unit", "one record (a stop, an incident or a use of force)"))
         short = "person" if unit.startswith("one person") else "stop, crime report or use of force"
         return CachedBody.of(
-            renderer.page(
+            site.renderer.page(
                 "methodology.html",
                 title="Methodology",
                 active="/methodology",

@@ -13,7 +13,6 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
 from portal.web.cache import CachedBody
-from portal.web.render import Renderer
 from portal.web.state import SiteState
 from publishing import opendata
 from publishing.artifacts import list_artifacts
@@ -46,13 +45,13 @@ def find_table(catalog: Catalog, release: ReleaseInfo, name: str) -> PublishedTa
 
 @get("/releases", sync_to_thread=False)
 def releases(
-    request: AnyRequest, site: NamedDependency[SiteState], renderer: NamedDependency[Renderer]
+    request: AnyRequest, site: NamedDependency[SiteState]
 ) -> Response[bytes]:
     """Every release, newest first."""
 
     def render(catalog: Catalog) -> CachedBody:
         return CachedBody.of(
-            renderer.page(
+            site.renderer.page(
                 "releases.html",
                 title="Releases",
                 active="/releases",
@@ -70,7 +69,6 @@ def release_page(
     release_id: FromPath[str],
     request: AnyRequest,
     site: NamedDependency[SiteState],
-    renderer: NamedDependency[Renderer],
 ) -> Response[bytes]:
     """A release: its policy, budget statement, tables and downloads."""
     release = find_release(site.catalog(), release_id)
@@ -81,7 +79,7 @@ def release_page(
             key=lambda t: (t.level_of or t.name, t.level_of is not None, t.name),
         )
         return CachedBody.of(
-            renderer.page(
+            site.renderer.page(
                 "release.html",
                 title=f"Release {release.period}",
                 active="/releases",
@@ -106,7 +104,6 @@ def table_file(
     name: FromPath[str],
     request: AnyRequest,
     site: NamedDependency[SiteState],
-    renderer: NamedDependency[Renderer],
 ) -> Response[bytes]:
     """A table as a page (``NAME``), as CSV (``NAME.csv``) or as JSON (``NAME.json``)."""
     catalog = site.catalog()
@@ -127,7 +124,7 @@ def table_file(
                 opendata.table_json(release, table), "application/json", immutable=True
             )
         return CachedBody.of(
-            renderer.page(
+            site.renderer.page(
                 "table.html",
                 title=f"{table.title}, {release.period}",
                 active="/releases",
@@ -163,14 +160,13 @@ def dictionary(
     release_id: FromPath[str],
     request: AnyRequest,
     site: NamedDependency[SiteState],
-    renderer: NamedDependency[Renderer],
 ) -> Response[bytes]:
     """What every column of every table means."""
     release = find_release(site.catalog(), release_id)
 
     def render(catalog: Catalog) -> CachedBody:
         return CachedBody.of(
-            renderer.page(
+            site.renderer.page(
                 "dictionary.html",
                 title=f"Data dictionary, {release.period}",
                 active="/releases",

@@ -12,7 +12,6 @@ from litestar.params import FromQuery
 
 from portal.web.cache import CachedBody
 from portal.web.params import chosen_district, chosen_period
-from portal.web.render import Renderer
 from portal.web.state import SiteState
 from publishing import figures
 from publishing.catalog import Catalog
@@ -27,7 +26,6 @@ Builder = Callable[[Catalog, str, str | None], Chart | None]
 def home(
     request: AnyRequest,
     site: NamedDependency[SiteState],
-    renderer: NamedDependency[Renderer],
     period: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     """The latest quarter's headline figures with their change on a year earlier."""
@@ -37,10 +35,10 @@ def home(
     def render(catalog: Catalog) -> CachedBody:
         if chosen is None:
             return CachedBody.of(
-                renderer.page("home.html", title="Home", active="/", period=None), HTML
+                site.renderer.page("home.html", title="Home", active="/", period=None), HTML
             )
         return CachedBody.of(
-            renderer.page(
+            site.renderer.page(
                 "home.html",
                 title=f"Home, {chosen}",
                 active="/",
@@ -58,7 +56,6 @@ def home(
 def _dashboard(
     request: AnyRequest,
     site: SiteState,
-    renderer: Renderer,
     *,
     path: str,
     heading: str,
@@ -84,7 +81,7 @@ def _dashboard(
                 charts.append(chart)
         where = "the city" if area is None else catalog.area_name(area)
         return CachedBody.of(
-            renderer.page(
+            site.renderer.page(
                 "dashboard.html",
                 title=f"{heading}, {where}, {chosen}",
                 active=path,
@@ -126,7 +123,6 @@ CRIME_CHARTS: tuple[tuple[str, Builder, bool], ...] = (
 def stops(
     request: AnyRequest,
     site: NamedDependency[SiteState],
-    renderer: NamedDependency[Renderer],
     period: FromQuery[str | None] = None,
     district: FromQuery[str | None] = None,
 ) -> Response[bytes]:
@@ -134,7 +130,6 @@ def stops(
     return _dashboard(
         request,
         site,
-        renderer,
         path="/stops",
         heading="Stops",
         lede="Stops officers made, how they ended, and who was searched: every number is a "
@@ -149,7 +144,6 @@ def stops(
 def crime(
     request: AnyRequest,
     site: NamedDependency[SiteState],
-    renderer: NamedDependency[Renderer],
     period: FromQuery[str | None] = None,
     district: FromQuery[str | None] = None,
 ) -> Response[bytes]:
@@ -157,7 +151,6 @@ def crime(
     return _dashboard(
         request,
         site,
-        renderer,
         path="/crime",
         heading="Crime",
         lede="Crimes reported to the police, by offence and district, month by month.",

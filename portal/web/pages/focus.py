@@ -11,7 +11,6 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
 from portal.web.cache import CachedBody
-from portal.web.render import Renderer
 from portal.web.state import SiteState
 from publishing import figures
 from publishing.analysis.focus import evaluate
@@ -29,13 +28,12 @@ ROLE_NAMES = {
 def focus_areas(
     request: Request[Any, Any, Any],
     site: NamedDependency[SiteState],
-    renderer: NamedDependency[Renderer],
 ) -> Response[bytes]:
     """The declared focus areas."""
 
     def render(catalog: Catalog) -> CachedBody:
         return CachedBody.of(
-            renderer.page(
+            site.renderer.page(
                 "focus_areas.html",
                 title="Focus areas",
                 active="/focus-areas",
@@ -52,7 +50,6 @@ def focus_area(
     code: FromPath[str],
     request: Request[Any, Any, Any],
     site: NamedDependency[SiteState],
-    renderer: NamedDependency[Renderer],
 ) -> Response[bytes]:
     """One focus area: its beats, and crime and stops in them against comparison beats."""
     catalog = site.catalog()
@@ -87,7 +84,7 @@ def focus_area(
             for role, beats in sorted(area.beats.items())
         ]
         return CachedBody.of(
-            renderer.page(
+            site.renderer.page(
                 "focus_area.html",
                 title=area.name,
                 active="/focus-areas",

@@ -10,7 +10,6 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
 from portal.web.cache import CachedBody
-from portal.web.render import Renderer
 from portal.web.state import SiteState
 from publishing.artifacts import list_artifacts, read_artifact
 from publishing.catalog import Catalog
@@ -19,13 +18,12 @@ HTML = "text/html"
 
 
 @get("/reports", sync_to_thread=False)
-def reports(request: Request[Any, Any, Any], site: NamedDependency[SiteState],
-            renderer: NamedDependency[Renderer]) -> Response[bytes]:
+def reports(request: Request[Any, Any, Any], site: NamedDependency[SiteState]) -> Response[bytes]:
     """Every quarterly report, newest first."""
 
     def render(catalog: Catalog) -> CachedBody:
         found = [a for a in list_artifacts(site.engine) if a.kind == "report"]
-        return CachedBody.of(renderer.page(
+        return CachedBody.of(site.renderer.page(
             "reports.html", title="Quarterly reports", active="/reports", reports=found,
             current={r.id for r in catalog.current.values()}), HTML)
 
