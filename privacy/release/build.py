@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import math
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.metadata import version
 
 from sqlalchemy import Engine, select
 
 from privacy.release.accounting import epsilon_for
-from privacy.release.aggregate import count_table
+from privacy.release.aggregate import TableCounts, count_table, key_set
 from privacy.release.ledger import ChargeRequest, charge_budget
 from privacy.release.noise import TableMeasurement, plan_measurement
 from privacy.release.parts import measured_parts
 from privacy.release.periods import Quarter
-from privacy.release.policy import Policy
+from privacy.release.policy import Policy, TableSpec
 from privacy.release.postprocess import PostProcessor, release_hierarchy
 from privacy.store.audit import record_audit, utc_now
 from privacy.store.models import RECORD_TABLES, InternalBase
@@ -54,13 +55,21 @@ def build_release(internal: Engine, public: Engine, period: str, policy: Policy,
     _refuse_repeat(public, quarter, policy, rerelease)
     _refuse_empty(internal, quarter, policy)
     districts = beat_districts(public)
-    parts = [part for spec in policy.tables for part in measured_parts(
-        count_table(internal, spec, quarter, policy.unit, areas), quarter, policy.unit,
-        areas, districts)]
-    hierarchy = release_hierarchy(parts)  # a policy that does not nest fails here, unspent
+    # The release's shape (cells, levels, noise scales) does not depend on the data, so its
+    # post-processing and the simulation behind its intervals are prepared while the
+    # database counts; nothing here sees a record.
+    shape = [part for spec in policy.tables for part in measured_parts(
+        _no_counts(spec, quarter, areas), quarter, policy.unit, areas, districts)]
+    hierarchy = release_hierarchy(shape)  # a policy that does not nest fails here, unspent
     planned = [plan_measurement(p.part, policy.budget, p.sensitivity, len(p.keys))
-               if p.part.measured else None for p in parts]
+               if p.part.measured else None for p in shape]
     measured = [p for p in planned if p is not None]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="release-shape") as pool:
+        preparing = pool.submit(PostProcessor, hierarchy, shape, planned)
+        parts = [part for spec in policy.tables for part in measured_parts(
+            count_table(internal, spec, quarter, policy.unit, areas), quarter, policy.unit,
+            areas, districts)]
+        processor = preparing.result()
     release_key = uuid.uuid4().hex
     budget = charge_budget(internal, ChargeRequest(
         release_id=release_key, period=str(quarter), policy_name=policy.name,
@@ -70,7 +79,7 @@ def build_release(internal: Engine, public: Engine, period: str, policy: Policy,
     # The charge has committed: from here on noise may be drawn.
     raw = [p.apply(c.counts) if p is not None else [0] * len(c.keys)
            for c, p in zip(parts, planned, strict=True)]
-    tables = PostProcessor(hierarchy, parts, planned).tables(raw)
+    tables = processor.tables(raw)
     rho = math.fsum(p.charge.rho for p in measured)
     content = ReleaseContent(
         period=str(quarter), release_key=release_key, policy_name=policy.name,
@@ -84,6 +93,13 @@ def build_release(internal: Engine, public: Engine, period: str, policy: Policy,
             "policy": policy.name, "rho": rho})
     return BuiltRelease(release_id, str(quarter), len(tables),
                         sum(len(t.cells) for t in tables), rho)
+
+
+def _no_counts(spec: TableSpec, quarter: Quarter,
+               areas: dict[str, tuple[str, ...]]) -> TableCounts:
+    """A table's key set with zero counts: its shape, without the data."""
+    keys = tuple(key_set(spec, quarter, areas))
+    return TableCounts(spec, keys, (0,) * len(keys))
 
 
 def _statement(policy: Policy, planned: list[TableMeasurement], cap: float,
