@@ -1,4 +1,4 @@
-"""The dashboards' numbers and charts, from released tables only (the site and the PDF
+"""The dashboards' charts, from released tables only (the site and the PDF
 reports both use these, so a number reads the same everywhere).
 
 Table names are those of the shipped quarterly policy; a chart whose tables a release does
@@ -7,11 +7,9 @@ not have is left out (``None``), never invented.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-from publishing.catalog import Catalog, PublishedTable
+from publishing.catalog import Catalog
 from publishing.charts import (
     Chart,
     area_map,
@@ -21,139 +19,9 @@ from publishing.charts import (
     lorenz_chart,
     trend_chart,
 )
-from publishing.estimates import Z95, Estimate, percent_change, ratio, scaled, total
-
-PART_ONE = ("homicide", "rape", "robbery", "aggravated_assault", "burglary", "larceny",
-            "motor_vehicle_theft", "arson")
-LABELS = {
-    "asian_pacific_islander": "Asian / Pacific Islander", "black": "Black",
-    "hispanic": "Hispanic", "white": "White", "other": "Other", "unknown": "Not recorded",
-    "none": "No action", "warning": "Warning", "citation": "Citation", "summons": "Summons",
-    "arrest": "Arrest", "traffic_violation": "Traffic violation", "equipment": "Equipment",
-    "investigative": "Investigative", "suspicious": "Suspicious activity",
-    "call_for_service": "Call for service", "warrant": "Warrant", "homicide": "Homicide",
-    "rape": "Rape", "robbery": "Robbery", "aggravated_assault": "Aggravated assault",
-    "burglary": "Burglary", "larceny": "Larceny", "motor_vehicle_theft": "Motor vehicle theft",
-    "arson": "Arson",
-}
-
-
-def label(code: str) -> str:
-    """A code as people read it."""
-    return LABELS.get(code, code.replace("_", " ").capitalize())
-
-
-def year_earlier(period: str) -> str:
-    """The same quarter a year before (2025Q3 -> 2024Q3)."""
-    return f"{int(period[:4]) - 1}{period[4:]}"
-
-
-@dataclass(frozen=True)
-class Headline:
-    """One headline figure of a quarter, with its change on the same quarter a year
-    earlier when both were released."""
-
-    key: str
-    label: str
-    estimate: Estimate
-    digits: int
-    suffix: str
-    change: Estimate | None  # percent (or percentage points for a share)
-    change_unit: str
-    previous: str
-
-    def value_text(self) -> str:
-        """The figure and its interval in words."""
-        return interval_text(self.estimate, self.digits, self.suffix)
-
-    def change_text(self) -> str:
-        """The change, read so as not to overstate it."""
-        if self.change is None:
-            return f"no release for {self.previous} to compare with"
-        unit = self.change_unit
-        low, high = f"{self.change.low:+.1f}{unit}", f"{self.change.high:+.1f}{unit}"
-        if self.change.spans_zero:
-            return f"no clear change on {self.previous} (between {low} and {high})"
-        direction = "up" if self.change.value > 0 else "down"
-        return (f"{direction} {abs(self.change.value):.1f}{unit} on {self.previous} "
-                f"(95% interval {low} to {high})")
-
-
-def _sum(table: PublishedTable | None, **where: str | Iterable[str]) -> Estimate | None:
-    if table is None:
-        return None
-    cells = table.where(**where)
-    return total(cells) if cells else None
-
-
-def quarter_figures(catalog: Catalog, period: str) -> dict[str, Estimate]:
-    """A quarter's headline numbers (those its release has)."""
-    t = catalog.table
-    found: dict[str, Estimate | None] = {
-        "stops": _sum(t(period, "stops_in_quarter")),
-        "no_action": _sum(t(period, "no_action_stops_in_quarter")),
-        "searches": _sum(t(period, "searches_in_quarter")),
-        "hits": _sum(t(period, "search_hits_in_quarter")),
-        "part_one": _sum(t(period, "incidents_by_month_offense"), offense_category=PART_ONE),
-        "force": _sum(t(period, "force_in_quarter")),
-    }
-    figures = {k: v for k, v in found.items() if v is not None}
-    if "no_action" in figures and "stops" in figures:
-        share = ratio(figures["no_action"], figures["stops"])
-        if share is not None:
-            figures["no_action_share"] = scaled(share, 100)
-    if "hits" in figures and "searches" in figures:
-        hit_rate = ratio(figures["hits"], figures["searches"])
-        if hit_rate is not None:
-            figures["hit_rate"] = scaled(hit_rate, 100)
-    return figures
-
-
-_HEADLINES = (("stops", "Stops", 0, ""), ("no_action", "Stops that ended with no action", 0, ""),
-              ("no_action_share", "Share of stops with no action", 1, "%"),
-              ("searches", "Searches", 0, ""), ("hit_rate", "Searches that found contraband", 1,
-                                                  "%"),
-              ("part_one", "Part I crimes reported", 0, ""), ("force", "Uses of force", 0, ""))
-
-
-def headlines(catalog: Catalog, period: str) -> list[Headline]:
-    """The home page's figures for ``period`` against the same quarter a year earlier."""
-    now = quarter_figures(catalog, period)
-    previous = year_earlier(period)
-    before = quarter_figures(catalog, previous) if previous in catalog.current else {}
-    result = []
-    for key, name, digits, suffix in _HEADLINES:
-        if key not in now:
-            continue
-        change, unit = None, "%"
-        if key in before:
-            if suffix == "%":  # a share: the change in percentage points
-                se = math.hypot(now[key].std_error, before[key].std_error)
-                value = now[key].value - before[key].value
-                change = Estimate(value, value - Z95 * se, value + Z95 * se, se)
-                unit = " points"
-            else:
-                change = percent_change(now[key], before[key])
-        result.append(Headline(key, name, now[key], digits, suffix, change, unit, previous))
-    return result
-
-
-def summary(catalog: Catalog, period: str) -> str:
-    """A short plain-language summary of the quarter."""
-    figures = {h.key: h for h in headlines(catalog, period)}
-    parts = []
-    if "stops" in figures:
-        parts.append(f"Officers made about {fmt(figures['stops'].estimate.value)} stops in "
-                     f"{period}; {figures['stops'].change_text()}.")
-    if "no_action_share" in figures:
-        parts.append(f"{figures['no_action_share'].estimate.value:.0f}% of stops ended with "
-                     f"no action; {figures['no_action_share'].change_text()}.")
-    if "part_one" in figures:
-        parts.append(f"About {fmt(figures['part_one'].estimate.value)} Part I crimes were "
-                     f"reported; {figures['part_one'].change_text()}.")
-    parts.append("Every figure is a privacy-protected estimate; the range after it is where "
-                 "the true number lies with 95% confidence.")
-    return " ".join(parts)
+from publishing.estimates import Z95, Estimate, ratio, scaled, total
+from publishing.headlines import released_total
+from publishing.labels import PART_ONE, label
 
 
 def monthly(catalog: Catalog, name: str, *, month: str = "month",
@@ -176,7 +44,7 @@ def quarterly(catalog: Catalog, name: str, **where: str | Iterable[str]
     """A table's quarter totals across every released quarter."""
     points = []
     for period in catalog.periods:
-        found = _sum(catalog.table(period, name), **where)
+        found = released_total(catalog.table(period, name), **where)
         if found is not None:
             points.append((period, found))
     return points

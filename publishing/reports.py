@@ -24,6 +24,7 @@ from publishing.analysis.focus import evaluate
 from publishing.artifacts import report_filename
 from publishing.catalog import Catalog, PublishedTable
 from publishing.charts import Chart
+from publishing.headlines import headlines, summary
 
 TEMPLATES = Path(__file__).resolve().parent / "report_templates"
 AUTHOR = "Police Transparency Portal"
@@ -131,7 +132,7 @@ def build_report(catalog: Catalog, period: str, *, render_svgs: SvgRenderer | No
     built = built_at or datetime.now(UTC).replace(tzinfo=None)
     html = environment.get_template("report.html").render(
         department=department, period=period, release=release, statement=statement,
-        headlines=figures.headlines(catalog, period), summary=figures.summary(catalog, period),
+        headlines=headlines(catalog, period), summary=summary(catalog, period),
         sections=sections, images=images, built=built, author=AUTHOR,
         evaluations=[e for e in (evaluate(catalog, a) for a in catalog.focus_areas.values())
                      if e is not None],

@@ -16,6 +16,7 @@ from portal.web.state import SiteState
 from publishing import figures
 from publishing.catalog import Catalog
 from publishing.charts import Chart
+from publishing.headlines import headlines, summary
 
 HTML = "text/html"
 AnyRequest = Request[Any, Any, Any]
@@ -43,8 +44,8 @@ def home(
                 title=f"Home, {chosen}",
                 active="/",
                 period=chosen,
-                headlines=figures.headlines(catalog, chosen),
-                summary=figures.summary(catalog, chosen),
+                headlines=headlines(catalog, chosen),
+                summary=summary(catalog, chosen),
                 release_id=catalog.current[chosen].id,
             ),
             HTML,

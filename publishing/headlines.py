@@ -1,0 +1,129 @@
+"""A quarter's headline figures, with their change on the same quarter a year earlier, and
+a plain-language summary: the home page's and the report's first numbers."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from publishing.catalog import Catalog, PublishedTable
+from publishing.charts import fmt, interval_text
+from publishing.estimates import Z95, Estimate, percent_change, ratio, scaled, total
+from publishing.labels import PART_ONE
+
+
+def year_earlier(period: str) -> str:
+    """The same quarter a year before (2025Q3 -> 2024Q3)."""
+    return f"{int(period[:4]) - 1}{period[4:]}"
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One headline figure of a quarter, with its change on the same quarter a year
+    earlier when both were released."""
+
+    key: str
+    label: str
+    estimate: Estimate
+    digits: int
+    suffix: str
+    change: Estimate | None  # percent (or percentage points for a share)
+    change_unit: str
+    previous: str
+
+    def value_text(self) -> str:
+        """The figure and its interval in words."""
+        return interval_text(self.estimate, self.digits, self.suffix)
+
+    def change_text(self) -> str:
+        """The change, read so as not to overstate it."""
+        if self.change is None:
+            return f"no release for {self.previous} to compare with"
+        unit = self.change_unit
+        low, high = f"{self.change.low:+.1f}{unit}", f"{self.change.high:+.1f}{unit}"
+        if self.change.spans_zero:
+            return f"no clear change on {self.previous} (between {low} and {high})"
+        direction = "up" if self.change.value > 0 else "down"
+        return (f"{direction} {abs(self.change.value):.1f}{unit} on {self.previous} "
+                f"(95% interval {low} to {high})")
+
+
+def released_total(table: PublishedTable | None,
+                   **where: str | Iterable[str]) -> Estimate | None:
+    """The total of a table's cells matching ``where``, or None without the table."""
+    if table is None:
+        return None
+    cells = table.where(**where)
+    return total(cells) if cells else None
+
+
+def quarter_figures(catalog: Catalog, period: str) -> dict[str, Estimate]:
+    """A quarter's headline numbers (those its release has)."""
+    t = catalog.table
+    found: dict[str, Estimate | None] = {
+        "stops": released_total(t(period, "stops_in_quarter")),
+        "no_action": released_total(t(period, "no_action_stops_in_quarter")),
+        "searches": released_total(t(period, "searches_in_quarter")),
+        "hits": released_total(t(period, "search_hits_in_quarter")),
+        "part_one": released_total(t(period, "incidents_by_month_offense"),
+                                   offense_category=PART_ONE),
+        "force": released_total(t(period, "force_in_quarter")),
+    }
+    figures = {k: v for k, v in found.items() if v is not None}
+    if "no_action" in figures and "stops" in figures:
+        share = ratio(figures["no_action"], figures["stops"])
+        if share is not None:
+            figures["no_action_share"] = scaled(share, 100)
+    if "hits" in figures and "searches" in figures:
+        hit_rate = ratio(figures["hits"], figures["searches"])
+        if hit_rate is not None:
+            figures["hit_rate"] = scaled(hit_rate, 100)
+    return figures
+
+
+_HEADLINES = (("stops", "Stops", 0, ""), ("no_action", "Stops that ended with no action", 0, ""),
+              ("no_action_share", "Share of stops with no action", 1, "%"),
+              ("searches", "Searches", 0, ""), ("hit_rate", "Searches that found contraband", 1,
+                                                  "%"),
+              ("part_one", "Part I crimes reported", 0, ""), ("force", "Uses of force", 0, ""))
+
+
+def headlines(catalog: Catalog, period: str) -> list[Headline]:
+    """The home page's figures for ``period`` against the same quarter a year earlier."""
+    now = quarter_figures(catalog, period)
+    previous = year_earlier(period)
+    before = quarter_figures(catalog, previous) if previous in catalog.current else {}
+    result = []
+    for key, name, digits, suffix in _HEADLINES:
+        if key not in now:
+            continue
+        change, unit = None, "%"
+        if key in before:
+            if suffix == "%":  # a share: the change in percentage points
+                se = math.hypot(now[key].std_error, before[key].std_error)
+                value = now[key].value - before[key].value
+                change = Estimate(value, value - Z95 * se, value + Z95 * se, se)
+                unit = " points"
+            else:
+                change = percent_change(now[key], before[key])
+        result.append(Headline(key, name, now[key], digits, suffix, change, unit, previous))
+    return result
+
+
+def summary(catalog: Catalog, period: str) -> str:
+    """A short plain-language summary of the quarter."""
+    figures = {h.key: h for h in headlines(catalog, period)}
+    parts = []
+    if "stops" in figures:
+        parts.append(f"Officers made about {fmt(figures['stops'].estimate.value)} stops in "
+                     f"{period}; {figures['stops'].change_text()}.")
+    if "no_action_share" in figures:
+        parts.append(f"{figures['no_action_share'].estimate.value:.0f}% of stops ended with "
+                     f"no action; {figures['no_action_share'].change_text()}.")
+    if "part_one" in figures:
+        parts.append(f"About {fmt(figures['part_one'].estimate.value)} Part I crimes were "
+                     f"reported; {figures['part_one'].change_text()}.")
+    parts.append("Every figure is a privacy-protected estimate; the range after it is where "
+                 "the true number lies with 95% confidence.")
+    return " ".join(parts)
