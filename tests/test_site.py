@@ -61,7 +61,7 @@ PAGES = [
     ("/crime", "Reported crimes per month by offence, the city"),
     ("/crime?district=d2", "Reported crimes per month by offence,"),
     ("/focus-areas", "Eastport corridor"),
-    ("/focus-areas/fa1", "Comparison beats"),
+    ("/focus-areas/fa1", "Difference-in-differences estimates, Eastport corridor"),
     ("/releases", "All releases, newest first"),
     ("/methodology", "What an interval means"),
 ]
@@ -76,6 +76,7 @@ def test_every_page_answers_with_its_content(client: TestClient,  # type: ignore
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert '<html lang="en">' in response.text
     assert expected in text_of(response.text)
+    assert all(f'href="{href}"' in response.text for href in ("/stops", "/reports", "/releases"))
 
 
 def test_the_home_page_shows_the_released_figures(client: TestClient,  # type: ignore[type-arg]

@@ -17,6 +17,7 @@ NAV = (
     ("/crime", "Crime"),
     ("/focus-areas", "Focus areas"),
     ("/releases", "Releases"),
+    ("/reports", "Reports"),
     ("/methodology", "Methodology"),
 )
 
