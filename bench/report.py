@@ -57,8 +57,7 @@ def main() -> None:
     engine = make_engine(f"sqlite:///{directory / 'public.sqlite3'}", read_only=True)
     started = time.perf_counter()
     catalog = load_catalog(engine)
-    for period in catalog.periods:
-        catalog.tables(catalog.current[period].id)
+    catalog.read_current()
     loading = time.perf_counter() - started
     charts = [c.figure for s in report_sections(catalog.up_to(args.period, REPORT_QUARTERS),
                                                   args.period) for c in s.charts]

@@ -170,6 +170,12 @@ class Catalog:
                                         c.raw_noisy) for c in t.cells)) for t in content.tables}
             return self._tables[release_id]
 
+    def read_current(self) -> None:
+        """Read the tables of every period's current release now (rather than on first
+        use), e.g. before the store's engine is let go."""
+        for release in self.current.values():
+            self.tables(release.id)
+
     def table(self, period: str, name: str) -> PublishedTable | None:
         """The current release's table ``name`` for ``period``, if there is one."""
         release = self.current.get(period)

@@ -148,31 +148,21 @@ def stops_by_outcome(catalog: Catalog, period: str, district: str | None) -> Cha
 def search_rates(catalog: Catalog, period: str, district: str | None) -> Chart | None:
     """Search rates (searches per 100 stops) and hit rates (contraband found per 100
     searches) by race."""
-    stops = dict(_by_category(catalog, period, "stops_by_district_race", "subject_race",
-                              district))
-    searches = dict(_by_category(catalog, period, "searches_by_district_race",
-                                 "subject_race", district))
-    hits = dict(_by_category(catalog, period, "search_hits_by_district_race", "subject_race",
-                             district))
+    stops = _by_category(catalog, period, "stops_by_district_race", "subject_race", district)
+    searches = _by_category(catalog, period, "searches_by_district_race", "subject_race",
+                            district)
+    hits = _by_category(catalog, period, "search_hits_by_district_race", "subject_race",
+                        district)
     if not (stops and searches and hits):
         return None
-
-    def rates(top: dict[str, Estimate], bottom: dict[str, Estimate]
-              ) -> list[tuple[str, Estimate]]:
-        found = []
-        for race, estimate in top.items():
-            share = ratio(estimate, bottom[race]) if race in bottom else None
-            if share is not None:
-                found.append((race, scaled(share, 100)))
-        return found
 
     where = _district_name(catalog, district)
     return bar_chart("search-rates", f"Search and hit rates by race, {where}, {period}",
                      f"Per race in {where} in {period}: searches per 100 stops, and searches "
                      "that found contraband per 100 searches. Groups too small to give a "
                      "meaningful rate are left out.", "per 100",
-                     [("Search rate (per 100 stops)", rates(searches, stops)),
-                      ("Hit rate (per 100 searches)", rates(hits, searches))],
+                     [("Search rate (per 100 stops)", _ratio_series(searches, stops)),
+                      ("Hit rate (per 100 searches)", _ratio_series(hits, searches))],
                      digits=1, category_title="race")
 
 

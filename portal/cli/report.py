@@ -100,6 +100,5 @@ def build_missing_reports(settings: Settings, *, progress: Callable[[int, int], 
 def _catalog(settings: Settings) -> Catalog:
     engine = public_engine(settings, read_only=True)
     catalog = load_catalog(engine)
-    for period in catalog.periods:  # read every release now, then let the engine go
-        catalog.tables(catalog.current[period].id)
+    catalog.read_current()  # now, then let the engine go
     return catalog

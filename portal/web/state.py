@@ -44,8 +44,7 @@ class SiteState:
             self._checked = now
             if self._catalog is None or catalog_version(self.engine) != self._catalog.version:
                 self._catalog = load_catalog(self.engine)
-                for period in self._catalog.periods:  # read every current release now
-                    self._catalog.tables(self._catalog.current[period].id)
+                self._catalog.read_current()
                 self._cache.clear()
                 # The catalog lives until the next release: keep the collector from walking
                 # it again and again (a full collection over it stalls every request).

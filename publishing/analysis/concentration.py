@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from publishing.catalog import Catalog
-from publishing.estimates import Z95
+from publishing.estimates import of_cell
 
 TOP = (1, 5, 10)
 SIMULATIONS = 2000
@@ -59,8 +59,7 @@ def beat_totals(catalog: Catalog, period: str, table: str = "incidents_by_month_
     for cell in released.where(beat=beats):
         i = index[cell.key[released.dimensions.index("beat")]]
         values[i] += cell.value
-        se = cell.std_error if cell.std_error is not None else (cell.high - cell.low) / (2 * Z95)
-        variances[i] += se * se
+        variances[i] += of_cell(cell).std_error ** 2
     return beats, values, np.sqrt(variances)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 
 from publishing.catalog import Catalog
-from publishing.estimates import Z95, Estimate
+from publishing.estimates import Z95, Estimate, of_cell
 
 
 def months_released(catalog: Catalog) -> list[str]:
@@ -51,9 +51,7 @@ def beats_total(catalog: Catalog, table: str, beats: Sequence[str], months: Iter
             continue
         for cell in released.where(beat=beats, month=in_period, **where):
             value += cell.value
-            se = cell.std_error if cell.std_error is not None else (
-                (cell.high - cell.low) / (2 * Z95))
-            variance += se * se
+            variance += of_cell(cell).std_error ** 2
         found.update(in_period)
     if found != wanted:
         return None
