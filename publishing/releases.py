@@ -13,7 +13,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy.exc import DBAPIError
 
 from publishing.models import Release, ReleaseCell, ReleaseTable
 
@@ -95,24 +96,41 @@ def write_release(public: Engine, content: ReleaseContent, *, created_at: dateti
             budget_statement=json.dumps(content.budget_statement, sort_keys=True),
             engine_version=content.engine_version, created_at=created_at,
         ))
-        for table in content.tables:
-            connection.execute(insert(ReleaseTable).values(
-                release_id=release_id, name=table.name, title=table.title,
-                source=table.source, dimensions=json.dumps(list(table.dimensions)),
-                level_of=table.level_of, mechanism=table.mechanism,
-                noise_scale=table.noise_scale, rho=table.rho,
-                epsilon=table.epsilon, delta=table.delta,
-            ))
-            if table.cells:
-                connection.execute(insert(ReleaseCell), [
-                    {"release_id": release_id, "table_name": table.name, "position": i,
-                     "key": json.dumps(list(cell.key)), "published": cell.published,
-                     "ci_low": cell.ci_low, "ci_high": cell.ci_high,
-                     "raw_noisy": cell.raw_noisy, "std_error": cell.std_error,
-                     "noise_scale": table.noise_scale}
-                    for i, cell in enumerate(table.cells)
-                ])
+        connection.execute(insert(ReleaseTable), [dict(
+            release_id=release_id, name=table.name, title=table.title, source=table.source,
+            dimensions=json.dumps(list(table.dimensions)), level_of=table.level_of,
+            mechanism=table.mechanism, noise_scale=table.noise_scale, rho=table.rho,
+            epsilon=table.epsilon, delta=table.delta) for table in content.tables])
+        rows = [(release_id, table.name, i, json.dumps(list(cell.key)), cell.published,
+                 cell.ci_low, cell.ci_high, cell.raw_noisy, cell.std_error, table.noise_scale)
+                for table in content.tables for i, cell in enumerate(table.cells)]
+        _write_cells(connection, rows)
     return release_id
+
+
+_CELL_COLUMNS = ("release_id", "table_name", "position", "key", "published", "ci_low",
+                 "ci_high", "raw_noisy", "std_error", "noise_scale")
+
+
+def _write_cells(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """All the release's cells, in the open transaction. PostgreSQL takes them by COPY:
+    its driver's pipelined INSERTs cost about 0.1 s for a release of 3,663 cells, a fixed
+    cost that mattered against aggregations of under a second (bench/release.py)."""
+    if not rows:
+        return
+    if connection.dialect.name == "postgresql":
+        dbapi: Any = connection.connection.dbapi_connection
+        statement = f"COPY {ReleaseCell.__tablename__} ({', '.join(_CELL_COLUMNS)}) FROM STDIN"
+        driver_error = connection.dialect.loaded_dbapi.Error
+        try:
+            with dbapi.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except driver_error as error:  # the driver's own error, as SQLAlchemy would raise it
+            raise DBAPIError.instance(statement, None, error, driver_error) from error
+        return
+    connection.execute(insert(ReleaseCell), [dict(zip(_CELL_COLUMNS, row, strict=True))
+                                             for row in rows])
 
 
 def read_release(public: Engine, release_id: str) -> ReleaseContent | None:

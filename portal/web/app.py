@@ -10,6 +10,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from portal.settings import Settings
+from portal.web.answers import AnswerCache
 from portal.web.api import api_router
 from portal.web.errors import http_error, unexpected_error
 from portal.web.headers import add_security_headers
@@ -36,6 +37,7 @@ def create_app(settings: Settings) -> Litestar:
     static_files = StaticFiles()
     renderer = Renderer(static_files)
     site = SiteState(make_engine(settings.public_db_url, read_only=True), renderer)
+    answers = AnswerCache(site.catalog)
     return Litestar(
         route_handlers=[
             home,
@@ -59,9 +61,10 @@ def create_app(settings: Settings) -> Litestar:
             "site": Provide(lambda: site, use_cache=True, sync_to_thread=False),
             "static_files": Provide(lambda: static_files, use_cache=True, sync_to_thread=False),
         },
-        state=State({"renderer": renderer, "site": site}),
+        state=State({"renderer": renderer, "site": site, "answers": answers}),
         exception_handlers={HTTPException: http_error, Exception: unexpected_error},
         before_send=[add_security_headers],
+        middleware=[answers.middleware],
         openapi_config=OpenAPIConfig(
             title="Police Transparency Portal API",
             version="1",

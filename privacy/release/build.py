@@ -18,9 +18,11 @@ from sqlalchemy import Engine, select
 
 from privacy.release.accounting import epsilon_for
 from privacy.release.aggregate import TableCounts, count_table, key_set
+from privacy.release.calibrations import StoredCalibrations
+from privacy.release.hierarchy import Hierarchy
 from privacy.release.ledger import ChargeRequest, charge_budget
 from privacy.release.noise import TableMeasurement, plan_measurement
-from privacy.release.parts import measured_parts
+from privacy.release.parts import PartCounts, measured_parts
 from privacy.release.periods import Quarter
 from privacy.release.policy import Policy, TableSpec
 from privacy.release.postprocess import PostProcessor, release_hierarchy
@@ -56,20 +58,18 @@ def build_release(internal: Engine, public: Engine, period: str, policy: Policy,
     _refuse_empty(internal, quarter, policy)
     districts = beat_districts(public)
     # The release's shape (cells, levels, noise scales) does not depend on the data, so its
-    # post-processing and the simulation behind its intervals are prepared while the
-    # database counts; nothing here sees a record.
+    # OpenDP measurements, its post-processing and the simulation behind its intervals are
+    # prepared while the database counts; nothing here sees a record.
     shape = [part for spec in policy.tables for part in measured_parts(
         _no_counts(spec, quarter, areas), quarter, policy.unit, areas, districts)]
     hierarchy = release_hierarchy(shape)  # a policy that does not nest fails here, unspent
-    planned = [plan_measurement(p.part, policy.budget, p.sensitivity, len(p.keys))
-               if p.part.measured else None for p in shape]
-    measured = [p for p in planned if p is not None]
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="release-shape") as pool:
-        preparing = pool.submit(PostProcessor, hierarchy, shape, planned)
+        preparing = pool.submit(_prepare, shape, hierarchy, policy, internal)
         parts = [part for spec in policy.tables for part in measured_parts(
             count_table(internal, spec, quarter, policy.unit, areas), quarter, policy.unit,
             areas, districts)]
-        processor = preparing.result()
+        planned, processor = preparing.result()
+    measured = [p for p in planned if p is not None]
     release_key = uuid.uuid4().hex
     budget = charge_budget(internal, ChargeRequest(
         release_id=release_key, period=str(quarter), policy_name=policy.name,
@@ -93,6 +93,17 @@ def build_release(internal: Engine, public: Engine, period: str, policy: Policy,
             "policy": policy.name, "rho": rho})
     return BuiltRelease(release_id, str(quarter), len(tables),
                         sum(len(t.cells) for t in tables), rho)
+
+
+def _prepare(shape: list[PartCounts], hierarchy: Hierarchy, policy: Policy,
+             internal: Engine) -> tuple[list[TableMeasurement | None], PostProcessor]:
+    """Each part's OpenDP measurement, built and its privacy map checked (a mismatch raises
+    before anything is charged), and the release's post-processing."""
+    planned = [plan_measurement(p.part, policy.budget, p.sensitivity, len(p.keys))
+               if p.part.measured else None for p in shape]
+    processor = PostProcessor(hierarchy, shape, planned,
+                              calibrations=StoredCalibrations(internal))
+    return planned, processor
 
 
 def _no_counts(spec: TableSpec, quarter: Quarter,

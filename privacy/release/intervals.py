@@ -23,6 +23,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -81,16 +82,53 @@ class NoiseSampler:
         return drawn
 
 
+class Calibrations(Protocol):
+    """Where simulated half-widths are remembered, by the SHA-256 of what they depend on."""
+
+    def get(self, key: str, nodes: int) -> Floats | None:
+        """The half-widths remembered under ``key`` (``nodes`` of them), or None."""
+
+    def put(self, key: str, half: Floats, draws: int) -> None:
+        """Remember ``half``, simulated with ``draws`` draws, under ``key``."""
+
+
+class InProcess:
+    """Calibrations remembered for the life of the process (the last 16 shapes): every
+    quarter of a policy has the same shape, and the demo releases twelve in one process."""
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size
+        self._remembered: dict[str, Floats] = {}
+
+    def get(self, key: str, nodes: int) -> Floats | None:
+        found = self._remembered.get(key)
+        return found if found is not None and found.shape == (nodes,) else None
+
+    def put(self, key: str, half: Floats, draws: int) -> None:
+        if len(self._remembered) >= self.size:
+            self._remembered.pop(next(iter(self._remembered)))
+        self._remembered[key] = half
+
+    def clear(self) -> None:
+        """Forget everything (as a new process would start)."""
+        self._remembered.clear()
+
+
+IN_PROCESS = InProcess()
+
+
 def half_widths(estimator: Estimator, samplers: Sequence[NoiseSampler], *,
-                draws: int | None = None, seed: int = SIMULATION_SEED) -> Floats:
+                draws: int | None = None, seed: int = SIMULATION_SEED,
+                remembered: Calibrations = IN_PROCESS) -> Floats:
     """Each node's 95% half-width: the 95% quantile of the estimate's absolute error.
 
     Cells placed alike (equal error variance) are pooled; the number of draws is chosen so
     that the smallest such class still has ``CLASS_SAMPLES`` draws, within ``MAX_SAMPLES``.
 
     The result depends only on the hierarchy's shape and the noise, never on data, and the
-    seed is fixed; so it is remembered for the process (every quarter of a policy has the
-    same shape, and the demo releases twelve)."""
+    seed is fixed; so it is simulated once per shape and then looked up in ``remembered``
+    (the process's memory by default; the release engine also keeps it in the internal
+    store, so that each quarter's release, a process of its own, need not simulate)."""
     h = estimator.hierarchy
     if draws is None:
         smallest = int(np.bincount(_classes(estimator)).min()) if h.size else 1
@@ -98,15 +136,13 @@ def half_widths(estimator: Estimator, samplers: Sequence[NoiseSampler], *,
                                MAX_SAMPLES // max(h.size, 1)))
     key = hashlib.sha256(b"".join(np.ascontiguousarray(a).tobytes() for a in (
         h.group_parent, h.group_start, h.group_stop, estimator.variance,
-        *h.cells, *(s.probabilities for s in samplers))) + f"{draws}:{seed}".encode()).digest()
-    if key not in _REMEMBERED:
-        if len(_REMEMBERED) >= 16:
-            _REMEMBERED.pop(next(iter(_REMEMBERED)))
-        _REMEMBERED[key] = _simulate(estimator, samplers, draws, seed)
-    return _REMEMBERED[key].copy()
-
-
-_REMEMBERED: dict[bytes, Floats] = {}
+        *h.cells, *(s.probabilities for s in samplers))) + f"{draws}:{seed}".encode()
+    ).hexdigest()
+    half = remembered.get(key, h.size)
+    if half is None:
+        half = _simulate(estimator, samplers, draws, seed)
+        remembered.put(key, half, draws)
+    return half.copy()
 
 
 def _simulate(estimator: Estimator, samplers: Sequence[NoiseSampler], draws: int,

@@ -20,7 +20,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from privacy.release.hierarchy import Estimator, Hierarchy, PartShape
-from privacy.release.intervals import NoiseSampler, half_widths, intervals
+from privacy.release.intervals import (
+    IN_PROCESS,
+    Calibrations,
+    NoiseSampler,
+    half_widths,
+    intervals,
+)
 from privacy.release.noise import TableMeasurement
 from privacy.release.parts import PartCounts
 from publishing.releases import CellContent, TableContent
@@ -53,14 +59,15 @@ class PostProcessor:
     simulated once, so publishing many draws (in tests and benchmarks) is cheap."""
 
     def __init__(self, hierarchy: Hierarchy, parts: Sequence[PartCounts],
-                 planned: Sequence[TableMeasurement | None]) -> None:
+                 planned: Sequence[TableMeasurement | None], *,
+                 calibrations: Calibrations = IN_PROCESS) -> None:
         self.parts, self.planned = parts, planned
         samplers = [NoiseSampler.of(p.charge.mechanism, p.charge.noise_scale)
                     if p is not None else NoiseSampler.none() for p in planned]
         # A level of weight 0 is not measured: its measurement has no weight at all.
         self.estimator = Estimator(hierarchy, [s.variance if p is not None else math.inf
                                                for s, p in zip(samplers, planned, strict=True)])
-        self.half = half_widths(self.estimator, samplers)
+        self.half = half_widths(self.estimator, samplers, remembered=calibrations)
 
     def publish(self, raw: Sequence[Sequence[int]]) -> Published:
         """Consistent integers and intervals for every node, from each part's signed noisy

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -181,3 +182,17 @@ class BudgetCharge(InternalBase):
     window_end: Mapped[datetime] = mapped_column(DateTime)
     actor: Mapped[str] = mapped_column(String(128))
     charged_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class IntervalCalibration(InternalBase):
+    """The simulated 95% half-widths of one release shape (see
+    :mod:`privacy.release.intervals`). They depend on the policy's tables, the areas and
+    the noise, never on a record, so every later release of the same shape reuses them."""
+
+    __tablename__ = "interval_calibrations"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the shape
+    nodes: Mapped[int] = mapped_column(Integer)
+    draws: Mapped[int] = mapped_column(Integer)
+    half_widths: Mapped[bytes] = mapped_column(LargeBinary)  # float64, little-endian
+    created_at: Mapped[datetime] = mapped_column(DateTime)

@@ -1,0 +1,154 @@
+"""Answers to cached pages and files are kept whole and replayed, and nothing else is.
+
+The site renders a page once per catalog version (:mod:`portal.web.cache`); the answer
+cache (:mod:`portal.web.answers`) then skips Litestar's per-request work for it. A replayed
+answer must be the same answer: same status, headers (security headers included, once),
+body and conditional-GET behaviour."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+from litestar.types import Message, Receive, Scope, Send
+
+from portal.settings import Settings
+from portal.web.answers import AnswerCache
+from portal.web.app import create_app
+from portal.web.cache import CachedBody
+from portal.web.headers import SECURITY_HEADERS
+
+
+@pytest.fixture
+def app(published_city: Settings) -> Litestar:
+    return create_app(published_city)
+
+
+@pytest.fixture
+def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def no_rendering(*_: object) -> None:
+    raise AssertionError("a kept answer should have been replayed")
+
+
+def without_date(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(name, value) for name, value in headers if name != "date"]
+
+
+@pytest.mark.parametrize("path", ["/stops", "/stops?district=d2", "/api/v1/releases",
+                                  "/static/site.css"])
+def test_a_repeated_request_is_replayed_whole_without_the_handler(
+        app: Litestar, client: TestClient[Litestar], monkeypatch: pytest.MonkeyPatch,
+        path: str) -> None:
+    first = client.get(path, headers={"Accept-Encoding": "gzip"})
+    monkeypatch.setattr(app.state.site, "cached", no_rendering)
+    monkeypatch.setattr(CachedBody, "respond", no_rendering)  # static files too
+
+    again = client.get(path, headers={"Accept-Encoding": "gzip"})
+
+    assert again.status_code == first.status_code == 200
+    assert again.content == first.content
+    assert without_date(again.headers.multi_items()) == without_date(first.headers.multi_items())
+    for name, value in SECURITY_HEADERS.items():
+        assert again.headers.get_list(name) == [value]  # added once, on the way out
+
+
+def test_a_replayed_answer_honours_if_none_match(
+        app: Litestar, client: TestClient[Litestar], monkeypatch: pytest.MonkeyPatch) -> None:
+    first = client.get("/stops")
+    monkeypatch.setattr(app.state.site, "cached", no_rendering)
+
+    same = client.get("/stops", headers={"If-None-Match": first.headers["etag"]})
+    other = client.get("/stops", headers={"If-None-Match": '"something-else"'})
+
+    assert same.status_code == 304 and same.content == b""
+    assert same.headers["etag"] == first.headers["etag"]
+    assert "content-type" not in same.headers and "content-encoding" not in same.headers
+    assert same.headers["content-security-policy"] == SECURITY_HEADERS["Content-Security-Policy"]
+    assert other.status_code == 200 and other.content == first.content
+
+
+def test_gzip_and_plain_answers_are_kept_apart(client: TestClient[Litestar]) -> None:
+    for _ in range(2):
+        packed = client.get("/stops", headers={"Accept-Encoding": "gzip"})
+        plain = client.get("/stops", headers={"Accept-Encoding": "identity"})
+
+        assert packed.headers["content-encoding"] == "gzip"
+        assert "content-encoding" not in plain.headers
+        assert packed.text == plain.text  # the client decompresses
+
+
+def test_errors_and_bad_input_are_never_kept(app: Litestar,
+                                             client: TestClient[Litestar]) -> None:
+    for path in ("/releases/nope", "/stops?period=x", "/no-such-page"):
+        assert client.get(path).status_code in (400, 404)
+        assert client.get(path).status_code in (400, 404)
+
+    assert len(app.state.answers) == 0
+    client.get("/stops")
+    assert len(app.state.answers) == 1
+
+
+class CountingApp:
+    """An ASGI app that answers every request with an ETag and counts its calls."""
+
+    def __init__(self, etag: bytes | None = b'"v1"') -> None:
+        self.calls, self.etag = 0, etag
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.calls += 1
+        headers = [(b"etag", self.etag)] if self.etag else []
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"x" * 100, "more_body": False})
+
+
+def get(cache: AnswerCache, app: CountingApp, path: str, method: str = "GET") -> list[Message]:
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": method, "path": path, "query_string": b"",
+             "headers": []}
+    asyncio.run(cache.answer(app, scope, receive, send))  # type: ignore[arg-type]
+    return sent
+
+
+def test_a_new_catalog_drops_every_kept_answer() -> None:
+    generation = [object()]
+    cache, app = AnswerCache(lambda: generation[0]), CountingApp()
+
+    get(cache, app, "/a")
+    get(cache, app, "/a")
+    assert app.calls == 1
+    generation[0] = object()  # a release was published
+    get(cache, app, "/a")
+    get(cache, app, "/a")
+    assert app.calls == 2
+
+
+def test_only_get_answers_with_an_etag_are_kept_within_the_byte_budget() -> None:
+    generation = object()
+    cache = AnswerCache(lambda: generation, max_bytes=1600)  # 16 answers of 100 bytes
+    plain, tagged = CountingApp(etag=None), CountingApp()
+
+    get(cache, plain, "/plain")
+    get(cache, plain, "/plain")
+    get(cache, tagged, "/posted", method="POST")
+    get(cache, tagged, "/posted", method="POST")
+    assert (plain.calls, tagged.calls, len(cache)) == (2, 2, 0)
+    for n in range(20):
+        get(cache, tagged, f"/page/{n}")
+    assert len(cache) == 16  # the least recently used went first
+    get(cache, tagged, "/page/19")
+    get(cache, tagged, "/page/0")
+    assert tagged.calls == 2 + 20 + 1

@@ -1,0 +1,96 @@
+"""The intervals' simulation is run once per release shape and kept in the internal store.
+
+Each quarter's ``portal release build`` is a process of its own; without the store, each
+would simulate again (about a second for the quarterly policy)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine, Row, select
+
+from privacy.ingest import ingest_file, load_mapping
+from privacy.release import intervals
+from privacy.release.build import _no_counts, build_release
+from privacy.release.calibrations import StoredCalibrations
+from privacy.release.noise import plan_measurement
+from privacy.release.parts import measured_parts
+from privacy.release.periods import Quarter
+from privacy.release.policy import load_policy
+from privacy.release.postprocess import PostProcessor, release_hierarchy
+from privacy.store.models import IntervalCalibration
+from privacy.synth import generate_city
+from publishing.areas import area_codes, beat_districts
+
+QUARTERLY = load_policy("quarterly")
+
+
+@pytest.fixture
+def city(engines: tuple[Engine, Engine], tmp_path: Path) -> tuple[Engine, Engine]:
+    manifest = generate_city(tmp_path / "city", stops=2000, incidents=1000, force_events=50)
+    for kind, path in (("areas", manifest.areas), ("stops", manifest.stops),
+                       ("incidents", manifest.incidents), ("force", manifest.force)):
+        ingest_file(*engines, kind, path, load_mapping(f"synthetic-{kind}"))
+    intervals.IN_PROCESS.clear()  # as a new process would start
+    return engines
+
+
+def stored(internal: Engine) -> list[Row[tuple[str, int, int, bytes]]]:
+    with internal.connect() as connection:
+        return list(connection.execute(select(
+            IntervalCalibration.key, IntervalCalibration.nodes, IntervalCalibration.draws,
+            IntervalCalibration.half_widths)))
+
+
+def test_the_next_release_in_a_new_process_reads_the_calibration_instead_of_simulating(
+        city: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch) -> None:
+    internal, public = city
+    build_release(internal, public, "2024Q3", QUARTERLY)
+    (calibration,) = stored(internal)
+    intervals.IN_PROCESS.clear()
+
+    def no_simulation(*_: object) -> None:
+        raise AssertionError("the stored calibration should have been used")
+
+    monkeypatch.setattr(intervals, "_simulate", no_simulation)
+    built = build_release(internal, public, "2024Q4", QUARTERLY)
+
+    assert built.cells > 0
+    assert [c.key for c in stored(internal)] == [calibration.key]
+    assert calibration.draws >= intervals.DRAWS and calibration.nodes * 8 == len(
+        calibration.half_widths)
+
+
+def test_the_stored_calibration_is_what_the_shape_alone_gives(
+        city: tuple[Engine, Engine]) -> None:
+    internal, public = city
+    build_release(internal, public, "2024Q3", QUARTERLY)
+    (calibration,) = stored(internal)
+
+    # The same simulation from a shape with every count zero, remembered nowhere else.
+    quarter, areas = Quarter.parse("2024Q3"), area_codes(public)
+    shape = [part for spec in QUARTERLY.tables for part in measured_parts(
+        _no_counts(spec, quarter, areas), quarter, QUARTERLY.unit, areas,
+        beat_districts(public))]
+    planned = [plan_measurement(p.part, QUARTERLY.budget, p.sensitivity, len(p.keys))
+               if p.part.measured else None for p in shape]
+    processor = PostProcessor(release_hierarchy(shape), shape, planned,
+                              calibrations=intervals.InProcess())
+
+    assert np.array_equal(np.frombuffer(calibration.half_widths, dtype="<f8"), processor.half)
+
+
+def test_a_stored_calibration_of_the_wrong_size_is_not_trusted(
+        engines: tuple[Engine, Engine]) -> None:
+    internal, _ = engines
+    calibrations = StoredCalibrations(internal, intervals.InProcess())
+    calibrations.put("k" * 64, np.array([1.5, 2.5, 3.5]), draws=1000)
+
+    assert calibrations.get("k" * 64, 3) is not None
+    fresh = StoredCalibrations(internal, intervals.InProcess())  # nothing in its memory
+    np.testing.assert_array_equal(fresh.get("k" * 64, 3), [1.5, 2.5, 3.5])
+    assert fresh.get("k" * 64, 4) is None
+    calibrations.put("k" * 64, np.array([9.0, 9.0, 9.0]), draws=1000)  # a second write
+    assert StoredCalibrations(internal, intervals.InProcess()).get("k" * 64, 3) is not None
