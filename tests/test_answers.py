@@ -8,7 +8,9 @@ body and conditional-GET behaviour."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 from litestar import Litestar
@@ -16,10 +18,14 @@ from litestar.testing import TestClient
 from litestar.types import Message, Receive, Scope, Send
 
 from portal.settings import Settings
+from portal.web import state
 from portal.web.answers import AnswerCache
 from portal.web.app import create_app
 from portal.web.cache import CachedBody
 from portal.web.headers import SECURITY_HEADERS
+from publishing.db import make_engine
+from publishing.releases import write_release
+from tests.test_releases_store import content as release_content
 
 
 @pytest.fixture
@@ -152,3 +158,24 @@ def test_only_get_answers_with_an_etag_are_kept_within_the_byte_budget() -> None
     get(cache, tagged, "/page/19")
     get(cache, tagged, "/page/0")
     assert tagged.calls == 2 + 20 + 1
+
+
+def test_a_new_release_reaches_the_site_without_a_restart(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    public = make_engine(settings.public_db_url)
+    write_release(public, release_content(), created_at=datetime(2025, 10, 2))
+    monkeypatch.setattr(state, "CATALOG_CHECK_SECONDS", 0.1)
+    with TestClient(create_app(settings)) as client:
+        assert [r["period"] for r in client.get("/api/v1/releases").json()] == ["2025Q3"]
+        client.get("/api/v1/releases")  # now a kept answer
+
+        write_release(public, release_content(period="2025Q4", release_key="k2"),
+                      created_at=datetime(2026, 1, 2))
+        deadline = time.monotonic() + 20
+        while len(client.get("/api/v1/releases").json()) < 2:
+            assert time.monotonic() < deadline, "the site never saw the new release"
+            time.sleep(0.05)
+
+        periods = {r["period"] for r in client.get("/api/v1/releases").json()}
+    public.dispose()
+    assert periods == {"2025Q3", "2025Q4"}

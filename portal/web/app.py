@@ -73,6 +73,6 @@ def create_app(settings: Settings) -> Litestar:
             path="/api/v1/schema",
             render_plugins=[JsonRenderPlugin()],
         ),
-        on_shutdown=[lambda: site.engine.dispose()],
+        on_shutdown=[site.close, lambda: site.engine.dispose()],
         debug=False,
     )

@@ -8,9 +8,12 @@ nothing; a crash after it leaves the spend recorded and no release, never a hidd
 
 from __future__ import annotations
 
+import gc
 import math
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
 
@@ -52,6 +55,27 @@ class BuiltRelease:
 def build_release(internal: Engine, public: Engine, period: str, policy: Policy, *,
                   actor: str | None = None, rerelease: bool = False) -> BuiltRelease:
     """Build and publish ``policy``'s release of ``period`` (a quarter such as 2025Q3)."""
+    with _collector_paused():
+        return _build(internal, public, period, policy, actor, rerelease)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Hold the cyclic garbage collector for the release (seconds), then restore it. What a
+    release allocates is freed by reference counting; a full collection in the middle walks
+    every object the imported libraries made and finds nothing, for 40 to 85 ms
+    (measured), which at a million records is a tenth of the release."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _build(internal: Engine, public: Engine, period: str, policy: Policy, actor: str | None,
+           rerelease: bool) -> BuiltRelease:
     quarter = Quarter.parse(period)
     areas = _declared_areas(public)
     _refuse_repeat(public, quarter, policy, rerelease)
