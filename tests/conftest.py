@@ -85,6 +85,23 @@ def engines(settings: Settings) -> Iterator[tuple[Engine, Engine]]:
     public.dispose()
 
 
+@pytest.fixture
+def ingested_city(engines: tuple[Engine, Engine], tmp_path: Path) -> tuple[Engine, Engine]:
+    """(internal, public) engines holding a small synthetic city: its areas, 3,000 stops,
+    1,500 incidents and 100 uses of force over 2023 to 2025; nothing released yet. The
+    interval calibrations remembered in this process are forgotten, as in a new process."""
+    from privacy.ingest import ingest_file, load_mapping
+    from privacy.release.intervals import IN_PROCESS
+    from privacy.synth import generate_city
+
+    manifest = generate_city(tmp_path / "city", stops=3000, incidents=1500, force_events=100)
+    for kind, path in (("areas", manifest.areas), ("stops", manifest.stops),
+                       ("incidents", manifest.incidents), ("force", manifest.force)):
+        ingest_file(*engines, kind, path, load_mapping(f"synthetic-{kind}"))
+    IN_PROCESS.clear()
+    return engines
+
+
 def shared_file(*parts: str) -> Path:
     """A file from ../shared/data, or skip: a fresh clone of the project has no ../shared."""
     path = SHARED_DATA.joinpath(*parts)

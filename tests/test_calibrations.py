@@ -5,36 +5,23 @@ would simulate again (about a second for the quarterly policy)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from sqlalchemy import Engine, Row, select
 
-from privacy.ingest import ingest_file, load_mapping
 from privacy.release import intervals
-from privacy.release.build import _no_counts, build_release
+from privacy.release.build import build_release
 from privacy.release.calibrations import StoredCalibrations
 from privacy.release.noise import plan_measurement
 from privacy.release.parts import measured_parts
 from privacy.release.periods import Quarter
 from privacy.release.policy import load_policy
 from privacy.release.postprocess import PostProcessor, release_hierarchy
+from privacy.release.shape import no_counts
 from privacy.store.models import IntervalCalibration
-from privacy.synth import generate_city
 from publishing.areas import area_codes, beat_districts
 
 QUARTERLY = load_policy("quarterly")
-
-
-@pytest.fixture
-def city(engines: tuple[Engine, Engine], tmp_path: Path) -> tuple[Engine, Engine]:
-    manifest = generate_city(tmp_path / "city", stops=2000, incidents=1000, force_events=50)
-    for kind, path in (("areas", manifest.areas), ("stops", manifest.stops),
-                       ("incidents", manifest.incidents), ("force", manifest.force)):
-        ingest_file(*engines, kind, path, load_mapping(f"synthetic-{kind}"))
-    intervals.IN_PROCESS.clear()  # as a new process would start
-    return engines
 
 
 def stored(internal: Engine) -> list[Row[tuple[str, int, int, bytes]]]:
@@ -45,8 +32,8 @@ def stored(internal: Engine) -> list[Row[tuple[str, int, int, bytes]]]:
 
 
 def test_the_next_release_in_a_new_process_reads_the_calibration_instead_of_simulating(
-        city: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch) -> None:
-    internal, public = city
+        ingested_city: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch) -> None:
+    internal, public = ingested_city
     build_release(internal, public, "2024Q3", QUARTERLY)
     (calibration,) = stored(internal)
     intervals.IN_PROCESS.clear()
@@ -64,15 +51,15 @@ def test_the_next_release_in_a_new_process_reads_the_calibration_instead_of_simu
 
 
 def test_the_stored_calibration_is_what_the_shape_alone_gives(
-        city: tuple[Engine, Engine]) -> None:
-    internal, public = city
+        ingested_city: tuple[Engine, Engine]) -> None:
+    internal, public = ingested_city
     build_release(internal, public, "2024Q3", QUARTERLY)
     (calibration,) = stored(internal)
 
     # The same simulation from a shape with every count zero, remembered nowhere else.
     quarter, areas = Quarter.parse("2024Q3"), area_codes(public)
     shape = [part for spec in QUARTERLY.tables for part in measured_parts(
-        _no_counts(spec, quarter, areas), quarter, QUARTERLY.unit, areas,
+        no_counts(spec, quarter, areas), quarter, QUARTERLY.unit, areas,
         beat_districts(public))]
     planned = [plan_measurement(p.part, QUARTERLY.budget, p.sensitivity, len(p.keys))
                if p.part.measured else None for p in shape]

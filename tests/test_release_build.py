@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 from sqlalchemy import Engine, func, select
 
-from privacy.ingest import ingest_file, load_mapping
 from privacy.release.aggregate import TableCounts, key_set
 from privacy.release.build import ReleaseRefused, build_release
 from privacy.release.ledger import BudgetExceeded, period_budgets
@@ -19,19 +17,9 @@ from privacy.release.periods import Quarter
 from privacy.release.policy import load_policy, parse_policy
 from privacy.release.postprocess import PostProcessor, release_hierarchy
 from privacy.store.models import BudgetCharge
-from privacy.synth import generate_city
 from publishing.releases import TableContent, read_release
 
 QUARTERLY = load_policy("quarterly")
-
-
-@pytest.fixture
-def city(engines: tuple[Engine, Engine], tmp_path: Path) -> tuple[Engine, Engine]:
-    manifest = generate_city(tmp_path / "city", stops=3000, incidents=1500, force_events=100)
-    for kind, path in (("areas", manifest.areas), ("stops", manifest.stops),
-                       ("incidents", manifest.incidents), ("force", manifest.force)):
-        ingest_file(*engines, kind, path, load_mapping(f"synthetic-{kind}"))
-    return engines
 
 
 def charges(internal: Engine) -> int:
@@ -39,8 +27,9 @@ def charges(internal: Engine) -> int:
         return int(connection.execute(select(func.count()).select_from(BudgetCharge)).scalar())
 
 
-def test_a_release_publishes_every_cell_with_its_interval(city: tuple[Engine, Engine]) -> None:
-    internal, public = city
+def test_a_release_publishes_every_cell_with_its_interval(
+        ingested_city: tuple[Engine, Engine]) -> None:
+    internal, public = ingested_city
 
     built = build_release(internal, public, "2024Q3", QUARTERLY, actor="test")
 
@@ -85,8 +74,8 @@ def totals(table: TableContent, keep: tuple[int, ...] | None = None) -> dict[tup
     return out
 
 
-def test_refusals_spend_nothing(city: tuple[Engine, Engine]) -> None:
-    internal, public = city
+def test_refusals_spend_nothing(ingested_city: tuple[Engine, Engine]) -> None:
+    internal, public = ingested_city
     build_release(internal, public, "2024Q3", QUARTERLY)
     spent = charges(internal)
 

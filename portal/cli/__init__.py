@@ -152,7 +152,7 @@ def budget(settings: Settings, as_json: bool) -> None:
 
 @cli.group()
 def release() -> None:
-    """Build and list releases."""
+    """Plan, build and list releases."""
 
 
 @release.command("build")
@@ -167,6 +167,19 @@ def release_build(settings: Settings, period: str, policy_name: str, rerelease: 
     from portal.cli.release import run_build
 
     sys.exit(run_build(settings, period, policy_name, rerelease=rerelease, console=console))
+
+
+@release.command("plan")
+@click.option("--period", required=True, metavar="YYYYQn", help="The quarter, e.g. 2025Q3.")
+@click.option("--policy", "policy_name", default="quarterly", show_default=True,
+              metavar="NAME_OR_FILE", help="A shipped policy's name or a policy file.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+def release_plan(settings: Settings, period: str, policy_name: str, as_json: bool) -> None:
+    """What a release would publish, spend and how precise it would be (spends nothing)."""
+    from portal.cli.release import print_plan
+
+    sys.exit(print_plan(settings, period, policy_name, as_json=as_json, console=console))
 
 
 @release.command("list")

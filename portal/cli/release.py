@@ -1,4 +1,4 @@
-"""``portal release build`` and ``portal release list``."""
+"""``portal release build``, ``portal release plan`` and ``portal release list``."""
 
 from __future__ import annotations
 
@@ -72,3 +72,44 @@ def print_releases(settings: Settings, *, as_json: bool, console: Console) -> No
         table.add_row(r["period"], r["id"][:12], r["policy"], str(r["tables"]),
                       f"{r['rho']:.4g}", f"({r['epsilon']:.3g}, {r['delta']:g})")
     console.print(table)
+
+
+def print_plan(settings: Settings, period: str, policy_name: str, *, as_json: bool,
+               console: Console) -> int:
+    """Print what a release would publish, spend and how precise it would be; return the
+    exit code. Reads no record and spends nothing."""
+    from privacy.release.plan import plan_release
+
+    err = Console(stderr=True, soft_wrap=True)
+    internal, public = internal_engine(settings), public_engine(settings)
+    try:
+        policy = load_policy(policy_name)
+        plan = plan_release(internal, public, period, policy)
+    except (PolicyError, PeriodError, ReleaseRefused) as refused:
+        err.print(f"[red]refused:[/] {refused}", highlight=False)
+        return EXIT_REFUSED
+    finally:
+        internal.dispose()
+        public.dispose()
+    if as_json:
+        print(json.dumps({**{k: getattr(plan, k) for k in (
+            "period", "policy_name", "unit", "rho", "epsilon", "delta", "rho_cap",
+            "rho_spent", "rho_remaining", "fits")},
+            "tables": [vars(t) for t in plan.tables]}, indent=2))
+        return 0
+    table = Table(title=f"Plan of the {plan.period} release ({plan.policy_name}): no record "
+                  "read, nothing spent")
+    table.add_column("table (and its levels)", no_wrap=True)
+    for name in ("cells", "noise scale", "rho", "95% ± (median)"):
+        table.add_column(name, justify="right")
+    for t in plan.tables:
+        table.add_row(("  " if t.level_of else "") + t.name, f"{t.cells:,}",
+                      f"{t.noise_scale:.3g}", f"{t.rho:.4g}", f"{t.half_width:.3g}")
+    console.print(table)
+    verdict = ("[green]fits[/]" if plan.fits else
+               "[red]would be refused[/]: lower the policy's budget.rho or release fewer tables")
+    console.print(f"It would spend rho {plan.rho:.4g}, that is ({plan.epsilon:.3g}, "
+                  f"{plan.delta:g})-differential privacy for {plan.unit}; {plan.period} has "
+                  f"rho {plan.rho_remaining:.4g} of {plan.rho_cap:.4g} left: {verdict}.",
+                  highlight=False)
+    return 0

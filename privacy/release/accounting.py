@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from functools import lru_cache
 
 import opendp.prelude as dp
@@ -23,3 +24,13 @@ def epsilon_for(rho: float, delta: float) -> float:
         dp.atom_domain(T=float, nan=False), dp.absolute_distance(T=float), scale=scale)
     profile = dp.c.make_zCDP_to_approxDP(measurement).map(1.0)  # type: ignore[no-untyped-call]
     return float(profile.epsilon(delta))
+
+
+def release_privacy(mechanism: str, delta: float, rhos: Sequence[float],
+                    epsilons: Sequence[float]) -> tuple[float, float, float]:
+    """A whole release's (rho, epsilon, delta) from its tables' charges: zCDP composes by
+    adding rhos, then converts; pure DP (``laplace``) composes by adding epsilons."""
+    rho = math.fsum(rhos)
+    if mechanism == "laplace":
+        return rho, math.fsum(epsilons), 0.0
+    return rho, epsilon_for(rho, delta), delta

@@ -19,26 +19,20 @@ from importlib.metadata import version
 
 from sqlalchemy import Engine, select
 
-from privacy.release.accounting import epsilon_for
-from privacy.release.aggregate import TableCounts, count_table, key_set
-from privacy.release.calibrations import StoredCalibrations
-from privacy.release.hierarchy import Hierarchy
+from privacy.release.accounting import release_privacy
+from privacy.release.aggregate import count_table
 from privacy.release.ledger import ChargeRequest, charge_budget
-from privacy.release.noise import TableMeasurement, plan_measurement
-from privacy.release.parts import PartCounts, measured_parts
+from privacy.release.noise import TableMeasurement
+from privacy.release.parts import measured_parts
 from privacy.release.periods import Quarter
-from privacy.release.policy import Policy, TableSpec
-from privacy.release.postprocess import PostProcessor, release_hierarchy
+from privacy.release.policy import Policy
+from privacy.release.shape import ReleaseRefused, prepare, release_shape
 from privacy.store.audit import record_audit, utc_now
 from privacy.store.models import RECORD_TABLES, InternalBase
-from publishing.areas import area_codes, beat_districts
 from publishing.models import Release
 from publishing.releases import ReleaseContent, write_release
 
-
-class ReleaseRefused(Exception):
-    """A release that was not built; the message says why and what to do. Nothing was
-    charged."""
+__all__ = ["BuiltRelease", "ReleaseRefused", "build_release"]
 
 
 @dataclass(frozen=True)
@@ -77,21 +71,17 @@ def _collector_paused() -> Iterator[None]:
 def _build(internal: Engine, public: Engine, period: str, policy: Policy, actor: str | None,
            rerelease: bool) -> BuiltRelease:
     quarter = Quarter.parse(period)
-    areas = _declared_areas(public)
+    shape = release_shape(public, quarter, policy)  # refuses, unspent, without areas
     _refuse_repeat(public, quarter, policy, rerelease)
     _refuse_empty(internal, quarter, policy)
-    districts = beat_districts(public)
     # The release's shape (cells, levels, noise scales) does not depend on the data, so its
     # OpenDP measurements, its post-processing and the simulation behind its intervals are
-    # prepared while the database counts; nothing here sees a record.
-    shape = [part for spec in policy.tables for part in measured_parts(
-        _no_counts(spec, quarter, areas), quarter, policy.unit, areas, districts)]
-    hierarchy = release_hierarchy(shape)  # a policy that does not nest fails here, unspent
+    # prepared while the database counts; nothing there sees a record.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="release-shape") as pool:
-        preparing = pool.submit(_prepare, shape, hierarchy, policy, internal)
+        preparing = pool.submit(prepare, shape, policy, internal)
         parts = [part for spec in policy.tables for part in measured_parts(
-            count_table(internal, spec, quarter, policy.unit, areas), quarter, policy.unit,
-            areas, districts)]
+            count_table(internal, spec, quarter, policy.unit, shape.areas), quarter,
+            policy.unit, shape.areas, shape.districts)]
         planned, processor = preparing.result()
     measured = [p for p in planned if p is not None]
     release_key = uuid.uuid4().hex
@@ -119,32 +109,11 @@ def _build(internal: Engine, public: Engine, period: str, policy: Policy, actor:
                         sum(len(t.cells) for t in tables), rho)
 
 
-def _prepare(shape: list[PartCounts], hierarchy: Hierarchy, policy: Policy,
-             internal: Engine) -> tuple[list[TableMeasurement | None], PostProcessor]:
-    """Each part's OpenDP measurement, built and its privacy map checked (a mismatch raises
-    before anything is charged), and the release's post-processing."""
-    planned = [plan_measurement(p.part, policy.budget, p.sensitivity, len(p.keys))
-               if p.part.measured else None for p in shape]
-    processor = PostProcessor(hierarchy, shape, planned,
-                              calibrations=StoredCalibrations(internal))
-    return planned, processor
-
-
-def _no_counts(spec: TableSpec, quarter: Quarter,
-               areas: dict[str, tuple[str, ...]]) -> TableCounts:
-    """A table's key set with zero counts: its shape, without the data."""
-    keys = tuple(key_set(spec, quarter, areas))
-    return TableCounts(spec, keys, (0,) * len(keys))
-
-
 def _statement(policy: Policy, planned: list[TableMeasurement], cap: float,
                spent: float) -> dict[str, object]:
-    rho = math.fsum(p.charge.rho for p in planned)
-    if policy.budget.mechanism == "laplace":  # pure DP composes by adding epsilons
-        epsilon, delta = math.fsum(p.charge.epsilon_shown for p in planned), 0.0
-    else:
-        delta = policy.budget.delta
-        epsilon = epsilon_for(rho, delta)
+    rho, epsilon, delta = release_privacy(
+        policy.budget.mechanism, policy.budget.delta, [p.charge.rho for p in planned],
+        [p.charge.epsilon_shown for p in planned])
     return {
         "unit": policy.unit.describe(), "mechanism": policy.budget.mechanism,
         "rho": rho, "epsilon": epsilon, "delta": delta,
@@ -153,14 +122,6 @@ def _statement(policy: Policy, planned: list[TableMeasurement], cap: float,
                   f"{cap:.4g}; that implies ({epsilon:.3g}, {delta:g})-differential privacy "
                   f"for {policy.unit.describe()}."),
     }
-
-
-def _declared_areas(public: Engine) -> dict[str, tuple[str, ...]]:
-    areas = area_codes(public)
-    if not areas.get("district"):
-        raise ReleaseRefused("no areas are declared in the public store, so no table has a "
-                             "key set: run `portal ingest areas FILE --mapping NAME` first")
-    return areas
 
 
 def _refuse_repeat(public: Engine, quarter: Quarter, policy: Policy, rerelease: bool) -> None:
