@@ -168,3 +168,23 @@ def test_serve_refuses_a_public_store_that_is_not_migrated(tmp_path: Path) -> No
     assert result.exit_code == 2
     assert "the public store cannot be read (unable to open database file)" in result.stderr
     assert "`portal db upgrade`" in result.stderr
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    import click
+
+    def commands(group: click.Group, prefix: str) -> list[str]:
+        found = []
+        for name, command in group.commands.items():
+            path = f"{prefix} {name}"
+            if isinstance(command, click.Group):
+                found.extend(commands(command, path))
+            else:
+                found.append(path)
+        return found
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    documented = set(re.findall(r"^\| `(portal(?: [a-z][a-z-]*)+)", readme, re.MULTILINE))
+    assert isinstance(cli, click.Group)
+    missing = [c for c in commands(cli, "portal") if c not in documented]
+    assert missing == [], "document every command in the README's command table"
