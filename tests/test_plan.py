@@ -34,7 +34,8 @@ def test_a_plan_spends_nothing_and_describes_the_release_that_follows(
     plan = plan_release(internal, public, "2024Q3", QUARTERLY)
 
     assert count(internal, BudgetCharge) == 0
-    assert plan.fits and plan.rho_spent == 0 and plan.rho == pytest.approx(QUARTERLY.budget.rho)
+    assert plan.fits and plan.budget.rho_spent == 0
+    assert plan.rho == pytest.approx(QUARTERLY.budget.rho)
     assert plan.epsilon > plan.rho and plan.delta == QUARTERLY.budget.delta
     assert [t.name for t in plan.tables] == [p.name for p in QUARTERLY.parts() if p.measured]
     assert all(0 < t.half_width < 6 * t.noise_scale for t in plan.tables)
@@ -53,7 +54,7 @@ def test_a_plan_spends_nothing_and_describes_the_release_that_follows(
     assert sum(len(t.cells) for t in release.tables) == sum(t.cells for t in plan.tables)
 
     after = plan_release(internal, public, "2024Q3", QUARTERLY)
-    assert after.rho_spent == pytest.approx(QUARTERLY.budget.rho) and not after.fits
+    assert after.budget.rho_spent == pytest.approx(QUARTERLY.budget.rho) and not after.fits
 
 
 def test_a_plan_needs_areas_but_no_records(engines: tuple[Engine, Engine]) -> None:

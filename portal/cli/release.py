@@ -92,9 +92,11 @@ def print_plan(settings: Settings, period: str, policy_name: str, *, as_json: bo
         internal.dispose()
         public.dispose()
     if as_json:
+        budget = plan.budget
         print(json.dumps({**{k: getattr(plan, k) for k in (
-            "period", "policy_name", "unit", "rho", "epsilon", "delta", "rho_cap",
-            "rho_spent", "rho_remaining", "fits")},
+            "period", "policy_name", "unit", "rho", "epsilon", "delta", "fits")},
+            "rho_cap": budget.rho_cap, "rho_spent": budget.rho_spent,
+            "rho_remaining": budget.rho_remaining,
             "tables": [vars(t) for t in plan.tables]}, indent=2))
         return 0
     table = Table(title=f"Plan of the {plan.period} release ({plan.policy_name}): no record "
@@ -110,6 +112,7 @@ def print_plan(settings: Settings, period: str, policy_name: str, *, as_json: bo
                "[red]would be refused[/]: lower the policy's budget.rho or release fewer tables")
     console.print(f"It would spend rho {plan.rho:.4g}, that is ({plan.epsilon:.3g}, "
                   f"{plan.delta:g})-differential privacy for {plan.unit}; {plan.period} has "
-                  f"rho {plan.rho_remaining:.4g} of {plan.rho_cap:.4g} left: {verdict}.",
+                  f"rho {plan.budget.rho_remaining:.4g} of {plan.budget.rho_cap:.4g} left: "
+                  f"{verdict}.",
                   highlight=False)
     return 0

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from privacy.release.accounting import release_privacy
-from privacy.release.ledger import RHO_TOLERANCE, period_budgets
+from privacy.release.ledger import RHO_TOLERANCE, PeriodBudget, period_budgets
 from privacy.release.periods import Quarter
 from privacy.release.policy import Policy
 from privacy.release.shape import prepare, release_shape
@@ -48,18 +48,12 @@ class ReleasePlan:
     rho: float
     epsilon: float
     delta: float
-    rho_cap: float
-    rho_spent: float
-
-    @property
-    def rho_remaining(self) -> float:
-        """What the period has left before this release."""
-        return max(0.0, self.rho_cap - self.rho_spent)
+    budget: PeriodBudget  # the period's, before this release
 
     @property
     def fits(self) -> bool:
         """Whether the ledger would accept the release (the same test it applies)."""
-        return self.rho_spent + self.rho <= self.rho_cap + RHO_TOLERANCE
+        return self.budget.rho_spent + self.rho <= self.budget.rho_cap + RHO_TOLERANCE
 
 
 def plan_release(internal: Engine, public: Engine, period: str, policy: Policy) -> ReleasePlan:
@@ -81,9 +75,8 @@ def plan_release(internal: Engine, public: Engine, period: str, policy: Policy) 
     rho, epsilon, delta = release_privacy(policy.budget.mechanism, policy.budget.delta,
                                           [c.rho for c in charges],
                                           [c.epsilon_shown for c in charges])
-    budgets = period_budgets(internal, [str(quarter)])
     # A period's cap is fixed by its first release; before that it is the policy's.
-    cap = budgets[0].rho_cap if budgets else policy.budget.rho
-    spent = budgets[0].rho_spent if budgets else 0.0
+    budget = next(iter(period_budgets(internal, [str(quarter)])),
+                  PeriodBudget(str(quarter), policy.budget.rho, 0.0, 0))
     return ReleasePlan(str(quarter), policy.name, policy.unit.describe(), tuple(tables), rho,
-                       epsilon, delta, cap, spent)
+                       epsilon, delta, budget)
