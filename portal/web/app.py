@@ -74,5 +74,8 @@ def create_app(settings: Settings) -> Litestar:
             render_plugins=[JsonRenderPlugin()],
         ),
         on_shutdown=[site.close, lambda: site.engine.dispose()],
+        # Our loggers go to the process's logging (uvicorn's under `portal serve`). Litestar's
+        # own configuration would start a queue-listener thread per app that outlives it.
+        logging_config=None,
         debug=False,
     )

@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 # The csv module's own limit is a hard stop; ours (the mapping's max_field_length) is a
 # reported problem. Fields between the two are read, then reported.
-csv.field_size_limit(16 * 1024 * 1024)
+CSV_FIELD_LIMIT = 16 * 1024 * 1024
 # Undecodable bytes become lone surrogates under "surrogateescape"; finding one means the
 # file is not in the declared encoding.
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
@@ -93,6 +93,9 @@ class CsvSource:
             io.BufferedReader(self._counter, 1 << 20),
             encoding=codec, errors="surrogateescape", newline="",
         )
+        # The limit is the process's, and other libraries set it when imported (frictionless
+        # lifts it to gigabytes): set ours when a file is opened, not when this is imported.
+        csv.field_size_limit(CSV_FIELD_LIMIT)
         self._reader = csv.reader(self._text, delimiter=delimiter, strict=False)
         self.header = self._read_header()
 
