@@ -23,6 +23,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -39,6 +40,7 @@ CLASS_SAMPLES = 4000  # pooled draws wanted for each class of alike cells
 MAX_SAMPLES = 12_000_000  # cells x draws: bounds the simulation's time and memory
 CHUNK = 250
 SIMULATION_SEED = 20251  # the simulation involves no data, so a fixed seed is safe
+GUIDE_BINS = 2**16  # see NoiseSampler.draw
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,9 @@ class NoiseSampler:
     support: Ints
     probabilities: Floats
 
-    @classmethod
-    def of(cls, mechanism: str, scale: float) -> NoiseSampler:
+    @staticmethod
+    @lru_cache(maxsize=256)  # a release has a dozen scales; each sampler keeps its tables
+    def of(mechanism: str, scale: float) -> NoiseSampler:
         """The sampler for OpenDP's mechanism of that name and scale."""
         reach = max(1, math.ceil(TAIL_SCALES * scale))
         support = np.arange(-reach, reach + 1, dtype=np.int64)
@@ -61,7 +64,7 @@ class NoiseSampler:
             weights = np.exp(-np.abs(support).astype(np.float64) / scale)
         else:
             raise ValueError(f"unknown mechanism {mechanism!r}")
-        return cls(support, weights / weights.sum())
+        return NoiseSampler(support, weights / weights.sum())
 
     @classmethod
     def none(cls) -> NoiseSampler:
@@ -74,12 +77,38 @@ class NoiseSampler:
         return float(np.sum(self.probabilities * self.support.astype(np.float64) ** 2))
 
     def draw(self, rng: np.random.Generator, shape: tuple[int, ...]) -> Ints:
-        """Noise of the given shape (by inverting the cumulative distribution)."""
+        """Noise of the given shape, by inverting the cumulative distribution.
+
+        The top 16 bits of a uniform pick one of 65,536 equal bins; a bin that lies within
+        one value's share of [0, 1) settles the draw at once, and the few that straddle two
+        values are settled by a full-precision uniform within the bin. That is the plain
+        inversion (``searchsorted`` of a uniform), draw for draw in distribution, at a third
+        of its cost: the draws were half of the intervals' simulation."""
+        cumulative, guide = self._inverse
+        bins = rng.integers(0, GUIDE_BINS, size=shape, dtype=np.uint16)
+        drawn: Ints = guide[bins]
+        straddling = drawn == _STRADDLES
+        if straddling.any():
+            within = (bins[straddling] + rng.random(int(straddling.sum()))) / GUIDE_BINS
+            drawn[straddling] = self.support[np.searchsorted(cumulative, within, side="right")
+                                             .clip(0, len(self.support) - 1)]
+        return drawn
+
+    @cached_property
+    def _inverse(self) -> tuple[Floats, Ints]:
+        """The cumulative distribution, and for each bin of [0, 1) the value every uniform
+        in it maps to, or ``_STRADDLES`` where the bin holds a step of the distribution."""
         cumulative = np.cumsum(self.probabilities)
         cumulative[-1] = 1.0
-        drawn: Ints = self.support[np.searchsorted(cumulative, rng.random(shape), side="right")
-                                   .clip(0, len(self.support) - 1)]
-        return drawn
+        edges = np.arange(GUIDE_BINS + 1, dtype=np.float64) / GUIDE_BINS
+        first = np.searchsorted(cumulative, edges[:-1], side="right")
+        last = np.searchsorted(cumulative, np.nextafter(edges[1:], 0.0), side="right")
+        top = len(self.support) - 1
+        guide: Ints = np.where(first == last, self.support[first.clip(0, top)], _STRADDLES)
+        return cumulative, guide
+
+
+_STRADDLES = np.iinfo(np.int64).min
 
 
 class Calibrations(Protocol):
