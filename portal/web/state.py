@@ -48,6 +48,7 @@ class SiteState:
         with self._lock:
             if self._catalog is None:
                 self._use(_read(self.engine))
+                _settle()
                 self._watcher = threading.Thread(target=self._watch, daemon=True,
                                                  name="catalog-watcher")
                 self._watcher.start()
@@ -68,6 +69,7 @@ class SiteState:
                     fresh = _read(self.engine)  # while requests go on with the old one
                     with self._lock:
                         self._use(fresh)
+                    _settle()
             except Exception:  # the store cannot be read: keep serving what was published
                 log.exception("cannot re-read the public store; the site keeps serving the "
                               "catalog it read before")
@@ -75,10 +77,6 @@ class SiteState:
     def _use(self, catalog: Catalog) -> None:
         self._catalog = catalog
         self._cache.clear()
-        # The catalog lives until the next release: keep the collector from walking it
-        # again and again (a full collection over it stalls every request).
-        gc.collect()
-        gc.freeze()
 
     def cached(self, key: str, render: Callable[[Catalog], CachedBody]) -> CachedBody:
         """The body cached under ``key`` for the current catalog, rendered on a miss."""
@@ -101,3 +99,11 @@ def _read(engine: Engine) -> Catalog:
     catalog = load_catalog(engine)
     catalog.read_current()
     return catalog
+
+
+def _settle() -> None:
+    # The catalog lives until the next release: keep the collector from walking it again
+    # and again (a full collection over it stalls every request). Outside the lock, so
+    # requests go on meanwhile.
+    gc.collect()
+    gc.freeze()
