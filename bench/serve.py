@@ -4,13 +4,14 @@
 
 Builds the demo's data once (``portal demo --stops 300000 --no-serve`` into
 ``bench/out/serve-data``; reused while its public store has releases), starts ``portal
-serve`` (uvicorn, one worker) in a process of its own on a free loopback port, and loads
+serve`` (uvicorn; ``--workers``, default one per CPU as ``portal serve``) in a process of
+its own on a free loopback port, and loads
 three of its URLs from a second process: the stops dashboard (``/stops``), an API route
 (``/api/v1/releases``) and a static file (``/static/site.css``, versioned as the pages link
 it). Every request sends ``Accept-Encoding: gzip``, as a browser does.
 
-The load generator is ``wrk --latency`` (Debian package ``wrk``) with one thread, so that it
-and the server have a core each on a 2-core machine; without it, a Python asyncio client in
+The load generator is ``wrk --latency`` (Debian package ``wrk``) with one thread (it needs
+a fraction of a core at these rates); without it, a Python asyncio client in
 a separate process stands in (it costs more CPU per request, so its rates are lower bounds
 and the output says so). After a warm-up of each URL, the three loads run interleaved
 (static, page, API, static, page, API, ...) in ``--rounds`` rounds that share ``--duration``
@@ -112,11 +113,13 @@ def fetch(url: str, timeout: float = 10.0) -> tuple[int, dict[str, str], bytes]:
         return error.code, dict(error.headers.items()), error.read()
 
 
-def start_server(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_server(data_dir: Path, port: int, workers: int,
+                 log: Path) -> subprocess.Popen[bytes]:
     """``portal serve`` in its own process, once it answers; exits the bench if it fails."""
     with log.open("wb") as handle:
         server = subprocess.Popen(
-            [str(PORTAL), "serve", "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT,
+            [str(PORTAL), "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", str(workers)], cwd=ROOT,
             env={**os.environ, "PORTAL_DATA_DIR": str(data_dir)}, stdout=handle,
             stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
@@ -145,12 +148,18 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
 
 
 def cpu_seconds(pid: int) -> float | None:
-    """User plus system CPU time of a process (Linux), or None."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User plus system CPU time of a process and its children, the workers (Linux), or
+    None."""
+    total, found = 0.0, False
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):  # the process, or a child
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            found = found or stat.parent.name == str(pid)
+    return total if found else None
 
 
 # --- load generators --------------------------------------------------------------------
@@ -310,6 +319,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2, help="seconds per URL, discarded")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="portal serve's worker processes (default: one per CPU, as it)")
     parser.add_argument("--stops", type=int, default=300_000, help="for building the data")
     parser.add_argument("--data-dir", type=Path, default=OUT / "serve-data")
     parser.add_argument("--load-generator", choices=("auto", "wrk", "python"), default="auto")
@@ -327,7 +338,7 @@ def main() -> None:
     releases = ensure_data(data_dir, args.stops)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = start_server(data_dir, port, OUT / "serve-server.log")
+    server = start_server(data_dir, port, args.workers, OUT / "serve-server.log")
     try:
         visit, css = first_visit(base)
         urls = {"static": css or STATIC, "page": PAGE, "api": API}
@@ -361,7 +372,8 @@ def main() -> None:
         why = "chosen" if wrk else "wrk not found"
         generator = (f"Python asyncio client in its own process ({why}; it competes with the "
                      "server for the 2 cores, so read its rates as lower bounds)")
-    print(f"# portal serve (uvicorn, 1 worker) on 127.0.0.1; data {data_dir.name} "
+    print(f"# portal serve (uvicorn, {args.workers} worker(s), {os.cpu_count()} CPUs) on "
+          f"127.0.0.1; data {data_dir.name} "
           f"({releases} releases)")
     print(f"# load: {generator}, {args.connections} connections, Accept-Encoding: {ACCEPT}")
     print(f"# {args.warmup} s warm-up per URL, then {args.rounds} interleaved rounds of {step} s"

@@ -115,12 +115,15 @@ def demo(settings: Settings, stops: int, seed: int, reports: bool, serve: bool, 
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes  [default: one per CPU]")
 @click.pass_obj
-def serve_command(settings: Settings, host: str, port: int) -> None:
+def serve_command(settings: Settings, host: str, port: int, workers: int | None) -> None:
     """Serve the public site (dashboards, releases, open data, API) from the public store."""
-    from portal.cli.serve import serve
+    from portal.cli.serve import default_workers, serve
 
-    serve(settings, host=host, port=port, console=console)
+    serve(settings, host=host, port=port, workers=workers or default_workers(),
+          console=console)
 
 
 @cli.group()

@@ -3,8 +3,9 @@
 A page or file the site caches (:class:`portal.web.cache.CachedBody`) depends on its path,
 its query string, whether the client takes gzip and the catalog's version, and on nothing
 else. Once Litestar has answered such a request, the answer as the handler made it (status,
-headers, body) is kept here and sent again without dependency injection, the handler or
-its response object; the security headers are added on the way out as to every answer.
+headers, body) is kept here and sent again without routing, dependency injection, the
+handler or its response object; the security headers are added on the way out as to every
+answer.
 At 64 connections that is what keeps the slowest answers short (bench/serve.py): those
 layers cost several times the rest of a cached answer (about 80 against 15 microseconds).
 
@@ -70,8 +71,9 @@ class AnswerCache:
         return len(self._answers)
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
-        """Litestar middleware (it sits inside the hooks, so the security headers are added
-        to a replayed answer as to any other)."""
+        """``app`` wrapped: answers kept answers itself, passes the rest on. It wraps the
+        Litestar app's handler inside its before-send hooks, so the security headers are
+        added to a replayed answer as to any other."""
 
         async def answering(scope: Scope, receive: Receive, send: Send) -> None:
             await self.answer(app, scope, receive, send)
