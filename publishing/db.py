@@ -29,7 +29,12 @@ def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA busy_timeout = 30000")
         if not read_only:
-            cursor.execute("PRAGMA journal_mode = WAL")
+            # Switching to WAL takes a lock that does not wait on the busy timeout: sixteen
+            # processes connecting at once could fail with "database is locked" although
+            # the store has been in WAL since its first connection. So only when it is not.
+            mode = cursor.execute("PRAGMA journal_mode").fetchone()
+            if not mode or str(mode[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 
