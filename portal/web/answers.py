@@ -38,9 +38,8 @@ _DROPPED_ON_304 = {b"content-type", b"content-length", b"content-encoding"}
 
 @dataclass(frozen=True)
 class Answer:
-    """One complete answer as Litestar sent it, and its 304 form."""
+    """One complete 200 answer as the handler made it, and its 304 form."""
 
-    status: int
     headers: tuple[tuple[bytes, bytes], ...]
     body: bytes
     etag: bytes
@@ -53,8 +52,8 @@ class Answer:
 
 
 class AnswerCache:
-    """Kept answers, shared by every route: :meth:`middleware` wraps a route's ASGI app so
-    that it replays kept answers and records new ones as they go out.
+    """Kept answers: :meth:`wrap` wraps an ASGI app so that it replays kept answers and
+    records new ones as they go out.
 
     ``generation`` returns an object that changes when the catalog changes (the catalog
     itself); kept answers of an earlier generation are dropped."""
@@ -70,7 +69,7 @@ class AnswerCache:
     def __len__(self) -> int:
         return len(self._answers)
 
-    def middleware(self, app: ASGIApp) -> ASGIApp:
+    def wrap(self, app: ASGIApp) -> ASGIApp:
         """``app`` wrapped: answers kept answers itself, passes the rest on. It wraps the
         Litestar app's handler inside its before-send hooks, so the security headers are
         added to a replayed answer as to any other."""
@@ -101,7 +100,7 @@ class AnswerCache:
             await send(HTTPResponseBodyEvent(type="http.response.body", body=b"",
                                              more_body=False))
         else:
-            await send(HTTPResponseStartEvent(type="http.response.start", status=answer.status,
+            await send(HTTPResponseStartEvent(type="http.response.start", status=200,
                                               headers=list(answer.headers)))
             await send(HTTPResponseBodyEvent(type="http.response.body", body=answer.body,
                                              more_body=False))
@@ -141,7 +140,7 @@ class AnswerCache:
         etag = next((value for name, value in headers if name.lower() == b"etag"), None)
         if start.get("status") != 200 or etag is None or len(body) > self.max_bytes // 16:
             return  # not a cached body (an error, a redirect), or too big to keep
-        answer = Answer(200, headers, body, etag)
+        answer = Answer(headers, body, etag)
         with self._lock:
             if generation is not self._of or key in self._answers:
                 return  # the catalog changed meanwhile, or another request kept it first

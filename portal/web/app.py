@@ -81,7 +81,7 @@ def create_app(settings: Settings) -> Litestar:
     # Kept answers are replayed before routing: a cached page then costs Litestar's entry
     # (scope, the before-send hooks) and no more. Measured under bench/serve.py: 13,000 a
     # second as route middleware, 17,000 to 19,000 here.
-    app.asgi_handler = answers.middleware(app.asgi_handler)
+    app.asgi_handler = answers.wrap(app.asgi_handler)
     return app
 
 
