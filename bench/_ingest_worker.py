@@ -18,8 +18,9 @@ from privacy.ingest import ingest_file, load_mapping
 
 def main() -> None:
     internal_url, public_url, path = sys.argv[1], sys.argv[2], Path(sys.argv[3])
-    settings = Settings(data_dir=path.parent, internal_db_url=internal_url,
-                        public_db_url=public_url)
+    settings = Settings(
+        data_dir=path.parent, internal_db_url=internal_url, public_db_url=public_url
+    )
     internal, public = internal_engine(settings), public_engine(settings)
     started = time.perf_counter()
     report = ingest_file(internal, public, "stops", path, load_mapping("synthetic-stops"))
@@ -27,8 +28,16 @@ def main() -> None:
     # The conversion worker is a child of this process; count the larger of the two.
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"seconds": seconds, "rows_added": report.rows_added,
-                      "peak_rss_mb": own / 1024, "worker_peak_rss_mb": child / 1024}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "rows_added": report.rows_added,
+                "peak_rss_mb": own / 1024,
+                "worker_peak_rss_mb": child / 1024,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

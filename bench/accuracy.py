@@ -66,12 +66,21 @@ def true_parts(stops: int, period: str) -> list[PartCounts]:
         upgrade_stores(settings)
         internal, public = internal_engine(settings), public_engine(settings)
         for kind in ("areas", "stops", "incidents", "force"):
-            ingest_file(internal, public, kind, city / f"{kind}.csv",
-                        load_mapping(f"synthetic-{kind}"))
+            ingest_file(
+                internal, public, kind, city / f"{kind}.csv", load_mapping(f"synthetic-{kind}")
+            )
         areas, districts = area_codes(public), beat_districts(public)
-        parts = [part for spec in policy.tables for part in measured_parts(
-            count_table(internal, spec, quarter, policy.unit, areas), quarter, policy.unit,
-            areas, districts)]
+        parts = [
+            part
+            for spec in policy.tables
+            for part in measured_parts(
+                count_table(internal, spec, quarter, policy.unit, areas),
+                quarter,
+                policy.unit,
+                areas,
+                districts,
+            )
+        ]
         internal.dispose()
         public.dispose()
     return parts
@@ -82,13 +91,21 @@ def main() -> None:
     parser.add_argument("--releases", type=int, default=1000)
     parser.add_argument("--stops", type=int, default=300_000)
     parser.add_argument("--period", default="2024Q3")
-    parser.add_argument("--cities", type=int, default=200,
-                        help="simulated cities for the focus-area check (0 skips it)")
+    parser.add_argument(
+        "--cities",
+        type=int,
+        default=200,
+        help="simulated cities for the focus-area check (0 skips it)",
+    )
     args = parser.parse_args()
     policy = load_policy("quarterly")
     parts = true_parts(args.stops, args.period)
-    planned = [plan_measurement(p.part, policy.budget, p.sensitivity, len(p.keys))
-               if p.part.measured else None for p in parts]
+    planned = [
+        plan_measurement(p.part, policy.budget, p.sensitivity, len(p.keys))
+        if p.part.measured
+        else None
+        for p in parts
+    ]
     started = time.perf_counter()
     processor = PostProcessor(release_hierarchy(parts), parts, planned)
     setup = time.perf_counter() - started
@@ -100,8 +117,10 @@ def main() -> None:
     negatives = broken = 0
     started = time.perf_counter()
     for _ in range(args.releases):
-        raw = [p.apply(c.counts) if p is not None else [0] * len(c.keys)
-               for c, p in zip(parts, planned, strict=True)]
+        raw = [
+            p.apply(c.counts) if p is not None else [0] * len(c.keys)
+            for c, p in zip(parts, planned, strict=True)
+        ]
         result = processor.publish(raw)
         negatives += int((result.published < 0).sum())
         for i, (part, cells) in enumerate(zip(parts, hierarchy.cells, strict=True)):
@@ -113,20 +132,30 @@ def main() -> None:
             covered_away[i] += inside[truth[i] >= 10].sum()
             if part.up is not None and planned[i] is not None:
                 parent = i + 1  # a table's levels follow it in order
-                summed = np.bincount(part.up_cells, weights=np.asarray(raw[i], dtype=float),
-                                     minlength=len(parts[parent].keys))
+                summed = np.bincount(
+                    part.up_cells,
+                    weights=np.asarray(raw[i], dtype=float),
+                    minlength=len(parts[parent].keys),
+                )
                 child_sq[parent] += np.sum((summed - truth[parent]) ** 2)
-                added = np.bincount(part.up_cells, weights=published,
-                                    minlength=len(parts[parent].keys))
+                added = np.bincount(
+                    part.up_cells, weights=published, minlength=len(parts[parent].keys)
+                )
                 broken += int(np.sum(added != result.published[hierarchy.cells[parent]]))
     elapsed = time.perf_counter() - started
 
-    print(f"# {args.releases:,} releases of the quarterly policy (rho = {policy.budget.rho} "
-          f"per quarter), {args.period} of a synthetic city of {args.stops:,} stops")
-    print(f"# post-processing set-up (interval simulation) {setup:.2f} s; "
-          f"{elapsed / args.releases * 1000:.1f} ms per release (noise and post-processing)")
-    print(f"{'table':<40}{'cells':>6}{'sigma':>7}{'raw':>8}{'publ':>8}{'vs raw':>7}"
-          f"{'summed':>8}{'vs sum':>7}{'cover':>7}{'>=10':>7}")
+    print(
+        f"# {args.releases:,} releases of the quarterly policy (rho = {policy.budget.rho} "
+        f"per quarter), {args.period} of a synthetic city of {args.stops:,} stops"
+    )
+    print(
+        f"# post-processing set-up (interval simulation) {setup:.2f} s; "
+        f"{elapsed / args.releases * 1000:.1f} ms per release (noise and post-processing)"
+    )
+    print(
+        f"{'table':<40}{'cells':>6}{'sigma':>7}{'raw':>8}{'publ':>8}{'vs raw':>7}"
+        f"{'summed':>8}{'vs sum':>7}{'cover':>7}{'>=10':>7}"
+    )
     for i, part in enumerate(parts):
         plan = planned[i]
         if plan is None:
@@ -136,8 +165,10 @@ def main() -> None:
         raw_rmse = np.sqrt(raw_sq[i] / draws)
         pub_rmse = np.sqrt(pub_sq[i] / draws)
         away = int(np.sum(truth[i] >= 10)) * args.releases
-        line = (f"{part.part.name:<40}{cells:>6}{plan.charge.noise_scale:>7.2f}"
-                f"{raw_rmse:>8.2f}{pub_rmse:>8.2f}{pub_rmse / raw_rmse:>7.2f}")
+        line = (
+            f"{part.part.name:<40}{cells:>6}{plan.charge.noise_scale:>7.2f}"
+            f"{raw_rmse:>8.2f}{pub_rmse:>8.2f}{pub_rmse / raw_rmse:>7.2f}"
+        )
         if part.part.depth and child_sq[i]:
             summed = np.sqrt(child_sq[i] / draws)
             line += f"{summed:>8.2f}{pub_rmse / summed:>7.2f}"
@@ -170,22 +201,33 @@ def focus_accuracy(cities: int) -> None:
                 if r.outcome not in city.true_effects[code]:
                     continue
                 truth = 100 * (city.true_effects[code][r.outcome] - 1)
-                found.setdefault((code, r.outcome), []).append((
-                    r.percent, truth, r.interval[0] <= truth <= r.interval[1],
-                    r.noise_interval[0] <= truth <= r.noise_interval[1],
-                    r.interval[1] - r.interval[0]))
+                found.setdefault((code, r.outcome), []).append(
+                    (
+                        r.percent,
+                        truth,
+                        r.interval[0] <= truth <= r.interval[1],
+                        r.noise_interval[0] <= truth <= r.noise_interval[1],
+                        r.interval[1] - r.interval[0],
+                    )
+                )
     elapsed = time.perf_counter() - started
-    print(f"\n# focus-area evaluation over {cities} simulated cities ({elapsed:.0f} s): "
-          "difference in differences, 12 months before and after each start")
-    print(f"{'area':<6}{'outcome':<9}{'truth %':>9}{'mean est':>10}{'mean |err|':>12}"
-          f"{'cover':>8}{'noise-only':>12}{'width':>8}")
+    print(
+        f"\n# focus-area evaluation over {cities} simulated cities ({elapsed:.0f} s): "
+        "difference in differences, 12 months before and after each start"
+    )
+    print(
+        f"{'area':<6}{'outcome':<9}{'truth %':>9}{'mean est':>10}{'mean |err|':>12}"
+        f"{'cover':>8}{'noise-only':>12}{'width':>8}"
+    )
     for (code, outcome), rows in sorted(found.items()):
         estimates = np.array([r[0] for r in rows])
         truth = rows[0][1]
-        print(f"{code:<6}{outcome:<9}{truth:>9.1f}{estimates.mean():>10.2f}"
-              f"{np.abs(estimates - truth).mean():>12.2f}"
-              f"{np.mean([r[2] for r in rows]):>8.3f}{np.mean([r[3] for r in rows]):>12.3f}"
-              f"{np.mean([r[4] for r in rows]):>8.1f}")
+        print(
+            f"{code:<6}{outcome:<9}{truth:>9.1f}{estimates.mean():>10.2f}"
+            f"{np.abs(estimates - truth).mean():>12.2f}"
+            f"{np.mean([r[2] for r in rows]):>8.3f}{np.mean([r[3] for r in rows]):>12.3f}"
+            f"{np.mean([r[4] for r in rows]):>8.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -38,8 +38,9 @@ from portal.stores import upgrade_stores  # noqa: E402
 from privacy.schema import FieldType, fields_of  # noqa: E402
 from privacy.synth import generate_city  # noqa: E402
 
-POSTGRES_URL = os.environ.get("PORTAL_TEST_POSTGRES_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "PORTAL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 OUT = ROOT / "bench" / "out"
 
 
@@ -57,12 +58,14 @@ def constrained_ddl(table: str) -> str:
     columns, checks = [], []
     for field in fields_of("stops"):
         kind = {FieldType.DATETIME: "TIMESTAMP", FieldType.FLOAT: "DOUBLE PRECISION"}.get(
-            field.type, "VARCHAR(128)")
+            field.type, "VARCHAR(128)"
+        )
         null = " NOT NULL" if field.type not in (FieldType.FLOAT, FieldType.KEY) else ""
         columns.append(f"{field.name} {kind}{null}")
         if field.type is FieldType.CATEGORY:
-            checks.append("CHECK (" + " OR ".join(f"{field.name} = '{c}'"
-                                                  for c in field.vocabulary) + ")")
+            checks.append(
+                "CHECK (" + " OR ".join(f"{field.name} = '{c}'" for c in field.vocabulary) + ")"
+            )
     return f"CREATE TABLE {table} ({', '.join(columns + checks)}, UNIQUE (source_id))"
 
 
@@ -73,9 +76,17 @@ def bare_ddl(table: str) -> str:
 def run_ingest(settings: Settings, path: Path) -> dict[str, float]:
     upgrade_stores(settings)
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "_ingest_worker.py"), settings.internal_db_url,
-         settings.public_db_url, str(path)],
-        check=True, capture_output=True, text=True, cwd=ROOT,
+        [
+            sys.executable,
+            str(ROOT / "bench" / "_ingest_worker.py"),
+            settings.internal_db_url,
+            settings.public_db_url,
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     figures: dict[str, float] = json.loads(result.stdout)
@@ -95,11 +106,26 @@ def timed(command: list[str], stdin_path: Path | None = None) -> float:
 def sqlite_native(path: Path, work: Path, constrained: bool) -> float:
     db = work / f"native-{uuid.uuid4().hex[:6]}.sqlite3"
     ddl = constrained_ddl("stops_native") if constrained else bare_ddl("stops_native")
-    subprocess.run(["sqlite3", str(db), ddl + ";",
-                    "CREATE INDEX ix_native_time ON stops_native (occurred_at);"
-                    if constrained else "SELECT 1;"], check=True, capture_output=True)
-    return timed(["sqlite3", str(db), "PRAGMA journal_mode=WAL;",
-                  f".import --csv --skip 1 {path} stops_native"])
+    subprocess.run(
+        [
+            "sqlite3",
+            str(db),
+            ddl + ";",
+            "CREATE INDEX ix_native_time ON stops_native (occurred_at);"
+            if constrained
+            else "SELECT 1;",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return timed(
+        [
+            "sqlite3",
+            str(db),
+            "PRAGMA journal_mode=WAL;",
+            f".import --csv --skip 1 {path} stops_native",
+        ]
+    )
 
 
 def postgres_databases(admin_url: str) -> tuple[list[str], list[str]]:
@@ -125,11 +151,30 @@ def postgres_native(path: Path, url: str, constrained: bool) -> float:
     libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     ddl = constrained_ddl("stops_native") if constrained else bare_ddl("stops_native")
     extra = "CREATE INDEX ix_native_time ON stops_native (occurred_at);" if constrained else ""
-    subprocess.run(["psql", libpq, "-q", "-c", "DROP TABLE IF EXISTS stops_native",
-                    "-c", ddl, *(["-c", extra] if extra else [])],
-                   check=True, capture_output=True)
-    return timed(["psql", libpq, "-q", "-c",
-                  "\\copy stops_native FROM STDIN WITH (FORMAT csv, HEADER true)"], path)
+    subprocess.run(
+        [
+            "psql",
+            libpq,
+            "-q",
+            "-c",
+            "DROP TABLE IF EXISTS stops_native",
+            "-c",
+            ddl,
+            *(["-c", extra] if extra else []),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return timed(
+        [
+            "psql",
+            libpq,
+            "-q",
+            "-c",
+            "\\copy stops_native FROM STDIN WITH (FORMAT csv, HEADER true)",
+        ],
+        path,
+    )
 
 
 def postgres_answers() -> bool:
@@ -162,20 +207,36 @@ def main() -> None:
         ours = run_ingest(Settings.for_directory(work / "ingest"), path)
         assert ours["rows_added"] == rows
         line("sqlite", "portal ingest", ours["seconds"])
-        line("sqlite", "sqlite3 .import, bare text table", sqlite_native(path, work, False),
-             ours["seconds"])
-        line("sqlite", "sqlite3 .import, same constraints", sqlite_native(path, work, True),
-             ours["seconds"])
+        line(
+            "sqlite",
+            "sqlite3 .import, bare text table",
+            sqlite_native(path, work, False),
+            ours["seconds"],
+        )
+        line(
+            "sqlite",
+            "sqlite3 .import, same constraints",
+            sqlite_native(path, work, True),
+            ours["seconds"],
+        )
     if postgres_answers():
         names, urls = postgres_databases(POSTGRES_URL)
         try:
             settings = Settings(data_dir=OUT, internal_db_url=urls[0], public_db_url=urls[1])
             ours = run_ingest(settings, path)
             line("postgresql", "portal ingest", ours["seconds"])
-            line("postgresql", "COPY, bare text table", postgres_native(path, urls[2], False),
-                 ours["seconds"])
-            line("postgresql", "COPY, same constraints", postgres_native(path, urls[2], True),
-                 ours["seconds"])
+            line(
+                "postgresql",
+                "COPY, bare text table",
+                postgres_native(path, urls[2], False),
+                ours["seconds"],
+            )
+            line(
+                "postgresql",
+                "COPY, same constraints",
+                postgres_native(path, urls[2], True),
+                ours["seconds"],
+            )
         finally:
             drop_databases(POSTGRES_URL, names)
     else:
@@ -186,8 +247,10 @@ def main() -> None:
     for size in args.memory_rows:
         with tempfile.TemporaryDirectory() as tmp:
             figures = run_ingest(Settings.for_directory(Path(tmp)), stops_file(size))
-        print(f"{size:>12,}{figures['seconds']:9.1f}{size / figures['seconds']:12,.0f}"
-              f"{figures['peak_rss_mb']:13.0f}{figures['worker_peak_rss_mb']:11.0f}")
+        print(
+            f"{size:>12,}{figures['seconds']:9.1f}{size / figures['seconds']:12,.0f}"
+            f"{figures['peak_rss_mb']:13.0f}{figures['worker_peak_rss_mb']:11.0f}"
+        )
     if shutil.which("sqlite3") is None:
         print("note: sqlite3 CLI missing", file=sys.stderr)
 

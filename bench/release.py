@@ -55,10 +55,15 @@ def city(stops: int) -> Path:
 def measure(label: str, settings: Settings, city_dir: Path) -> None:
     upgrade_stores(settings)
     internal, public = internal_engine(settings), public_engine(settings)
-    for kind, name in (("areas", "areas"), ("stops", "stops"), ("incidents", "incidents"),
-                       ("force", "force")):
-        ingest_file(internal, public, kind, city_dir / f"{name}.csv",
-                    load_mapping(f"synthetic-{kind}"))
+    for kind, name in (
+        ("areas", "areas"),
+        ("stops", "stops"),
+        ("incidents", "incidents"),
+        ("force", "force"),
+    ):
+        ingest_file(
+            internal, public, kind, city_dir / f"{name}.csv", load_mapping(f"synthetic-{kind}")
+        )
     policy = load_policy("quarterly")
     areas = area_codes(public)
     ratios = []
@@ -88,10 +93,14 @@ def measure(label: str, settings: Settings, city_dir: Path) -> None:
         run = ("first", "planned", "later", "later")[number]
         if number:
             ratios.append(full / bare)
-        print(f"{label:<11}{period:<8}{run:<8}{bare:10.3f}{full:10.3f}{full / bare:9.2f}x"
-              f"{built.cells:>9,}{planning:>8}")
-    print(f"{label:<11}releases with a calibration in the store: median "
-          f"{statistics.median(ratios):.2f}x, worst {max(ratios):.2f}x (goal at most 1.5x)")
+        print(
+            f"{label:<11}{period:<8}{run:<8}{bare:10.3f}{full:10.3f}{full / bare:9.2f}x"
+            f"{built.cells:>9,}{planning:>8}"
+        )
+    print(
+        f"{label:<11}releases with a calibration in the store: median "
+        f"{statistics.median(ratios):.2f}x, worst {max(ratios):.2f}x (goal at most 1.5x)"
+    )
     internal.dispose()
     public.dispose()
 
@@ -101,10 +110,14 @@ def main() -> None:
     parser.add_argument("--stops", type=int, default=1_000_000)
     args = parser.parse_args()
     city_dir = city(args.stops)
-    print(f"# release of the quarterly policy; city of {args.stops:,} stops, "
-          f"{args.stops // 2:,} incidents, {args.stops // 100:,} force events")
-    print(f"{'store':<11}{'period':<8}{'run':<8}{'GROUP BYs':>10}{'release':>10}{'ratio':>10}"
-          f"{'cells':>9}{'plan':>8}")
+    print(
+        f"# release of the quarterly policy; city of {args.stops:,} stops, "
+        f"{args.stops // 2:,} incidents, {args.stops // 100:,} force events"
+    )
+    print(
+        f"{'store':<11}{'period':<8}{'run':<8}{'GROUP BYs':>10}{'release':>10}{'ratio':>10}"
+        f"{'cells':>9}{'plan':>8}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         measure("sqlite", Settings.for_directory(Path(tmp)), city_dir)
     if postgres_answers():

@@ -31,9 +31,13 @@ def data_dir(stops: int) -> Path:
     if not (directory / "public.sqlite3").exists():
         print(f"building the demo's data ({stops:,} stops) in {directory} ...", file=sys.stderr)
         directory.mkdir(parents=True, exist_ok=True)
-        subprocess.run([str(PORTAL), "demo", "--stops", str(stops), "--no-serve",
-                        "--no-reports"], check=True, cwd=ROOT, stdout=sys.stderr,
-                       env={**os.environ, "PORTAL_DATA_DIR": str(directory)})
+        subprocess.run(
+            [str(PORTAL), "demo", "--stops", str(stops), "--no-serve", "--no-reports"],
+            check=True,
+            cwd=ROOT,
+            stdout=sys.stderr,
+            env={**os.environ, "PORTAL_DATA_DIR": str(directory)},
+        )
     return directory
 
 
@@ -52,6 +56,7 @@ def main() -> None:
     from publishing.db import make_engine
     from publishing.reports import REPORT_QUARTERS, build_report, report_sections
     from publishing.svg import render_svgs
+
     imports = time.perf_counter() - started
 
     engine = make_engine(f"sqlite:///{directory / 'public.sqlite3'}", read_only=True)
@@ -59,8 +64,11 @@ def main() -> None:
     catalog = load_catalog(engine)
     catalog.read_current()
     loading = time.perf_counter() - started
-    charts = [c.figure for s in report_sections(catalog.up_to(args.period, REPORT_QUARTERS),
-                                                  args.period) for c in s.charts]
+    charts = [
+        c.figure
+        for s in report_sections(catalog.up_to(args.period, REPORT_QUARTERS), args.period)
+        for c in s.charts
+    ]
 
     started = time.perf_counter()
     cold = build_report(catalog, args.period, render_svgs=render_svgs)
@@ -79,21 +87,26 @@ def main() -> None:
     engine.dispose()
 
     def line(label: str, times: list[float]) -> str:
-        return (f"{label:<34}{statistics.median(times):>8.2f}{min(times):>8.2f}"
-                f"{max(times):>8.2f}")
+        return f"{label:<34}{statistics.median(times):>8.2f}{min(times):>8.2f}{max(times):>8.2f}"
 
-    print(f"# quarterly report of {args.period}, demo city of {args.stops:,} stops; "
-          f"{cold.charts} charts, {len(cold.pdf) / 1024:,.0f} KB; {args.rounds} rounds, "
-          "interleaved")
-    print(f"# imports (WeasyPrint, kaleido, plotly) {imports:.2f} s; reading 12 releases "
-          f"{loading:.2f} s; first (cold) full report {cold_time:.2f} s")
+    print(
+        f"# quarterly report of {args.period}, demo city of {args.stops:,} stops; "
+        f"{cold.charts} charts, {len(cold.pdf) / 1024:,.0f} KB; {args.rounds} rounds, "
+        "interleaved"
+    )
+    print(
+        f"# imports (WeasyPrint, kaleido, plotly) {imports:.2f} s; reading 12 releases "
+        f"{loading:.2f} s; first (cold) full report {cold_time:.2f} s"
+    )
     print(f"{'':<34}{'median':>8}{'min':>8}{'max':>8}  seconds")
     print(line(f"full report ({cold.charts} charts)", full))
     print(line("same report without charts", bare))
     print(line(f"SVG rendering alone ({len(charts)} charts)", svgs))
     verdict = "met" if statistics.median(full) < 10 else "MISSED"
-    print(f"charts cost {statistics.median(full) / statistics.median(bare):.2f}x the report "
-          f"without them; goal: full report under 10 s: {verdict}")
+    print(
+        f"charts cost {statistics.median(full) / statistics.median(bare):.2f}x the report "
+        f"without them; goal: full report under 10 s: {verdict}"
+    )
 
 
 if __name__ == "__main__":

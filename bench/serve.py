@@ -90,10 +90,13 @@ def ensure_data(data_dir: Path, stops: int) -> int:
     if not releases_in(data_dir):
         print(f"building the demo's data ({stops:,} stops) in {data_dir} ...", file=sys.stderr)
         data_dir.mkdir(parents=True, exist_ok=True)
-        subprocess.run([str(PORTAL), "demo", "--stops", str(stops), "--no-serve",
-                        "--no-reports"], check=True,
-                       cwd=ROOT, env={**os.environ, "PORTAL_DATA_DIR": str(data_dir)},
-                       stdout=sys.stderr)
+        subprocess.run(
+            [str(PORTAL), "demo", "--stops", str(stops), "--no-serve", "--no-reports"],
+            check=True,
+            cwd=ROOT,
+            env={**os.environ, "PORTAL_DATA_DIR": str(data_dir)},
+            stdout=sys.stderr,
+        )
     return releases_in(data_dir)
 
 
@@ -113,15 +116,25 @@ def fetch(url: str, timeout: float = 10.0) -> tuple[int, dict[str, str], bytes]:
         return error.code, dict(error.headers.items()), error.read()
 
 
-def start_server(data_dir: Path, port: int, workers: int,
-                 log: Path) -> subprocess.Popen[bytes]:
+def start_server(data_dir: Path, port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
     """``portal serve`` in its own process, once it answers; exits the bench if it fails."""
     with log.open("wb") as handle:
         server = subprocess.Popen(
-            [str(PORTAL), "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(workers)], cwd=ROOT,
-            env={**os.environ, "PORTAL_DATA_DIR": str(data_dir)}, stdout=handle,
-            stderr=subprocess.STDOUT)
+            [
+                str(PORTAL),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
+            cwd=ROOT,
+            env={**os.environ, "PORTAL_DATA_DIR": str(data_dir)},
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -132,8 +145,10 @@ def start_server(data_dir: Path, port: int, workers: int,
         except OSError:
             time.sleep(0.2)
     stop_server(server)
-    print(f"error: portal serve did not answer on port {port} (exit status {server.poll()});"
-          f" its output ({log}):\n{log.read_text(errors='replace')[-4000:]}")
+    print(
+        f"error: portal serve did not answer on port {port} (exit status {server.poll()});"
+        f" its output ({log}):\n{log.read_text(errors='replace')[-4000:]}"
+    )
     sys.exit(1)
 
 
@@ -183,23 +198,53 @@ def parse_wrk(output: str) -> Load:
     bad = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     bad += int(non2xx[1]) if non2xx else 0
-    return Load(requests=int(done[1]), seconds=_ms(done[2] + done[3]) / 1e3,
-                p50_ms=_ms(p50[1]), p99_ms=_ms(p99[1]), bad=bad)
+    return Load(
+        requests=int(done[1]),
+        seconds=_ms(done[2] + done[3]) / 1e3,
+        p50_ms=_ms(p50[1]),
+        p99_ms=_ms(p99[1]),
+        bad=bad,
+    )
 
 
 def run_wrk(url: str, seconds: int, connections: int, threads: int) -> Load:
     result = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-         "--latency", "-H", f"Accept-Encoding: {ACCEPT}", url],
-        check=True, capture_output=True, text=True)
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "--latency",
+            "-H",
+            f"Accept-Encoding: {ACCEPT}",
+            url,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return parse_wrk(result.stdout)
 
 
 def run_python(url: str, seconds: int, connections: int) -> Load:
     """The asyncio client of this file, in a process of its own."""
     result = subprocess.run(
-        [sys.executable, __file__, "--client", url, "--duration", str(seconds),
-         "--connections", str(connections)], check=True, capture_output=True, text=True)
+        [
+            sys.executable,
+            __file__,
+            "--client",
+            url,
+            "--duration",
+            str(seconds),
+            "--connections",
+            str(connections),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return Load(**json.loads(result.stdout))
 
 
@@ -207,8 +252,10 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split()[1])
-    headers = {k.strip().lower(): v.strip()
-               for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+    headers = {
+        k.strip().lower(): v.strip()
+        for k, _, v in (line.partition(":") for line in lines[1:] if line)
+    }
     if "chunked" in headers.get("transfer-encoding", "").lower():
         while True:
             size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
@@ -223,8 +270,10 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
 async def _client(url: str, seconds: float, connections: int) -> dict[str, object]:
     parts = urlsplit(url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
-    request = (f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-               f"Accept-Encoding: {ACCEPT}\r\nConnection: keep-alive\r\n\r\n").encode()
+    request = (
+        f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        f"Accept-Encoding: {ACCEPT}\r\nConnection: keep-alive\r\n\r\n"
+    ).encode()
     latencies: list[float] = []
     bad = 0
     started = time.perf_counter()
@@ -252,8 +301,13 @@ async def _client(url: str, seconds: float, connections: int) -> dict[str, objec
     def quantile(q: float) -> float:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1e3
 
-    return {"requests": len(latencies), "seconds": elapsed, "p50_ms": quantile(0.50),
-            "p99_ms": quantile(0.99), "bad": bad}
+    return {
+        "requests": len(latencies),
+        "seconds": elapsed,
+        "p50_ms": quantile(0.50),
+        "p99_ms": quantile(0.99),
+        "bad": bad,
+    }
 
 
 # --- first visit ------------------------------------------------------------------------
@@ -270,8 +324,11 @@ class _Assets(HTMLParser):
         found = dict(attrs)
         if tag == "script" and found.get("src"):
             self.urls.append(str(found["src"]))
-        elif (tag == "link" and found.get("href")
-              and "stylesheet" in (found.get("rel") or "").lower().split()):
+        elif (
+            tag == "link"
+            and found.get("href")
+            and "stylesheet" in (found.get("rel") or "").lower().split()
+        ):
             self.urls.append(str(found["href"]))
 
 
@@ -300,12 +357,18 @@ def _decoded(headers: dict[str, str], body: bytes) -> bytes:
     return gzip.decompress(body) if encoding == "gzip" else body
 
 
-def _row(url: str, status: int, headers: dict[str, str],
-         body: bytes) -> tuple[str, int, str, int, int]:
+def _row(
+    url: str, status: int, headers: dict[str, str], body: bytes
+) -> tuple[str, int, str, int, int]:
     parts = urlsplit(url)
     encoding = {k.lower(): v for k, v in headers.items()}.get("content-encoding", "-")
-    return (parts.path + (f"?{parts.query}" if parts.query else ""), status, encoding,
-            len(body), len(_decoded(headers, body)))
+    return (
+        parts.path + (f"?{parts.query}" if parts.query else ""),
+        status,
+        encoding,
+        len(body),
+        len(_decoded(headers, body)),
+    )
 
 
 # --- the bench --------------------------------------------------------------------------
@@ -313,14 +376,19 @@ def _row(url: str, status: int, headers: dict[str, str],
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=10,
-                        help="seconds of load per URL, shared by the rounds")
+    parser.add_argument(
+        "--duration", type=int, default=10, help="seconds of load per URL, shared by the rounds"
+    )
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
     parser.add_argument("--warmup", type=int, default=2, help="seconds per URL, discarded")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="portal serve's worker processes (default: one per CPU, as it)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="portal serve's worker processes (default: one per CPU, as it)",
+    )
     parser.add_argument("--stops", type=int, default=300_000, help="for building the data")
     parser.add_argument("--data-dir", type=Path, default=OUT / "serve-data")
     parser.add_argument("--load-generator", choices=("auto", "wrk", "python"), default="auto")
@@ -352,8 +420,9 @@ def main() -> None:
                 figures = run_python(base + path, seconds, args.connections)
             after, wall = cpu_seconds(server.pid), time.perf_counter() - started
             busy = (after - before) / wall if before is not None and after is not None else None
-            return Load(figures.requests, figures.seconds, figures.p50_ms, figures.p99_ms,
-                        figures.bad, busy)
+            return Load(
+                figures.requests, figures.seconds, figures.p50_ms, figures.p99_ms, figures.bad, busy
+            )
 
         checks = {name: fetch(base + path) for name, path in urls.items()}
         for path in urls.values():
@@ -370,16 +439,24 @@ def main() -> None:
         generator = f"wrk {release} --latency, {args.threads} thread(s)"
     else:
         why = "chosen" if wrk else "wrk not found"
-        generator = (f"Python asyncio client in its own process ({why}; it competes with the "
-                     "server for the 2 cores, so read its rates as lower bounds)")
-    print(f"# portal serve (uvicorn, {args.workers} worker(s), {os.cpu_count()} CPUs) on "
-          f"127.0.0.1; data {data_dir.name} "
-          f"({releases} releases)")
+        generator = (
+            f"Python asyncio client in its own process ({why}; it competes with the "
+            "server for the 2 cores, so read its rates as lower bounds)"
+        )
+    print(
+        f"# portal serve (uvicorn, {args.workers} worker(s), {os.cpu_count()} CPUs) on "
+        f"127.0.0.1; data {data_dir.name} "
+        f"({releases} releases)"
+    )
     print(f"# load: {generator}, {args.connections} connections, Accept-Encoding: {ACCEPT}")
-    print(f"# {args.warmup} s warm-up per URL, then {args.rounds} interleaved rounds of {step} s"
-          f" per URL (static, page, api); figures are medians of rounds")
-    print(f"{'url':<34}{'status':>7}{'enc':>6}{'bytes':>8}{'req/s':>9}{'p50 ms':>8}"
-          f"{'p99 ms':>8}{'srv cpu':>8}{'errors':>7}{'/static':>9}  goals")
+    print(
+        f"# {args.warmup} s warm-up per URL, then {args.rounds} interleaved rounds of {step} s"
+        f" per URL (static, page, api); figures are medians of rounds"
+    )
+    print(
+        f"{'url':<34}{'status':>7}{'enc':>6}{'bytes':>8}{'req/s':>9}{'p50 ms':>8}"
+        f"{'p99 ms':>8}{'srv cpu':>8}{'errors':>7}{'/static':>9}  goals"
+    )
     for name, path in urls.items():
         status, headers, body = checks[name]
         encoding = {k.lower(): v for k, v in headers.items()}.get("content-encoding", "-")
@@ -392,22 +469,32 @@ def main() -> None:
         ratio = statistics.median(r[name].rate / r["static"].rate for r in rounds)
         goals = [f"p99 < {GOAL_P99_MS:.0f} ms: {'met' if p99 < GOAL_P99_MS else 'MISSED'}"]
         if name == "page":
-            goals.insert(0, f">= {GOAL_PAGE_RATIO}x static: "
-                            f"{'met' if ratio >= GOAL_PAGE_RATIO else 'MISSED'}")
+            goals.insert(
+                0,
+                f">= {GOAL_PAGE_RATIO}x static: {'met' if ratio >= GOAL_PAGE_RATIO else 'MISSED'}",
+            )
         shown = f"{ratio:.2f}x" if name != "static" else ""
-        print(f"{path:<34}{status:>7}{encoding:>6}{len(body):>8,}{rate:>9,.0f}{p50:>8.1f}"
-              f"{p99:>8.1f}{cpu:>8}{sum(r.bad for r in runs):>7}{shown:>9}  {'; '.join(goals)}")
-    print("req/s by round: " + "; ".join(
-        f"{name} " + " ".join(f"{r[name].rate:,.0f}" for r in rounds) for name in urls))
+        print(
+            f"{path:<34}{status:>7}{encoding:>6}{len(body):>8,}{rate:>9,.0f}{p50:>8.1f}"
+            f"{p99:>8.1f}{cpu:>8}{sum(r.bad for r in runs):>7}{shown:>9}  {'; '.join(goals)}"
+        )
+    print(
+        "req/s by round: "
+        + "; ".join(f"{name} " + " ".join(f"{r[name].rate:,.0f}" for r in rounds) for name in urls)
+    )
 
     total = sum(row[3] for row in visit)
-    print("\n# first visit to the home page: / and its same-origin scripts and style sheets, "
-          "gzip accepted")
+    print(
+        "\n# first visit to the home page: / and its same-origin scripts and style sheets, "
+        "gzip accepted"
+    )
     print(f"{'url':<52}{'status':>7}{'enc':>6}{'sent':>11}{'decoded':>11}")
     for path, status, encoding, sent, decoded in visit:
         print(f"{path:<52}{status:>7}{encoding:>6}{sent:>11,}{decoded:>11,}")
-    print(f"{'total (bodies as sent)':<65}{total:>11,}{sum(r[4] for r in visit):>11,}  "
-          f"goal < {GOAL_FIRST_VISIT:,} bytes: {'met' if total < GOAL_FIRST_VISIT else 'MISSED'}")
+    print(
+        f"{'total (bodies as sent)':<65}{total:>11,}{sum(r[4] for r in visit):>11,}  "
+        f"goal < {GOAL_FIRST_VISIT:,} bytes: {'met' if total < GOAL_FIRST_VISIT else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

@@ -45,12 +45,16 @@ def schema_problem(store: Store, engine: Engine) -> str | None:
             current = MigrationContext.configure(connection).get_current_revision()
     except Exception as error:  # an unreachable database is a problem worth naming
         reason = getattr(error, "orig", None) or error
-        return (f"the {store} store cannot be read ({reason}): create and migrate it with "
-                f"`portal db upgrade` (or `portal demo`), or check PORTAL_{store.upper()}_DB_URL")
+        return (
+            f"the {store} store cannot be read ({reason}): create and migrate it with "
+            f"`portal db upgrade` (or `portal demo`), or check PORTAL_{store.upper()}_DB_URL"
+        )
     if current != head:
         found = f"at revision {current}" if current else "not migrated"
-        return (f"the {store} store is {found}, and this version of the portal needs {head}: "
-                "run `portal db upgrade`")
+        return (
+            f"the {store} store is {found}, and this version of the portal needs {head}: "
+            "run `portal db upgrade`"
+        )
     return None
 
 

@@ -22,8 +22,9 @@ REFRESH_SECONDS = 0.1
 
 
 @contextmanager
-def progress_bar(label: str, *, in_bytes: bool = False,
-                 console: Console | None = None) -> Iterator[Callable[[int, int], None]]:
+def progress_bar(
+    label: str, *, in_bytes: bool = False, console: Console | None = None
+) -> Iterator[Callable[[int, int], None]]:
     """Yield ``update(done, total)`` that draws a bar for ``label`` on stderr.
 
     The bar is redrawn by the updates themselves (``auto_refresh=False``): Rich's refresh
@@ -31,9 +32,13 @@ def progress_bar(label: str, *, in_bytes: bool = False,
     """
     counter = DownloadColumn() if in_bytes else MofNCompleteColumn()
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), counter,
-        TimeElapsedColumn(), TimeRemainingColumn(),
-        console=console or Console(stderr=True), auto_refresh=False,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        counter,
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console or Console(stderr=True),
+        auto_refresh=False,
     ) as progress:
         task = progress.add_task(label, total=None)
         last = 0.0

@@ -67,8 +67,12 @@ INCIDENT_FIELDS = (
     _F("source_id", _T.ID, required=True, description="the source's id of the incident"),
     _F("occurred_at", _T.DATETIME, required=True, description="when the offence began, local"),
     _F("offense_category", _T.CATEGORY, v.OFFENSE_CATEGORY, description="UCR Part I or other"),
-    _F("crime_against", _T.CATEGORY, v.CRIME_AGAINST,
-       description="derived from offense_category when the source does not say"),
+    _F(
+        "crime_against",
+        _T.CATEGORY,
+        v.CRIME_AGAINST,
+        description="derived from offense_category when the source does not say",
+    ),
     _F("district", _T.AREA),
     _F("beat", _T.AREA),
     _F("lat", _T.FLOAT),
@@ -127,5 +131,6 @@ def fields_of(kind: str) -> tuple[CanonicalField, ...]:
     try:
         return FIELDS_BY_KIND[kind]
     except KeyError:
-        raise KeyError(f"unknown record kind {kind!r}; "
-                       f"expected one of {', '.join(KINDS)}") from None
+        raise KeyError(
+            f"unknown record kind {kind!r}; expected one of {', '.join(KINDS)}"
+        ) from None

@@ -95,8 +95,15 @@ AREA_LEVEL = ("city", "district", "beat")
 FOCUS_AREA_ROLE = ("member", "comparison", "buffer")
 
 # Age bands by their lower bound; used when a source gives a numeric age.
-_AGE_BAND_BOUNDS = ((65, "65_plus"), (55, "55_64"), (45, "45_54"), (35, "35_44"),
-                    (25, "25_34"), (18, "18_24"), (0, "under_18"))
+_AGE_BAND_BOUNDS = (
+    (65, "65_plus"),
+    (55, "55_64"),
+    (45, "45_54"),
+    (35, "35_44"),
+    (25, "25_34"),
+    (18, "18_24"),
+    (0, "under_18"),
+)
 
 
 def age_band(age: float) -> str:

@@ -21,5 +21,6 @@ def beat_districts(public: Engine) -> dict[str, str]:
     """The district each declared beat belongs to (beats without one are left out)."""
     with public.connect() as connection:
         rows = connection.execute(
-            select(Area.code, Area.parent_code).where(Area.level == "beat")).all()
+            select(Area.code, Area.parent_code).where(Area.level == "beat")
+        ).all()
     return {beat: parent for beat, parent in rows if parent is not None}

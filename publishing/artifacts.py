@@ -35,38 +35,76 @@ def report_filename(period: str, release_id: str) -> str:
     return f"report-{period}-{release_id[:12]}.pdf"
 
 
-def write_artifact(public: Engine, *, release_id: str, kind: str, filename: str,
-                   media_type: str, content: bytes, created_at: datetime) -> str:
+def write_artifact(
+    public: Engine,
+    *,
+    release_id: str,
+    kind: str,
+    filename: str,
+    media_type: str,
+    content: bytes,
+    created_at: datetime,
+) -> str:
     """Store ``content`` as the release's artifact of that kind (replacing an earlier one);
     return its SHA-256."""
     digest = hashlib.sha256(content).hexdigest()
     with public.begin() as connection:
-        connection.execute(delete(Artifact).where(
-            Artifact.release_id == release_id, Artifact.kind == kind))
+        connection.execute(
+            delete(Artifact).where(Artifact.release_id == release_id, Artifact.kind == kind)
+        )
         connection.execute(delete(Artifact).where(Artifact.sha256 == digest))
-        connection.execute(insert(Artifact).values(
-            sha256=digest, release_id=release_id, kind=kind, filename=filename,
-            media_type=media_type, size=len(content), content=content, created_at=created_at))
+        connection.execute(
+            insert(Artifact).values(
+                sha256=digest,
+                release_id=release_id,
+                kind=kind,
+                filename=filename,
+                media_type=media_type,
+                size=len(content),
+                content=content,
+                created_at=created_at,
+            )
+        )
     return digest
 
 
 def list_artifacts(public: Engine) -> list[ArtifactInfo]:
     """Every artifact, newest period first (without the bytes)."""
-    query = (select(Artifact.sha256, Artifact.release_id, Release.period, Artifact.kind,
-                    Artifact.filename, Artifact.media_type, Artifact.size, Artifact.created_at)
-             .join(Release, Release.id == Artifact.release_id)
-             .order_by(Release.period.desc(), Artifact.created_at.desc()))
+    query = (
+        select(
+            Artifact.sha256,
+            Artifact.release_id,
+            Release.period,
+            Artifact.kind,
+            Artifact.filename,
+            Artifact.media_type,
+            Artifact.size,
+            Artifact.created_at,
+        )
+        .join(Release, Release.id == Artifact.release_id)
+        .order_by(Release.period.desc(), Artifact.created_at.desc())
+    )
     with public.connect() as connection:
         return [ArtifactInfo(*row) for row in connection.execute(query)]
 
 
 def read_artifact(public: Engine, filename: str) -> tuple[ArtifactInfo, bytes] | None:
     """An artifact and its bytes, by file name."""
-    query = (select(Artifact.sha256, Artifact.release_id, Release.period, Artifact.kind,
-                    Artifact.filename, Artifact.media_type, Artifact.size, Artifact.created_at,
-                    Artifact.content)
-             .join(Release, Release.id == Artifact.release_id)
-             .where(Artifact.filename == filename))
+    query = (
+        select(
+            Artifact.sha256,
+            Artifact.release_id,
+            Release.period,
+            Artifact.kind,
+            Artifact.filename,
+            Artifact.media_type,
+            Artifact.size,
+            Artifact.created_at,
+            Artifact.content,
+        )
+        .join(Release, Release.id == Artifact.release_id)
+        .where(Artifact.filename == filename)
+    )
     with public.connect() as connection:
         row = connection.execute(query).first()
     if row is None:

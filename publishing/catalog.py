@@ -145,14 +145,19 @@ class Catalog:
         last ``quarters`` periods, if given). Shares the cache of read tables."""
         periods = sorted({r.period for r in self.releases if r.period <= period})
         kept = set(periods[-quarters:] if quarters else periods)
-        return replace(self, releases=tuple(r for r in self.releases if r.period in kept),
-                       _tables=self._tables, _lock=self._lock)
+        return replace(
+            self,
+            releases=tuple(r for r in self.releases if r.period in kept),
+            _tables=self._tables,
+            _lock=self._lock,
+        )
 
     def release(self, release_id: str) -> ReleaseInfo | None:
         """The release with that id (or a unique prefix of it of 12 characters or more)."""
         for release in self.releases:
-            if release.id == release_id or (len(release_id) >= 12
-                                            and release.id.startswith(release_id)):
+            if release.id == release_id or (
+                len(release_id) >= 12 and release.id.startswith(release_id)
+            ):
                 return release
         return None
 
@@ -163,11 +168,27 @@ class Catalog:
                 content = read_release(self.engine, release_id)
                 if content is None:
                     raise KeyError(release_id)
-                self._tables[release_id] = {t.name: PublishedTable(
-                    t.name, t.title, t.source, t.dimensions, t.level_of, t.mechanism,
-                    t.noise_scale, t.rho, t.epsilon, t.delta,
-                    tuple(PublishedCell(c.key, c.published, c.ci_low, c.ci_high, c.std_error,
-                                        c.raw_noisy) for c in t.cells)) for t in content.tables}
+                self._tables[release_id] = {
+                    t.name: PublishedTable(
+                        t.name,
+                        t.title,
+                        t.source,
+                        t.dimensions,
+                        t.level_of,
+                        t.mechanism,
+                        t.noise_scale,
+                        t.rho,
+                        t.epsilon,
+                        t.delta,
+                        tuple(
+                            PublishedCell(
+                                c.key, c.published, c.ci_low, c.ci_high, c.std_error, c.raw_noisy
+                            )
+                            for c in t.cells
+                        ),
+                    )
+                    for t in content.tables
+                }
             return self._tables[release_id]
 
     def read_current(self) -> None:
@@ -185,8 +206,7 @@ class Catalog:
 
     def areas_at(self, level: str) -> list[AreaInfo]:
         """The declared areas of a level, by code."""
-        return sorted((a for a in self.areas.values() if a.level == level),
-                      key=lambda a: a.code)
+        return sorted((a for a in self.areas.values() if a.level == level), key=lambda a: a.code)
 
     def area_name(self, code: str) -> str:
         """An area's name, or the code itself (``unknown`` reads as "Not recorded")."""
@@ -203,8 +223,9 @@ def catalog_version(engine: Engine) -> str:
         ids = connection.execute(select(Release.id).order_by(Release.id)).scalars().all()
         areas = connection.execute(select(func.count()).select_from(Area)).scalar_one()
         beats = connection.execute(select(func.count()).select_from(FocusAreaBeat)).scalar_one()
-        files = connection.execute(select(Artifact.sha256).order_by(Artifact.sha256)
-                                   ).scalars().all()
+        files = (
+            connection.execute(select(Artifact.sha256).order_by(Artifact.sha256)).scalars().all()
+        )
     return hashlib.sha256(json.dumps([ids, areas, beats, files]).encode()).hexdigest()[:16]
 
 
@@ -213,21 +234,45 @@ def load_catalog(engine: Engine) -> Catalog:
     version = catalog_version(engine)
     with engine.connect() as connection:
         releases = tuple(
-            ReleaseInfo(r.id, r.period, r.policy_name, r.policy_version, r.policy_sha256,
-                        r.policy_text, json.loads(r.budget_statement), r.engine_version,
-                        r.created_at)
-            for r in connection.execute(select(Release).order_by(
-                Release.period, Release.created_at, Release.id)))
-        areas = {a.code: AreaInfo(a.code, a.level, a.name, a.parent_code, a.population,
-                                  json.loads(a.boundary) if a.boundary else None)
-                 for a in connection.execute(select(Area))}
+            ReleaseInfo(
+                r.id,
+                r.period,
+                r.policy_name,
+                r.policy_version,
+                r.policy_sha256,
+                r.policy_text,
+                json.loads(r.budget_statement),
+                r.engine_version,
+                r.created_at,
+            )
+            for r in connection.execute(
+                select(Release).order_by(Release.period, Release.created_at, Release.id)
+            )
+        )
+        areas = {
+            a.code: AreaInfo(
+                a.code,
+                a.level,
+                a.name,
+                a.parent_code,
+                a.population,
+                json.loads(a.boundary) if a.boundary else None,
+            )
+            for a in connection.execute(select(Area))
+        }
         roles: dict[str, dict[str, list[str]]] = {}
-        for beat in connection.execute(select(FocusAreaBeat).order_by(
-                FocusAreaBeat.beat_code)):
+        for beat in connection.execute(select(FocusAreaBeat).order_by(FocusAreaBeat.beat_code)):
             roles.setdefault(beat.focus_area_code, {}).setdefault(beat.role, []).append(
-                beat.beat_code)
-        focus = {f.code: FocusAreaInfo(f.code, f.name, f.intervention_start, f.intervention_end,
-                                       {role: tuple(b) for role, b in
-                                        roles.get(f.code, {}).items()})
-                 for f in connection.execute(select(FocusArea).order_by(FocusArea.code))}
+                beat.beat_code
+            )
+        focus = {
+            f.code: FocusAreaInfo(
+                f.code,
+                f.name,
+                f.intervention_start,
+                f.intervention_end,
+                {role: tuple(b) for role, b in roles.get(f.code, {}).items()},
+            )
+            for f in connection.execute(select(FocusArea).order_by(FocusArea.code))
+        }
     return Catalog(version, releases, areas, focus, engine)

@@ -18,8 +18,7 @@ import plotly.graph_objects as go
 
 from publishing.estimates import Estimate
 
-PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
-           "#999933")
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999933")
 FONT = "Liberation Sans, Arial, Helvetica, sans-serif"
 
 
@@ -43,8 +42,7 @@ class Chart:
 
     def figure_json(self) -> str:
         """The figure as Plotly JSON, for the page's local plotly.js bundle."""
-        text = json.dumps(self.figure.to_plotly_json(), separators=(",", ":"),
-                          cls=_PlotlyEncoder)
+        text = json.dumps(self.figure.to_plotly_json(), separators=(",", ":"), cls=_PlotlyEncoder)
         return text.replace("</", "<\\/")  # safe inside a <script type="application/json">
 
 
@@ -62,18 +60,25 @@ def fmt(value: float, digits: int = 0) -> str:
 
 def interval_text(estimate: Estimate, digits: int = 0, suffix: str = "") -> str:
     """``1,234 (1,200 to 1,270)``."""
-    return (f"{fmt(estimate.value, digits)}{suffix} ({fmt(estimate.low, digits)} to "
-            f"{fmt(estimate.high, digits)}{suffix})")
+    return (
+        f"{fmt(estimate.value, digits)}{suffix} ({fmt(estimate.low, digits)} to "
+        f"{fmt(estimate.high, digits)}{suffix})"
+    )
 
 
 def _layout(title: str, y_title: str, **extra: Any) -> dict[str, Any]:
     return {
         "title": {"text": title, "font": {"size": 16}},
         "font": {"family": FONT, "size": 13, "color": "#1a1a1a"},
-        "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff",
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
         "margin": {"l": 64, "r": 16, "t": 48, "b": 56},
-        "yaxis": {"title": {"text": y_title}, "gridcolor": "#d9d9d9", "rangemode": "tozero",
-                  "zerolinecolor": "#8c8c8c"},
+        "yaxis": {
+            "title": {"text": y_title},
+            "gridcolor": "#d9d9d9",
+            "rangemode": "tozero",
+            "zerolinecolor": "#8c8c8c",
+        },
         "xaxis": {"gridcolor": "#eeeeee"},
         "legend": {"orientation": "h", "y": -0.2},
         "hovermode": "x unified",
@@ -81,61 +86,108 @@ def _layout(title: str, y_title: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def trend_chart(slug: str, title: str, sentence: str, y_title: str,
-                series: Sequence[tuple[str, Sequence[tuple[str, Estimate]]]],
-                digits: int = 0, suffix: str = "") -> Chart:
+def trend_chart(
+    slug: str,
+    title: str,
+    sentence: str,
+    y_title: str,
+    series: Sequence[tuple[str, Sequence[tuple[str, Estimate]]]],
+    digits: int = 0,
+    suffix: str = "",
+) -> Chart:
     """Lines over time, each with a shaded band for its 95% interval."""
     figure = go.Figure()
     for index, (label, points) in enumerate(series):
         colour = PALETTE[index % len(PALETTE)]
         xs = [x for x, _ in points]
-        figure.add_trace(go.Scatter(
-            x=[*xs, *reversed(xs)],
-            y=[e.high for _, e in points] + [e.low for _, e in reversed(points)],
-            fill="toself", fillcolor=_transparent(colour), line={"width": 0},
-            hoverinfo="skip", showlegend=False, name=f"{label} 95% interval"))
-        figure.add_trace(go.Scatter(
-            x=xs, y=[e.value for _, e in points], mode="lines+markers", name=label,
-            line={"color": colour, "width": 2}, marker={"size": 5},
-            customdata=[[e.low, e.high] for _, e in points],
-            hovertemplate=f"{label}: %{{y:,.{digits}f}}{suffix} "
-                          f"(%{{customdata[0]:,.{digits}f}} to %{{customdata[1]:,.{digits}f}})"
-                          "<extra></extra>"))
+        figure.add_trace(
+            go.Scatter(
+                x=[*xs, *reversed(xs)],
+                y=[e.high for _, e in points] + [e.low for _, e in reversed(points)],
+                fill="toself",
+                fillcolor=_transparent(colour),
+                line={"width": 0},
+                hoverinfo="skip",
+                showlegend=False,
+                name=f"{label} 95% interval",
+            )
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=xs,
+                y=[e.value for _, e in points],
+                mode="lines+markers",
+                name=label,
+                line={"color": colour, "width": 2},
+                marker={"size": 5},
+                customdata=[[e.low, e.high] for _, e in points],
+                hovertemplate=f"{label}: %{{y:,.{digits}f}}{suffix} "
+                f"(%{{customdata[0]:,.{digits}f}} to %{{customdata[1]:,.{digits}f}})"
+                "<extra></extra>",
+            )
+        )
     figure.update_layout(_layout(title, y_title))
     columns = ("period", *(label for label, _ in series))
     periods = list(dict.fromkeys(x for _, points in series for x, _ in points))
     lookup = [{x: e for x, e in points} for _, points in series]
-    rows = tuple((x, *(interval_text(s[x], digits, suffix) if x in s else "no release"
-                       for s in lookup)) for x in periods)
+    rows = tuple(
+        (x, *(interval_text(s[x], digits, suffix) if x in s else "no release" for s in lookup))
+        for x in periods
+    )
     return Chart(slug, title, sentence, figure, DataTable(columns, rows))
 
 
-def bar_chart(slug: str, title: str, sentence: str, y_title: str,
-              groups: Sequence[tuple[str, Sequence[tuple[str, Estimate]]]],
-              digits: int = 0, suffix: str = "", category_title: str = "") -> Chart:
+def bar_chart(
+    slug: str,
+    title: str,
+    sentence: str,
+    y_title: str,
+    groups: Sequence[tuple[str, Sequence[tuple[str, Estimate]]]],
+    digits: int = 0,
+    suffix: str = "",
+    category_title: str = "",
+) -> Chart:
     """Bars (grouped when there are several groups) with 95% error bars."""
     figure = go.Figure()
     for index, (label, bars) in enumerate(groups):
-        figure.add_trace(go.Bar(
-            x=[c for c, _ in bars], y=[e.value for _, e in bars], name=label,
-            marker={"color": PALETTE[index % len(PALETTE)]},
-            error_y={"type": "data", "symmetric": False, "color": "#333333",
-                     "array": [e.high - e.value for _, e in bars],
-                     "arrayminus": [e.value - e.low for _, e in bars]},
-            hovertemplate=f"%{{x}}: %{{y:,.{digits}f}}{suffix}<extra>{label}</extra>"))
-    figure.update_layout(_layout(title, y_title, barmode="group", showlegend=len(groups) > 1,
-                                 hovermode="closest"))
+        figure.add_trace(
+            go.Bar(
+                x=[c for c, _ in bars],
+                y=[e.value for _, e in bars],
+                name=label,
+                marker={"color": PALETTE[index % len(PALETTE)]},
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "color": "#333333",
+                    "array": [e.high - e.value for _, e in bars],
+                    "arrayminus": [e.value - e.low for _, e in bars],
+                },
+                hovertemplate=f"%{{x}}: %{{y:,.{digits}f}}{suffix}<extra>{label}</extra>",
+            )
+        )
+    figure.update_layout(
+        _layout(title, y_title, barmode="group", showlegend=len(groups) > 1, hovermode="closest")
+    )
     figure.update_xaxes(title={"text": category_title})
     categories = list(dict.fromkeys(c for _, bars in groups for c, _ in bars))
     lookup = [{c: e for c, e in bars} for _, bars in groups]
     columns = (category_title or "category", *(label for label, _ in groups))
-    rows = tuple((c, *(interval_text(g[c], digits, suffix) if c in g else "" for g in lookup))
-                 for c in categories)
+    rows = tuple(
+        (c, *(interval_text(g[c], digits, suffix) if c in g else "" for g in lookup))
+        for c in categories
+    )
     return Chart(slug, title, sentence, figure, DataTable(columns, rows))
 
 
-def area_map(slug: str, title: str, sentence: str, value_title: str,
-             areas: Sequence[tuple[str, dict[str, Any], Estimate]], digits: int = 0) -> Chart:
+def area_map(
+    slug: str,
+    title: str,
+    sentence: str,
+    value_title: str,
+    areas: Sequence[tuple[str, dict[str, Any], Estimate]],
+    digits: int = 0,
+) -> Chart:
     """A choropleth of areas drawn from their GeoJSON boundaries: no base map, no tiles,
     nothing fetched from elsewhere. Areas are shaded in four bands of equal width, darker
     meaning more; the legend names each band's range."""
@@ -148,16 +200,29 @@ def area_map(slug: str, title: str, sentence: str, value_title: str,
         band = min(bands - 1, int(bands * estimate.value / top))
         low, high = top * band / bands, top * (band + 1) / bands
         for ring in _rings(boundary):
-            figure.add_trace(go.Scatter(
-                x=[p[0] for p in ring], y=[p[1] for p in ring], fill="toself",
-                fillcolor=_sequential((band + 0.5) / bands),
-                line={"color": "#ffffff", "width": 1.5}, mode="lines", hoveron="fills",
-                name=f"{fmt(low, digits)} to {fmt(high, digits)}", legendgroup=str(band),
-                legendrank=band, showlegend=band not in shown,
-                text=f"{name}: {interval_text(estimate, digits)}", hoverinfo="text"))
+            figure.add_trace(
+                go.Scatter(
+                    x=[p[0] for p in ring],
+                    y=[p[1] for p in ring],
+                    fill="toself",
+                    fillcolor=_sequential((band + 0.5) / bands),
+                    line={"color": "#ffffff", "width": 1.5},
+                    mode="lines",
+                    hoveron="fills",
+                    name=f"{fmt(low, digits)} to {fmt(high, digits)}",
+                    legendgroup=str(band),
+                    legendrank=band,
+                    showlegend=band not in shown,
+                    text=f"{name}: {interval_text(estimate, digits)}",
+                    hoverinfo="text",
+                )
+            )
             shown.add(band)
-    figure.update_layout(_layout(title, "", hovermode="closest", showlegend=True,
-                                 legend={"title": {"text": value_title}}))
+    figure.update_layout(
+        _layout(
+            title, "", hovermode="closest", showlegend=True, legend={"title": {"text": value_title}}
+        )
+    )
     xs = [p[0] for _, boundary, _ in areas for ring in _rings(boundary) for p in ring]
     ys = [p[1] for _, boundary, _ in areas for ring in _rings(boundary) for p in ring]
     if xs and ys:
@@ -165,31 +230,54 @@ def area_map(slug: str, title: str, sentence: str, value_title: str,
         # 1/cos(latitude) keeps the districts' shapes.
         ratio = 1 / max(0.2, math.cos(math.radians((min(ys) + max(ys)) / 2)))
         figure.update_xaxes(visible=False, range=[min(xs), max(xs)])
-        figure.update_yaxes(visible=False, range=[min(ys), max(ys)], rangemode="normal",
-                            scaleanchor="x", scaleratio=ratio)
+        figure.update_yaxes(
+            visible=False,
+            range=[min(ys), max(ys)],
+            rangemode="normal",
+            scaleanchor="x",
+            scaleratio=ratio,
+        )
     rows = tuple((name, interval_text(e, digits)) for name, _, e in areas)
     return Chart(slug, title, sentence, figure, DataTable(("area", value_title), rows))
 
 
-def lorenz_chart(slug: str, title: str, sentence: str,
-                 curve: Sequence[tuple[float, float]],
-                 shares: Sequence[tuple[str, Estimate]]) -> Chart:
+def lorenz_chart(
+    slug: str,
+    title: str,
+    sentence: str,
+    curve: Sequence[tuple[float, float]],
+    shares: Sequence[tuple[str, Estimate]],
+) -> Chart:
     """A Lorenz curve (share of beats, least busy first, against their share of incidents)
     beside the line of equal shares; the table gives the top beats' shares with intervals."""
     figure = go.Figure()
-    figure.add_trace(go.Scatter(x=[0, 100], y=[0, 100], mode="lines", name="Equal shares",
-                                line={"color": "#8c8c8c", "dash": "dash", "width": 1.5},
-                                hoverinfo="skip"))
-    figure.add_trace(go.Scatter(
-        x=[100 * x for x, _ in curve], y=[100 * y for _, y in curve], mode="lines",
-        name="Beats", line={"color": PALETTE[0], "width": 2.5},
-        hovertemplate="%{x:.0f}% of beats: %{y:.1f}% of incidents<extra></extra>"))
+    figure.add_trace(
+        go.Scatter(
+            x=[0, 100],
+            y=[0, 100],
+            mode="lines",
+            name="Equal shares",
+            line={"color": "#8c8c8c", "dash": "dash", "width": 1.5},
+            hoverinfo="skip",
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=[100 * x for x, _ in curve],
+            y=[100 * y for _, y in curve],
+            mode="lines",
+            name="Beats",
+            line={"color": PALETTE[0], "width": 2.5},
+            hovertemplate="%{x:.0f}% of beats: %{y:.1f}% of incidents<extra></extra>",
+        )
+    )
     figure.update_layout(_layout(title, "% of incidents (cumulative)", hovermode="closest"))
     figure.update_xaxes(title={"text": "% of beats, least busy first"}, range=[0, 100])
     figure.update_yaxes(range=[0, 100])
     rows = tuple((name, interval_text(e, 1, "%")) for name, e in shares)
-    return Chart(slug, title, sentence, figure,
-                 DataTable(("busiest beats", "share of incidents"), rows))
+    return Chart(
+        slug, title, sentence, figure, DataTable(("busiest beats", "share of incidents"), rows)
+    )
 
 
 def _rings(boundary: dict[str, Any]) -> list[list[list[float]]]:
@@ -210,5 +298,5 @@ def _sequential(share: float) -> str:
 
 
 def _transparent(hex_colour: str, alpha: float = 0.18) -> str:
-    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgba({r},{g},{b},{alpha})"

@@ -72,8 +72,9 @@ def ratio(numerator: Estimate, denominator: Estimate) -> Estimate | None:
     if denominator.value <= 0 or denominator.low <= 0:
         return None
     value = numerator.value / denominator.value
-    se = math.hypot(numerator.std_error / denominator.value,
-                    value * denominator.std_error / denominator.value)
+    se = math.hypot(
+        numerator.std_error / denominator.value, value * denominator.std_error / denominator.value
+    )
     return Estimate(value, max(0.0, value - Z95 * se), value + Z95 * se, se)
 
 
@@ -83,11 +84,19 @@ def percent_change(new: Estimate, old: Estimate) -> Estimate | None:
     quotient = ratio(new, old)
     if quotient is None:
         return None
-    return Estimate(100 * (quotient.value - 1), 100 * (quotient.low - 1),
-                    100 * (quotient.high - 1), 100 * quotient.std_error)
+    return Estimate(
+        100 * (quotient.value - 1),
+        100 * (quotient.low - 1),
+        100 * (quotient.high - 1),
+        100 * quotient.std_error,
+    )
 
 
 def scaled(estimate: Estimate, factor: float) -> Estimate:
     """The estimate times a known constant (a rate per 1,000 residents, say)."""
-    return Estimate(estimate.value * factor, estimate.low * factor, estimate.high * factor,
-                    estimate.std_error * factor)
+    return Estimate(
+        estimate.value * factor,
+        estimate.low * factor,
+        estimate.high * factor,
+        estimate.std_error * factor,
+    )

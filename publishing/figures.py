@@ -24,8 +24,9 @@ from publishing.headlines import released_total
 from publishing.labels import PART_ONE, label
 
 
-def monthly(catalog: Catalog, name: str, *, month: str = "month",
-            **where: str | Iterable[str]) -> list[tuple[str, Estimate]]:
+def monthly(
+    catalog: Catalog, name: str, *, month: str = "month", **where: str | Iterable[str]
+) -> list[tuple[str, Estimate]]:
     """A table's monthly totals across every released quarter."""
     points = []
     for period in catalog.periods:
@@ -39,8 +40,9 @@ def monthly(catalog: Catalog, name: str, *, month: str = "month",
     return points
 
 
-def quarterly(catalog: Catalog, name: str, **where: str | Iterable[str]
-              ) -> list[tuple[str, Estimate]]:
+def quarterly(
+    catalog: Catalog, name: str, **where: str | Iterable[str]
+) -> list[tuple[str, Estimate]]:
     """A table's quarter totals across every released quarter."""
     points = []
     for period in catalog.periods:
@@ -50,8 +52,10 @@ def quarterly(catalog: Catalog, name: str, **where: str | Iterable[str]
     return points
 
 
-def _ratio_series(top: list[tuple[str, Estimate]], bottom: list[tuple[str, Estimate]],
-                  ) -> list[tuple[str, Estimate]]:
+def _ratio_series(
+    top: list[tuple[str, Estimate]],
+    bottom: list[tuple[str, Estimate]],
+) -> list[tuple[str, Estimate]]:
     under = dict(bottom)
     series = []
     for x, estimate in top:
@@ -76,10 +80,14 @@ def stops_trend(catalog: Catalog, district: str | None) -> Chart | None:
     where = _district_name(catalog, district)
     first, last = points[0], points[-1]
     return trend_chart(
-        "stops-trend", f"Stops per month, {where}",
+        "stops-trend",
+        f"Stops per month, {where}",
         f"Stops per month in {where} from {first[0]} to {last[0]}: "
         f"{fmt(first[1].value)} in the first month and {fmt(last[1].value)} in the last. "
-        "The shaded band is the 95% interval.", "stops", [("Stops", points)])
+        "The shaded band is the 95% interval.",
+        "stops",
+        [("Stops", points)],
+    )
 
 
 def district_map(catalog: Catalog, period: str) -> Chart | None:
@@ -88,12 +96,16 @@ def district_map(catalog: Catalog, period: str) -> Chart | None:
     districts = [a for a in catalog.areas_at("district") if a.boundary]
     if table is None or not districts:
         return None
-    shown = [(a.name, a.boundary or {}, total(table.where(district=a.code)))
-             for a in districts]
+    shown = [(a.name, a.boundary or {}, total(table.where(district=a.code))) for a in districts]
     busiest = max(shown, key=lambda s: s[2].value)
-    return area_map("district-map", f"Stops by district, {period}",
-                    f"A map of the {len(shown)} districts shaded by stops in {period}; "
-                    f"{busiest[0]} had the most, {interval_text(busiest[2])}.", "stops", shown)
+    return area_map(
+        "district-map",
+        f"Stops by district, {period}",
+        f"A map of the {len(shown)} districts shaded by stops in {period}; "
+        f"{busiest[0]} had the most, {interval_text(busiest[2])}.",
+        "stops",
+        shown,
+    )
 
 
 def district_rates(catalog: Catalog, period: str) -> Chart | None:
@@ -102,23 +114,33 @@ def district_rates(catalog: Catalog, period: str) -> Chart | None:
     districts = [a for a in catalog.areas_at("district") if a.population]
     if table is None or not districts:
         return None
-    bars = [(a.name, scaled(total(table.where(district=a.code)), 1000 / (a.population or 1)))
-            for a in districts]
-    return bar_chart("district-rates", f"Stops per 1,000 residents by district, {period}",
-                     f"Stops per 1,000 residents in each district in {period} (residents "
-                     "from the declared areas' populations), with 95% intervals.",
-                     "stops per 1,000 residents", [("Stops per 1,000 residents", bars)],
-                     digits=1, category_title="district")
+    bars = [
+        (a.name, scaled(total(table.where(district=a.code)), 1000 / (a.population or 1)))
+        for a in districts
+    ]
+    return bar_chart(
+        "district-rates",
+        f"Stops per 1,000 residents by district, {period}",
+        f"Stops per 1,000 residents in each district in {period} (residents "
+        "from the declared areas' populations), with 95% intervals.",
+        "stops per 1,000 residents",
+        [("Stops per 1,000 residents", bars)],
+        digits=1,
+        category_title="district",
+    )
 
 
-def _by_category(catalog: Catalog, period: str, name: str, dimension: str,
-                 district: str | None) -> list[tuple[str, Estimate]]:
+def _by_category(
+    catalog: Catalog, period: str, name: str, dimension: str, district: str | None
+) -> list[tuple[str, Estimate]]:
     table = catalog.table(period, name)
     if table is None:
         return []
     where = {} if district is None else {"district": district}
-    return [(label(code), total(table.where(**{dimension: code}, **where)))
-            for code in table.values_of(dimension)]
+    return [
+        (label(code), total(table.where(**{dimension: code}, **where)))
+        for code in table.values_of(dimension)
+    ]
 
 
 def stops_by_race(catalog: Catalog, period: str, district: str | None) -> Chart | None:
@@ -127,11 +149,16 @@ def stops_by_race(catalog: Catalog, period: str, district: str | None) -> Chart 
     if not bars:
         return None
     where = _district_name(catalog, district)
-    return bar_chart("stops-race", f"Stops by race, {where}, {period}",
-                     f"Stops in {where} in {period} by the race officers recorded for the "
-                     "person stopped. Population by race is not in the reference data, so "
-                     "rates per resident are shown by district only.", "stops",
-                     [("Stops", bars)], category_title="race")
+    return bar_chart(
+        "stops-race",
+        f"Stops by race, {where}, {period}",
+        f"Stops in {where} in {period} by the race officers recorded for the "
+        "person stopped. Population by race is not in the reference data, so "
+        "rates per resident are shown by district only.",
+        "stops",
+        [("Stops", bars)],
+        category_title="race",
+    )
 
 
 def stops_by_outcome(catalog: Catalog, period: str, district: str | None) -> Chart | None:
@@ -140,50 +167,68 @@ def stops_by_outcome(catalog: Catalog, period: str, district: str | None) -> Cha
     if not bars:
         return None
     where = _district_name(catalog, district)
-    return bar_chart("stops-outcome", f"Stops by outcome, {where}, {period}",
-                     f"How stops in {where} ended in {period}: the most serious outcome of "
-                     "each stop.", "stops", [("Stops", bars)], category_title="outcome")
+    return bar_chart(
+        "stops-outcome",
+        f"Stops by outcome, {where}, {period}",
+        f"How stops in {where} ended in {period}: the most serious outcome of each stop.",
+        "stops",
+        [("Stops", bars)],
+        category_title="outcome",
+    )
 
 
 def search_rates(catalog: Catalog, period: str, district: str | None) -> Chart | None:
     """Search rates (searches per 100 stops) and hit rates (contraband found per 100
     searches) by race."""
     stops = _by_category(catalog, period, "stops_by_district_race", "subject_race", district)
-    searches = _by_category(catalog, period, "searches_by_district_race", "subject_race",
-                            district)
-    hits = _by_category(catalog, period, "search_hits_by_district_race", "subject_race",
-                        district)
+    searches = _by_category(catalog, period, "searches_by_district_race", "subject_race", district)
+    hits = _by_category(catalog, period, "search_hits_by_district_race", "subject_race", district)
     if not (stops and searches and hits):
         return None
 
     where = _district_name(catalog, district)
-    return bar_chart("search-rates", f"Search and hit rates by race, {where}, {period}",
-                     f"Per race in {where} in {period}: searches per 100 stops, and searches "
-                     "that found contraband per 100 searches. Groups too small to give a "
-                     "meaningful rate are left out.", "per 100",
-                     [("Search rate (per 100 stops)", _ratio_series(searches, stops)),
-                      ("Hit rate (per 100 searches)", _ratio_series(hits, searches))],
-                     digits=1, category_title="race")
+    return bar_chart(
+        "search-rates",
+        f"Search and hit rates by race, {where}, {period}",
+        f"Per race in {where} in {period}: searches per 100 stops, and searches "
+        "that found contraband per 100 searches. Groups too small to give a "
+        "meaningful rate are left out.",
+        "per 100",
+        [
+            ("Search rate (per 100 stops)", _ratio_series(searches, stops)),
+            ("Hit rate (per 100 searches)", _ratio_series(hits, searches)),
+        ],
+        digits=1,
+        category_title="race",
+    )
 
 
 def no_action_share(catalog: Catalog, district: str | None) -> Chart | None:
     """The share of stops that ended with no action, monthly city-wide or quarterly in a
     district."""
     if district is None:
-        series = _ratio_series(monthly(catalog, "no_action_stops_by_month"),
-                               monthly(catalog, "stops_by_month"))
+        series = _ratio_series(
+            monthly(catalog, "no_action_stops_by_month"), monthly(catalog, "stops_by_month")
+        )
     else:  # both by the district the beat lies in
         series = _ratio_series(
             monthly(catalog, "no_action_stops_by_month_district", district=district),
-            monthly(catalog, "stops_by_month_beat_district", district=district))
+            monthly(catalog, "stops_by_month_beat_district", district=district),
+        )
     if not series:
         return None
     where = _district_name(catalog, district)
-    return trend_chart("no-action-share", f"Share of stops that ended with no action, {where}",
-                       f"The percentage of stops in {where} that ended with no citation, "
-                       "summons or arrest and found no contraband, month by month, with its "
-                       "95% interval.", "% of stops",
-                       [("Stops with no action", series)], digits=1, suffix="%")
+    return trend_chart(
+        "no-action-share",
+        f"Share of stops that ended with no action, {where}",
+        f"The percentage of stops in {where} that ended with no citation, "
+        "summons or arrest and found no contraband, month by month, with its "
+        "95% interval.",
+        "% of stops",
+        [("Stops with no action", series)],
+        digits=1,
+        suffix="%",
+    )
 
 
 def force_by_district(catalog: Catalog, period: str) -> Chart | None:
@@ -191,12 +236,18 @@ def force_by_district(catalog: Catalog, period: str) -> Chart | None:
     table = catalog.table(period, "force_by_district")
     if table is None:
         return None
-    bars = [(catalog.area_name(code), total(table.where(district=code)))
-            for code in table.values_of("district")]
-    return bar_chart("force-district", f"Uses of force by district, {period}",
-                     f"Uses of force recorded in each district in {period}, with 95% "
-                     "intervals.", "uses of force", [("Uses of force", bars)],
-                     category_title="district")
+    bars = [
+        (catalog.area_name(code), total(table.where(district=code)))
+        for code in table.values_of("district")
+    ]
+    return bar_chart(
+        "force-district",
+        f"Uses of force by district, {period}",
+        f"Uses of force recorded in each district in {period}, with 95% intervals.",
+        "uses of force",
+        [("Uses of force", bars)],
+        category_title="district",
+    )
 
 
 def force_by_race(catalog: Catalog, period: str) -> Chart | None:
@@ -204,10 +255,14 @@ def force_by_race(catalog: Catalog, period: str) -> Chart | None:
     bars = _by_category(catalog, period, "force_by_district_race", "subject_race", None)
     if not bars:
         return None
-    return bar_chart("force-race", f"Uses of force by race, {period}",
-                     f"Uses of force in {period} by the race recorded for the person, with 95% "
-                     "intervals.", "uses of force", [("Uses of force", bars)],
-                     category_title="race")
+    return bar_chart(
+        "force-race",
+        f"Uses of force by race, {period}",
+        f"Uses of force in {period} by the race recorded for the person, with 95% intervals.",
+        "uses of force",
+        [("Uses of force", bars)],
+        category_title="race",
+    )
 
 
 def force_trend(catalog: Catalog) -> Chart | None:
@@ -215,25 +270,38 @@ def force_trend(catalog: Catalog) -> Chart | None:
     points = quarterly(catalog, "force_in_quarter")
     if not points:
         return None
-    return trend_chart("force-trend", "Uses of force per quarter",
-                       "Uses of force recorded each quarter, with 95% bands.", "uses of force",
-                       [("Uses of force", points)])
+    return trend_chart(
+        "force-trend",
+        "Uses of force per quarter",
+        "Uses of force recorded each quarter, with 95% bands.",
+        "uses of force",
+        [("Uses of force", points)],
+    )
 
 
 def crime_trend(catalog: Catalog, district: str | None) -> Chart | None:
     """Reported crimes per month by offence."""
-    table_name = "incidents_by_month_offense" if district is None else (
-        "incidents_by_month_district_offense")
+    table_name = (
+        "incidents_by_month_offense"
+        if district is None
+        else ("incidents_by_month_district_offense")
+    )
     where: dict[str, str] = {} if district is None else {"district": district}
-    series = [(label(code), monthly(catalog, table_name, offense_category=code, **where))
-              for code in (*PART_ONE, "other")]
+    series = [
+        (label(code), monthly(catalog, table_name, offense_category=code, **where))
+        for code in (*PART_ONE, "other")
+    ]
     series = [(name, points) for name, points in series if points]
     if not series:
         return None
     place = _district_name(catalog, district)
-    return trend_chart("crime-trend", f"Reported crimes per month by offence, {place}",
-                       f"Reported crimes per month in {place} for each offence category, with "
-                       "95% bands.", "crimes", series)
+    return trend_chart(
+        "crime-trend",
+        f"Reported crimes per month by offence, {place}",
+        f"Reported crimes per month in {place} for each offence category, with 95% bands.",
+        "crimes",
+        series,
+    )
 
 
 def crime_districts_quarter(catalog: Catalog, period: str) -> Chart | None:
@@ -241,13 +309,18 @@ def crime_districts_quarter(catalog: Catalog, period: str) -> Chart | None:
     table = catalog.table(period, "incidents_by_month_district_offense")
     if table is None:
         return None
-    bars = [(catalog.area_name(code), total(table.where(district=code,
-                                                        offense_category=PART_ONE)))
-            for code in table.values_of("district")]
-    return bar_chart("crime-district-quarter", f"Part I crimes by district, {period}",
-                     f"Part I crimes reported in each district in {period}, with 95% "
-                     "intervals.", "crimes", [("Part I crimes", bars)],
-                     category_title="district")
+    bars = [
+        (catalog.area_name(code), total(table.where(district=code, offense_category=PART_ONE)))
+        for code in table.values_of("district")
+    ]
+    return bar_chart(
+        "crime-district-quarter",
+        f"Part I crimes by district, {period}",
+        f"Part I crimes reported in each district in {period}, with 95% intervals.",
+        "crimes",
+        [("Part I crimes", bars)],
+        category_title="district",
+    )
 
 
 def crime_concentration(catalog: Catalog, period: str) -> Chart | None:
@@ -258,33 +331,61 @@ def crime_concentration(catalog: Catalog, period: str) -> Chart | None:
     found = concentration(catalog, period)
     if found is None:
         return None
-    shares = [(f"top {t.percent}% ({t.beats} beat{'s' if t.beats > 1 else ''})",
-               Estimate(100 * t.share, 100 * t.low, 100 * t.high,
-                        100 * (t.high - t.low) / (2 * Z95))) for t in found.top]
+    shares = [
+        (
+            f"top {t.percent}% ({t.beats} beat{'s' if t.beats > 1 else ''})",
+            Estimate(100 * t.share, 100 * t.low, 100 * t.high, 100 * (t.high - t.low) / (2 * Z95)),
+        )
+        for t in found.top
+    ]
     five = found.top[1]
     return lorenz_chart(
-        "crime-concentration", f"How concentrated crime is across beats, {period}",
+        "crime-concentration",
+        f"How concentrated crime is across beats, {period}",
         f"In {period} the busiest {five.percent}% of the {found.beats} beats ({five.beats} "
         f"beats) had {100 * five.share:.0f}% of reported incidents (95% interval "
         f"{100 * five.low:.0f}% to {100 * five.high:.0f}%). The further the curve sags below "
-        "the line of equal shares, the more concentrated crime is.", found.lorenz, shares)
+        "the line of equal shares, the more concentrated crime is.",
+        found.lorenz,
+        shares,
+    )
 
 
 def crime_by_district(catalog: Catalog) -> Chart | None:
     """Part I crimes per month in each district (the district its beats lie in)."""
-    series = [(a.name, monthly(catalog, "incidents_by_month_district_offense",
-                               district=a.code, offense_category=PART_ONE))
-              for a in catalog.areas_at("district")]
+    series = [
+        (
+            a.name,
+            monthly(
+                catalog,
+                "incidents_by_month_district_offense",
+                district=a.code,
+                offense_category=PART_ONE,
+            ),
+        )
+        for a in catalog.areas_at("district")
+    ]
     series = [(name, points) for name, points in series if points]
     if not series:
         return None
-    return trend_chart("crime-districts", "Part I crimes per month by district",
-                       "Part I crimes reported per month in each district, with 95% bands.",
-                       "crimes", series)
+    return trend_chart(
+        "crime-districts",
+        "Part I crimes per month by district",
+        "Part I crimes reported per month in each district, with 95% bands.",
+        "crimes",
+        series,
+    )
 
 
-def beats_trend(catalog: Catalog, slug: str, title: str, sentence: str, name: str,
-                groups: list[tuple[str, tuple[str, ...]]], y_title: str) -> Chart | None:
+def beats_trend(
+    catalog: Catalog,
+    slug: str,
+    title: str,
+    sentence: str,
+    name: str,
+    groups: list[tuple[str, tuple[str, ...]]],
+    y_title: str,
+) -> Chart | None:
     """Monthly totals over sets of beats (a focus area and its comparison beats)."""
     series = [(group, monthly(catalog, name, beat=beats)) for group, beats in groups if beats]
     series = [(g, points) for g, points in series if points]

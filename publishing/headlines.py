@@ -45,12 +45,13 @@ class Headline:
         if self.change.spans_zero:
             return f"no clear change on {self.previous} (between {low} and {high})"
         direction = "up" if self.change.value > 0 else "down"
-        return (f"{direction} {abs(self.change.value):.1f}{unit} on {self.previous} "
-                f"(95% interval {low} to {high})")
+        return (
+            f"{direction} {abs(self.change.value):.1f}{unit} on {self.previous} "
+            f"(95% interval {low} to {high})"
+        )
 
 
-def released_total(table: PublishedTable | None,
-                   **where: str | Iterable[str]) -> Estimate | None:
+def released_total(table: PublishedTable | None, **where: str | Iterable[str]) -> Estimate | None:
     """The total of a table's cells matching ``where``, or None without the table."""
     if table is None:
         return None
@@ -66,8 +67,9 @@ def quarter_figures(catalog: Catalog, period: str) -> dict[str, Estimate]:
         "no_action": released_total(t(period, "no_action_stops_in_quarter")),
         "searches": released_total(t(period, "searches_in_quarter")),
         "hits": released_total(t(period, "search_hits_in_quarter")),
-        "part_one": released_total(t(period, "incidents_by_month_offense"),
-                                   offense_category=PART_ONE),
+        "part_one": released_total(
+            t(period, "incidents_by_month_offense"), offense_category=PART_ONE
+        ),
         "force": released_total(t(period, "force_in_quarter")),
     }
     figures = {k: v for k, v in found.items() if v is not None}
@@ -82,11 +84,15 @@ def quarter_figures(catalog: Catalog, period: str) -> dict[str, Estimate]:
     return figures
 
 
-_HEADLINES = (("stops", "Stops", 0, ""), ("no_action", "Stops that ended with no action", 0, ""),
-              ("no_action_share", "Share of stops with no action", 1, "%"),
-              ("searches", "Searches", 0, ""), ("hit_rate", "Searches that found contraband", 1,
-                                                  "%"),
-              ("part_one", "Part I crimes reported", 0, ""), ("force", "Uses of force", 0, ""))
+_HEADLINES = (
+    ("stops", "Stops", 0, ""),
+    ("no_action", "Stops that ended with no action", 0, ""),
+    ("no_action_share", "Share of stops with no action", 1, "%"),
+    ("searches", "Searches", 0, ""),
+    ("hit_rate", "Searches that found contraband", 1, "%"),
+    ("part_one", "Part I crimes reported", 0, ""),
+    ("force", "Uses of force", 0, ""),
+)
 
 
 def headlines(catalog: Catalog, period: str) -> list[Headline]:
@@ -116,14 +122,22 @@ def summary(catalog: Catalog, period: str) -> str:
     figures = {h.key: h for h in headlines(catalog, period)}
     parts = []
     if "stops" in figures:
-        parts.append(f"Officers made about {fmt(figures['stops'].estimate.value)} stops in "
-                     f"{period}; {figures['stops'].change_text()}.")
+        parts.append(
+            f"Officers made about {fmt(figures['stops'].estimate.value)} stops in "
+            f"{period}; {figures['stops'].change_text()}."
+        )
     if "no_action_share" in figures:
-        parts.append(f"{figures['no_action_share'].estimate.value:.0f}% of stops ended with "
-                     f"no action; {figures['no_action_share'].change_text()}.")
+        parts.append(
+            f"{figures['no_action_share'].estimate.value:.0f}% of stops ended with "
+            f"no action; {figures['no_action_share'].change_text()}."
+        )
     if "part_one" in figures:
-        parts.append(f"About {fmt(figures['part_one'].estimate.value)} Part I crimes were "
-                     f"reported; {figures['part_one'].change_text()}.")
-    parts.append("Every figure is a privacy-protected estimate; the range after it is where "
-                 "the true number lies with 95% confidence.")
+        parts.append(
+            f"About {fmt(figures['part_one'].estimate.value)} Part I crimes were "
+            f"reported; {figures['part_one'].change_text()}."
+        )
+    parts.append(
+        "Every figure is a privacy-protected estimate; the range after it is where "
+        "the true number lies with 95% confidence."
+    )
     return " ".join(parts)

@@ -108,7 +108,8 @@ class ReleaseTable(PublicBase):
     __tablename__ = "release_tables"
 
     release_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True)
+        String(64), ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True
+    )
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
     title: Mapped[str] = mapped_column(String(256))
     source: Mapped[str] = mapped_column(String(16))
@@ -126,9 +127,11 @@ class ReleaseCell(PublicBase):
 
     __tablename__ = "release_cells"
     __table_args__ = (
-        ForeignKeyConstraint(["release_id", "table_name"],
-                             ["release_tables.release_id", "release_tables.name"],
-                             ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["release_id", "table_name"],
+            ["release_tables.release_id", "release_tables.name"],
+            ondelete="CASCADE",
+        ),
         CheckConstraint("published >= 0", name="published_nonneg"),
         CheckConstraint("ci_low <= published AND published <= ci_high", name="interval"),
         Index("ix_release_cells_release_table", "release_id", "table_name", "position"),
@@ -156,7 +159,8 @@ class Artifact(PublicBase):
 
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     release_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("releases.id", ondelete="CASCADE"), index=True)
+        String(64), ForeignKey("releases.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(16))
     filename: Mapped[str] = mapped_column(String(200), unique=True)
     media_type: Mapped[str] = mapped_column(String(64))

@@ -29,73 +29,107 @@ from publishing.catalog import PublishedCell, PublishedTable, ReleaseInfo
 MEASURES: Final = ("value", "ci_low", "ci_high", "std_error")
 """The columns after a table's dimensions, in every CSV."""
 
-LICENSE: Final[Mapping[str, str]] = MappingProxyType({
-    "name": "ODC-PDDL-1.0",
-    "path": "https://opendatacommons.org/licenses/pddl/",
-    "title": "Open Data Commons Public Domain Dedication and License v1.0",
-})
+LICENSE: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "name": "ODC-PDDL-1.0",
+        "path": "https://opendatacommons.org/licenses/pddl/",
+        "title": "Open Data Commons Public Domain Dedication and License v1.0",
+    }
+)
 
 _UNKNOWN = "`unknown` where the record did not say or its code was not recognised."
 
-DIMENSION_DESCRIPTIONS: Final[Mapping[str, str]] = MappingProxyType({
-    "month": "Calendar month, YYYY-MM (local time of the record).",
-    "quarter": "Calendar quarter, YYYYQN: 2025Q3 is July to September 2025.",
-    "district": ("District code; `unknown` where the record's district was not recorded or "
-                 "not a declared district. District names are in the portal's area list."),
-    "beat": ("Beat code (a beat lies within one district); `unknown` where the record's beat "
-             "was not recorded or not a declared beat."),
-    "subject_race": ("Race of the person, as the department recorded it: "
-                     "asian_pacific_islander, black, hispanic, white, other; " + _UNKNOWN),
-    "subject_sex": "Sex of the person, as recorded: female, male, other; " + _UNKNOWN,
-    "subject_age_band": ("Age of the person in years, as a band: under_18, 18_24, 25_34, "
-                         "35_44, 45_54, 55_64, 65_plus; " + _UNKNOWN),
-    "stop_type": "Kind of stop: vehicular, pedestrian, other; " + _UNKNOWN,
-    "reason": ("Reason for the stop, as a category: traffic_violation, equipment, "
-               "investigative, suspicious, call_for_service, warrant, other; " + _UNKNOWN),
-    "outcome": ("Most severe outcome of the stop, from least to most severe: none, warning, "
-                "citation, summons, arrest; " + _UNKNOWN),
-    "frisk_performed": "Whether the person was frisked: yes, no; " + _UNKNOWN,
-    "search_conducted": "Whether a search was conducted: yes, no; " + _UNKNOWN,
-    "contraband_found": "Whether a search found contraband: yes, no; " + _UNKNOWN,
-    "use_of_force": "Whether force was used during the stop: yes, no; " + _UNKNOWN,
-    "offense_category": ("Offence, as a UCR Part I category: homicide, rape, robbery, "
-                         "aggravated_assault, burglary, larceny, motor_vehicle_theft, arson; "
-                         "other for everything else (Part II and unclassified offences); "
-                         + _UNKNOWN),
-    "crime_against": ("What the offence was against: person, property, society; derived from "
-                      "the offence where the source does not say; " + _UNKNOWN),
-    "force_type": ("Kind of force used: bodily, chemical, taser, impact_weapon, "
-                   "firearm_pointed, firearm_discharged, canine, other; " + _UNKNOWN),
-    "subject_injury": "Whether the person was injured: yes, no; " + _UNKNOWN,
-})
+DIMENSION_DESCRIPTIONS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "month": "Calendar month, YYYY-MM (local time of the record).",
+        "quarter": "Calendar quarter, YYYYQN: 2025Q3 is July to September 2025.",
+        "district": (
+            "District code; `unknown` where the record's district was not recorded or "
+            "not a declared district. District names are in the portal's area list."
+        ),
+        "beat": (
+            "Beat code (a beat lies within one district); `unknown` where the record's beat "
+            "was not recorded or not a declared beat."
+        ),
+        "subject_race": (
+            "Race of the person, as the department recorded it: "
+            "asian_pacific_islander, black, hispanic, white, other; " + _UNKNOWN
+        ),
+        "subject_sex": "Sex of the person, as recorded: female, male, other; " + _UNKNOWN,
+        "subject_age_band": (
+            "Age of the person in years, as a band: under_18, 18_24, 25_34, "
+            "35_44, 45_54, 55_64, 65_plus; " + _UNKNOWN
+        ),
+        "stop_type": "Kind of stop: vehicular, pedestrian, other; " + _UNKNOWN,
+        "reason": (
+            "Reason for the stop, as a category: traffic_violation, equipment, "
+            "investigative, suspicious, call_for_service, warrant, other; " + _UNKNOWN
+        ),
+        "outcome": (
+            "Most severe outcome of the stop, from least to most severe: none, warning, "
+            "citation, summons, arrest; " + _UNKNOWN
+        ),
+        "frisk_performed": "Whether the person was frisked: yes, no; " + _UNKNOWN,
+        "search_conducted": "Whether a search was conducted: yes, no; " + _UNKNOWN,
+        "contraband_found": "Whether a search found contraband: yes, no; " + _UNKNOWN,
+        "use_of_force": "Whether force was used during the stop: yes, no; " + _UNKNOWN,
+        "offense_category": (
+            "Offence, as a UCR Part I category: homicide, rape, robbery, "
+            "aggravated_assault, burglary, larceny, motor_vehicle_theft, arson; "
+            "other for everything else (Part II and unclassified offences); " + _UNKNOWN
+        ),
+        "crime_against": (
+            "What the offence was against: person, property, society; derived from "
+            "the offence where the source does not say; " + _UNKNOWN
+        ),
+        "force_type": (
+            "Kind of force used: bodily, chemical, taser, impact_weapon, "
+            "firearm_pointed, firearm_discharged, canine, other; " + _UNKNOWN
+        ),
+        "subject_injury": "Whether the person was injured: yes, no; " + _UNKNOWN,
+    }
+)
 """Plain-English descriptions of the dimensions a table can have."""
 
-MEASURE_DESCRIPTIONS: Final[Mapping[str, str]] = MappingProxyType({
-    "value": ("Differentially private count of {noun} in this cell: noise of a known size "
-              "was added to the true count, and the noisy counts were then post-processed "
-              "(which costs no privacy) so that every table and level of the release agrees "
-              "and every count is a non-negative whole number. It is an estimate, not the "
-              "exact count."),
-    "ci_low": ("Lower end of the 95% interval for the true count of this cell: intervals "
-               "made this way hold the true count at least 95% of the time. Never below 0."),
-    "ci_high": ("Upper end of the 95% interval for the true count of this cell; the interval "
-                "always contains the published value."),
-    "std_error": ("Standard error of the consistent (least-squares) estimate the published "
-                  "value was rounded from, before rounding, computed from the known noise; "
-                  "up to 6 significant digits. Empty for releases made before it was kept."),
-})
+MEASURE_DESCRIPTIONS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "value": (
+            "Differentially private count of {noun} in this cell: noise of a known size "
+            "was added to the true count, and the noisy counts were then post-processed "
+            "(which costs no privacy) so that every table and level of the release agrees "
+            "and every count is a non-negative whole number. It is an estimate, not the "
+            "exact count."
+        ),
+        "ci_low": (
+            "Lower end of the 95% interval for the true count of this cell: intervals "
+            "made this way hold the true count at least 95% of the time. Never below 0."
+        ),
+        "ci_high": (
+            "Upper end of the 95% interval for the true count of this cell; the interval "
+            "always contains the published value."
+        ),
+        "std_error": (
+            "Standard error of the consistent (least-squares) estimate the published "
+            "value was rounded from, before rounding, computed from the known noise; "
+            "up to 6 significant digits. Empty for releases made before it was kept."
+        ),
+    }
+)
 """Plain-English descriptions of the columns after the dimensions (``{noun}`` is filled in
 with what the table counts)."""
 
 FIELD_DESCRIPTIONS: Final[Mapping[str, str]] = MappingProxyType(
-    {**DIMENSION_DESCRIPTIONS, **MEASURE_DESCRIPTIONS})
+    {**DIMENSION_DESCRIPTIONS, **MEASURE_DESCRIPTIONS}
+)
 """Every column this module can describe, by name."""
 
-MEASURE_TYPES: Final[Mapping[str, str]] = MappingProxyType({
-    "value": "integer", "ci_low": "integer", "ci_high": "integer", "std_error": "number"})
+MEASURE_TYPES: Final[Mapping[str, str]] = MappingProxyType(
+    {"value": "integer", "ci_low": "integer", "ci_high": "integer", "std_error": "number"}
+)
 
-SOURCE_NOUNS: Final[Mapping[str, str]] = MappingProxyType({
-    "stops": "stops", "incidents": "reported crimes", "force": "uses of force"})
+SOURCE_NOUNS: Final[Mapping[str, str]] = MappingProxyType(
+    {"stops": "stops", "incidents": "reported crimes", "force": "uses of force"}
+)
 
 _NAME = re.compile(r"[a-z0-9_]+")
 
@@ -129,7 +163,8 @@ def field_description(table: PublishedTable, field: str) -> str:
         return DIMENSION_DESCRIPTIONS[field]
     raise UndescribedColumn(
         f"column {field!r} of table {table.name!r} has no description: add one to "
-        "publishing.opendata.DIMENSION_DESCRIPTIONS before publishing it")
+        "publishing.opendata.DIMENSION_DESCRIPTIONS before publishing it"
+    )
 
 
 def field_type(field: str) -> str:
@@ -160,27 +195,41 @@ def table_csv(release: ReleaseInfo, table: PublishedTable) -> bytes:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(table_columns(table))
     for cell in table.cells:
-        writer.writerow([*cell.key, cell.value, cell.low, cell.high,
-                         _std_error_text(cell.std_error)])
+        writer.writerow(
+            [*cell.key, cell.value, cell.low, cell.high, _std_error_text(cell.std_error)]
+        )
     return out.getvalue().encode("utf-8")
 
 
 def _table_metadata(table: PublishedTable) -> dict[str, Any]:
-    return {"name": table.name, "title": table.title, "source": table.source,
-            "dimensions": list(table.dimensions), "level_of": table.level_of,
-            "mechanism": table.mechanism, "noise_scale": table.noise_scale, "rho": table.rho,
-            "epsilon": table.epsilon, "delta": table.delta}
+    return {
+        "name": table.name,
+        "title": table.title,
+        "source": table.source,
+        "dimensions": list(table.dimensions),
+        "level_of": table.level_of,
+        "mechanism": table.mechanism,
+        "noise_scale": table.noise_scale,
+        "rho": table.rho,
+        "epsilon": table.epsilon,
+        "delta": table.delta,
+    }
 
 
 def _cell_object(table: PublishedTable, cell: PublishedCell) -> dict[str, Any]:
-    return {**dict(zip(table.dimensions, cell.key, strict=True)), "value": cell.value,
-            "ci_low": cell.low, "ci_high": cell.high,
-            "std_error": _std_error_number(cell.std_error)}
+    return {
+        **dict(zip(table.dimensions, cell.key, strict=True)),
+        "value": cell.value,
+        "ci_low": cell.low,
+        "ci_high": cell.high,
+        "std_error": _std_error_number(cell.std_error),
+    }
 
 
 def _canonical_json(content: Any) -> bytes:
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    return json.dumps(
+        content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
 
 
 def table_json(release: ReleaseInfo, table: PublishedTable) -> bytes:
@@ -188,9 +237,14 @@ def table_json(release: ReleaseInfo, table: PublishedTable) -> bytes:
     source, dimensions, level_of, mechanism, noise_scale, rho, epsilon, delta) and ``cells``,
     a list of objects with one key per dimension plus value, ci_low, ci_high and std_error
     (null when unknown), in key-set order. Keys sorted, compact separators."""
-    return _canonical_json({
-        "release_id": release.id, "period": release.period, **_table_metadata(table),
-        "cells": [_cell_object(table, cell) for cell in table.cells]})
+    return _canonical_json(
+        {
+            "release_id": release.id,
+            "period": release.period,
+            **_table_metadata(table),
+            "cells": [_cell_object(table, cell) for cell in table.cells],
+        }
+    )
 
 
 def _by_name(tables: Mapping[str, PublishedTable]) -> list[PublishedTable]:
@@ -200,9 +254,11 @@ def _by_name(tables: Mapping[str, PublishedTable]) -> list[PublishedTable]:
 def data_dictionary(tables: Mapping[str, PublishedTable]) -> list[DictionaryEntry]:
     """Every column of every table (tables by name, columns in CSV order), with its type and
     plain-English description; :class:`UndescribedColumn` if a column has no description."""
-    return [DictionaryEntry(table.name, column, field_type(column),
-                            field_description(table, column))
-            for table in _by_name(tables) for column in table_columns(table)]
+    return [
+        DictionaryEntry(table.name, column, field_type(column), field_description(table, column))
+        for table in _by_name(tables)
+        for column in table_columns(table)
+    ]
 
 
 def data_dictionary_csv(tables: Mapping[str, PublishedTable]) -> bytes:
@@ -217,15 +273,16 @@ def data_dictionary_csv(tables: Mapping[str, PublishedTable]) -> bytes:
 def _created(release: ReleaseInfo) -> str:
     """The release's creation time in RFC 3339 UTC (stored times are naive UTC)."""
     created = release.created_at
-    created = (created.replace(tzinfo=UTC) if created.tzinfo is None
-               else created.astimezone(UTC))
+    created = created.replace(tzinfo=UTC) if created.tzinfo is None else created.astimezone(UTC)
     return created.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _checked_name(table: PublishedTable) -> str:
     if not _NAME.fullmatch(table.name):
-        raise ValueError(f"table name {table.name!r} cannot name an open-data file: use "
-                         "lowercase letters, digits and underscores")
+        raise ValueError(
+            f"table name {table.name!r} cannot name an open-data file: use "
+            "lowercase letters, digits and underscores"
+        )
     return table.name
 
 
@@ -236,18 +293,26 @@ def _and_list(words: Sequence[str]) -> str:
 
 def _resource_description(table: PublishedTable) -> str:
     noun = SOURCE_NOUNS.get(table.source, f"{table.source} records")
-    words = [f"{table.title}: differentially private counts of {noun} by "
-             f"{_and_list(table.dimensions)}, each with its 95% interval."]
+    words = [
+        f"{table.title}: differentially private counts of {noun} by "
+        f"{_and_list(table.dimensions)}, each with its 95% interval."
+    ]
     if table.mechanism == "laplace":
-        words.append(f"Discrete Laplace noise of scale {table.noise_scale:.4g} was added; "
-                     f"this table's share of the budget is epsilon = {table.epsilon:.3g}.")
+        words.append(
+            f"Discrete Laplace noise of scale {table.noise_scale:.4g} was added; "
+            f"this table's share of the budget is epsilon = {table.epsilon:.3g}."
+        )
     else:
-        words.append(f"Discrete Gaussian noise of scale {table.noise_scale:.4g} was added; "
-                     f"this table's share of the budget is zCDP rho = {table.rho:.4g}, that "
-                     f"is ({table.epsilon:.3g}, {table.delta:g})-differential privacy.")
+        words.append(
+            f"Discrete Gaussian noise of scale {table.noise_scale:.4g} was added; "
+            f"this table's share of the budget is zCDP rho = {table.rho:.4g}, that "
+            f"is ({table.epsilon:.3g}, {table.delta:g})-differential privacy."
+        )
     if table.level_of:
-        words.append(f"A coarser level of {table.level_of}: its counts are the sums of "
-                     f"{table.level_of}'s counts.")
+        words.append(
+            f"A coarser level of {table.level_of}: its counts are the sums of "
+            f"{table.level_of}'s counts."
+        )
     words.append(f"The same table with its metadata is in tables/{table.name}.json.")
     return " ".join(words)
 
@@ -255,8 +320,11 @@ def _resource_description(table: PublishedTable) -> str:
 def _schema(table: PublishedTable) -> dict[str, Any]:
     fields: list[dict[str, Any]] = []
     for column in table_columns(table):
-        field: dict[str, Any] = {"name": column, "type": field_type(column),
-                                 "description": field_description(table, column)}
+        field: dict[str, Any] = {
+            "name": column,
+            "type": field_type(column),
+            "description": field_description(table, column),
+        }
         if column in table.dimensions or column == "value":
             field["constraints"] = {"required": True}
         if column in ("value", "ci_low"):
@@ -267,10 +335,17 @@ def _schema(table: PublishedTable) -> dict[str, Any]:
 
 def _resource(table: PublishedTable) -> dict[str, Any]:
     name = _checked_name(table)
-    return {"name": name, "path": f"tables/{name}.csv", "profile": "tabular-data-resource",
-            "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
-            "title": table.title, "description": _resource_description(table),
-            "schema": _schema(table)}
+    return {
+        "name": name,
+        "path": f"tables/{name}.csv",
+        "profile": "tabular-data-resource",
+        "format": "csv",
+        "mediatype": "text/csv",
+        "encoding": "utf-8",
+        "title": table.title,
+        "description": _resource_description(table),
+        "schema": _schema(table),
+    }
 
 
 def datapackage(release: ReleaseInfo, tables: Mapping[str, PublishedTable]) -> dict[str, Any]:
@@ -293,7 +368,8 @@ def datapackage(release: ReleaseInfo, tables: Mapping[str, PublishedTable]) -> d
         f"Made under privacy policy {release.policy_name} version {release.policy_version} "
         f"(SHA-256 {release.policy_sha256}) by engine {release.engine_version}. "
         "data-dictionary.csv describes every column; tables/NAME.json holds each table "
-        "with its metadata.")
+        "with its metadata."
+    )
     return {
         "profile": "tabular-data-package",
         "name": f"release-{release.period.lower()}-{release.id[:12]}",
@@ -312,12 +388,21 @@ def _write(path: Path, content: bytes) -> None:
     path.write_bytes(content)
 
 
-def open_data_files(release: ReleaseInfo,
-                    tables: Mapping[str, PublishedTable]) -> Iterable[tuple[str, bytes]]:
+def open_data_files(
+    release: ReleaseInfo, tables: Mapping[str, PublishedTable]
+) -> Iterable[tuple[str, bytes]]:
     """Every open-data file of a release as (relative path, bytes): ``datapackage.json``,
     ``data-dictionary.csv``, and ``tables/NAME.csv`` and ``tables/NAME.json`` per table."""
-    package = json.dumps(datapackage(release, tables), indent=2, sort_keys=True,
-                         ensure_ascii=False, allow_nan=False) + "\n"
+    package = (
+        json.dumps(
+            datapackage(release, tables),
+            indent=2,
+            sort_keys=True,
+            ensure_ascii=False,
+            allow_nan=False,
+        )
+        + "\n"
+    )
     yield "datapackage.json", package.encode("utf-8")
     yield "data-dictionary.csv", data_dictionary_csv(tables)
     for table in _by_name(tables):
@@ -326,8 +411,9 @@ def open_data_files(release: ReleaseInfo,
         yield f"tables/{name}.json", table_json(release, table)
 
 
-def write_open_data(release: ReleaseInfo, tables: Mapping[str, PublishedTable],
-                    directory: Path) -> Path:
+def write_open_data(
+    release: ReleaseInfo, tables: Mapping[str, PublishedTable], directory: Path
+) -> Path:
     """Write a release's open data into ``directory`` (created if needed; files already
     there with the same names are replaced, others are left alone) and return the path of
     its ``datapackage.json``."""

@@ -69,10 +69,15 @@ class ReleaseContent:
         in name order, so the order they were handed over in does not matter."""
         content = {name: getattr(self, name) for name in _RELEASE_FIELDS}
         content["tables"] = [
-            {**{name: getattr(table, name) for name in _TABLE_FIELDS},
-             "cells": [[list(c.key), c.published, c.ci_low, c.ci_high, c.raw_noisy,
-                        c.std_error] for c in table.cells]}
-            for table in sorted(self.tables, key=lambda table: table.name)]
+            {
+                **{name: getattr(table, name) for name in _TABLE_FIELDS},
+                "cells": [
+                    [list(c.key), c.published, c.ci_low, c.ci_high, c.raw_noisy, c.std_error]
+                    for c in table.cells
+                ],
+            }
+            for table in sorted(self.tables, key=lambda table: table.name)
+        ]
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -89,27 +94,71 @@ def write_release(public: Engine, content: ReleaseContent, *, created_at: dateti
         exists = connection.execute(select(Release.id).where(Release.id == release_id)).first()
         if exists is not None:
             return release_id
-        connection.execute(insert(Release).values(
-            id=release_id, period=content.period, release_key=content.release_key,
-            policy_name=content.policy_name, policy_version=content.policy_version,
-            policy_sha256=content.policy_sha256, policy_text=content.policy_text,
-            budget_statement=json.dumps(content.budget_statement, sort_keys=True),
-            engine_version=content.engine_version, created_at=created_at,
-        ))
-        connection.execute(insert(ReleaseTable), [dict(
-            release_id=release_id, name=table.name, title=table.title, source=table.source,
-            dimensions=json.dumps(list(table.dimensions)), level_of=table.level_of,
-            mechanism=table.mechanism, noise_scale=table.noise_scale, rho=table.rho,
-            epsilon=table.epsilon, delta=table.delta) for table in content.tables])
-        rows = [(release_id, table.name, i, json.dumps(list(cell.key)), cell.published,
-                 cell.ci_low, cell.ci_high, cell.raw_noisy, cell.std_error, table.noise_scale)
-                for table in content.tables for i, cell in enumerate(table.cells)]
+        connection.execute(
+            insert(Release).values(
+                id=release_id,
+                period=content.period,
+                release_key=content.release_key,
+                policy_name=content.policy_name,
+                policy_version=content.policy_version,
+                policy_sha256=content.policy_sha256,
+                policy_text=content.policy_text,
+                budget_statement=json.dumps(content.budget_statement, sort_keys=True),
+                engine_version=content.engine_version,
+                created_at=created_at,
+            )
+        )
+        connection.execute(
+            insert(ReleaseTable),
+            [
+                dict(
+                    release_id=release_id,
+                    name=table.name,
+                    title=table.title,
+                    source=table.source,
+                    dimensions=json.dumps(list(table.dimensions)),
+                    level_of=table.level_of,
+                    mechanism=table.mechanism,
+                    noise_scale=table.noise_scale,
+                    rho=table.rho,
+                    epsilon=table.epsilon,
+                    delta=table.delta,
+                )
+                for table in content.tables
+            ],
+        )
+        rows = [
+            (
+                release_id,
+                table.name,
+                i,
+                json.dumps(list(cell.key)),
+                cell.published,
+                cell.ci_low,
+                cell.ci_high,
+                cell.raw_noisy,
+                cell.std_error,
+                table.noise_scale,
+            )
+            for table in content.tables
+            for i, cell in enumerate(table.cells)
+        ]
         _write_cells(connection, rows)
     return release_id
 
 
-_CELL_COLUMNS = ("release_id", "table_name", "position", "key", "published", "ci_low",
-                 "ci_high", "raw_noisy", "std_error", "noise_scale")
+_CELL_COLUMNS = (
+    "release_id",
+    "table_name",
+    "position",
+    "key",
+    "published",
+    "ci_low",
+    "ci_high",
+    "raw_noisy",
+    "std_error",
+    "noise_scale",
+)
 
 
 def _write_cells(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
@@ -129,38 +178,65 @@ def _write_cells(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
         except driver_error as error:  # the driver's own error, as SQLAlchemy would raise it
             raise DBAPIError.instance(statement, None, error, driver_error) from error
         return
-    connection.execute(insert(ReleaseCell), [dict(zip(_CELL_COLUMNS, row, strict=True))
-                                             for row in rows])
+    connection.execute(
+        insert(ReleaseCell), [dict(zip(_CELL_COLUMNS, row, strict=True)) for row in rows]
+    )
 
 
 def read_release(public: Engine, release_id: str) -> ReleaseContent | None:
     """The release with ``release_id`` as it was written, or None."""
     with public.connect() as connection:
-        release = connection.execute(
-            select(Release).where(Release.id == release_id)).mappings().first()
+        release = (
+            connection.execute(select(Release).where(Release.id == release_id)).mappings().first()
+        )
         if release is None:
             return None
         tables = []
         for table in connection.execute(
-                select(ReleaseTable).where(ReleaseTable.release_id == release_id)
-                .order_by(ReleaseTable.name)).mappings():
+            select(ReleaseTable)
+            .where(ReleaseTable.release_id == release_id)
+            .order_by(ReleaseTable.name)
+        ).mappings():
             cells = connection.execute(
-                select(ReleaseCell.key, ReleaseCell.published, ReleaseCell.ci_low,
-                       ReleaseCell.ci_high, ReleaseCell.raw_noisy, ReleaseCell.std_error)
-                .where(ReleaseCell.release_id == release_id,
-                       ReleaseCell.table_name == table["name"])
-                .order_by(ReleaseCell.position)).all()
-            tables.append(TableContent(
-                name=table["name"], title=table["title"], source=table["source"],
-                dimensions=tuple(json.loads(table["dimensions"])), level_of=table["level_of"],
-                mechanism=table["mechanism"],
-                noise_scale=table["noise_scale"], rho=table["rho"], epsilon=table["epsilon"],
-                delta=table["delta"],
-                cells=tuple(CellContent(tuple(json.loads(k)), p, lo, hi, raw, se)
-                            for k, p, lo, hi, raw, se in cells)))
+                select(
+                    ReleaseCell.key,
+                    ReleaseCell.published,
+                    ReleaseCell.ci_low,
+                    ReleaseCell.ci_high,
+                    ReleaseCell.raw_noisy,
+                    ReleaseCell.std_error,
+                )
+                .where(
+                    ReleaseCell.release_id == release_id, ReleaseCell.table_name == table["name"]
+                )
+                .order_by(ReleaseCell.position)
+            ).all()
+            tables.append(
+                TableContent(
+                    name=table["name"],
+                    title=table["title"],
+                    source=table["source"],
+                    dimensions=tuple(json.loads(table["dimensions"])),
+                    level_of=table["level_of"],
+                    mechanism=table["mechanism"],
+                    noise_scale=table["noise_scale"],
+                    rho=table["rho"],
+                    epsilon=table["epsilon"],
+                    delta=table["delta"],
+                    cells=tuple(
+                        CellContent(tuple(json.loads(k)), p, lo, hi, raw, se)
+                        for k, p, lo, hi, raw, se in cells
+                    ),
+                )
+            )
     return ReleaseContent(
-        period=release["period"], release_key=release["release_key"],
-        policy_name=release["policy_name"], policy_version=release["policy_version"],
-        policy_sha256=release["policy_sha256"], policy_text=release["policy_text"],
+        period=release["period"],
+        release_key=release["release_key"],
+        policy_name=release["policy_name"],
+        policy_version=release["policy_version"],
+        policy_sha256=release["policy_sha256"],
+        policy_text=release["policy_text"],
         budget_statement=json.loads(release["budget_statement"]),
-        engine_version=release["engine_version"], tables=tuple(tables))
+        engine_version=release["engine_version"],
+        tables=tuple(tables),
+    )

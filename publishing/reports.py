@@ -65,47 +65,94 @@ def report_sections(catalog: Catalog, period: str) -> list[Section]:
 
     focus = []
     for area in catalog.focus_areas.values():
-        groups = [("Focus area beats", area.beats.get("member", ())),
-                  ("Comparison beats", area.beats.get("comparison", ()))]
-        focus.append(figures.beats_trend(
-            catalog, f"focus-{area.code}", f"Reported crimes per month, {area.name}",
-            f"Crimes reported per month in the beats of {area.name} and in its comparison "
-            f"beats; focused work began on {area.start}.", "incidents_by_month_beat_offense",
-            groups, "crimes"))
+        groups = [
+            ("Focus area beats", area.beats.get("member", ())),
+            ("Comparison beats", area.beats.get("comparison", ())),
+        ]
+        focus.append(
+            figures.beats_trend(
+                catalog,
+                f"focus-{area.code}",
+                f"Reported crimes per month, {area.name}",
+                f"Crimes reported per month in the beats of {area.name} and in its comparison "
+                f"beats; focused work began on {area.start}.",
+                "incidents_by_month_beat_offense",
+                groups,
+                "crimes",
+            )
+        )
     return [
-        Section("stops", "Stops", "How many stops officers made, where, of whom, and how "
-                "they ended.", kept(
-                    figures.stops_trend(catalog, None), figures.district_map(catalog, period),
-                    figures.district_rates(catalog, period),
-                    figures.stops_by_race(catalog, period, None),
-                    figures.stops_by_outcome(catalog, period, None),
-                    figures.search_rates(catalog, period, None),
-                    figures.no_action_share(catalog, None))),
-        Section("force", "Use of force", "Uses of force recorded by officers.", kept(
-            figures.force_trend(catalog), figures.force_by_district(catalog, period),
-            figures.force_by_race(catalog, period))),
-        Section("crime", "Crime", "Crimes reported to the police.", kept(
-            figures.crime_trend(catalog, None), figures.crime_districts_quarter(catalog, period),
-            figures.crime_by_district(catalog), figures.crime_concentration(catalog, period))),
-        Section("focus-areas", "Focus areas", "Places where the department concentrated its "
-                "work from a known date, next to comparison beats chosen to be alike.",
-                kept(*focus)),
+        Section(
+            "stops",
+            "Stops",
+            "How many stops officers made, where, of whom, and how they ended.",
+            kept(
+                figures.stops_trend(catalog, None),
+                figures.district_map(catalog, period),
+                figures.district_rates(catalog, period),
+                figures.stops_by_race(catalog, period, None),
+                figures.stops_by_outcome(catalog, period, None),
+                figures.search_rates(catalog, period, None),
+                figures.no_action_share(catalog, None),
+            ),
+        ),
+        Section(
+            "force",
+            "Use of force",
+            "Uses of force recorded by officers.",
+            kept(
+                figures.force_trend(catalog),
+                figures.force_by_district(catalog, period),
+                figures.force_by_race(catalog, period),
+            ),
+        ),
+        Section(
+            "crime",
+            "Crime",
+            "Crimes reported to the police.",
+            kept(
+                figures.crime_trend(catalog, None),
+                figures.crime_districts_quarter(catalog, period),
+                figures.crime_by_district(catalog),
+                figures.crime_concentration(catalog, period),
+            ),
+        ),
+        Section(
+            "focus-areas",
+            "Focus areas",
+            "Places where the department concentrated its "
+            "work from a known date, next to comparison beats chosen to be alike.",
+            kept(*focus),
+        ),
     ]
 
 
 def post_processing_summary(tables: dict[str, PublishedTable]) -> dict[str, float]:
     """How far post-processing moved published values from the raw noisy ones."""
-    moved = [abs(c.value - c.raw_noisy) for t in tables.values() for c in t.cells
-             if c.raw_noisy is not None]
-    negative = sum(1 for t in tables.values() for c in t.cells
-                   if c.raw_noisy is not None and c.raw_noisy < 0)
-    return {"cells": len(moved), "mean_change": math.fsum(moved) / max(1, len(moved)),
-            "negatives": negative,
-            "changed_share": 100 * sum(1 for m in moved if m) / max(1, len(moved))}
+    moved = [
+        abs(c.value - c.raw_noisy)
+        for t in tables.values()
+        for c in t.cells
+        if c.raw_noisy is not None
+    ]
+    negative = sum(
+        1 for t in tables.values() for c in t.cells if c.raw_noisy is not None and c.raw_noisy < 0
+    )
+    return {
+        "cells": len(moved),
+        "mean_change": math.fsum(moved) / max(1, len(moved)),
+        "negatives": negative,
+        "changed_share": 100 * sum(1 for m in moved if m) / max(1, len(moved)),
+    }
 
 
-def build_report(catalog: Catalog, period: str, *, render_svgs: SvgRenderer | None,
-                 built_at: datetime | None = None) -> Report:
+def build_report(
+    catalog: Catalog,
+    period: str,
+    *,
+    render_svgs: SvgRenderer | None,
+    built_at: datetime | None = None,
+) -> Report:
     """The quarterly report of ``period``'s current release. ``render_svgs`` turns Plotly
     figures into SVG text; None leaves the charts out (their tables stay)."""
     release = catalog.current.get(period)
@@ -113,30 +160,48 @@ def build_report(catalog: Catalog, period: str, *, render_svgs: SvgRenderer | No
     catalog = catalog.up_to(period, REPORT_QUARTERS)
     if release is None:
         known = ", ".join(catalog.periods) or "none yet"
-        raise ReportError(f"there is no release for {period}, so no report; released "
-                          f"periods: {known} (build one with `portal release build --period "
-                          f"{period}`)")
+        raise ReportError(
+            f"there is no release for {period}, so no report; released "
+            f"periods: {known} (build one with `portal release build --period "
+            f"{period}`)"
+        )
     sections = report_sections(catalog, period)
     charts = [c for s in sections for c in s.charts]
     images: dict[str, str] = {}
     if render_svgs is not None and charts:
         svgs = render_svgs([_for_print(c.figure) for c in charts])
-        images = {c.slug: "data:image/svg+xml;base64," + base64.b64encode(
-            svg.encode("utf-8")).decode("ascii") for c, svg in zip(charts, svgs, strict=True)}
+        images = {
+            c.slug: "data:image/svg+xml;base64,"
+            + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+            for c, svg in zip(charts, svgs, strict=True)
+        }
     city = next(iter(catalog.areas_at("city")), None)
     department = f"{city.name} Police Department" if city else "Police Department"
     statement = release.budget_statement
-    environment = Environment(loader=FileSystemLoader(TEMPLATES),
-                              autoescape=select_autoescape(["html"]),
-                              undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     built = built_at or datetime.now(UTC).replace(tzinfo=None)
     html = environment.get_template("report.html").render(
-        department=department, period=period, release=release, statement=statement,
-        headlines=headlines(catalog, period), summary=summary(catalog, period),
-        sections=sections, images=images, built=built, author=AUTHOR,
-        evaluations=[e for e in (evaluate(catalog, a) for a in catalog.focus_areas.values())
-                     if e is not None],
-        changes=post_processing_summary(catalog.tables(release.id)))
+        department=department,
+        period=period,
+        release=release,
+        statement=statement,
+        headlines=headlines(catalog, period),
+        summary=summary(catalog, period),
+        sections=sections,
+        images=images,
+        built=built,
+        author=AUTHOR,
+        evaluations=[
+            e for e in (evaluate(catalog, a) for a in catalog.focus_areas.values()) if e is not None
+        ],
+        changes=post_processing_summary(catalog.tables(release.id)),
+    )
     pdf = _write_pdf(html)
     return Report(period, release.id, report_filename(period, release.id), pdf, len(images))
 
@@ -157,6 +222,7 @@ def _write_pdf(html: str) -> bytes:
 
     stylesheet = CSS(filename=str(TEMPLATES / "report.css"))
     document = HTML(string=html, base_url=str(TEMPLATES))
-    pdf: bytes = document.write_pdf(stylesheets=[stylesheet], pdf_variant="pdf/ua-1",
-                                    custom_metadata=True)
+    pdf: bytes = document.write_pdf(
+        stylesheets=[stylesheet], pdf_variant="pdf/ua-1", custom_metadata=True
+    )
     return pdf

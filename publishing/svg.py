@@ -53,8 +53,11 @@ _OFFLINE_FLAGS = (
 # because kaleido reloads it for every figure. The plotly package's full bundle (the same
 # plotly.js version) is the fallback.
 _SITE_PLOTLY_JS = Path(__file__).resolve().parents[1] / "static" / "vendor" / "plotly-basic.min.js"
-_PLOTLY_JS = (_SITE_PLOTLY_JS if _SITE_PLOTLY_JS.is_file() else
-              Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js")
+_PLOTLY_JS = (
+    _SITE_PLOTLY_JS
+    if _SITE_PLOTLY_JS.is_file()
+    else Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+)
 
 _T = TypeVar("_T")
 
@@ -70,14 +73,16 @@ class _OfflineChromium(Chromium):
         return [*super().get_cli(), *_OFFLINE_FLAGS]
 
 
-def render_svg(figure: go.Figure, *, width: int = 800, height: int = 450,
-               browser: Path = CHROMIUM) -> str:
+def render_svg(
+    figure: go.Figure, *, width: int = 800, height: int = 450, browser: Path = CHROMIUM
+) -> str:
     """One figure as SVG text (starts and stops a browser: prefer :func:`render_svgs`)."""
     return render_svgs([figure], width=width, height=height, browser=browser)[0]
 
 
-def render_svgs(figures: Sequence[go.Figure], *, width: int = 800, height: int = 450,
-                browser: Path = CHROMIUM) -> list[str]:
+def render_svgs(
+    figures: Sequence[go.Figure], *, width: int = 800, height: int = 450, browser: Path = CHROMIUM
+) -> list[str]:
     """Each figure as SVG text (``<svg ...>...</svg>``), in order, ``width`` by ``height``
     pixels, all drawn in one browser started for this call and closed before it returns.
 
@@ -125,13 +130,23 @@ class _BatchKaleido(Kaleido):  # type: ignore[misc]
         await self.tabs_ready.put(tab)
 
 
-async def _render_all(figures: list[go.Figure], width: int, height: int,
-                      browser: Path) -> list[str]:
+async def _render_all(
+    figures: list[go.Figure], width: int, height: int, browser: Path
+) -> list[str]:
     try:
         kaleido = _BatchKaleido(
-            path=str(browser), browser_cls=_OfflineChromium, n=1, timeout=RENDER_TIMEOUT,
-            plotlyjs=_PLOTLY_JS.as_uri(), mathjax=False, headless=True, enable_gpu=False,
-            enable_extensions=False, enable_sandbox=False, proxy_server=_DEAD_PROXY)
+            path=str(browser),
+            browser_cls=_OfflineChromium,
+            n=1,
+            timeout=RENDER_TIMEOUT,
+            plotlyjs=_PLOTLY_JS.as_uri(),
+            mathjax=False,
+            headless=True,
+            enable_gpu=False,
+            enable_extensions=False,
+            enable_sandbox=False,
+            proxy_server=_DEAD_PROXY,
+        )
     except ChromeNotFoundError as error:
         raise ChartRenderError(f"Chromium was not found at {browser}: {INSTALL_HINT}") from error
     try:
@@ -147,12 +162,14 @@ async def _render_all(figures: list[go.Figure], width: int, height: int,
         for index, figure in enumerate(figures):
             try:
                 data = await kaleido.calc_fig(
-                    figure, opts={"format": "svg", "width": width, "height": height})
+                    figure, opts={"format": "svg", "width": width, "height": height}
+                )
             except Exception as error:
                 title = figure.layout.title.text or "untitled"
                 raise ChartRenderError(
                     f"could not draw figure {index} ({title!r}) as SVG: "
-                    f"{type(error).__name__}: {error}") from error
+                    f"{type(error).__name__}: {error}"
+                ) from error
             svgs.append(bytes(data).decode("utf-8"))
         return svgs
     finally:

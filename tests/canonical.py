@@ -37,8 +37,13 @@ def stop_row(n: int, **overrides: str) -> dict[str, str]:
     return row
 
 
-def write_csv(path: Path, header: list[str], rows: Iterable[dict[str, str] | list[str]],
-              *, encoding: str = "utf-8") -> Path:
+def write_csv(
+    path: Path,
+    header: list[str],
+    rows: Iterable[dict[str, str] | list[str]],
+    *,
+    encoding: str = "utf-8",
+) -> Path:
     """Write rows (dicts in header order, or raw lists for ragged rows) to ``path``."""
     with path.open("w", newline="", encoding=encoding) as handle:
         writer = csv.writer(handle)
@@ -54,19 +59,45 @@ def write_stops(path: Path, rows: Iterable[dict[str, str] | list[str]]) -> Path:
 
 
 AREAS_HEADER = ["code", "level", "name", "parent", "population", "boundary"]
-SQUARE = ('{"type": "Polygon", "coordinates": '
-          '[[[-93.3, 44.9], [-93.2, 44.9], [-93.2, 45.0], [-93.3, 44.9]]]}')
+SQUARE = (
+    '{"type": "Polygon", "coordinates": '
+    "[[[-93.3, 44.9], [-93.2, 44.9], [-93.2, 45.0], [-93.3, 44.9]]]}"
+)
 
 
 def small_city_rows() -> list[dict[str, str]]:
     """A city with one district of two beats."""
     return [
-        {"code": "city", "level": "city", "name": "Testville", "parent": "", "population": "3000",
-         "boundary": ""},
-        {"code": "d1", "level": "district", "name": "District 1", "parent": "city",
-         "population": "3000", "boundary": SQUARE},
-        {"code": "d1b1", "level": "beat", "name": "Beat 1", "parent": "d1", "population": "1000",
-         "boundary": SQUARE},
-        {"code": "d1b2", "level": "beat", "name": "Beat 2", "parent": "d1", "population": "2000",
-         "boundary": ""},
+        {
+            "code": "city",
+            "level": "city",
+            "name": "Testville",
+            "parent": "",
+            "population": "3000",
+            "boundary": "",
+        },
+        {
+            "code": "d1",
+            "level": "district",
+            "name": "District 1",
+            "parent": "city",
+            "population": "3000",
+            "boundary": SQUARE,
+        },
+        {
+            "code": "d1b1",
+            "level": "beat",
+            "name": "Beat 1",
+            "parent": "d1",
+            "population": "1000",
+            "boundary": SQUARE,
+        },
+        {
+            "code": "d1b2",
+            "level": "beat",
+            "name": "Beat 2",
+            "parent": "d1",
+            "population": "2000",
+            "boundary": "",
+        },
     ]

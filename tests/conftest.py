@@ -95,8 +95,12 @@ def ingested_city(engines: tuple[Engine, Engine], tmp_path: Path) -> tuple[Engin
     from privacy.synth import generate_city
 
     manifest = generate_city(tmp_path / "city", stops=3000, incidents=1500, force_events=100)
-    for kind, path in (("areas", manifest.areas), ("stops", manifest.stops),
-                       ("incidents", manifest.incidents), ("force", manifest.force)):
+    for kind, path in (
+        ("areas", manifest.areas),
+        ("stops", manifest.stops),
+        ("incidents", manifest.incidents),
+        ("force", manifest.force),
+    ):
         ingest_file(*engines, kind, path, load_mapping(f"synthetic-{kind}"))
     IN_PROCESS.clear()
     return engines
@@ -129,10 +133,12 @@ def _drop_databases(admin_url: str, names: list[str]) -> None:
     admin.dispose()
 
 
-@pytest.fixture(scope="session",
-                params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def published_city(request: pytest.FixtureRequest,
-                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+@pytest.fixture(
+    scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def published_city(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Settings]:
     """A small synthetic city with every complete quarter released (what ``portal demo``
     builds), in SQLite stores and in PostgreSQL ones."""
     from io import StringIO
@@ -150,8 +156,16 @@ def published_city(request: pytest.FixtureRequest,
         names, urls = _postgres_databases(admin)
         settings = Settings(data_dir=data_dir, internal_db_url=urls[0], public_db_url=urls[1])
     try:
-        assert run_demo(settings, stops=4000, seed=2025, console=Console(file=StringIO()),
-                        with_reports=False) == 0
+        assert (
+            run_demo(
+                settings,
+                stops=4000,
+                seed=2025,
+                console=Console(file=StringIO()),
+                with_reports=False,
+            )
+            == 0
+        )
         yield settings
     finally:
         if names:

@@ -42,14 +42,16 @@ def test_difference_in_differences_by_hand() -> None:
     result = did_result("crime", "Reported crimes", totals, (12, 12))
 
     assert math.exp(log_ratio) == pytest.approx((150 / 200) / (440 / 400))  # 0.6818...
-    assert noise == pytest.approx((10 / 200) ** 2 + (10 / 150) ** 2 + (20 / 400) ** 2
-                                  + (20 / 440) ** 2)
+    assert noise == pytest.approx(
+        (10 / 200) ** 2 + (10 / 150) ** 2 + (20 / 400) ** 2 + (20 / 440) ** 2
+    )
     assert counts == pytest.approx(1 / 200 + 1 / 150 + 1 / 400 + 1 / 440)
     assert result is not None
     assert result.percent == pytest.approx(-31.818, abs=1e-3)
     half = 1.959963984540054 * math.sqrt(noise + counts)
     assert result.interval == pytest.approx(
-        (100 * (math.exp(log_ratio - half) - 1), 100 * (math.exp(log_ratio + half) - 1)))
+        (100 * (math.exp(log_ratio - half) - 1), 100 * (math.exp(log_ratio + half) - 1))
+    )
     assert result.noise_interval[0] > result.interval[0]  # noise alone is the narrower part
     assert result.reading().startswith("reported crimes fell by about 32%")
 
@@ -136,14 +138,15 @@ def test_focus_area_intervals_cover_the_true_effect() -> None:
 
 @pytest.mark.realdata
 def test_minneapolis_2017_through_ingest_release_and_analyses(
-        engines: tuple[Engine, Engine], tmp_path: Path) -> None:
+    engines: tuple[Engine, Engine], tmp_path: Path
+) -> None:
     internal, public = engines
     for kind, name, mapping in (
-            ("areas", "mpls_neighborhood_demographics_2015.csv", "minneapolis-areas"),
-            ("stops", "mpls_stops_2017.csv", "minneapolis-stops"),
-            ("incidents", "mpls_police_incidents_2017.csv", "minneapolis-incidents")):
-        ingest_file(internal, public, kind, shared_file("minneapolis", name),
-                    load_mapping(mapping))
+        ("areas", "mpls_neighborhood_demographics_2015.csv", "minneapolis-areas"),
+        ("stops", "mpls_stops_2017.csv", "minneapolis-stops"),
+        ("incidents", "mpls_police_incidents_2017.csv", "minneapolis-incidents"),
+    ):
+        ingest_file(internal, public, kind, shared_file("minneapolis", name), load_mapping(mapping))
     policy = load_policy("quarterly")
     for quarter in ("2017Q1", "2017Q2"):
         build_release(internal, public, quarter, policy, actor="test")

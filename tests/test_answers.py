@@ -47,11 +47,12 @@ def without_date(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(name, value) for name, value in headers if name != "date"]
 
 
-@pytest.mark.parametrize("path", ["/stops", "/stops?district=d2", "/api/v1/releases",
-                                  "/static/site.css"])
+@pytest.mark.parametrize(
+    "path", ["/stops", "/stops?district=d2", "/api/v1/releases", "/static/site.css"]
+)
 def test_a_repeated_request_is_replayed_whole_without_the_handler(
-        app: Litestar, client: TestClient[Litestar], monkeypatch: pytest.MonkeyPatch,
-        path: str) -> None:
+    app: Litestar, client: TestClient[Litestar], monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
     first = client.get(path, headers={"Accept-Encoding": "gzip"})
     monkeypatch.setattr(app.state.site, "cached", no_rendering)
     monkeypatch.setattr(CachedBody, "respond", no_rendering)  # static files too
@@ -66,7 +67,8 @@ def test_a_repeated_request_is_replayed_whole_without_the_handler(
 
 
 def test_a_replayed_answer_honours_if_none_match(
-        app: Litestar, client: TestClient[Litestar], monkeypatch: pytest.MonkeyPatch) -> None:
+    app: Litestar, client: TestClient[Litestar], monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = client.get("/stops")
     monkeypatch.setattr(app.state.site, "cached", no_rendering)
 
@@ -90,8 +92,7 @@ def test_gzip_and_plain_answers_are_kept_apart(client: TestClient[Litestar]) -> 
         assert packed.text == plain.text  # the client decompresses
 
 
-def test_errors_and_bad_input_are_never_kept(app: Litestar,
-                                             client: TestClient[Litestar]) -> None:
+def test_errors_and_bad_input_are_never_kept(app: Litestar, client: TestClient[Litestar]) -> None:
     for path in ("/releases/nope", "/stops?period=x", "/no-such-page"):
         assert client.get(path).status_code in (400, 404)
         assert client.get(path).status_code in (400, 404)
@@ -123,8 +124,7 @@ def get(cache: AnswerCache, app: CountingApp, path: str, method: str = "GET") ->
     async def send(message: Message) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "method": method, "path": path, "query_string": b"",
-             "headers": []}
+    scope = {"type": "http", "method": method, "path": path, "query_string": b"", "headers": []}
     asyncio.run(cache.answer(app, scope, receive, send))  # type: ignore[arg-type]
     return sent
 
@@ -161,7 +161,8 @@ def test_only_get_answers_with_an_etag_are_kept_within_the_byte_budget() -> None
 
 
 def test_a_new_release_reaches_the_site_without_a_restart(
-        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     public = make_engine(settings.public_db_url)
     write_release(public, release_content(), created_at=datetime(2025, 10, 2))
     monkeypatch.setattr(state, "CATALOG_CHECK_SECONDS", 0.1)
@@ -169,8 +170,11 @@ def test_a_new_release_reaches_the_site_without_a_restart(
         assert [r["period"] for r in client.get("/api/v1/releases").json()] == ["2025Q3"]
         client.get("/api/v1/releases")  # now a kept answer
 
-        write_release(public, release_content(period="2025Q4", release_key="k2"),
-                      created_at=datetime(2026, 1, 2))
+        write_release(
+            public,
+            release_content(period="2025Q4", release_key="k2"),
+            created_at=datetime(2026, 1, 2),
+        )
         deadline = time.monotonic() + 20
         while len(client.get("/api/v1/releases").json()) < 2:
             assert time.monotonic() < deadline, "the site never saw the new release"

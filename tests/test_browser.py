@@ -33,8 +33,9 @@ BLOCKING_IMPACTS = {"serious", "critical"}
 TIMEOUT_MS = 15_000
 
 if not CHROMIUM.exists():  # ./run installs it; say so rather than fail on a bare machine
-    pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (./run does)",
-                allow_module_level=True)
+    pytest.skip(
+        f"{CHROMIUM} is missing: apt-get install chromium (./run does)", allow_module_level=True
+    )
 
 from playwright.sync_api import (  # noqa: E402  (after the skip: only when Chromium is here)
     Browser,
@@ -112,15 +113,30 @@ def _wait_until_up(origin: str, server: subprocess.Popen[bytes], log: Path) -> N
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """Build the demo city and its 12 releases, serve it on a free port, stop it after."""
     data_dir = tmp_path_factory.mktemp("browser-site")
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("PORTAL_INTERNAL_DB_URL", "PORTAL_PUBLIC_DB_URL")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("PORTAL_INTERNAL_DB_URL", "PORTAL_PUBLIC_DB_URL")
+    }
     env["PORTAL_DATA_DIR"] = str(data_dir)
-    demo = subprocess.run(_portal("demo", "--stops", "4000", "--no-serve", "--no-reports"),
-                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    demo = subprocess.run(
+        _portal("demo", "--stops", "4000", "--no-serve", "--no-reports"),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert demo.returncode == 0, f"portal demo failed:\n{demo.stdout}\n{demo.stderr}"
     # One quarter's report (all twelve would take a while): the newest.
-    report = subprocess.run(_portal("report", "build", "--period", "2025Q4"), env=env,
-                            capture_output=True, text=True, timeout=300, check=False)
+    report = subprocess.run(
+        _portal("report", "build", "--period", "2025Q4"),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert report.returncode == 0, f"portal report failed:\n{report.stdout}\n{report.stderr}"
 
     origin = f"http://127.0.0.1:{_free_port()}"
@@ -128,7 +144,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with log.open("wb") as out:
         server = subprocess.Popen(
             _portal("serve", "--host", "127.0.0.1", "--port", origin.rsplit(":", 1)[1]),
-            env=env, stdout=out, stderr=subprocess.STDOUT)
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         _wait_until_up(origin, server, log)
         releases: list[dict[str, Any]] = json.loads(_get(origin + "/api/v1/releases"))
@@ -148,8 +167,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
+        )
         try:
             yield chromium
         finally:
@@ -202,7 +223,8 @@ def _charts_drawn(page: Page) -> None:
     page.wait_for_function(
         "() => [...document.querySelectorAll('.plot')]"
         ".every(plot => plot.querySelector('.main-svg') !== null)",
-        timeout=TIMEOUT_MS)
+        timeout=TIMEOUT_MS,
+    )
 
 
 def _open(watched: Watched, site: Site, name: str) -> None:
@@ -213,7 +235,8 @@ def _open(watched: Watched, site: Site, name: str) -> None:
 
 
 def test_a_resident_reads_the_stops_and_downloads_a_table(
-        site: Site, new_page: Callable[[], Watched]) -> None:
+    site: Site, new_page: Callable[[], Watched]
+) -> None:
     page = new_page().page
     page.goto(site.origin + "/")
     main_nav = page.get_by_role("navigation", name="Main")
@@ -227,7 +250,8 @@ def test_a_resident_reads_the_stops_and_downloads_a_table(
         expect(plots.nth(index).locator(".main-svg").first).to_be_attached()
 
     page.get_by_role("navigation", name="Main").get_by_role(
-        "link", name="Releases", exact=True).click()
+        "link", name="Releases", exact=True
+    ).click()
     expect(page).to_have_url(site.origin + "/releases")
     # The table lists releases newest first: the first link is the newest quarter's.
     page.locator("main table tbody a[href^='/releases/']").first.click()
@@ -246,8 +270,9 @@ def _counted(name: str, site: Site, error: str) -> bool:
     """Whether a logged error counts. Not counted: the 404 page's own document status
     (expected), and the favicon's status, which Chromium fetches and logs only once per
     browser (so on whichever page comes first): ``_icon_problem`` checks it on every page."""
-    expected_404 = (name in NOT_FOUND and "status of 404" in error
-                    and error.endswith(f"(at {site.url(name)})"))
+    expected_404 = (
+        name in NOT_FOUND and "status of 404" in error and error.endswith(f"(at {site.url(name)})")
+    )
     return not expected_404 and not error.endswith(f"(at {site.origin}/favicon.ico)")
 
 
@@ -259,13 +284,16 @@ def _icon_problem(page: Page) -> str | None:
     status = page.request.get(url).status
     if status == 200:
         return None
-    return (f"the page's icon {url} answers {status}; Chromium requests it and logs "
-            f"'Failed to load resource: ... status of {status}' as a console error")
+    return (
+        f"the page's icon {url} answers {status}; Chromium requests it and logs "
+        f"'Failed to load resource: ... status of {status}' as a console error"
+    )
 
 
 @pytest.mark.parametrize("name", list(PAGES))
 def test_no_console_errors_and_no_third_party_requests(
-        name: str, site: Site, new_page: Callable[[], Watched]) -> None:
+    name: str, site: Site, new_page: Callable[[], Watched]
+) -> None:
     watched = new_page()
     _open(watched, site, name)
     watched.page.wait_for_load_state("networkidle")
@@ -283,8 +311,10 @@ def test_no_console_errors_and_no_third_party_requests(
 def _describe(violations: list[dict[str, Any]]) -> str:
     lines = []
     for violation in violations:
-        lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']} "
-                     f"[{violation['helpUrl']}]")
+        lines.append(
+            f"- {violation['id']} ({violation['impact']}): {violation['help']} "
+            f"[{violation['helpUrl']}]"
+        )
         for node in violation["nodes"]:
             summary = " ".join(str(node.get("failureSummary", "")).split())
             lines.append(f"    {node['target']}: {summary}")
@@ -293,7 +323,8 @@ def _describe(violations: list[dict[str, Any]]) -> str:
 
 @pytest.mark.parametrize("name", list(PAGES))
 def test_axe_finds_no_serious_accessibility_violation(
-        name: str, site: Site, new_page: Callable[[], Watched]) -> None:
+    name: str, site: Site, new_page: Callable[[], Watched]
+) -> None:
     watched = new_page()
     _open(watched, site, name)
     # The site's CSP (script-src 'self') would block an injected <script> tag, so axe is
@@ -301,8 +332,10 @@ def test_axe_finds_no_serious_accessibility_violation(
     # page keeps its real CSP, so axe sees the page exactly as residents get it.
     watched.page.evaluate(AXE_JS.read_text(encoding="utf-8") + "\n;undefined")
     results: dict[str, Any] = watched.page.evaluate(
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
+    )
     assert results["passes"], "axe-core checked nothing"
     blocking = [v for v in results["violations"] if v["impact"] in BLOCKING_IMPACTS]
-    assert not blocking, (f"axe-core found serious or critical violations on "
-                          f"{site.url(name)}:\n{_describe(blocking)}")
+    assert not blocking, (
+        f"axe-core found serious or critical violations on {site.url(name)}:\n{_describe(blocking)}"
+    )

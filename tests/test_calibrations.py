@@ -26,13 +26,21 @@ QUARTERLY = load_policy("quarterly")
 
 def stored(internal: Engine) -> list[Row[tuple[str, int, int, bytes]]]:
     with internal.connect() as connection:
-        return list(connection.execute(select(
-            IntervalCalibration.key, IntervalCalibration.nodes, IntervalCalibration.draws,
-            IntervalCalibration.half_widths)))
+        return list(
+            connection.execute(
+                select(
+                    IntervalCalibration.key,
+                    IntervalCalibration.nodes,
+                    IntervalCalibration.draws,
+                    IntervalCalibration.half_widths,
+                )
+            )
+        )
 
 
 def test_the_next_release_in_a_new_process_reads_the_calibration_instead_of_simulating(
-        ingested_city: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch) -> None:
+    ingested_city: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
     internal, public = ingested_city
     build_release(internal, public, "2024Q3", QUARTERLY)
     (calibration,) = stored(internal)
@@ -47,30 +55,42 @@ def test_the_next_release_in_a_new_process_reads_the_calibration_instead_of_simu
     assert built.cells > 0
     assert [c.key for c in stored(internal)] == [calibration.key]
     assert calibration.draws >= intervals.DRAWS and calibration.nodes * 8 == len(
-        calibration.half_widths)
+        calibration.half_widths
+    )
 
 
 def test_the_stored_calibration_is_what_the_shape_alone_gives(
-        ingested_city: tuple[Engine, Engine]) -> None:
+    ingested_city: tuple[Engine, Engine],
+) -> None:
     internal, public = ingested_city
     build_release(internal, public, "2024Q3", QUARTERLY)
     (calibration,) = stored(internal)
 
     # The same simulation from a shape with every count zero, remembered nowhere else.
     quarter, areas = Quarter.parse("2024Q3"), area_codes(public)
-    shape = [part for spec in QUARTERLY.tables for part in measured_parts(
-        no_counts(spec, quarter, areas), quarter, QUARTERLY.unit, areas,
-        beat_districts(public))]
-    planned = [plan_measurement(p.part, QUARTERLY.budget, p.sensitivity, len(p.keys))
-               if p.part.measured else None for p in shape]
-    processor = PostProcessor(release_hierarchy(shape), shape, planned,
-                              calibrations=intervals.InProcess())
+    shape = [
+        part
+        for spec in QUARTERLY.tables
+        for part in measured_parts(
+            no_counts(spec, quarter, areas), quarter, QUARTERLY.unit, areas, beat_districts(public)
+        )
+    ]
+    planned = [
+        plan_measurement(p.part, QUARTERLY.budget, p.sensitivity, len(p.keys))
+        if p.part.measured
+        else None
+        for p in shape
+    ]
+    processor = PostProcessor(
+        release_hierarchy(shape), shape, planned, calibrations=intervals.InProcess()
+    )
 
     assert np.array_equal(np.frombuffer(calibration.half_widths, dtype="<f8"), processor.half)
 
 
 def test_a_stored_calibration_of_the_wrong_size_is_not_trusted(
-        engines: tuple[Engine, Engine]) -> None:
+    engines: tuple[Engine, Engine],
+) -> None:
     internal, _ = engines
     calibrations = StoredCalibrations(internal, intervals.InProcess())
     calibrations.put("k" * 64, np.array([1.5, 2.5, 3.5]), draws=1000)

@@ -15,8 +15,12 @@ from tests.canonical import stop_row, write_stops
 
 def portal(data_dir: Path, *args: str) -> Result:
     # A wide terminal, so that Rich does not wrap the lines the tests read.
-    env = {"PORTAL_DATA_DIR": str(data_dir), "COLUMNS": "250", "PORTAL_INTERNAL_DB_URL": "",
-           "PORTAL_PUBLIC_DB_URL": ""}
+    env = {
+        "PORTAL_DATA_DIR": str(data_dir),
+        "COLUMNS": "250",
+        "PORTAL_INTERNAL_DB_URL": "",
+        "PORTAL_PUBLIC_DB_URL": "",
+    }
     return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 
 
@@ -31,8 +35,9 @@ def data_dir(tmp_path: Path) -> Path:
 def test_ingest_dry_run_prints_counts_per_category(data_dir: Path, tmp_path: Path) -> None:
     path = write_stops(tmp_path / "stops.csv", [stop_row(n) for n in range(1, 9)])
 
-    result = portal(data_dir, "ingest", "stops", str(path), "--mapping", "synthetic-stops",
-                    "--dry-run")
+    result = portal(
+        data_dir, "ingest", "stops", str(path), "--mapping", "synthetic-stops", "--dry-run"
+    )
 
     assert result.exit_code == 0
     assert "8 rows read, 8 would be accepted, 0 rejected; 8 would be new" in result.stdout
@@ -63,13 +68,16 @@ def test_a_refused_file_exits_2_and_says_why_on_stderr(data_dir: Path, tmp_path:
     [
         (("ingest", "stops", "{missing}", "--mapping", "synthetic-stops"), "no such file"),
         (("ingest", "stops", "{file}", "--mapping", "atlantis"), "no mapping named 'atlantis'"),
-        (("ingest", "incidents", "{file}", "--mapping", "synthetic-stops"),
-         "mapping 'synthetic-stops' is for stops, not incidents"),
+        (
+            ("ingest", "incidents", "{file}", "--mapping", "synthetic-stops"),
+            "mapping 'synthetic-stops' is for stops, not incidents",
+        ),
     ],
     ids=["missing file", "unknown mapping", "wrong kind"],
 )
-def test_operator_mistakes_get_a_clear_message(data_dir: Path, tmp_path: Path,
-                                               args: tuple[str, ...], message: str) -> None:
+def test_operator_mistakes_get_a_clear_message(
+    data_dir: Path, tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
     (tmp_path / "x.csv").write_text("a\n1\n")
     paths = {"file": tmp_path / "x.csv", "missing": tmp_path / "nope.csv"}
 
@@ -97,8 +105,9 @@ def test_the_demo_builds_everything_and_is_repeatable(tmp_path: Path) -> None:
     assert "releases: 12 built, 0 already published (12 complete quarters)" in first.stdout
     assert "releases: 0 built, 12 already published" in second.stdout
     listed = json.loads(portal(data_dir, "release", "list", "--json").stdout)
-    assert sorted(r["period"] for r in listed) == [f"{y}Q{q}" for y in (2023, 2024, 2025)
-                                                   for q in (1, 2, 3, 4)]
+    assert sorted(r["period"] for r in listed) == [
+        f"{y}Q{q}" for y in (2023, 2024, 2025) for q in (1, 2, 3, 4)
+    ]
     budget = json.loads(portal(data_dir, "budget", "--json").stdout)
     assert all(b["rho_spent"] == pytest.approx(0.5) for b in budget)
     truth = json.loads((data_dir / "synthetic" / "truth.json").read_text())
@@ -130,10 +139,20 @@ def test_the_demo_ends_serving_the_site_in_a_process_of_its_own(tmp_path: Path) 
     env = {**os.environ, "PORTAL_DATA_DIR": str(tmp_path / "var"), "COLUMNS": "250"}
     env.pop("PORTAL_INTERNAL_DB_URL", None)
     env.pop("PORTAL_PUBLIC_DB_URL", None)
-    command = [sys.executable, "-c", "from portal.cli import main; main()", "demo",
-               "--stops", "4000", "--no-reports", "--port", str(port)]
-    demo = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
+    command = [
+        sys.executable,
+        "-c",
+        "from portal.cli import main; main()",
+        "demo",
+        "--stops",
+        "4000",
+        "--no-reports",
+        "--port",
+        str(port),
+    ]
+    demo = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     try:
         lines = []
         deadline = time.monotonic() + 240

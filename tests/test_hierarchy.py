@@ -35,8 +35,9 @@ def release_like(districts: int, races: int, outcomes: int, beats: int) -> list[
     ]
 
 
-def dense_least_squares(parts: list[PartShape], variances: list[float],
-                        measured: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, dict]:
+def dense_least_squares(
+    parts: list[PartShape], variances: list[float], measured: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, dict]:
     """Minimise the weighted squared error over all nodes subject to every group adding up
     to its parent, by solving in the null space of the constraints."""
     ids: dict[object, int] = {}
@@ -64,7 +65,7 @@ def dense_least_squares(parts: list[PartShape], variances: list[float],
             row[ids[identity]] = 1.0
             row[ids[parent_ids[up]]] = -1.0
     c = np.array(list(constraints.values()))
-    null = np.linalg.svd(c)[2][np.linalg.matrix_rank(c):].T
+    null = np.linalg.svd(c)[2][np.linalg.matrix_rank(c) :].T
     a = np.array(rows) @ null
     w = np.diag(weights)
     normal = np.linalg.inv(a.T @ w @ a)
@@ -80,8 +81,8 @@ variances = st.lists(st.floats(0.5, 50.0), min_size=9, max_size=9)
 @settings(max_examples=60, deadline=None)
 @given(shapes, variances, st.integers(0, 2**32 - 1), st.booleans())
 def test_the_two_passes_are_exactly_weighted_least_squares(
-        shape: tuple[int, int, int, int], variance: list[float], seed: int,
-        drop_a_level: bool) -> None:
+    shape: tuple[int, int, int, int], variance: list[float], seed: int, drop_a_level: bool
+) -> None:
     parts = release_like(*shape)
     if drop_a_level:
         variance[4] = np.inf  # the outcome table adds up to the districts without measuring
@@ -95,14 +96,16 @@ def test_the_two_passes_are_exactly_weighted_least_squares(
     for part, cells in zip(parts, estimator.hierarchy.cells, strict=True):
         nodes = [ids[i] for i in part.identities]
         np.testing.assert_allclose(estimate[cells], expected[nodes], rtol=1e-7, atol=1e-7)
-        np.testing.assert_allclose(estimator.variance[cells], expected_variance[nodes],
-                                   rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(
+            estimator.variance[cells], expected_variance[nodes], rtol=1e-7, atol=1e-9
+        )
 
 
 @settings(max_examples=60, deadline=None)
 @given(shapes, variances, st.integers(0, 2**32 - 1))
 def test_published_integers_add_up_everywhere_and_shared_margins_agree(
-        shape: tuple[int, int, int, int], variance: list[float], seed: int) -> None:
+    shape: tuple[int, int, int, int], variance: list[float], seed: int
+) -> None:
     parts = release_like(*shape)
     rng = np.random.default_rng(seed)
     measured = [rng.normal(3, 10, len(p.identities)) for p in parts]  # many below zero
@@ -115,8 +118,9 @@ def test_published_integers_add_up_everywhere_and_shared_margins_agree(
     for index, part in enumerate(parts):
         if part.parent is None:
             continue
-        sums = np.bincount(part.parent_cells, weights=published[cells[index]],
-                           minlength=len(cells[part.parent]))
+        sums = np.bincount(
+            part.parent_cells, weights=published[cells[index]], minlength=len(cells[part.parent])
+        )
         assert sums.astype(np.int64).tolist() == published[cells[part.parent]].tolist()
     assert published[cells[1]].tolist() == published[cells[4]].tolist()  # shared districts
     assert published[cells[2]] == published[cells[5]] == published[cells[8]]
@@ -128,8 +132,10 @@ def test_the_variance_is_the_spread_of_the_estimate() -> None:
     estimator = Estimator(Hierarchy(parts), variance)
     rng = np.random.default_rng(7)
     draws = 20_000
-    noise = [rng.normal(0, np.sqrt(v), (len(p.identities), draws))
-             for p, v in zip(parts, variance, strict=True)]
+    noise = [
+        rng.normal(0, np.sqrt(v), (len(p.identities), draws))
+        for p, v in zip(parts, variance, strict=True)
+    ]
 
     spread = estimator.estimate(noise).var(axis=1)
 
@@ -140,8 +146,12 @@ def test_the_variance_is_the_spread_of_the_estimate() -> None:
 
 
 def test_a_count_cannot_add_up_into_two_parents() -> None:
-    parts = [PartShape([("a",)], 1, [0]), PartShape([("p",)]),
-             PartShape([("a",)], 3, [0]), PartShape([("q",)])]
+    parts = [
+        PartShape([("a",)], 1, [0]),
+        PartShape([("p",)]),
+        PartShape([("a",)], 3, [0]),
+        PartShape([("q",)]),
+    ]
     with pytest.raises(ValueError, match="two different parents"):
         Hierarchy(parts)
 

@@ -29,31 +29,59 @@ from privacy.ingest.report import IngestReport
 from tests.canonical import STOP_HEADER, stop_row, write_stops
 from tests.conftest import FIXTURES
 
-MINNEAPOLIS_HEADER = ["rownames", "idNum", "date", "problem", "MDC", "citationIssued",
-                      "personSearch", "vehicleSearch", "preRace", "race", "gender", "lat",
-                      "long", "policePrecinct", "neighborhood"]
+MINNEAPOLIS_HEADER = [
+    "rownames",
+    "idNum",
+    "date",
+    "problem",
+    "MDC",
+    "citationIssued",
+    "personSearch",
+    "vehicleSearch",
+    "preRace",
+    "race",
+    "gender",
+    "lat",
+    "long",
+    "policePrecinct",
+    "neighborhood",
+]
 
 
-def stream(path: Path, mapping: str, *, parallel: bool, as_copy: CopyTarget | None = None,
-           ) -> tuple[list[Any], IngestReport]:
+def stream(
+    path: Path,
+    mapping: str,
+    *,
+    parallel: bool,
+    as_copy: CopyTarget | None = None,
+) -> tuple[list[Any], IngestReport]:
     chosen = load_mapping(mapping)
-    report = IngestReport(kind=chosen.kind, mapping=chosen.name, file_name=path.name,
-                          dry_run=False, skip_invalid=True)
+    report = IngestReport(
+        kind=chosen.kind, mapping=chosen.name, file_name=path.name, dry_run=False, skip_invalid=True
+    )
     with CsvSource(path, encoding=chosen.encoding) as source:
         converter = RowConverter(chosen, source.header, datetime_as_text=True)
-        chunks = list(converted_stream(source, converter, report, parallel=parallel,
-                                       as_copy=as_copy))
+        chunks = list(
+            converted_stream(source, converter, report, parallel=parallel, as_copy=as_copy)
+        )
     if as_copy:
-        return [("".join(c.copy.records for c in chunks if c.copy),
-                 "".join(c.copy.ids for c in chunks if c.copy))], report
+        return [
+            (
+                "".join(c.copy.records for c in chunks if c.copy),
+                "".join(c.copy.ids for c in chunks if c.copy),
+            )
+        ], report
     return [row for c in chunks for row in c.rows], report
 
 
-@pytest.mark.parametrize(("name", "mapping"), [
-    ("mpls_stops_2017_excerpt.csv", "minneapolis-stops"),
-    ("mpls_police_incidents_2017_excerpt.csv", "minneapolis-incidents"),
-    ("ca_oakland_2020_04_01_SHORT.csv", "stanford-opp"),
-])
+@pytest.mark.parametrize(
+    ("name", "mapping"),
+    [
+        ("mpls_stops_2017_excerpt.csv", "minneapolis-stops"),
+        ("mpls_police_incidents_2017_excerpt.csv", "minneapolis-incidents"),
+        ("ca_oakland_2020_04_01_SHORT.csv", "stanford-opp"),
+    ],
+)
 def test_the_worker_process_converts_exactly_as_in_process(name: str, mapping: str) -> None:
     path = FIXTURES / name
 
@@ -65,10 +93,14 @@ def test_the_worker_process_converts_exactly_as_in_process(name: str, mapping: s
     assert there == here
     blocks = copy_blocks(here, target)
     assert copied == [(blocks.records, blocks.ids)]
-    assert [str(p) for p in there_report.sorted_problems()] == \
-        [str(p) for p in here_report.sorted_problems()]
-    assert (there_report.rows_read, there_report.rows_rejected, there_report.file_sha256) == \
-        (here_report.rows_read, here_report.rows_rejected, here_report.file_sha256)
+    assert [str(p) for p in there_report.sorted_problems()] == [
+        str(p) for p in here_report.sorted_problems()
+    ]
+    assert (there_report.rows_read, there_report.rows_rejected, there_report.file_sha256) == (
+        here_report.rows_read,
+        here_report.rows_rejected,
+        here_report.file_sha256,
+    )
 
 
 def test_a_worker_failure_reaches_the_caller(tmp_path: Path) -> None:
@@ -84,22 +116,32 @@ def test_a_worker_failure_reaches_the_caller(tmp_path: Path) -> None:
         csv.field_size_limit(earlier)
 
 
-source_cells = st.fixed_dictionaries({
-    "idNum": st.sampled_from(["17-000001", "17-000002", " 17-9 ", ""]),
-    "date": st.sampled_from(["2017-01-01T06:00:42Z", "2017-07-04T23:59:59Z",
-                             "2017-03-12T08:30:00Z", "not a date", "1850-01-01T00:00:00Z"]),
-    "problem": st.sampled_from(["traffic", "suspicious", " traffic ", "parade"]),
-    "citationIssued": st.sampled_from(["YES", "NO", "", "MAYBE"]),
-    "personSearch": st.sampled_from(["YES", "NO", ""]),
-    "vehicleSearch": st.sampled_from(["YES", "NO", "", "PERHAPS"]),
-    "race": st.sampled_from(["White", "Black", "East African", "", "Unknown", "Martian"]),
-    "gender": st.sampled_from(["Male", "Female", "Unknown", ""]),
-    "lat": st.sampled_from(["44.9", "", "nan", "north", "45"]),
-    "long": st.sampled_from(["-93.2", "", "-93", "inf"]),
-    "policePrecinct": st.sampled_from(["1", "5", ""]),
-    "neighborhood": st.sampled_from(["Cedar Riverside", "Steven's Square - Loring Heights",
-                                     ""]),
-})
+source_cells = st.fixed_dictionaries(
+    {
+        "idNum": st.sampled_from(["17-000001", "17-000002", " 17-9 ", ""]),
+        "date": st.sampled_from(
+            [
+                "2017-01-01T06:00:42Z",
+                "2017-07-04T23:59:59Z",
+                "2017-03-12T08:30:00Z",
+                "not a date",
+                "1850-01-01T00:00:00Z",
+            ]
+        ),
+        "problem": st.sampled_from(["traffic", "suspicious", " traffic ", "parade"]),
+        "citationIssued": st.sampled_from(["YES", "NO", "", "MAYBE"]),
+        "personSearch": st.sampled_from(["YES", "NO", ""]),
+        "vehicleSearch": st.sampled_from(["YES", "NO", "", "PERHAPS"]),
+        "race": st.sampled_from(["White", "Black", "East African", "", "Unknown", "Martian"]),
+        "gender": st.sampled_from(["Male", "Female", "Unknown", ""]),
+        "lat": st.sampled_from(["44.9", "", "nan", "north", "45"]),
+        "long": st.sampled_from(["-93.2", "", "-93", "inf"]),
+        "policePrecinct": st.sampled_from(["1", "5", ""]),
+        "neighborhood": st.sampled_from(
+            ["Cedar Riverside", "Steven's Square - Loring Heights", ""]
+        ),
+    }
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -126,8 +168,10 @@ def test_column_conversion_agrees_with_row_conversion(cells: list[dict[str, str]
 
 
 def test_copy_text_escapes_what_copy_would_misread() -> None:
-    rows = [(2, "a\tb", None, 2.5, datetime(2024, 1, 2, 3, 4, 5)),
-            (3, "back\\slash\nnewline", "x", None, datetime(2024, 1, 2))]
+    rows = [
+        (2, "a\tb", None, 2.5, datetime(2024, 1, 2, 3, 4, 5)),
+        (3, "back\\slash\nnewline", "x", None, datetime(2024, 1, 2)),
+    ]
 
     assert copy_text(rows) == (
         "2\ta\\tb\t\\N\t2.5\t2024-01-02T03:04:05\n"
@@ -135,23 +179,31 @@ def test_copy_text_escapes_what_copy_would_misread() -> None:
     )
 
 
-def test_duplicates_in_different_chunks_are_found(engines: tuple[Engine, Engine],
-                                                  tmp_path: Path) -> None:
+def test_duplicates_in_different_chunks_are_found(
+    engines: tuple[Engine, Engine], tmp_path: Path
+) -> None:
     rows = [stop_row(n) for n in range(1, 2501)]
     rows[2399] = stop_row(10)  # line 2401 repeats line 11, two chunks apart
     path = write_stops(tmp_path / "stops.csv", rows)
 
     with pytest.raises(IngestRefused) as refused:
         ingest_file(*engines, "stops", path, load_mapping("synthetic-stops"), parallel=True)
-    assert "line 11, column 'source_id', value 'S000010': duplicate id inside the file " \
-           "(also on line 2401)" in str(refused.value)
+    assert (
+        "line 11, column 'source_id', value 'S000010': duplicate id inside the file "
+        "(also on line 2401)" in str(refused.value)
+    )
 
-    report = ingest_file(*engines, "stops", path, load_mapping("synthetic-stops"),
-                         parallel=True, skip_invalid=True)
+    report = ingest_file(
+        *engines, "stops", path, load_mapping("synthetic-stops"), parallel=True, skip_invalid=True
+    )
     assert (report.rows_added, report.rows_rejected) == (2498, 2)
     with engines[0].connect() as connection:
-        assert connection.execute(text(
-            "SELECT COUNT(*) FROM stops WHERE source_id = 'S000010'")).scalar_one() == 0
+        assert (
+            connection.execute(
+                text("SELECT COUNT(*) FROM stops WHERE source_id = 'S000010'")
+            ).scalar_one()
+            == 0
+        )
 
 
 def test_lines_count_quoted_line_breaks(engines: tuple[Engine, Engine], tmp_path: Path) -> None:
@@ -166,17 +218,22 @@ def test_every_vocabulary_code_passes_both_paths() -> None:
     # The canonical mapping accepts each code as itself on both paths.
     mapping = load_mapping("synthetic-stops")
     converter = RowConverter(mapping, STOP_HEADER)
-    rows = [[stop_row(n, subject_race=race)[h] for h in STOP_HEADER]
-            for n, race in enumerate(v.SUBJECT_RACE)]
+    rows = [
+        [stop_row(n, subject_race=race)[h] for h in STOP_HEADER]
+        for n, race in enumerate(v.SUBJECT_RACE)
+    ]
     fast = ColumnConverter(converter).convert(list(range(len(rows))), rows)
     assert fast is not None
     assert [r[1 + STOP_HEADER.index("subject_race")] for r in fast] == list(v.SUBJECT_RACE)
 
 
-@pytest.mark.parametrize(("name", "mapping"), [
-    ("mpls_stops_2017_excerpt.csv", "minneapolis-stops"),
-    ("mpls_police_incidents_2017_excerpt.csv", "minneapolis-incidents"),
-])
+@pytest.mark.parametrize(
+    ("name", "mapping"),
+    [
+        ("mpls_stops_2017_excerpt.csv", "minneapolis-stops"),
+        ("mpls_police_incidents_2017_excerpt.csv", "minneapolis-incidents"),
+    ],
+)
 def test_clean_real_files_take_the_column_path(name: str, mapping: str) -> None:
     chosen = load_mapping(mapping)
     with CsvSource(FIXTURES / name, encoding=chosen.encoding) as source:
@@ -186,8 +243,9 @@ def test_clean_real_files_take_the_column_path(name: str, mapping: str) -> None:
     fast = ColumnConverter(converter).convert(chunk.lines, chunk.rows)
 
     assert fast is not None, "a clean chunk should not need the row-by-row path"
-    assert fast == [(line, *converter.convert(row))
-                    for line, row in zip(chunk.lines, chunk.rows, strict=True)]
+    assert fast == [
+        (line, *converter.convert(row)) for line, row in zip(chunk.lines, chunk.rows, strict=True)
+    ]
 
 
 def test_the_worker_is_spawned_when_other_threads_run() -> None:

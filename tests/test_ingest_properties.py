@@ -21,8 +21,15 @@ from tests.canonical import STOP_HEADER, stop_row
 from tests.test_ingest_records import store_snapshot
 
 STOPS = load_mapping("synthetic-stops")
-CORRUPTIONS = ("bad_code", "bad_date", "ragged", "long_field", "blank_id", "bad_bytes",
-               "duplicate_id")
+CORRUPTIONS = (
+    "bad_code",
+    "bad_date",
+    "ragged",
+    "long_field",
+    "blank_id",
+    "bad_bytes",
+    "duplicate_id",
+)
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +49,16 @@ def stop_files(draw: st.DrawFn) -> tuple[list[bytes], set[int]]:
     count = draw(st.integers(min_value=1, max_value=25))
     rows = []
     for n in range(count):
-        row = stop_row(n, source_id=f"{prefix}-{n}",
-                       subject_race=draw(st.sampled_from(v.SUBJECT_RACE)),
-                       outcome=draw(st.sampled_from(v.OUTCOME)))
+        row = stop_row(
+            n,
+            source_id=f"{prefix}-{n}",
+            subject_race=draw(st.sampled_from(v.SUBJECT_RACE)),
+            outcome=draw(st.sampled_from(v.OUTCOME)),
+        )
         rows.append([row[h] for h in STOP_HEADER])
-    damaged = draw(st.dictionaries(st.integers(0, count - 1), st.sampled_from(CORRUPTIONS),
-                                   max_size=count))
+    damaged = draw(
+        st.dictionaries(st.integers(0, count - 1), st.sampled_from(CORRUPTIONS), max_size=count)
+    )
     broken: set[int] = set()
     final_ids: list[str] = []
     raw_rows: list[bytes] = []
@@ -55,7 +66,8 @@ def stop_files(draw: st.DrawFn) -> tuple[list[bytes], set[int]]:
         corruption = damaged.get(n)
         if corruption == "bad_code":
             fields[STOP_HEADER.index("outcome")] = draw(
-                st.text(min_size=1, max_size=8).filter(lambda s: s.strip() not in v.OUTCOME))
+                st.text(min_size=1, max_size=8).filter(lambda s: s.strip() not in v.OUTCOME)
+            )
         elif corruption == "bad_date":
             fields[1] = draw(st.sampled_from(["2024-13-01T00:00:00", "tomorrow", "", "1/2/3"]))
         elif corruption == "ragged":
@@ -76,8 +88,7 @@ def stop_files(draw: st.DrawFn) -> tuple[list[bytes], set[int]]:
     # Rows that reach the staging table are compared for duplicate ids; every row that
     # carries a duplicated id is rejected.
     readable = [n for n in range(count) if n not in broken]
-    duplicated = {n for n in readable
-                  if sum(final_ids[m] == final_ids[n] for m in readable) > 1}
+    duplicated = {n for n in readable if sum(final_ids[m] == final_ids[n] for m in readable) > 1}
     return [_csv_line(STOP_HEADER), *raw_rows], broken | duplicated
 
 
@@ -96,8 +107,9 @@ def _write(tmp_path: Path, lines: list[bytes]) -> Path:
     return path
 
 
-PROPERTY_SETTINGS = settings(max_examples=60, deadline=None,
-                             suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPERTY_SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @PROPERTY_SETTINGS
@@ -134,8 +146,9 @@ def test_skip_invalid_loads_exactly_the_valid_rows(
 
     assert (report.rows_added, report.rows_rejected) == (valid_count, len(invalid))
     with engines[0].connect() as connection:
-        stored = connection.execute(text("SELECT COUNT(*) FROM stops WHERE batch_id = :b"),
-                                    {"b": report.batch_id}).scalar_one()
+        stored = connection.execute(
+            text("SELECT COUNT(*) FROM stops WHERE batch_id = :b"), {"b": report.batch_id}
+        ).scalar_one()
     assert stored == valid_count
     assert {p.line for p in report.problems} == {_start_line(lines, n) for n in invalid}
 
@@ -146,8 +159,9 @@ def _start_line(lines: list[bytes], row: int) -> int:
     return 1 + sum(len(breaks.findall(line)) for line in lines[: row + 1])
 
 
-@settings(max_examples=80, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.binary(max_size=400))
 def test_arbitrary_bytes_are_refused_cleanly_or_loaded(
     engines: tuple[Engine, Engine], tmp_path: Path, content: bytes

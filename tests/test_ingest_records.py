@@ -47,8 +47,10 @@ def test_a_valid_file_is_one_batch_and_reingesting_adds_nothing(
     assert store_snapshot(internal)["stops"] == 300
     with internal.connect() as connection:
         batches = connection.execute(
-            select(IngestBatch.rows_added, IngestBatch.rows_already_present)
-            .order_by(IngestBatch.id)).all()
+            select(IngestBatch.rows_added, IngestBatch.rows_already_present).order_by(
+                IngestBatch.id
+            )
+        ).all()
         assert [tuple(b) for b in batches] == [(300, 0), (0, 300)]
         assert connection.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == 2
 
@@ -56,15 +58,16 @@ def test_a_valid_file_is_one_batch_and_reingesting_adds_nothing(
 def test_values_arrive_in_the_canonical_schema(
     engines: tuple[Engine, Engine], tmp_path: Path
 ) -> None:
-    row = stop_row(7, occurred_at="2024-03-05T06:07:08", subject_race="hispanic",
-                   person_key="", lat="")
+    row = stop_row(
+        7, occurred_at="2024-03-05T06:07:08", subject_race="hispanic", person_key="", lat=""
+    )
     ingest(engines, write_stops(tmp_path / "one.csv", [row]))
 
     internal, _ = engines
     with internal.connect() as connection:
-        stored = connection.execute(text(
-            "SELECT source, source_id, occurred_at, subject_race, person_key, lat FROM stops"
-        )).one()
+        stored = connection.execute(
+            text("SELECT source, source_id, occurred_at, subject_race, person_key, lat FROM stops")
+        ).one()
     assert stored.source == "synthetic-city"
     assert stored.source_id == "S000007"
     assert str(stored.occurred_at).startswith("2024-03-05 06:07:08")
@@ -119,8 +122,10 @@ def test_duplicate_ids_inside_a_file_are_refused_with_both_lines(
         ingest(engines, path)
 
     message = str(refused.value)
-    assert "line 3, column 'source_id', value 'S000002': duplicate id inside the file (also on " \
-           "line 7)" in message
+    assert (
+        "line 3, column 'source_id', value 'S000002': duplicate id inside the file (also on "
+        "line 7)" in message
+    )
     assert store_snapshot(engines[0])["stops"] == 0
 
     report = ingest(engines, path, skip_invalid=True)
@@ -138,8 +143,12 @@ def test_dry_run_reports_counts_per_category_and_writes_nothing(
 
     assert (report.rows_read, report.rows_accepted, report.rows_rejected) == (13, 12, 1)
     assert report.rows_added == 12
-    assert report.category_counts["subject_race"] == {"black": 3, "hispanic": 3, "unknown": 3,
-                                                      "white": 3}
+    assert report.category_counts["subject_race"] == {
+        "black": 3,
+        "hispanic": 3,
+        "unknown": 3,
+        "white": 3,
+    }
     assert report.category_counts["outcome"] == {"citation": 4, "none": 4, "warning": 4}
     assert "would be accepted" in report.summary()
     assert store_snapshot(engines[0]) == before
@@ -150,8 +159,10 @@ def test_dry_run_reports_counts_per_category_and_writes_nothing(
     [
         (b"", "is empty: expected a header row"),
         (",".join(STOP_HEADER).encode() + b"\n", "has a header but no data rows"),
-        (b"source_id,when\nS1,2024-01-01T00:00:00\n",
-         "lacks columns that mapping 'synthetic-stops' reads: 'occurred_at'"),
+        (
+            b"source_id,when\nS1,2024-01-01T00:00:00\n",
+            "lacks columns that mapping 'synthetic-stops' reads: 'occurred_at'",
+        ),
     ],
     ids=["empty file", "header only", "missing column"],
 )
@@ -209,14 +220,21 @@ def test_a_dry_run_names_areas_the_releases_will_not_know(
 ) -> None:
     from tests.canonical import AREAS_HEADER, small_city_rows
 
-    path = write_stops(tmp_path / "stops.csv",
-                       [stop_row(1), stop_row(2, beat="d9b9"), stop_row(3, beat="d9b9")])
+    path = write_stops(
+        tmp_path / "stops.csv", [stop_row(1), stop_row(2, beat="d9b9"), stop_row(3, beat="d9b9")]
+    )
     before_areas = ingest(engines, path, dry_run=True)
-    ingest_file(*engines, "areas", write_csv(tmp_path / "a.csv", AREAS_HEADER, small_city_rows()),
-                load_mapping("synthetic-areas"))
+    ingest_file(
+        *engines,
+        "areas",
+        write_csv(tmp_path / "a.csv", AREAS_HEADER, small_city_rows()),
+        load_mapping("synthetic-areas"),
+    )
 
     after_areas = ingest(engines, path, dry_run=True)
 
     assert any("no beats are declared yet" in note for note in before_areas.notes)
-    assert after_areas.notes == ["1 beat(s) used here are not among the declared areas and "
-                                 "will count as unknown in releases: d9b9 (2)"]
+    assert after_areas.notes == [
+        "1 beat(s) used here are not among the declared areas and "
+        "will count as unknown in releases: d9b9 (2)"
+    ]

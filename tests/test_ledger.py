@@ -22,14 +22,31 @@ from privacy.release.ledger import (
 from privacy.store.models import BudgetCharge
 
 
-def request(release_id: str, *rhos: float, period: str = "2025Q3",
-            cap: float = 0.5) -> ChargeRequest:
+def request(
+    release_id: str, *rhos: float, period: str = "2025Q3", cap: float = 0.5
+) -> ChargeRequest:
     return ChargeRequest(
-        release_id=release_id, period=period, policy_name="quarterly", policy_sha256="0" * 64,
-        rho_cap=cap, unit="one record", window_start=datetime(2025, 7, 1),
-        window_end=datetime(2025, 10, 1), actor="test",
-        charges=tuple(Charge(f"table_{i}", "gaussian", 1.0, 1 / math.sqrt(2 * rho), rho,
-                             epsilon_for(rho, 1e-7), 1e-7) for i, rho in enumerate(rhos)),
+        release_id=release_id,
+        period=period,
+        policy_name="quarterly",
+        policy_sha256="0" * 64,
+        rho_cap=cap,
+        unit="one record",
+        window_start=datetime(2025, 7, 1),
+        window_end=datetime(2025, 10, 1),
+        actor="test",
+        charges=tuple(
+            Charge(
+                f"table_{i}",
+                "gaussian",
+                1.0,
+                1 / math.sqrt(2 * rho),
+                rho,
+                epsilon_for(rho, 1e-7),
+                1e-7,
+            )
+            for i, rho in enumerate(rhos)
+        ),
     )
 
 
@@ -97,8 +114,9 @@ def test_sixteen_concurrent_releases_never_overspend(settings: Settings) -> None
     start = time.time() + 4.0  # all sixteen charge at the same moment
     context = multiprocessing.get_context("fork")  # the test process runs no other thread
     with context.Pool(16) as pool:
-        results = pool.starmap(_charge_at, [(settings.internal_db_url, f"r{n}", start)
-                                            for n in range(16)])
+        results = pool.starmap(
+            _charge_at, [(settings.internal_db_url, f"r{n}", start) for n in range(16)]
+        )
 
     from publishing.db import make_engine
 
@@ -121,13 +139,16 @@ def test_portal_budget_prints_each_period(settings: Settings) -> None:
     engine = make_engine(settings.internal_db_url)
     charge_budget(engine, request("r1", 0.1, 0.15))
     engine.dispose()
-    env = {"PORTAL_INTERNAL_DB_URL": settings.internal_db_url,
-           "PORTAL_PUBLIC_DB_URL": settings.public_db_url, "COLUMNS": "200"}
+    env = {
+        "PORTAL_INTERNAL_DB_URL": settings.internal_db_url,
+        "PORTAL_PUBLIC_DB_URL": settings.public_db_url,
+        "COLUMNS": "200",
+    }
 
     as_json = CliRunner().invoke(cli, ["budget", "--json"], env=env)
     as_table = CliRunner().invoke(cli, ["budget"], env=env)
 
-    assert json_module.loads(as_json.stdout) == [{
-        "period": "2025Q3", "rho_cap": 0.5, "rho_spent": 0.25, "rho_remaining": 0.25,
-        "charges": 2}]
+    assert json_module.loads(as_json.stdout) == [
+        {"period": "2025Q3", "rho_cap": 0.5, "rho_spent": 0.25, "rho_remaining": 0.25, "charges": 2}
+    ]
     assert "2025Q3" in as_table.stdout and "0.25" in as_table.stdout

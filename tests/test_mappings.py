@@ -9,10 +9,18 @@ import pytest
 
 from privacy.ingest.mapping import MappingError, load_mapping, parse_mapping, shipped_mapping_names
 
-SHIPPED = ["minneapolis-areas", "minneapolis-force", "minneapolis-incidents", "minneapolis-stops",
-           "stanford-opp",
-           "synthetic-areas", "synthetic-focus-areas", "synthetic-force", "synthetic-incidents",
-           "synthetic-stops"]
+SHIPPED = [
+    "minneapolis-areas",
+    "minneapolis-force",
+    "minneapolis-incidents",
+    "minneapolis-stops",
+    "stanford-opp",
+    "synthetic-areas",
+    "synthetic-focus-areas",
+    "synthetic-force",
+    "synthetic-incidents",
+    "synthetic-stops",
+]
 
 
 def test_the_shipped_mappings_are_the_documented_ones() -> None:
@@ -31,8 +39,10 @@ def test_each_shipped_mapping_loads(name: str) -> None:
 
 def test_a_mapping_file_can_be_named_by_path(tmp_path: Path) -> None:
     path = tmp_path / "dept.toml"
-    path.write_text('name = "dept"\nkind = "incidents"\nsource = "dept"\n'
-                    '[fields.source_id]\ncolumn = "id"\n[fields.occurred_at]\ncolumn = "when"\n')
+    path.write_text(
+        'name = "dept"\nkind = "incidents"\nsource = "dept"\n'
+        '[fields.source_id]\ncolumn = "id"\n[fields.occurred_at]\ncolumn = "when"\n'
+    )
 
     mapping = load_mapping(str(path))
 
@@ -41,7 +51,9 @@ def test_a_mapping_file_can_be_named_by_path(tmp_path: Path) -> None:
 
 def minimal(**changes: Any) -> dict[str, Any]:
     document: dict[str, Any] = {
-        "name": "m", "kind": "stops", "source": "s",
+        "name": "m",
+        "kind": "stops",
+        "source": "s",
         "fields": {"source_id": {"column": "id"}, "occurred_at": {"column": "t"}},
     }
     document.update(changes)
@@ -56,21 +68,54 @@ def minimal(**changes: Any) -> dict[str, Any]:
         (minimal(encoding="klingon"), "unknown encoding 'klingon'"),
         (minimal(colour="red"), "unknown top-level keys ['colour']"),
         (minimal(fields={"occurred_at": {"column": "t"}}), "[fields.source_id] is required"),
-        (minimal(fields={"source_id": {"column": "id"}, "occurred_at": {"column": "t"},
-                         "shoe_size": {"column": "x"}}),
-         "fields ['shoe_size'] are not in the canonical stops schema"),
-        (minimal(fields={"source_id": {"column": "id"}, "occurred_at": {"column": "t"},
-                         "subject_race": {"column": "r", "values": {"W": "caucasian"}}}),
-         "maps 'W' to 'caucasian', which is not one of: asian_pacific_islander"),
-        (minimal(fields={"source_id": {"column": "id"}, "occurred_at": {"column": "t"},
-                         "search_conducted": {"columns": ["a", "b"]}}),
-         "needs combine = one of any, most_severe"),
-        (minimal(fields={"source_id": {"column": "id", "value": "x"},
-                         "occurred_at": {"column": "t"}}),
-         "needs exactly one of 'column', 'columns' or 'value'"),
+        (
+            minimal(
+                fields={
+                    "source_id": {"column": "id"},
+                    "occurred_at": {"column": "t"},
+                    "shoe_size": {"column": "x"},
+                }
+            ),
+            "fields ['shoe_size'] are not in the canonical stops schema",
+        ),
+        (
+            minimal(
+                fields={
+                    "source_id": {"column": "id"},
+                    "occurred_at": {"column": "t"},
+                    "subject_race": {"column": "r", "values": {"W": "caucasian"}},
+                }
+            ),
+            "maps 'W' to 'caucasian', which is not one of: asian_pacific_islander",
+        ),
+        (
+            minimal(
+                fields={
+                    "source_id": {"column": "id"},
+                    "occurred_at": {"column": "t"},
+                    "search_conducted": {"columns": ["a", "b"]},
+                }
+            ),
+            "needs combine = one of any, most_severe",
+        ),
+        (
+            minimal(
+                fields={"source_id": {"column": "id", "value": "x"}, "occurred_at": {"column": "t"}}
+            ),
+            "needs exactly one of 'column', 'columns' or 'value'",
+        ),
     ],
-    ids=["kind", "timezone", "encoding", "top-level key", "required field", "stray field",
-         "code outside vocabulary", "combine", "two sources"],
+    ids=[
+        "kind",
+        "timezone",
+        "encoding",
+        "top-level key",
+        "required field",
+        "stray field",
+        "code outside vocabulary",
+        "combine",
+        "two sources",
+    ],
 )
 def test_a_bad_mapping_says_what_to_fix(document: dict[str, Any], message: str) -> None:
     with pytest.raises(MappingError) as error:
@@ -79,6 +124,9 @@ def test_a_bad_mapping_says_what_to_fix(document: dict[str, Any], message: str) 
 
 
 def test_an_unknown_mapping_name_lists_the_shipped_ones() -> None:
-    with pytest.raises(MappingError, match="no mapping named 'minneapolis'; shipped mappings are: "
-                                           "minneapolis-areas, minneapolis-force"):
+    with pytest.raises(
+        MappingError,
+        match="no mapping named 'minneapolis'; shipped mappings are: "
+        "minneapolis-areas, minneapolis-force",
+    ):
         load_mapping("minneapolis")

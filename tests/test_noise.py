@@ -35,9 +35,12 @@ def test_the_scale_matches_opendps_polars_front_end() -> None:
     rho = QUARTERLY.budget.rho * table.weight
     frame = pl.LazyFrame({"district": ["d1", "d2", "d1"], "subject_race": ["black"] * 3})
     context = dp.Context.compositor(
-        data=frame, privacy_unit=dp.unit_of(contributions=1),
-        privacy_loss=dp.loss_of(rho=rho), split_evenly_over=1,
-        margins=[dp.polars.Margin(by=["district", "subject_race"], invariant="keys")])
+        data=frame,
+        privacy_unit=dp.unit_of(contributions=1),
+        privacy_loss=dp.loss_of(rho=rho),
+        split_evenly_over=1,
+        margins=[dp.polars.Margin(by=["district", "subject_race"], invariant="keys")],
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # the default of `signed` will change
         query = context.query().group_by(["district", "subject_race"]).agg(dp.len())

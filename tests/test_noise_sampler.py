@@ -11,11 +11,19 @@ import pytest
 from privacy.release.intervals import GUIDE_BINS, NoiseSampler
 
 
-@pytest.mark.parametrize(("mechanism", "scale"), [
-    ("gaussian", 0.4), ("gaussian", 3.33), ("gaussian", 14.14), ("laplace", 0.7),
-    ("laplace", 5.0)])
-def test_every_uniform_maps_to_the_value_plain_inversion_gives(mechanism: str,
-                                                                scale: float) -> None:
+@pytest.mark.parametrize(
+    ("mechanism", "scale"),
+    [
+        ("gaussian", 0.4),
+        ("gaussian", 3.33),
+        ("gaussian", 14.14),
+        ("laplace", 0.7),
+        ("laplace", 5.0),
+    ],
+)
+def test_every_uniform_maps_to_the_value_plain_inversion_gives(
+    mechanism: str, scale: float
+) -> None:
     sampler = NoiseSampler.of(mechanism, scale)
     cumulative, guide = sampler._inverse
     settled = np.flatnonzero(guide != np.iinfo(np.int64).min)
@@ -30,8 +38,9 @@ def test_every_uniform_maps_to_the_value_plain_inversion_gives(mechanism: str,
     assert len(settled) > 0.99 * GUIDE_BINS  # the shortcut is the rule, not the exception
 
 
-@pytest.mark.parametrize(("mechanism", "scale"), [("gaussian", 0.4), ("gaussian", 3.33),
-                                                  ("laplace", 5.0)])
+@pytest.mark.parametrize(
+    ("mechanism", "scale"), [("gaussian", 0.4), ("gaussian", 3.33), ("laplace", 5.0)]
+)
 def test_draws_follow_the_exact_probabilities(mechanism: str, scale: float) -> None:
     sampler = NoiseSampler.of(mechanism, scale)
     draws = 1_000_000

@@ -40,30 +40,58 @@ from publishing.opendata import (
     write_open_data,
 )
 
-WORDS = ("This release spent zCDP rho = 0.5 of the quarter's budget of 0.5; that implies "
-         "(5.12, 1e-07)-differential privacy for one stop, incident or use of force.")
+WORDS = (
+    "This release spent zCDP rho = 0.5 of the quarter's budget of 0.5; that implies "
+    "(5.12, 1e-07)-differential privacy for one stop, incident or use of force."
+)
 
 RELEASE = ReleaseInfo(
-    id="3f9a" + "0" * 56 + "c0de", period="2025Q3", policy_name="quarterly",
-    policy_version=2, policy_sha256="a" * 64, policy_text="name = 'quarterly'",
+    id="3f9a" + "0" * 56 + "c0de",
+    period="2025Q3",
+    policy_name="quarterly",
+    policy_version=2,
+    policy_sha256="a" * 64,
+    policy_text="name = 'quarterly'",
     budget_statement={"rho": 0.5, "epsilon": 5.12, "delta": 1e-7, "words": WORDS},
-    engine_version="0.1.0", created_at=datetime(2025, 10, 2, 9, 0))  # naive UTC, as stored
+    engine_version="0.1.0",
+    created_at=datetime(2025, 10, 2, 9, 0),
+)  # naive UTC, as stored
 
 BY_MONTH = PublishedTable(
-    name="stops_by_month_district", title="Stops by month and district", source="stops",
-    dimensions=("month", "district"), level_of=None, mechanism="gaussian",
-    noise_scale=2.24, rho=0.05, epsilon=1.67, delta=1e-7,
-    cells=(PublishedCell(("2025-07", "d1"), 120, 115, 125, 2.10261),
-           PublishedCell(("2025-07", "unknown"), 0, 0, 4, 2.10261),
-           PublishedCell(("2025-08", "d1"), 98, 93, 103, 2.1026149),  # 8 digits: rounded
-           PublishedCell(("2025-08", "unknown"), 3, 0, 7, None)))  # std_error not kept
+    name="stops_by_month_district",
+    title="Stops by month and district",
+    source="stops",
+    dimensions=("month", "district"),
+    level_of=None,
+    mechanism="gaussian",
+    noise_scale=2.24,
+    rho=0.05,
+    epsilon=1.67,
+    delta=1e-7,
+    cells=(
+        PublishedCell(("2025-07", "d1"), 120, 115, 125, 2.10261),
+        PublishedCell(("2025-07", "unknown"), 0, 0, 4, 2.10261),
+        PublishedCell(("2025-08", "d1"), 98, 93, 103, 2.1026149),  # 8 digits: rounded
+        PublishedCell(("2025-08", "unknown"), 3, 0, 7, None),
+    ),
+)  # std_error not kept
 
 BY_QUARTER = PublishedTable(
-    name="stops_by_district", title="Stops by district", source="stops",
-    dimensions=("quarter", "district"), level_of="stops_by_month_district",
-    mechanism="gaussian", noise_scale=3.1, rho=0.025, epsilon=1.14, delta=1e-7,
-    cells=(PublishedCell(("2025Q3", "d1"), 218, 211, 225, 1.48),
-           PublishedCell(("2025Q3", "unknown"), 3, 0, 8, 1.48)))
+    name="stops_by_district",
+    title="Stops by district",
+    source="stops",
+    dimensions=("quarter", "district"),
+    level_of="stops_by_month_district",
+    mechanism="gaussian",
+    noise_scale=3.1,
+    rho=0.025,
+    epsilon=1.14,
+    delta=1e-7,
+    cells=(
+        PublishedCell(("2025Q3", "d1"), 218, 211, 225, 1.48),
+        PublishedCell(("2025Q3", "unknown"), 3, 0, 8, 1.48),
+    ),
+)
 
 TABLES = {t.name: t for t in (BY_MONTH, BY_QUARTER)}
 
@@ -74,19 +102,24 @@ def test_a_table_as_csv() -> None:
         b"2025-07,d1,120,115,125,2.10261\n"
         b"2025-07,unknown,0,0,4,2.10261\n"
         b"2025-08,d1,98,93,103,2.10261\n"
-        b"2025-08,unknown,3,0,7,\n")
+        b"2025-08,unknown,3,0,7,\n"
+    )
 
 
-@pytest.mark.parametrize(("std_error", "written"), [
-    (2.1, "2.1"),
-    (2.1026149, "2.10261"),  # 6 significant digits
-    (0.0, "0"),
-    (1234567.0, "1234570"),  # plain decimals, never 1.23457e+06
-    (0.0000012345678, "0.00000123457"),
-    (None, ""),  # releases made before the standard error was kept
-])
-def test_the_standard_error_has_six_significant_digits(std_error: float | None,
-                                                      written: str) -> None:
+@pytest.mark.parametrize(
+    ("std_error", "written"),
+    [
+        (2.1, "2.1"),
+        (2.1026149, "2.10261"),  # 6 significant digits
+        (0.0, "0"),
+        (1234567.0, "1234570"),  # plain decimals, never 1.23457e+06
+        (0.0000012345678, "0.00000123457"),
+        (None, ""),  # releases made before the standard error was kept
+    ],
+)
+def test_the_standard_error_has_six_significant_digits(
+    std_error: float | None, written: str
+) -> None:
     table = replace(BY_QUARTER, cells=(PublishedCell(("2025Q3", "d1"), 1, 0, 2, std_error),))
 
     assert table_csv(RELEASE, table).decode().splitlines()[1] == f"2025Q3,d1,1,0,2,{written}"
@@ -96,21 +129,41 @@ def test_a_table_as_json() -> None:
     written = table_json(RELEASE, BY_QUARTER)
 
     assert json.loads(written) == {
-        "release_id": RELEASE.id, "period": "2025Q3",
-        "name": "stops_by_district", "title": "Stops by district", "source": "stops",
-        "dimensions": ["quarter", "district"], "level_of": "stops_by_month_district",
-        "mechanism": "gaussian", "noise_scale": 3.1, "rho": 0.025, "epsilon": 1.14,
+        "release_id": RELEASE.id,
+        "period": "2025Q3",
+        "name": "stops_by_district",
+        "title": "Stops by district",
+        "source": "stops",
+        "dimensions": ["quarter", "district"],
+        "level_of": "stops_by_month_district",
+        "mechanism": "gaussian",
+        "noise_scale": 3.1,
+        "rho": 0.025,
+        "epsilon": 1.14,
         "delta": 1e-7,
         "cells": [
-            {"quarter": "2025Q3", "district": "d1", "value": 218, "ci_low": 211,
-             "ci_high": 225, "std_error": 1.48},
-            {"quarter": "2025Q3", "district": "unknown", "value": 3, "ci_low": 0,
-             "ci_high": 8, "std_error": 1.48},
+            {
+                "quarter": "2025Q3",
+                "district": "d1",
+                "value": 218,
+                "ci_low": 211,
+                "ci_high": 225,
+                "std_error": 1.48,
+            },
+            {
+                "quarter": "2025Q3",
+                "district": "unknown",
+                "value": 3,
+                "ci_low": 0,
+                "ci_high": 8,
+                "std_error": 1.48,
+            },
         ],
     }
     # Canonical: sorted keys, no spaces, so the same table is always the same bytes.
-    assert written == json.dumps(json.loads(written), sort_keys=True,
-                                 separators=(",", ":")).encode()
+    assert (
+        written == json.dumps(json.loads(written), sort_keys=True, separators=(",", ":")).encode()
+    )
     assert written.startswith(b'{"cells":[{"ci_high":225,')
 
 
@@ -119,14 +172,22 @@ def test_the_json_cells_round_trip(table: PublishedTable) -> None:
     content = json.loads(table_json(RELEASE, table))
 
     read_back = tuple(
-        PublishedCell(tuple(c[d] for d in content["dimensions"]), c["value"], c["ci_low"],
-                      c["ci_high"], c["std_error"]) for c in content["cells"])
+        PublishedCell(
+            tuple(c[d] for d in content["dimensions"]),
+            c["value"],
+            c["ci_low"],
+            c["ci_high"],
+            c["std_error"],
+        )
+        for c in content["cells"]
+    )
 
     # Exactly the published cells, with the standard error at 6 significant digits as in
     # the CSV.
     assert read_back == tuple(
         replace(c, std_error=None if c.std_error is None else float(f"{c.std_error:.6g}"))
-        for c in table.cells)
+        for c in table.cells
+    )
 
 
 def test_the_data_dictionary_describes_every_column_of_every_table() -> None:
@@ -152,7 +213,8 @@ def test_the_data_dictionary_describes_every_column_of_every_table() -> None:
     assert by_field["month"] == "Calendar month, YYYY-MM (local time of the record)."
     assert by_field["district"].startswith(
         "District code; `unknown` where the record's district was not recorded or not a "
-        "declared district.")
+        "declared district."
+    )
     assert by_field["value"].startswith("Differentially private count of stops in this cell")
     assert "post-processed" in by_field["value"]
     assert "95% interval" in by_field["ci_low"] and "95% interval" in by_field["ci_high"]
@@ -161,22 +223,22 @@ def test_the_data_dictionary_describes_every_column_of_every_table() -> None:
 
 def policy_dimensions() -> dict[str, tuple[str, ...]]:
     """Every dimension a policy may give a table, with its codes (none for time and areas)."""
-    dimensions: dict[str, tuple[str, ...]] = {d: () for d in (*TIME_DIMENSIONS,
-                                                               *AREA_DIMENSIONS)}
+    dimensions: dict[str, tuple[str, ...]] = {d: () for d in (*TIME_DIMENSIONS, *AREA_DIMENSIONS)}
     for source in SOURCES:
-        dimensions.update({f.name: f.vocabulary for f in fields_of(source)
-                           if f.type is FieldType.CATEGORY})
+        dimensions.update(
+            {f.name: f.vocabulary for f in fields_of(source) if f.type is FieldType.CATEGORY}
+        )
     return dimensions
 
 
 @pytest.mark.parametrize(("dimension", "codes"), sorted(policy_dimensions().items()))
 def test_every_dimension_a_policy_can_use_is_described_with_its_codes(
-        dimension: str, codes: tuple[str, ...]) -> None:
+    dimension: str, codes: tuple[str, ...]
+) -> None:
     description = DIMENSION_DESCRIPTIONS.get(dimension)
 
     assert description, f"no description for {dimension!r}: add one to DIMENSION_DESCRIPTIONS"
-    missing = [c for c in codes if not re.search(rf"(?<![\w]){re.escape(c)}(?![\w])",
-                                                 description)]
+    missing = [c for c in codes if not re.search(rf"(?<![\w]){re.escape(c)}(?![\w])", description)]
     assert not missing, f"the description of {dimension!r} does not name {missing}"
 
 
@@ -193,9 +255,11 @@ def test_a_column_without_a_description_stops_the_export(tmp_path: Path) -> None
 def test_the_data_dictionary_as_csv() -> None:
     written = data_dictionary_csv(TABLES)
 
-    assert written.startswith(b"table,field,type,description\nstops_by_district,quarter,"
-                              b"string,\"Calendar quarter, YYYYQN: 2025Q3 is July to "
-                              b"September 2025.\"\n")
+    assert written.startswith(
+        b"table,field,type,description\nstops_by_district,quarter,"
+        b'string,"Calendar quarter, YYYYQN: 2025Q3 is July to '
+        b'September 2025."\n'
+    )
     rows = list(csv.DictReader(io.StringIO(written.decode("utf-8"))))
     assert [DictionaryEntry(**row) for row in rows] == data_dictionary(TABLES)
 
@@ -209,17 +273,24 @@ def test_the_data_package_descriptor() -> None:
         "title": "Police transparency data, 2025Q3 (differentially private)",
         "version": RELEASE.id,
         "created": "2025-10-02T09:00:00Z",
-        "licenses": [{
-            "name": "ODC-PDDL-1.0", "path": "https://opendatacommons.org/licenses/pddl/",
-            "title": "Open Data Commons Public Domain Dedication and License v1.0"}],
+        "licenses": [
+            {
+                "name": "ODC-PDDL-1.0",
+                "path": "https://opendatacommons.org/licenses/pddl/",
+                "title": "Open Data Commons Public Domain Dedication and License v1.0",
+            }
+        ],
         "keywords": ["police", "transparency", "differential privacy", "2025Q3"],
     }
     assert package["description"].startswith(
         "The 2025Q3 release of the police transparency portal: counts of stops, protected "
-        "by differential privacy.")
+        "by differential privacy."
+    )
     assert WORDS in package["description"]
-    assert [r["name"] for r in package["resources"]] == ["stops_by_district",
-                                                         "stops_by_month_district"]
+    assert [r["name"] for r in package["resources"]] == [
+        "stops_by_district",
+        "stops_by_month_district",
+    ]
     dictionary = {(e.table, e.field): e.description for e in data_dictionary(TABLES)}
     assert package["resources"][0] == {
         "name": "stops_by_district",
@@ -235,22 +306,44 @@ def test_the_data_package_descriptor() -> None:
             "added; this table's share of the budget is zCDP rho = 0.025, that is (1.14, "
             "1e-07)-differential privacy. A coarser level of stops_by_month_district: its "
             "counts are the sums of stops_by_month_district's counts. The same table with "
-            "its metadata is in tables/stops_by_district.json."),
+            "its metadata is in tables/stops_by_district.json."
+        ),
         "schema": {
             "fields": [
-                {"name": "quarter", "type": "string", "constraints": {"required": True},
-                 "description": dictionary["stops_by_district", "quarter"]},
-                {"name": "district", "type": "string", "constraints": {"required": True},
-                 "description": dictionary["stops_by_district", "district"]},
-                {"name": "value", "type": "integer",
-                 "constraints": {"required": True, "minimum": 0},
-                 "description": dictionary["stops_by_district", "value"]},
-                {"name": "ci_low", "type": "integer", "constraints": {"minimum": 0},
-                 "description": dictionary["stops_by_district", "ci_low"]},
-                {"name": "ci_high", "type": "integer",
-                 "description": dictionary["stops_by_district", "ci_high"]},
-                {"name": "std_error", "type": "number",
-                 "description": dictionary["stops_by_district", "std_error"]},
+                {
+                    "name": "quarter",
+                    "type": "string",
+                    "constraints": {"required": True},
+                    "description": dictionary["stops_by_district", "quarter"],
+                },
+                {
+                    "name": "district",
+                    "type": "string",
+                    "constraints": {"required": True},
+                    "description": dictionary["stops_by_district", "district"],
+                },
+                {
+                    "name": "value",
+                    "type": "integer",
+                    "constraints": {"required": True, "minimum": 0},
+                    "description": dictionary["stops_by_district", "value"],
+                },
+                {
+                    "name": "ci_low",
+                    "type": "integer",
+                    "constraints": {"minimum": 0},
+                    "description": dictionary["stops_by_district", "ci_low"],
+                },
+                {
+                    "name": "ci_high",
+                    "type": "integer",
+                    "description": dictionary["stops_by_district", "ci_high"],
+                },
+                {
+                    "name": "std_error",
+                    "type": "number",
+                    "description": dictionary["stops_by_district", "std_error"],
+                },
             ],
             "primaryKey": ["quarter", "district"],
             "missingValues": [""],
@@ -266,8 +359,11 @@ def test_a_table_name_that_cannot_name_a_file_is_refused() -> None:
 
 
 def written_files(directory: Path) -> dict[str, bytes]:
-    return {p.relative_to(directory).as_posix(): p.read_bytes()
-            for p in sorted(directory.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(directory).as_posix(): p.read_bytes()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_the_files_written(tmp_path: Path) -> None:
@@ -307,12 +403,17 @@ def test_frictionless_finds_the_data_package_valid(tmp_path: Path) -> None:
 
 
 def test_a_real_release_of_the_synthetic_city_exports_valid_open_data(
-        engines: tuple[Engine, Engine], tmp_path: Path) -> None:
+    engines: tuple[Engine, Engine], tmp_path: Path
+) -> None:
     """Every table of the shipped policy, read through the catalog as the site reads it."""
     internal, public = engines
     city = generate_city(tmp_path / "city", stops=600, incidents=300, force_events=40)
-    for kind, source in (("areas", city.areas), ("stops", city.stops),
-                         ("incidents", city.incidents), ("force", city.force)):
+    for kind, source in (
+        ("areas", city.areas),
+        ("stops", city.stops),
+        ("incidents", city.incidents),
+        ("force", city.force),
+    ):
         ingest_file(internal, public, kind, source, load_mapping(f"synthetic-{kind}"))
     built = build_release(internal, public, "2024Q3", load_policy("quarterly"), actor="test")
     catalog = load_catalog(public)
@@ -327,11 +428,14 @@ def test_a_real_release_of_the_synthetic_city_exports_valid_open_data(
     assert str(release.budget_statement["words"]) in datapackage(release, tables)["description"]
 
 
-@pytest.mark.parametrize(("row", "error"), [
-    (b"2025Q3,d1,-1,0,4,1.48\n", "constraint-error"),  # a negative count
-    (b"2025Q3,d1,1,0,4,wide\n", "type-error"),  # a standard error that is not a number
-    (b"2025Q3,,1,0,4,1.48\n", "constraint-error"),  # a missing district
-])
+@pytest.mark.parametrize(
+    ("row", "error"),
+    [
+        (b"2025Q3,d1,-1,0,4,1.48\n", "constraint-error"),  # a negative count
+        (b"2025Q3,d1,1,0,4,wide\n", "type-error"),  # a standard error that is not a number
+        (b"2025Q3,,1,0,4,1.48\n", "constraint-error"),  # a missing district
+    ],
+)
 def test_frictionless_catches_a_broken_table(tmp_path: Path, row: bytes, error: str) -> None:
     """The schema is not decoration: a file that breaks it fails validation."""
     path = write_open_data(RELEASE, TABLES, tmp_path)
@@ -346,8 +450,16 @@ def test_frictionless_catches_a_broken_table(tmp_path: Path, row: bytes, error: 
 
 def test_open_data_loads_nothing_of_the_internal_side() -> None:
     code = "import sys, publishing.opendata; print(' '.join(sorted(sys.modules)))"
-    loaded = set(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
-                                text=True).stdout.split())
+    loaded = set(
+        subprocess.run(
+            [sys.executable, "-c", code], check=True, capture_output=True, text=True
+        ).stdout.split()
+    )
 
-    assert {m.split(".")[0] for m in loaded} & {"portal", "privacy", "migrations", "opendp",
-                                                 "frictionless"} == set()
+    assert {m.split(".")[0] for m in loaded} & {
+        "portal",
+        "privacy",
+        "migrations",
+        "opendp",
+        "frictionless",
+    } == set()

@@ -28,7 +28,8 @@ def count(internal: Engine, model: type) -> int:
 
 
 def test_a_plan_spends_nothing_and_describes_the_release_that_follows(
-        ingested_city: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch) -> None:
+    ingested_city: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
     internal, public = ingested_city
 
     plan = plan_release(internal, public, "2024Q3", QUARTERLY)
@@ -50,7 +51,8 @@ def test_a_plan_spends_nothing_and_describes_the_release_that_follows(
     release = read_release(public, built.release_id)
     assert release is not None
     assert {t.name: t.noise_scale for t in release.tables} == {
-        t.name: t.noise_scale for t in plan.tables}
+        t.name: t.noise_scale for t in plan.tables
+    }
     assert sum(len(t.cells) for t in release.tables) == sum(t.cells for t in plan.tables)
 
     after = plan_release(internal, public, "2024Q3", QUARTERLY)
@@ -64,17 +66,19 @@ def test_a_plan_needs_areas_but_no_records(engines: tuple[Engine, Engine]) -> No
 
 
 def test_the_plan_command_prints_json_and_needs_no_record(
-        settings: Settings, ingested_city: tuple[Engine, Engine]) -> None:
+    settings: Settings, ingested_city: tuple[Engine, Engine]
+) -> None:
     internal, _ = ingested_city
     with internal.begin() as connection:  # a plan must not need a single record
         for model in (Stop, Incident, ForceEvent):
             connection.execute(model.__table__.delete())
 
-    env = {"PORTAL_DATA_DIR": str(settings.data_dir),
-           "PORTAL_INTERNAL_DB_URL": settings.internal_db_url,
-           "PORTAL_PUBLIC_DB_URL": settings.public_db_url}
-    result = CliRunner().invoke(cli, ["release", "plan", "--period", "2024Q3", "--json"],
-                                env=env)
+    env = {
+        "PORTAL_DATA_DIR": str(settings.data_dir),
+        "PORTAL_INTERNAL_DB_URL": settings.internal_db_url,
+        "PORTAL_PUBLIC_DB_URL": settings.public_db_url,
+    }
+    result = CliRunner().invoke(cli, ["release", "plan", "--period", "2024Q3", "--json"], env=env)
 
     assert result.exit_code == 0, result.output
     plan = json.loads(result.output)

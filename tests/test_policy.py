@@ -30,12 +30,21 @@ def test_the_quarterly_policy_has_the_promised_tables() -> None:
     policy = load_policy("quarterly")
 
     assert (policy.budget.mechanism, policy.budget.rho, policy.unit.kind) == (
-        "gaussian", 0.5, "record")
+        "gaussian",
+        0.5,
+        "record",
+    )
     assert {t.name for t in policy.tables} == {
-        "stops_by_month_beat", "stops_by_district_race", "stops_by_district_outcome",
-        "searches_by_district_race", "search_hits_by_district_race", "stops_by_district_reason",
-        "no_action_stops_by_month_beat", "force_by_district_race",
-        "incidents_by_month_beat_offense"}
+        "stops_by_month_beat",
+        "stops_by_district_race",
+        "stops_by_district_outcome",
+        "searches_by_district_race",
+        "search_hits_by_district_race",
+        "stops_by_district_reason",
+        "no_action_stops_by_month_beat",
+        "force_by_district_race",
+        "incidents_by_month_beat_offense",
+    }
     assert math.isclose(sum(p.weight for p in policy.parts()), 1.0)
     hits = policy.table("search_hits_by_district_race")
     assert hits.where == (("search_conducted", ("yes",)), ("contraband_found", ("yes",)))
@@ -55,7 +64,9 @@ weight = 0.3
 
 
 def test_levels_split_a_tables_budget_and_say_what_they_mean() -> None:
-    text = GOOD.replace("weight = 0.5\n", LEVEL, 1) + """[[tables.levels]]
+    text = (
+        GOOD.replace("weight = 0.5\n", LEVEL, 1)
+        + """[[tables.levels]]
 dimensions = ["month", "district"]
 weight = 0.25
 [[tables.levels]]
@@ -63,19 +74,30 @@ name = "b_by_month"
 dimensions = ["month"]
 weight = 0
 """
+    )
     policy = parse_policy(text)
     parts = {p.name: p for p in policy.parts()}
     assert {name: round(p.weight, 6) for name, p in parts.items()} == {
-        "a": 0.35, "a__quarter_district": 0.15,
-        "b": 0.375, "b__month_district": 0.125, "b_by_month": 0.0}
+        "a": 0.35,
+        "a__quarter_district": 0.15,
+        "b": 0.375,
+        "b__month_district": 0.125,
+        "b_by_month": 0.0,
+    }
     assert not parts["b_by_month"].measured  # weight 0: added up to, not measured
     assert policy.table("b").meanings() == (
-        ("month", "beat", "offense_category"), ("month", "district<beat"), ("month",))
+        ("month", "beat", "offense_category"),
+        ("month", "district<beat"),
+        ("month",),
+    )
 
 
 def test_a_person_unit_and_a_pure_dp_budget() -> None:
-    text = GOOD.replace("[budget]\nrho = 0.5", '[unit]\nkind = "person"\nmax_records_per_cell = 2'
-                        '\nmax_cells = 3\n[budget]\nmechanism = "laplace"\nepsilon = 1.0')
+    text = GOOD.replace(
+        "[budget]\nrho = 0.5",
+        '[unit]\nkind = "person"\nmax_records_per_cell = 2'
+        '\nmax_cells = 3\n[budget]\nmechanism = "laplace"\nepsilon = 1.0',
+    )
     policy = parse_policy(text)
     assert (policy.unit.max_records_per_cell, policy.unit.max_cells) == (2, 3)
     assert (policy.budget.epsilon, policy.budget.rho) == (1.0, 0.5)
@@ -87,25 +109,50 @@ def test_a_person_unit_and_a_pure_dp_budget() -> None:
     [
         (("rho = 0.5", "rho = 0"), "rho must be a positive number, not 0"),
         (("rho = 0.5", "rho = -1"), "rho must be a positive number, not -1"),
-        (("weight = 0.5\n[[tables]]", "weight = 0.4\n[[tables]]"),
-         "the tables' weights add up to 0.9, not 1"),
-        (('"subject_race"]', '"shoe_size"]'), "unknown dimension 'shoe_size'; a stops table "
-                                              "can use: month, quarter, beat, district"),
+        (
+            ("weight = 0.5\n[[tables]]", "weight = 0.4\n[[tables]]"),
+            "the tables' weights add up to 0.9, not 1",
+        ),
+        (
+            ('"subject_race"]', '"shoe_size"]'),
+            "unknown dimension 'shoe_size'; a stops table can use: month, quarter, beat, district",
+        ),
         (('source = "incidents"', 'source = "arrests"'), "source must be one of stops"),
-        (('["robbery", "burglary"]', '["jaywalking"]'),
-         "where.offense_category codes ['jaywalking'] are not in its vocabulary"),
+        (
+            ('["robbery", "burglary"]', '["jaywalking"]'),
+            "where.offense_category codes ['jaywalking'] are not in its vocabulary",
+        ),
         (('["quarter", "district"', '["district"'), "exactly one time dimension is needed"),
         (('name = "b"', 'name = "a"'), "table and level names must be unique: ['a']"),
-        (("weight = 0.5\n", LEVEL.replace('["quarter", "district"]', '["month"]')),
-         "level 1 ['month'] is not a roll-up of ['quarter', 'district', 'subject_race']"),
-        (("weight = 0.5\n", LEVEL.replace("0.3", "1.0")),
-         "level 1 weight must be a number from 0 to 1"),
-        (("weight = 0.5\n", LEVEL + '[[tables.levels]]\ndimensions = ["quarter"]\n'
-          'weight = 0.7\n'), "the levels' weights add up to 1; they must leave"),
+        (
+            ("weight = 0.5\n", LEVEL.replace('["quarter", "district"]', '["month"]')),
+            "level 1 ['month'] is not a roll-up of ['quarter', 'district', 'subject_race']",
+        ),
+        (
+            ("weight = 0.5\n", LEVEL.replace("0.3", "1.0")),
+            "level 1 weight must be a number from 0 to 1",
+        ),
+        (
+            (
+                "weight = 0.5\n",
+                LEVEL + '[[tables.levels]]\ndimensions = ["quarter"]\nweight = 0.7\n',
+            ),
+            "the levels' weights add up to 1; they must leave",
+        ),
     ],
-    ids=["zero rho", "negative rho", "weights", "unknown dimension", "unknown source",
-         "unknown code", "no time dimension", "duplicate table", "level not a roll-up",
-         "level weight", "levels take it all"],
+    ids=[
+        "zero rho",
+        "negative rho",
+        "weights",
+        "unknown dimension",
+        "unknown source",
+        "unknown code",
+        "no time dimension",
+        "duplicate table",
+        "level not a roll-up",
+        "level weight",
+        "levels take it all",
+    ],
 )
 def test_a_bad_policy_says_what_to_fix(change: tuple[str, str], message: str) -> None:
     with pytest.raises(PolicyError) as error:
@@ -126,21 +173,29 @@ weight = 0.2
 dimensions = {up}
 weight = 0.2
 """
-    text = ('name = "p"\n[budget]\nrho = 1\n'
-            + table.format(name="a", category="outcome", up='["quarter", "district"]')
-            + table.format(name="b", category="reason", up='["month"]'))
+    text = (
+        'name = "p"\n[budget]\nrho = 1\n'
+        + table.format(name="a", category="outcome", up='["quarter", "district"]')
+        + table.format(name="b", category="reason", up='["month"]')
+    )
 
-    with pytest.raises(PolicyError, match=r"tables 'a' and 'b' both have the level "
-                       r"\['month', 'district'\] but roll it up differently"):
+    with pytest.raises(
+        PolicyError,
+        match=r"tables 'a' and 'b' both have the level "
+        r"\['month', 'district'\] but roll it up differently",
+    ):
         parse_policy(text)
-    parse_policy(text.replace('kind = "record"', "").replace(
-        "[budget]", '[unit]\nkind = "person"\nmax_records_per_cell = 1\nmax_cells = 1\n'
-        "[budget]"))  # a person unit's tables are bounded, and post-processed, one by one
+    parse_policy(
+        text.replace('kind = "record"', "").replace(
+            "[budget]", '[unit]\nkind = "person"\nmax_records_per_cell = 1\nmax_cells = 1\n[budget]'
+        )
+    )  # a person unit's tables are bounded, and post-processed, one by one
 
 
 def test_an_unknown_policy_name_lists_the_shipped_ones() -> None:
-    with pytest.raises(PolicyError, match="no policy named 'yearly'; shipped policies are: "
-                                          "quarterly"):
+    with pytest.raises(
+        PolicyError, match="no policy named 'yearly'; shipped policies are: quarterly"
+    ):
         load_policy("yearly")
 
 

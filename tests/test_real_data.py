@@ -22,15 +22,17 @@ def load(engines: tuple[Engine, Engine], kind: str, path: Path, mapping: str, **
 
 
 def minneapolis_areas(engines: tuple[Engine, Engine]) -> None:
-    load(engines, "areas", FIXTURES / "mpls_neighborhood_demographics_2015.csv",
-         "minneapolis-areas")
+    load(
+        engines, "areas", FIXTURES / "mpls_neighborhood_demographics_2015.csv", "minneapolis-areas"
+    )
 
 
 def test_minneapolis_areas_are_84_neighbourhoods_in_five_precincts(
-    engines: tuple[Engine, Engine]
+    engines: tuple[Engine, Engine],
 ) -> None:
-    report = load(engines, "areas", FIXTURES / "mpls_neighborhood_demographics_2015.csv",
-                  "minneapolis-areas")
+    report = load(
+        engines, "areas", FIXTURES / "mpls_neighborhood_demographics_2015.csv", "minneapolis-areas"
+    )
 
     assert (report.rows_read, report.rows_added) == (84, 84 + 9)
     with Session(engines[1]) as session:
@@ -45,13 +47,14 @@ def test_minneapolis_areas_are_84_neighbourhoods_in_five_precincts(
     cedar = next(a for a in by_level["beat"] if a.code == "cedar-riverside")
     assert (cedar.name, cedar.population, cedar.parent_code) == ("Cedar Riverside", 8247, "1")
     # Re-ingesting changes nothing.
-    again = load(engines, "areas", FIXTURES / "mpls_neighborhood_demographics_2015.csv",
-                 "minneapolis-areas")
+    again = load(
+        engines, "areas", FIXTURES / "mpls_neighborhood_demographics_2015.csv", "minneapolis-areas"
+    )
     assert (again.rows_added, again.rows_updated, again.rows_already_present) == (0, 0, 93)
 
 
 def test_minneapolis_stops_excerpt_ingests_whole_with_blanks_accounted(
-    engines: tuple[Engine, Engine]
+    engines: tuple[Engine, Engine],
 ) -> None:
     minneapolis_areas(engines)
     path = FIXTURES / "mpls_stops_2017_excerpt.csv"
@@ -65,15 +68,16 @@ def test_minneapolis_stops_excerpt_ingests_whole_with_blanks_accounted(
     # Non-MDC stops have blank search fields; they count as unknown, never dropped.
     assert dry.category_counts["search_conducted"]["unknown"] > 0
     with engines[0].connect() as connection:
-        first = connection.execute(text(
-            "SELECT occurred_at FROM stops WHERE source_id = '17-000003'")).scalar_one()
+        first = connection.execute(
+            text("SELECT occurred_at FROM stops WHERE source_id = '17-000003'")
+        ).scalar_one()
     # 06:00:42 UTC on 1 January is 00:00:42 in Minneapolis (CST, UTC-6).
     assert str(first).startswith("2017-01-01 00:00:42")
     assert load(engines, "stops", path, "minneapolis-stops").rows_added == 0
 
 
 def test_minneapolis_incidents_excerpt_with_its_bom_and_odd_precincts(
-    engines: tuple[Engine, Engine]
+    engines: tuple[Engine, Engine],
 ) -> None:
     path = FIXTURES / "mpls_police_incidents_2017_excerpt.csv"
 
@@ -81,33 +85,39 @@ def test_minneapolis_incidents_excerpt_with_its_bom_and_odd_precincts(
 
     assert report.rows_rejected == 0 and report.rows_added == report.rows_read
     with engines[0].connect() as connection:
-        districts = dict(connection.execute(text(
-            "SELECT district, COUNT(*) FROM incidents GROUP BY district")).all())
-        against = set(connection.execute(text("SELECT DISTINCT crime_against FROM incidents"))
-                      .scalars())
+        districts = dict(
+            connection.execute(
+                text("SELECT district, COUNT(*) FROM incidents GROUP BY district")
+            ).all()
+        )
+        against = set(
+            connection.execute(text("SELECT DISTINCT crime_against FROM incidents")).scalars()
+        )
     assert set(districts) == {"1", "2", "3", "4", "5", "unknown"}
     assert districts["unknown"] == 48  # 38 blank precincts and 10 "18"
     assert against == {"person", "property"}
 
 
-def test_minneapolis_use_of_force_excerpt_with_numeric_ages(
-    engines: tuple[Engine, Engine]
-) -> None:
-    report = load(engines, "force", FIXTURES / "mpls_police_use_of_force_excerpt.csv",
-                  "minneapolis-force")
+def test_minneapolis_use_of_force_excerpt_with_numeric_ages(engines: tuple[Engine, Engine]) -> None:
+    report = load(
+        engines, "force", FIXTURES / "mpls_police_use_of_force_excerpt.csv", "minneapolis-force"
+    )
 
     assert report.rows_rejected == 0 and report.rows_added == report.rows_read == 995
     with engines[0].connect() as connection:
-        first = connection.execute(text(
-            "SELECT occurred_at, force_type, subject_age_band, district FROM force_events "
-            "WHERE source_id = '20588'")).one()
+        first = connection.execute(
+            text(
+                "SELECT occurred_at, force_type, subject_age_band, district FROM force_events "
+                "WHERE source_id = '20588'"
+            )
+        ).one()
     # 2016/01/01 00:47:36, Bodily Force, age 20.0, precinct 1
     assert str(first.occurred_at).startswith("2016-01-01 00:47:36")
     assert (first.force_type, first.subject_age_band, first.district) == ("bodily", "18_24", "1")
 
 
 def test_the_oakland_excerpt_is_refused_with_its_bad_rows_named(
-    engines: tuple[Engine, Engine]
+    engines: tuple[Engine, Engine],
 ) -> None:
     before = store_snapshot(engines[0])
 

@@ -28,7 +28,8 @@ def charges(internal: Engine) -> int:
 
 
 def test_a_release_publishes_every_cell_with_its_interval(
-        ingested_city: tuple[Engine, Engine]) -> None:
+    ingested_city: tuple[Engine, Engine],
+) -> None:
     internal, public = ingested_city
 
     built = build_release(internal, public, "2024Q3", QUARTERLY, actor="test")
@@ -41,20 +42,25 @@ def test_a_release_publishes_every_cell_with_its_interval(
     assert len(by_name["stops_by_month_beat"].cells) == 3 * (80 + 1)  # + unknown beat
     assert len(by_name["incidents_by_month_beat_offense"].cells) == 3 * 81 * 10
     for table in release.tables:
-        assert all(c.ci_low <= c.published <= c.ci_high and c.published >= 0
-                   and c.std_error > 0 for c in table.cells)
+        assert all(
+            c.ci_low <= c.published <= c.ci_high and c.published >= 0 and c.std_error > 0
+            for c in table.cells
+        )
     # Every level adds up exactly; tables that share a margin agree on it.
     stops = totals(by_name["stops_in_quarter"])[()]
     assert totals(by_name["stops_by_month"], keep=()) == {(): stops}
-    assert totals(by_name["stops_by_month_beat"], keep=(0,)) == totals(
-        by_name["stops_by_month_beat_district"], keep=(0,)) == totals(by_name["stops_by_month"])
+    assert (
+        totals(by_name["stops_by_month_beat"], keep=(0,))
+        == totals(by_name["stops_by_month_beat_district"], keep=(0,))
+        == totals(by_name["stops_by_month"])
+    )
     districts = totals(by_name["stops_by_district"])
-    for name in ("stops_by_district_race", "stops_by_district_outcome",
-                 "stops_by_district_reason"):
+    for name in ("stops_by_district_race", "stops_by_district_outcome", "stops_by_district_reason"):
         assert totals(by_name[name], keep=(1,)) == districts
     assert sum(districts.values()) == stops
     assert totals(by_name["incidents_by_month_beat_offense"], keep=(0, 2)) == totals(
-        by_name["incidents_by_month_offense"])
+        by_name["incidents_by_month_offense"]
+    )
     assert by_name["stops_by_district"].level_of == "stops_by_district_race"
     (budget,) = period_budgets(internal)
     assert math.isclose(budget.rho_spent, QUARTERLY.budget.rho)
@@ -67,8 +73,11 @@ def totals(table: TableContent, keep: tuple[int, ...] | None = None) -> dict[tup
     the quarter dimension is dropped)."""
     out: dict[tuple[str, ...], int] = {}
     for cell in table.cells:
-        positions = keep if keep is not None else tuple(
-            i for i, d in enumerate(table.dimensions) if d != "quarter")
+        positions = (
+            keep
+            if keep is not None
+            else tuple(i for i, d in enumerate(table.dimensions) if d != "quarter")
+        )
         key = tuple(cell.key[i] for i in positions)
         out[key] = out.get(key, 0) + cell.published
     return out
@@ -121,23 +130,21 @@ weight = 0.2
     spec = policy.tables[0]
     keys = key_set(spec, quarter, areas)
     true = np.resize(np.array([40, 80, 25, 60, 12, 150, 33, 19, 0, 21]), len(keys))
-    parts = measured_parts(TableCounts(spec, tuple(keys), tuple(int(x) for x in true)),
-                           quarter, policy.unit, areas, {})
-    planned = [plan_measurement(p.part, policy.budget, p.sensitivity, len(p.keys))
-               for p in parts]
+    parts = measured_parts(
+        TableCounts(spec, tuple(keys), tuple(int(x) for x in true)), quarter, policy.unit, areas, {}
+    )
+    planned = [plan_measurement(p.part, policy.budget, p.sensitivity, len(p.keys)) for p in parts]
     processor = PostProcessor(release_hierarchy(parts), parts, planned)
     truth = np.concatenate([np.asarray(p.counts) for p in parts])
     releases = 2000
     covered = np.zeros(truth.size)
     for _ in range(releases):
-        result = processor.publish([p.apply(c.counts) for c, p in zip(parts, planned,
-                                                                      strict=True)])
+        result = processor.publish([p.apply(c.counts) for c, p in zip(parts, planned, strict=True)])
         order = np.concatenate(processor.estimator.hierarchy.cells)
         covered += (result.low[order] <= truth) & (truth <= result.high[order])
 
     coverage = covered / releases
     away_from_zero = truth >= 12  # at zero the interval must also hold the published value
     # binomial sd at 0.95 over 2,000 draws is 0.005: [0.93, 0.97] is four sds each side
-    assert ((coverage[away_from_zero] >= 0.93) & (coverage[away_from_zero] <= 0.97)).all(), \
-        coverage
+    assert ((coverage[away_from_zero] >= 0.93) & (coverage[away_from_zero] <= 0.97)).all(), coverage
     assert (coverage[~away_from_zero] >= 0.93).all(), coverage

@@ -23,17 +23,32 @@ NOW = datetime(2025, 10, 2, 9, 0)
 
 def content(**changes: object) -> ReleaseContent:
     table = TableContent(
-        name="stops_by_district", title="Stops by district", source="stops",
-        dimensions=("quarter", "district"), level_of=None, mechanism="gaussian",
-        noise_scale=2.24, rho=0.1,
-        epsilon=2.35, delta=1e-7,
-        cells=(CellContent(("2025Q3", "d1"), 120, 116, 124, 121, 2.1),
-               CellContent(("2025Q3", "unknown"), 0, 0, 4, -2, 2.1)))
+        name="stops_by_district",
+        title="Stops by district",
+        source="stops",
+        dimensions=("quarter", "district"),
+        level_of=None,
+        mechanism="gaussian",
+        noise_scale=2.24,
+        rho=0.1,
+        epsilon=2.35,
+        delta=1e-7,
+        cells=(
+            CellContent(("2025Q3", "d1"), 120, 116, 124, 121, 2.1),
+            CellContent(("2025Q3", "unknown"), 0, 0, 4, -2, 2.1),
+        ),
+    )
     base = ReleaseContent(
-        period="2025Q3", release_key="k1", policy_name="quarterly", policy_version=1,
-        policy_sha256="a" * 64, policy_text="name = 'quarterly'",
+        period="2025Q3",
+        release_key="k1",
+        policy_name="quarterly",
+        policy_version=1,
+        policy_sha256="a" * 64,
+        policy_text="name = 'quarterly'",
         budget_statement={"rho": 0.1, "epsilon": 2.35, "delta": 1e-7},
-        engine_version="0.1.0", tables=(table,))
+        engine_version="0.1.0",
+        tables=(table,),
+    )
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -76,7 +91,8 @@ def test_a_release_is_written_whole_or_not_at_all(engines: tuple[Engine, Engine]
 
 
 def test_a_report_replaces_the_earlier_one_and_changes_the_catalog_version(
-        engines: tuple[Engine, Engine]) -> None:
+    engines: tuple[Engine, Engine],
+) -> None:
     from publishing.artifacts import list_artifacts, read_artifact, write_artifact
     from publishing.catalog import catalog_version
 
@@ -84,11 +100,25 @@ def test_a_report_replaces_the_earlier_one_and_changes_the_catalog_version(
     release_id = write_release(public, content(), created_at=NOW)
     before = catalog_version(public)
 
-    first = write_artifact(public, release_id=release_id, kind="report", filename="r.pdf",
-                           media_type="application/pdf", content=b"%PDF-1 one", created_at=NOW)
+    first = write_artifact(
+        public,
+        release_id=release_id,
+        kind="report",
+        filename="r.pdf",
+        media_type="application/pdf",
+        content=b"%PDF-1 one",
+        created_at=NOW,
+    )
     between = catalog_version(public)
-    second = write_artifact(public, release_id=release_id, kind="report", filename="r.pdf",
-                            media_type="application/pdf", content=b"%PDF-1 two", created_at=NOW)
+    second = write_artifact(
+        public,
+        release_id=release_id,
+        kind="report",
+        filename="r.pdf",
+        media_type="application/pdf",
+        content=b"%PDF-1 two",
+        created_at=NOW,
+    )
 
     assert len({before, between, catalog_version(public)}) == 3  # the site re-reads each time
     assert first != second

@@ -29,8 +29,10 @@ from publishing.reports import report_sections
 
 pytestmark = [
     pytest.mark.parametrize("published_city", ["sqlite"], indirect=True),
-    pytest.mark.skipif(not svg.CHROMIUM.is_file(),
-                       reason=f"no Chromium at {svg.CHROMIUM} (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not svg.CHROMIUM.is_file(),
+        reason=f"no Chromium at {svg.CHROMIUM} (apt-get install chromium)",
+    ),
 ]
 PERIOD = "2025Q4"
 
@@ -82,7 +84,8 @@ def test_the_headline_figures_are_exactly_the_releases(report: Path, catalog: Ca
         (cell,) = table.cells
         assert f"{cell.value:,} ({cell.low:,} to {cell.high:,})" in text, name
     assert f"release {catalog.current[PERIOD].id}" in text.lower() or (
-        catalog.current[PERIOD].id in text.replace(" ", ""))
+        catalog.current[PERIOD].id in text.replace(" ", "")
+    )
 
 
 def test_every_chart_is_a_tagged_figure_with_its_words(report: Path, catalog: Catalog) -> None:
@@ -105,20 +108,27 @@ def test_the_pdf_is_pdf_ua_with_its_language_title_and_author(report: Path) -> N
     assert bool(root["/MarkInfo"]["/Marked"])
     assert re.search(r"pdfuaid:part(>|=\")1", xmp)
     assert reader.metadata is not None
-    assert reader.metadata.title == f"Quarterly transparency report, {PERIOD}: Riverton Police " \
-                                    "Department"
+    assert (
+        reader.metadata.title == f"Quarterly transparency report, {PERIOD}: Riverton Police "
+        "Department"
+    )
     assert reader.metadata.author == "Police Transparency Portal"
     assert 12 <= len(reader.pages) <= 40
     text = words(reader)
     assert f"Page 1 of {len(reader.pages)}" not in text  # the cover has no running footer
     assert f"Page 2 of {len(reader.pages)}" in text
-    for heading in ("Executive summary", "Methodology and privacy", "Appendix: data tables",
-                    "What post-processing changed"):
+    for heading in (
+        "Executive summary",
+        "Methodology and privacy",
+        "Appendix: data tables",
+        "What post-processing changed",
+    ):
         assert heading in text
 
 
-def test_the_report_is_stored_with_its_release_and_served(report: Path, catalog: Catalog,
-                                                          published_city: Settings) -> None:
+def test_the_report_is_stored_with_its_release_and_served(
+    report: Path, catalog: Catalog, published_city: Settings
+) -> None:
     release = catalog.current[PERIOD]
     filename = report_filename(PERIOD, release.id)
     engine = make_engine(published_city.public_db_url, read_only=True)
@@ -142,24 +152,30 @@ def test_the_report_is_stored_with_its_release_and_served(report: Path, catalog:
     assert missing.status_code == 404
 
 
-def test_a_period_without_a_release_is_refused(published_city: Settings,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_period_without_a_release_is_refused(
+    published_city: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run_report(published_city, "1999Q1", None, console=Console(file=StringIO())) == 2
     assert "there is no release for 1999Q1" in capsys.readouterr().err
 
 
 def test_an_unwritable_output_path_is_refused_before_any_work(
-        published_city: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = run_report(published_city, PERIOD, tmp_path / "no" / "such" / "r.pdf",
-                      console=Console(file=StringIO()))
+    published_city: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_report(
+        published_city, PERIOD, tmp_path / "no" / "such" / "r.pdf", console=Console(file=StringIO())
+    )
 
     assert code == 2
     assert "does not exist; create it or choose another --out" in capsys.readouterr().err
 
 
-def test_a_missing_chromium_names_the_package(published_city: Settings, tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_missing_chromium_names_the_package(
+    published_city: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     real = svg.render_svgs
 
     def without_browser(figures: Any, **options: Any) -> list[str]:

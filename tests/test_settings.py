@@ -22,10 +22,12 @@ def test_defaults_are_two_sqlite_files_in_the_data_dir() -> None:
 
 
 def test_the_environment_overrides_each_default() -> None:
-    settings = Settings.from_env({
-        "PORTAL_DATA_DIR": "/srv/portal",
-        "PORTAL_PUBLIC_DB_URL": "postgresql+psycopg://site@db/public",
-    })
+    settings = Settings.from_env(
+        {
+            "PORTAL_DATA_DIR": "/srv/portal",
+            "PORTAL_PUBLIC_DB_URL": "postgresql+psycopg://site@db/public",
+        }
+    )
 
     assert settings.internal_db_url == "sqlite:////srv/portal/internal.sqlite3"
     assert settings.public_db_url == "postgresql+psycopg://site@db/public"

@@ -68,8 +68,11 @@ PAGES = [
 
 
 @pytest.mark.parametrize(("path", "expected"), PAGES)
-def test_every_page_answers_with_its_content(client: TestClient,  # type: ignore[type-arg]
-                                             path: str, expected: str) -> None:
+def test_every_page_answers_with_its_content(
+    client: TestClient,  # type: ignore[type-arg]
+    path: str,
+    expected: str,
+) -> None:
     response = client.get(path)
 
     assert response.status_code == 200
@@ -79,8 +82,10 @@ def test_every_page_answers_with_its_content(client: TestClient,  # type: ignore
     assert all(f'href="{href}"' in response.text for href in ("/stops", "/reports", "/releases"))
 
 
-def test_the_home_page_shows_the_released_figures(client: TestClient,  # type: ignore[type-arg]
-                                                  catalog: Catalog) -> None:
+def test_the_home_page_shows_the_released_figures(
+    client: TestClient,  # type: ignore[type-arg]
+    catalog: Catalog,
+) -> None:
     stops = catalog.table("2025Q4", "stops_in_quarter")
     assert stops is not None
     (cell,) = stops.cells
@@ -91,22 +96,23 @@ def test_the_home_page_shows_the_released_figures(client: TestClient,  # type: i
     assert "on 2024Q4" in page  # the change on the same quarter a year earlier
 
 
-def test_every_chart_has_a_sentence_a_figure_and_a_data_table(
-        client: TestClient) -> None:  # type: ignore[type-arg]
+def test_every_chart_has_a_sentence_a_figure_and_a_data_table(client: TestClient) -> None:  # type: ignore[type-arg]
     html = client.get("/stops").text
 
     charts = re.findall(r'<figure class="chart".*?</figure>', html, flags=re.S)
     assert len(charts) == 7
     for chart in charts:
         assert '<p class="sentence">' in chart
-        figure = json.loads(re.search(r'type="application/json"[^>]*>(.*?)</script>', chart,
-                                      flags=re.S).group(1))  # type: ignore[union-attr]
+        figure = json.loads(
+            re.search(r'type="application/json"[^>]*>(.*?)</script>', chart, flags=re.S).group(1)
+        )  # type: ignore[union-attr]
         assert figure["data"] and figure["layout"]["title"]["text"]
         assert "<table>" in chart and "<caption>" in chart and 'scope="col"' in chart
 
 
 def test_a_release_page_has_its_policy_budget_tables_and_downloads(
-        client: TestClient, latest: dict[str, object]) -> None:  # type: ignore[type-arg]
+    client: TestClient, latest: dict[str, object]
+) -> None:  # type: ignore[type-arg]
     page = text_of(client.get(f"/releases/{latest['id']}").text)
 
     assert "This release spent zCDP rho" in page
@@ -117,8 +123,10 @@ def test_a_release_page_has_its_policy_budget_tables_and_downloads(
 
 
 def test_a_table_downloads_as_csv_and_json_exactly_as_exported(
-        client: TestClient, latest: dict[str, object],  # type: ignore[type-arg]
-        catalog: Catalog) -> None:
+    client: TestClient,
+    latest: dict[str, object],  # type: ignore[type-arg]
+    catalog: Catalog,
+) -> None:
     release = catalog.release(str(latest["id"]))
     assert release is not None
     table = catalog.tables(release.id)["stops_by_district"]
@@ -129,15 +137,18 @@ def test_a_table_downloads_as_csv_and_json_exactly_as_exported(
     assert as_csv.content == opendata.table_csv(release, table)
     assert as_csv.headers["content-type"] == "text/csv; charset=utf-8"
     assert as_csv.headers["content-disposition"] == (
-        f'attachment; filename="{release.period}-{release.id[:12]}-stops_by_district.csv"')
+        f'attachment; filename="{release.period}-{release.id[:12]}-stops_by_district.csv"'
+    )
     rows = list(csv.DictReader(io.StringIO(as_csv.text)))
     assert [r["district"] for r in rows] == [c.key[1] for c in table.cells]
     assert as_json.json()["cells"][0]["value"] == table.cells[0].value
 
 
 def test_the_datapackage_validates_with_frictionless(
-        client: TestClient, latest: dict[str, object],  # type: ignore[type-arg]
-        tmp_path: Path) -> None:
+    client: TestClient,
+    latest: dict[str, object],  # type: ignore[type-arg]
+    tmp_path: Path,
+) -> None:
     base = f"/releases/{latest['id']}"
     package = client.get(f"{base}/datapackage.json").json()
     (tmp_path / "datapackage.json").write_text(json.dumps(package))
@@ -153,24 +164,32 @@ def test_the_datapackage_validates_with_frictionless(
 
 
 def test_the_data_dictionary_describes_every_column(
-        client: TestClient, latest: dict[str, object]) -> None:  # type: ignore[type-arg]
-    rows = list(csv.DictReader(io.StringIO(
-        client.get(f"/releases/{latest['id']}/data-dictionary.csv").text)))
+    client: TestClient, latest: dict[str, object]
+) -> None:  # type: ignore[type-arg]
+    rows = list(
+        csv.DictReader(
+            io.StringIO(client.get(f"/releases/{latest['id']}/data-dictionary.csv").text)
+        )
+    )
     page = client.get(f"/releases/{latest['id']}/data-dictionary")
 
     assert page.status_code == 200
     assert {(r["table"], r["field"]) for r in rows} >= {
-        ("stops_by_district", "district"), ("stops_by_district", "value")}
+        ("stops_by_district", "district"),
+        ("stops_by_district", "value"),
+    }
     assert all(r["description"].strip() for r in rows)
 
 
 def test_the_api_lists_releases_tables_and_filtered_cells(
-        client: TestClient, latest: dict[str, object]) -> None:  # type: ignore[type-arg]
+    client: TestClient, latest: dict[str, object]
+) -> None:  # type: ignore[type-arg]
     releases = client.get("/api/v1/releases").json()
     detail = client.get(f"/api/v1/releases/{latest['id']}").json()
     tables = client.get(f"/api/v1/releases/{latest['id']}/tables").json()
-    cells = client.get(f"/api/v1/releases/{latest['id']}/tables/stops_by_month_beat",
-                       params={"beat": "d1b01"}).json()
+    cells = client.get(
+        f"/api/v1/releases/{latest['id']}/tables/stops_by_month_beat", params={"beat": "d1b01"}
+    ).json()
 
     assert len(releases) == 12 and sum(r["current"] for r in releases) == 12
     assert detail["release"]["period"] == "2025Q4"
@@ -201,8 +220,12 @@ BAD = [
 
 
 @pytest.mark.parametrize(("path", "status", "message"), BAD)
-def test_bad_input_gets_a_helpful_page(client: TestClient,  # type: ignore[type-arg]
-                                       path: str, status: int, message: str) -> None:
+def test_bad_input_gets_a_helpful_page(
+    client: TestClient,  # type: ignore[type-arg]
+    path: str,
+    status: int,
+    message: str,
+) -> None:
     response = client.get(path)
 
     assert response.status_code == status
@@ -211,25 +234,30 @@ def test_bad_input_gets_a_helpful_page(client: TestClient,  # type: ignore[type-
     assert "Traceback" not in response.text
 
 
-def test_bad_input_under_the_api_gets_json(client: TestClient,  # type: ignore[type-arg]
-                                           latest: dict[str, object]) -> None:
+def test_bad_input_under_the_api_gets_json(
+    client: TestClient,  # type: ignore[type-arg]
+    latest: dict[str, object],
+) -> None:
     base = f"/api/v1/releases/{latest['id']}"
     unknown_release = client.get("/api/v1/releases/nope")
     unknown_table = client.get(f"{base}/tables/nope")
     bad_filter = client.get(f"{base}/tables/stops_by_district", params={"colour": "red"})
 
     assert unknown_release.status_code == 404
-    assert unknown_release.json() == {"status_code": 404,
-                                      "detail": "there is no release 'nope'; see /releases for "
-                                                "the list"}
+    assert unknown_release.json() == {
+        "status_code": 404,
+        "detail": "there is no release 'nope'; see /releases for the list",
+    }
     assert unknown_table.status_code == 404
     assert "its tables are:" in unknown_table.json()["detail"]
     assert bad_filter.status_code == 400
     assert "cannot be filtered by colour" in bad_filter.json()["detail"]
 
 
-def test_a_table_page_and_an_unknown_table(client: TestClient,  # type: ignore[type-arg]
-                                           latest: dict[str, object]) -> None:
+def test_a_table_page_and_an_unknown_table(
+    client: TestClient,  # type: ignore[type-arg]
+    latest: dict[str, object],
+) -> None:
     page = client.get(f"/releases/{latest['id']}/tables/stops_by_district")
     missing = client.get(f"/releases/{latest['id']}/tables/stops_by_shoe_size.csv")
 
@@ -238,10 +266,13 @@ def test_a_table_page_and_an_unknown_table(client: TestClient,  # type: ignore[t
     assert "has no table 'stops_by_shoe_size'" in text_of(missing.text)
 
 
-@pytest.mark.parametrize("path", ["/", "/stops", "/static/site.css", "/api/v1/releases",
-                                  "/releases/nope", "/stops?period=x"])
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/stops", "/static/site.css", "/api/v1/releases", "/releases/nope", "/stops?period=x"],
+)
 def test_every_response_carries_the_security_headers_and_no_cookie(
-        client: TestClient, path: str) -> None:  # type: ignore[type-arg]
+    client: TestClient, path: str
+) -> None:  # type: ignore[type-arg]
     response = client.get(path)
 
     for name, value in SECURITY_HEADERS.items():
@@ -258,8 +289,10 @@ def test_pages_are_cached_with_an_etag(client: TestClient) -> None:  # type: ign
     assert again.status_code == 304 and again.content == b""
 
 
-def test_release_files_are_immutable(client: TestClient,  # type: ignore[type-arg]
-                                     latest: dict[str, object]) -> None:
+def test_release_files_are_immutable(
+    client: TestClient,  # type: ignore[type-arg]
+    latest: dict[str, object],
+) -> None:
     response = client.get(f"/releases/{latest['id']}/tables/stops_by_month.csv")
 
     assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
@@ -271,8 +304,7 @@ def test_nothing_is_fetched_from_another_origin(client: TestClient) -> None:  # 
         assert not re.search(r'(src|href)="(https?:)?//', html), path
 
 
-def test_a_first_visit_to_the_home_page_is_under_one_megabyte(
-        client: TestClient) -> None:  # type: ignore[type-arg]
+def test_a_first_visit_to_the_home_page_is_under_one_megabyte(client: TestClient) -> None:  # type: ignore[type-arg]
     gzip_ok = {"Accept-Encoding": "gzip"}
     page = client.get("/", headers=gzip_ok)
     assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text)

@@ -18,7 +18,8 @@ from publishing.svg import CHROMIUM, ChartRenderError, render_svgs
 SVG = "{http://www.w3.org/2000/svg}"
 
 needs_chromium = pytest.mark.skipif(
-    not CHROMIUM.is_file(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    not CHROMIUM.is_file(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+)
 
 
 def _estimate(value: float) -> Estimate:
@@ -26,13 +27,31 @@ def _estimate(value: float) -> Estimate:
 
 
 def _figures() -> list[go.Figure]:
-    trend = trend_chart("stops-trend", "Stops by quarter", "", "stops", [
-        ("Citywide", [("2024 Q1", _estimate(120)), ("2024 Q2", _estimate(135)),
-                      ("2024 Q3", _estimate(128))]),
-    ])
-    bars = bar_chart("stops-area", "Stops by area", "", "stops", [
-        ("2024 Q3", [("North", _estimate(40)), ("South", _estimate(55))]),
-    ])
+    trend = trend_chart(
+        "stops-trend",
+        "Stops by quarter",
+        "",
+        "stops",
+        [
+            (
+                "Citywide",
+                [
+                    ("2024 Q1", _estimate(120)),
+                    ("2024 Q2", _estimate(135)),
+                    ("2024 Q3", _estimate(128)),
+                ],
+            ),
+        ],
+    )
+    bars = bar_chart(
+        "stops-area",
+        "Stops by area",
+        "",
+        "stops",
+        [
+            ("2024 Q3", [("North", _estimate(40)), ("South", _estimate(55))]),
+        ],
+    )
     return [trend.figure, bars.figure]
 
 

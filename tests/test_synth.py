@@ -77,8 +77,14 @@ def touching(a: Box, b: Box) -> bool:
 def city(tmp_path_factory: pytest.TempPathFactory) -> City:
     out = tmp_path_factory.mktemp("city")
     manifest = generate_city(
-        out, seed=7, start=START, years=YEARS, stops=20_000, incidents=12_000,
-        force_events=400, chunk_rows=300,
+        out,
+        seed=7,
+        start=START,
+        years=YEARS,
+        stops=20_000,
+        incidents=12_000,
+        force_events=400,
+        chunk_rows=300,
     )
     return City(manifest)
 
@@ -87,22 +93,30 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> City:
 def big(tmp_path_factory: pytest.TempPathFactory) -> City:
     out = tmp_path_factory.mktemp("big")
     manifest = generate_city(
-        out, seed=11, start=START, years=YEARS, stops=80_000, incidents=100_000,
+        out,
+        seed=11,
+        start=START,
+        years=YEARS,
+        stops=80_000,
+        incidents=100_000,
         force_events=200,
     )
     return City(manifest)
 
 
 def small(out: Path, seed: int) -> CityManifest:
-    return generate_city(out, seed=seed, stops=4_000, incidents=2_000, force_events=100,
-                         chunk_rows=500)
+    return generate_city(
+        out, seed=seed, stops=4_000, incidents=2_000, force_events=100, chunk_rows=500
+    )
 
 
 # -- determinism -------------------------------------------------------------------------
 
+
 def test_same_seed_gives_identical_bytes_and_another_seed_does_not(tmp_path: Path) -> None:
-    first, again, other = (small(tmp_path / name, seed) for name, seed in
-                           (("a", 3), ("b", 3), ("c", 4)))
+    first, again, other = (
+        small(tmp_path / name, seed) for name, seed in (("a", 3), ("b", 3), ("c", 4))
+    )
     for name in (*FILES, "truth"):
         one = getattr(first, name).read_bytes()
         assert one == getattr(again, name).read_bytes(), name
@@ -116,6 +130,7 @@ def test_no_partial_files_left(city: City) -> None:
 
 # -- layout ------------------------------------------------------------------------------
 
+
 def test_headers_are_the_schema_fields(city: City) -> None:
     for name, kind in FILES.items():
         path = getattr(city.manifest, name)
@@ -127,8 +142,13 @@ def test_row_counts_are_as_requested(city: City) -> None:
     assert (m.n_stops, m.n_incidents, m.n_force) == (20_000, 12_000, 400)
     assert (len(city.stops), len(city.incidents), len(city.force)) == (20_000, 12_000, 400)
     assert m.n_areas == len(city.areas) and m.n_focus_areas == len(city.focus) == 2
-    assert city.truth["rows"] == {"areas": m.n_areas, "focus_areas": 2, "stops": 20_000,
-                                  "incidents": 12_000, "force": 400}
+    assert city.truth["rows"] == {
+        "areas": m.n_areas,
+        "focus_areas": 2,
+        "stops": 20_000,
+        "incidents": 12_000,
+        "force": 400,
+    }
 
 
 def test_csv_is_what_csv_writer_would_write(city: City) -> None:
@@ -180,6 +200,7 @@ def test_offense_mix_is_plausible(city: City) -> None:
 
 # -- areas and focus areas ---------------------------------------------------------------
 
+
 def test_area_hierarchy(city: City) -> None:
     levels = [a["level"] for a in city.areas]
     assert levels[0] == "city" and city.areas[0]["code"] == "city"
@@ -228,8 +249,12 @@ def test_focus_areas_are_well_formed(city: City) -> None:
         )
         assert 2 <= len(members) <= 3 and 3 <= len(comparison) <= 4 and buffers
         assert set(members) | set(comparison) | set(buffers) <= beats
-        assert not (set(members) & set(comparison) or set(members) & set(buffers)
-                    or set(comparison) & set(buffers) or set(comparison) & seen_comparison)
+        assert not (
+            set(members) & set(comparison)
+            or set(members) & set(buffers)
+            or set(comparison) & set(buffers)
+            or set(comparison) & seen_comparison
+        )
         seen_comparison |= set(comparison)
         for b in beats - set(members):
             near = any(touching(city.boxes[b], city.boxes[m]) for m in members)
@@ -253,6 +278,7 @@ def test_focus_members_are_high_crime_and_comparisons_similar(big: City) -> None
 
 
 # -- records -----------------------------------------------------------------------------
+
 
 def test_records_are_placed_consistently(city: City) -> None:
     for name in ("stops", "incidents", "force"):
@@ -335,6 +361,7 @@ def test_force_is_rare_and_tied_to_arrests(city: City) -> None:
 
 
 # -- the model's effects -----------------------------------------------------------------
+
 
 def top_share(counts: Counter[str], beats: list[str]) -> float:
     values = sorted((counts[b] for b in beats), reverse=True)
@@ -420,7 +447,10 @@ def test_truth_describes_the_city(city: City) -> None:
     assert truth["seed"] == 7
     parameters = truth["parameters"]
     assert (parameters["stops"], parameters["incidents"], parameters["force_events"]) == (
-        20_000, 12_000, 400)
+        20_000,
+        12_000,
+        400,
+    )
     assert parameters["start"] == START.isoformat() and parameters["years"] == YEARS
     assert truth["incidents"]["seasonality_amplitude"] > 0
     assert 0 < truth["stops"]["annual_decline"] < 1
@@ -441,10 +471,17 @@ def test_truth_describes_the_city(city: City) -> None:
 
 # -- the API -----------------------------------------------------------------------------
 
+
 def test_progress_is_reported_per_chunk(tmp_path: Path) -> None:
     calls: list[tuple[str, int, int]] = []
-    generate_city(tmp_path, stops=3_000, incidents=1_000, force_events=50, chunk_rows=400,
-                  progress=lambda label, done, total: calls.append((label, done, total)))
+    generate_city(
+        tmp_path,
+        stops=3_000,
+        incidents=1_000,
+        force_events=50,
+        chunk_rows=400,
+        progress=lambda label, done, total: calls.append((label, done, total)),
+    )
     for label, total in (("stops", 3_000), ("incidents", 1_000), ("force", 50)):
         mine = [c for c in calls if c[0] == label]
         assert mine[0] == (label, 0, total) and mine[-1] == (label, total, total)
@@ -455,8 +492,9 @@ def test_progress_is_reported_per_chunk(tmp_path: Path) -> None:
 
 def test_other_start_dates_and_lengths(tmp_path: Path) -> None:
     start = date(2024, 2, 15)
-    manifest = generate_city(tmp_path, start=start, years=1, stops=2_000, incidents=1_000,
-                             force_events=20)
+    manifest = generate_city(
+        tmp_path, start=start, years=1, stops=2_000, incidents=1_000, force_events=20
+    )
     stops = read(manifest.stops)
     assert len(stops) == 2_000
     assert stops[0]["occurred_at"] >= "2024-02-15T00:00:00"

@@ -44,19 +44,29 @@ def db_upgrade(settings: Settings) -> None:
 @cli.command()
 @click.argument("kind", type=click.Choice(KIND_CHOICES))
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--mapping", "mapping_name", required=True, metavar="NAME_OR_FILE",
-              help="A shipped mapping's name (see `portal mappings`) or a mapping file.")
+@click.option(
+    "--mapping",
+    "mapping_name",
+    required=True,
+    metavar="NAME_OR_FILE",
+    help="A shipped mapping's name (see `portal mappings`) or a mapping file.",
+)
 @click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
-@click.option("--skip-invalid", is_flag=True,
-              help="Load the valid rows; record the rejected ones in the batch's report.")
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Load the valid rows; record the rejected ones in the batch's report.",
+)
 @click.pass_obj
-def ingest(settings: Settings, kind: str, path: Path, mapping_name: str, dry_run: bool,
-           skip_invalid: bool) -> None:
+def ingest(
+    settings: Settings, kind: str, path: Path, mapping_name: str, dry_run: bool, skip_invalid: bool
+) -> None:
     """Ingest the file PATH of KIND records through a mapping."""
     from portal.cli.ingest import run_ingest
 
-    sys.exit(run_ingest(settings, kind, path, mapping_name, dry_run=dry_run,
-                        skip_invalid=skip_invalid))
+    sys.exit(
+        run_ingest(settings, kind, path, mapping_name, dry_run=dry_run, skip_invalid=skip_invalid)
+    )
 
 
 @cli.command()
@@ -78,28 +88,36 @@ def mappings() -> None:
 @click.option("--incidents", default=150_000, show_default=True, help="Number of incidents.")
 @click.option("--force-events", default=3_000, show_default=True, help="Use-of-force events.")
 @click.option("--years", default=3, show_default=True, help="Years of records from 2023-01-01.")
-def synth(out_dir: Path, seed: int, stops: int, incidents: int, force_events: int,
-          years: int) -> None:
+def synth(
+    out_dir: Path, seed: int, stops: int, incidents: int, force_events: int, years: int
+) -> None:
     """Write a synthetic city (areas, focus areas, records, true effects) to OUT_DIR."""
     from portal.cli.demo import generate
 
-    manifest = generate(out_dir, seed=seed, stops=stops, incidents=incidents,
-                        force_events=force_events, years=years)
+    manifest = generate(
+        out_dir, seed=seed, stops=stops, incidents=incidents, force_events=force_events, years=years
+    )
     console.print(f"[green]✓[/] synthetic city written to [bold]{manifest.truth.parent}[/]")
 
 
 @cli.command()
 @click.option("--stops", default=300_000, show_default=True, help="Synthetic stops to generate.")
 @click.option("--seed", default=2025, show_default=True)
-@click.option("--reports/--no-reports", default=True, show_default=True,
-              help="Build each release's PDF report (needs Chromium).")
-@click.option("--serve/--no-serve", default=True, show_default=True,
-              help="End by serving the site.")
+@click.option(
+    "--reports/--no-reports",
+    default=True,
+    show_default=True,
+    help="Build each release's PDF report (needs Chromium).",
+)
+@click.option(
+    "--serve/--no-serve", default=True, show_default=True, help="End by serving the site."
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
 @click.pass_obj
-def demo(settings: Settings, stops: int, seed: int, reports: bool, serve: bool, host: str,
-         port: int) -> None:
+def demo(
+    settings: Settings, stops: int, seed: int, reports: bool, serve: bool, host: str, port: int
+) -> None:
     """Set up everything: migrate, generate the synthetic city, ingest it, release every
     complete quarter, build the quarterly reports, then serve the site."""
     from portal.cli.demo import run_demo
@@ -115,15 +133,18 @@ def demo(settings: Settings, stops: int, seed: int, reports: bool, serve: bool, 
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Worker processes  [default: one per CPU]")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes  [default: one per CPU]",
+)
 @click.pass_obj
 def serve_command(settings: Settings, host: str, port: int, workers: int | None) -> None:
     """Serve the public site (dashboards, releases, open data, API) from the public store."""
     from portal.cli.serve import default_workers, serve
 
-    serve(settings, host=host, port=port, workers=workers or default_workers(),
-          console=console)
+    serve(settings, host=host, port=port, workers=workers or default_workers(), console=console)
 
 
 @cli.group()
@@ -133,8 +154,12 @@ def report() -> None:
 
 @report.command("build")
 @click.option("--period", required=True, metavar="YYYYQn", help="The quarter, e.g. 2025Q3.")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Also write the PDF here (default: $PORTAL_DATA_DIR/reports/).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also write the PDF here (default: $PORTAL_DATA_DIR/reports/).",
+)
 @click.pass_obj
 def report_build(settings: Settings, period: str, out: Path | None) -> None:
     """Render a quarter's report from its release and store it with the release."""
@@ -160,10 +185,19 @@ def release() -> None:
 
 @release.command("build")
 @click.option("--period", required=True, metavar="YYYYQn", help="The quarter, e.g. 2025Q3.")
-@click.option("--policy", "policy_name", default="quarterly", show_default=True,
-              metavar="NAME_OR_FILE", help="A shipped policy's name or a policy file.")
-@click.option("--rerelease", is_flag=True,
-              help="Release a period again under the same policy (spends budget again).")
+@click.option(
+    "--policy",
+    "policy_name",
+    default="quarterly",
+    show_default=True,
+    metavar="NAME_OR_FILE",
+    help="A shipped policy's name or a policy file.",
+)
+@click.option(
+    "--rerelease",
+    is_flag=True,
+    help="Release a period again under the same policy (spends budget again).",
+)
 @click.pass_obj
 def release_build(settings: Settings, period: str, policy_name: str, rerelease: bool) -> None:
     """Aggregate, charge the budget, add noise, and publish one quarter."""
@@ -174,8 +208,14 @@ def release_build(settings: Settings, period: str, policy_name: str, rerelease: 
 
 @release.command("plan")
 @click.option("--period", required=True, metavar="YYYYQn", help="The quarter, e.g. 2025Q3.")
-@click.option("--policy", "policy_name", default="quarterly", show_default=True,
-              metavar="NAME_OR_FILE", help="A shipped policy's name or a policy file.")
+@click.option(
+    "--policy",
+    "policy_name",
+    default="quarterly",
+    show_default=True,
+    metavar="NAME_OR_FILE",
+    help="A shipped policy's name or a policy file.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_obj
 def release_plan(settings: Settings, period: str, policy_name: str, as_json: bool) -> None:

@@ -20,16 +20,39 @@ def print_budget(settings: Settings, *, as_json: bool, console: Console) -> None
     finally:
         engine.dispose()
     if as_json:
-        print(json.dumps([{"period": b.period, "rho_cap": b.rho_cap, "rho_spent": b.rho_spent,
-                           "rho_remaining": b.rho_remaining, "charges": b.charges}
-                          for b in budgets], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "period": b.period,
+                        "rho_cap": b.rho_cap,
+                        "rho_spent": b.rho_spent,
+                        "rho_remaining": b.rho_remaining,
+                        "charges": b.charges,
+                    }
+                    for b in budgets
+                ],
+                indent=2,
+            )
+        )
         return
     if not budgets:
         console.print("No budget has been spent yet: no release has been built.")
         return
-    table = Table("period", "cap (rho)", "spent", "remaining", "charges",
-                  title="Privacy budget (zCDP rho) per period")
+    table = Table(
+        "period",
+        "cap (rho)",
+        "spent",
+        "remaining",
+        "charges",
+        title="Privacy budget (zCDP rho) per period",
+    )
     for b in budgets:
-        table.add_row(b.period, f"{b.rho_cap:.4g}", f"{b.rho_spent:.4g}",
-                      f"{b.rho_remaining:.4g}", str(b.charges))
+        table.add_row(
+            b.period,
+            f"{b.rho_cap:.4g}",
+            f"{b.rho_spent:.4g}",
+            f"{b.rho_remaining:.4g}",
+            str(b.charges),
+        )
     console.print(table)

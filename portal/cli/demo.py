@@ -23,16 +23,26 @@ from privacy.synth import CityManifest, generate_city
 from publishing.models import Area
 
 # The order matters: areas before focus areas (which name beats) and before records.
-DEMO_FILES = (("areas", "areas"), ("focus-areas", "focus_areas"), ("stops", "stops"),
-              ("incidents", "incidents"), ("force", "force"))
+DEMO_FILES = (
+    ("areas", "areas"),
+    ("focus-areas", "focus_areas"),
+    ("stops", "stops"),
+    ("incidents", "incidents"),
+    ("force", "force"),
+)
 
 
-def generate(out_dir: Path, *, seed: int, stops: int, incidents: int, force_events: int,
-             years: int = 3) -> CityManifest:
+def generate(
+    out_dir: Path, *, seed: int, stops: int, incidents: int, force_events: int, years: int = 3
+) -> CityManifest:
     """Write the synthetic city with a progress bar per file."""
-    with Progress(TextColumn("[bold]writing {task.description}"), BarColumn(),
-                  MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True)) as bars:
+    with Progress(
+        TextColumn("[bold]writing {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    ) as bars:
         tasks: dict[str, object] = {}
 
         def update(label: str, done: int, total: int) -> None:
@@ -40,12 +50,25 @@ def generate(out_dir: Path, *, seed: int, stops: int, incidents: int, force_even
                 tasks[label] = bars.add_task(label, total=total)
             bars.update(tasks[label], completed=done, total=total)  # type: ignore[arg-type]
 
-        return generate_city(out_dir, seed=seed, stops=stops, incidents=incidents,
-                             force_events=force_events, years=years, progress=update)
+        return generate_city(
+            out_dir,
+            seed=seed,
+            stops=stops,
+            incidents=incidents,
+            force_events=force_events,
+            years=years,
+            progress=update,
+        )
 
 
-def run_demo(settings: Settings, *, stops: int, seed: int,
-             console: Console | None = None, with_reports: bool = True) -> int:
+def run_demo(
+    settings: Settings,
+    *,
+    stops: int,
+    seed: int,
+    console: Console | None = None,
+    with_reports: bool = True,
+) -> int:
     """Migrate, generate the city, ingest it, release every complete quarter, build each
     release's PDF report (unless ``with_reports`` is false), and print a summary; return the exit
     code."""
@@ -53,8 +76,9 @@ def run_demo(settings: Settings, *, stops: int, seed: int,
     for store, _url in upgrade_stores(settings):
         out.print(f"[green]✓[/] {store} store migrated")
     city_dir = settings.data_dir / "synthetic"
-    manifest = generate(city_dir, seed=seed, stops=stops, incidents=stops // 2,
-                        force_events=max(stops // 100, 100))
+    manifest = generate(
+        city_dir, seed=seed, stops=stops, incidents=stops // 2, force_events=max(stops // 100, 100)
+    )
     out.print(f"[green]✓[/] synthetic city (seed {seed}) written to {city_dir}")
     internal, public = internal_engine(settings), public_engine(settings)
     reports: list[IngestReport] = []
@@ -62,8 +86,16 @@ def run_demo(settings: Settings, *, stops: int, seed: int,
         for kind, attribute in DEMO_FILES:
             path: Path = getattr(manifest, attribute)
             with progress_bar(f"ingesting {path.name}", in_bytes=True) as update:
-                reports.append(ingest_file(internal, public, kind, path,
-                                           load_mapping(f"synthetic-{kind}"), progress=update))
+                reports.append(
+                    ingest_file(
+                        internal,
+                        public,
+                        kind,
+                        path,
+                        load_mapping(f"synthetic-{kind}"),
+                        progress=update,
+                    )
+                )
         _print_summary(out, reports, public, manifest)
         _release_every_quarter(out, internal, public, manifest)
     except IngestRefused as refused:
@@ -85,35 +117,56 @@ def _build_reports(out: Console, settings: Settings) -> int:
     except ChartRenderError as error:
         out.print(f"[red]reports not built:[/] {error}", highlight=False)
         return EXIT_REFUSED
-    out.print(f"[green]✓[/] reports: {built} built, {kept} already there; see "
-              f"{settings.data_dir / 'reports'} and the site's Reports page")
+    out.print(
+        f"[green]✓[/] reports: {built} built, {kept} already there; see "
+        f"{settings.data_dir / 'reports'} and the site's Reports page"
+    )
     return 0
 
 
-def _print_summary(out: Console, reports: list[IngestReport], public: Engine,
-                   manifest: CityManifest) -> None:
-    table = Table("file", "kind", "rows read", "added", "already present", "batch",
-                  title="Ingested (internal store)")
+def _print_summary(
+    out: Console, reports: list[IngestReport], public: Engine, manifest: CityManifest
+) -> None:
+    table = Table(
+        "file",
+        "kind",
+        "rows read",
+        "added",
+        "already present",
+        "batch",
+        title="Ingested (internal store)",
+    )
     for report in reports:
-        table.add_row(report.file_name, report.kind, f"{report.rows_read:,}",
-                      f"{report.rows_added:,}", f"{report.rows_already_present:,}",
-                      str(report.batch_id))
+        table.add_row(
+            report.file_name,
+            report.kind,
+            f"{report.rows_read:,}",
+            f"{report.rows_added:,}",
+            f"{report.rows_already_present:,}",
+            str(report.batch_id),
+        )
     out.print(table)
     with public.connect() as connection:
-        levels = dict(connection.execute(
-            select(Area.level, func.count()).group_by(Area.level)).all())
-    out.print(f"Public reference data: {levels.get('city', 0)} city, "
-              f"{levels.get('district', 0)} districts, {levels.get('beat', 0)} beats.")
+        levels = dict(
+            connection.execute(select(Area.level, func.count()).group_by(Area.level)).all()
+        )
+    out.print(
+        f"Public reference data: {levels.get('city', 0)} city, "
+        f"{levels.get('district', 0)} districts, {levels.get('beat', 0)} beats."
+    )
     truth = json.loads(manifest.truth.read_text())
     for area in truth["focus_areas"]:
-        out.print(f"  • focus area {area['name']} ({area['code']}): intervention from "
-                  f"{area['intervention_start']}; true effect on crime in its beats "
-                  f"x{area['effects']['incidents_member']}, on stops "
-                  f"x{area['effects']['stops_member']} (truth.json)")
+        out.print(
+            f"  • focus area {area['name']} ({area['code']}): intervention from "
+            f"{area['intervention_start']}; true effect on crime in its beats "
+            f"x{area['effects']['incidents_member']}, on stops "
+            f"x{area['effects']['stops_member']} (truth.json)"
+        )
 
 
-def _release_every_quarter(out: Console, internal: Engine, public: Engine,
-                           manifest: CityManifest) -> None:
+def _release_every_quarter(
+    out: Console, internal: Engine, public: Engine, manifest: CityManifest
+) -> None:
     """Build the quarterly release of every complete quarter the city covers; quarters
     already released under the policy are left as they are (releasing again costs budget)."""
     parameters = json.loads(manifest.truth.read_text())["parameters"]
@@ -134,6 +187,8 @@ def _release_every_quarter(out: Console, internal: Engine, public: Engine,
                     raise
                 kept += 1
             update(done + 1, len(quarters))
-    out.print(f"[green]✓[/] releases: {len(built)} built, {kept} already published "
-              f"({len(quarters)} complete quarters); see `portal release list` and "
-              "`portal budget`")
+    out.print(
+        f"[green]✓[/] releases: {len(built)} built, {kept} already published "
+        f"({len(quarters)} complete quarters); see `portal release list` and "
+        "`portal budget`"
+    )

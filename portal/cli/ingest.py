@@ -15,9 +15,16 @@ from privacy.ingest import IngestRefused, IngestReport, MappingError, ingest_fil
 EXIT_REFUSED = 2
 
 
-def run_ingest(settings: Settings, kind: str, path: Path, mapping_name: str, *,
-               dry_run: bool = False, skip_invalid: bool = False,
-               console: Console | None = None) -> int:
+def run_ingest(
+    settings: Settings,
+    kind: str,
+    path: Path,
+    mapping_name: str,
+    *,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    console: Console | None = None,
+) -> int:
     """Ingest ``path``; print the report; return the process exit code."""
     out = console or Console()
     err = Console(stderr=True) if console is None else console
@@ -31,10 +38,19 @@ def run_ingest(settings: Settings, kind: str, path: Path, mapping_name: str, *,
         return EXIT_REFUSED
     internal, public = internal_engine(settings), public_engine(settings)
     try:
-        with progress_bar(f"{'checking' if dry_run else 'ingesting'} {path.name}",
-                          in_bytes=True) as update:
-            report = ingest_file(internal, public, kind, path, mapping, dry_run=dry_run,
-                                 skip_invalid=skip_invalid, progress=update)
+        with progress_bar(
+            f"{'checking' if dry_run else 'ingesting'} {path.name}", in_bytes=True
+        ) as update:
+            report = ingest_file(
+                internal,
+                public,
+                kind,
+                path,
+                mapping,
+                dry_run=dry_run,
+                skip_invalid=skip_invalid,
+                progress=update,
+            )
     except IngestRefused as refused:
         err.print(f"[red]refused:[/] {refused}", highlight=False)
         return EXIT_REFUSED

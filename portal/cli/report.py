@@ -24,14 +24,20 @@ def check_writable(path: Path) -> None:
     """Refuse early, before any work, when ``path`` cannot be written."""
     folder = path.parent if path.parent != Path("") else Path(".")
     if path.exists() and path.is_dir():
-        raise OutputError(f"cannot write the report to {path}: it is a folder; give a file "
-                          "name such as report.pdf")
+        raise OutputError(
+            f"cannot write the report to {path}: it is a folder; give a file "
+            "name such as report.pdf"
+        )
     if not folder.is_dir():
-        raise OutputError(f"cannot write the report to {path}: the folder {folder} does not "
-                          "exist; create it or choose another --out")
+        raise OutputError(
+            f"cannot write the report to {path}: the folder {folder} does not "
+            "exist; create it or choose another --out"
+        )
     if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise OutputError(f"cannot write the report to {path}: permission denied; choose "
-                          "another --out in a folder you can write to")
+        raise OutputError(
+            f"cannot write the report to {path}: permission denied; choose "
+            "another --out in a folder you can write to"
+        )
 
 
 def make_report(catalog: Catalog, settings: Settings, period: str) -> Report:
@@ -42,9 +48,15 @@ def make_report(catalog: Catalog, settings: Settings, period: str) -> Report:
     report = build_report(catalog, period, render_svgs=render_svgs)
     engine = public_engine(settings)
     try:
-        write_artifact(engine, release_id=report.release_id, kind="report",
-                       filename=report.filename, media_type="application/pdf",
-                       content=report.pdf, created_at=catalog.current[period].created_at)
+        write_artifact(
+            engine,
+            release_id=report.release_id,
+            kind="report",
+            filename=report.filename,
+            media_type="application/pdf",
+            content=report.pdf,
+            created_at=catalog.current[period].created_at,
+        )
     finally:
         engine.dispose()
     return report
@@ -70,14 +82,18 @@ def run_report(settings: Settings, period: str, out: Path | None, *, console: Co
     except OSError as error:
         err.print(f"[red]refused:[/] cannot write the report: {error}", highlight=False)
         return EXIT_REFUSED
-    console.print(f"[green]✓[/] report for {period} ({report.charts} charts, "
-                  f"{len(report.pdf) / 1024:,.0f} KB) written to {target} and stored with "
-                  f"release {report.release_id[:12]}", highlight=False)
+    console.print(
+        f"[green]✓[/] report for {period} ({report.charts} charts, "
+        f"{len(report.pdf) / 1024:,.0f} KB) written to {target} and stored with "
+        f"release {report.release_id[:12]}",
+        highlight=False,
+    )
     return 0
 
 
-def build_missing_reports(settings: Settings, *, progress: Callable[[int, int], None] | None
-                          = None) -> tuple[int, int]:
+def build_missing_reports(
+    settings: Settings, *, progress: Callable[[int, int], None] | None = None
+) -> tuple[int, int]:
     """Build the report of every current release that has none (the demo's last step);
     return (built, already there)."""
     catalog = _catalog(settings)

@@ -10,8 +10,7 @@ from rich.console import Console
 from portal.settings import Settings
 
 
-def serve(settings: Settings, *, host: str, port: int, workers: int,
-          console: Console) -> None:
+def serve(settings: Settings, *, host: str, port: int, workers: int, console: Console) -> None:
     """Run the site until interrupted: in this process, or in ``workers`` processes that
     each build the app from the same environment."""
     import uvicorn
@@ -24,18 +23,27 @@ def serve(settings: Settings, *, host: str, port: int, workers: int,
     problem = schema_problem("public", engine)
     engine.dispose()
     if problem:
-        Console(stderr=True, soft_wrap=True).print(f"[red]refused:[/] {problem}",
-                                                   highlight=False)
+        Console(stderr=True, soft_wrap=True).print(f"[red]refused:[/] {problem}", highlight=False)
         sys.exit(2)
-    console.print(f"[green]✓[/] the portal is serving at [bold]http://{host}:{port}[/] "
-                  f"({workers} worker{'s' if workers > 1 else ''}; Ctrl-C stops it)")
+    console.print(
+        f"[green]✓[/] the portal is serving at [bold]http://{host}:{port}[/] "
+        f"({workers} worker{'s' if workers > 1 else ''}; Ctrl-C stops it)"
+    )
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
-                    access_log=False)
+        uvicorn.run(
+            create_app(settings), host=host, port=port, log_level="warning", access_log=False
+        )
         return
     # Each worker reads the settings from the environment this process was given.
-    uvicorn.run("portal.web.app:app_from_environment", factory=True, workers=workers,
-                host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(
+        "portal.web.app:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 def default_workers() -> int:
@@ -49,5 +57,16 @@ def exec_serve(*, host: str, port: int) -> None:
     has loaded nothing of the internal side (same environment, so the same settings)."""
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, "-c", "from portal.cli import main; main()",
-                              "serve", "--host", host, "--port", str(port)])
+    os.execv(
+        sys.executable,
+        [
+            sys.executable,
+            "-c",
+            "from portal.cli import main; main()",
+            "serve",
+            "--host",
+            host,
+            "--port",
+            str(port),
+        ],
+    )

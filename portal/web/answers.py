@@ -47,8 +47,7 @@ class Answer:
     def not_modified_headers(self) -> list[tuple[bytes, bytes]]:
         """The headers of a 304 for this answer: validators, caching and security
         headers, no body's."""
-        return [(name, value) for name, value in self.headers
-                if name not in _DROPPED_ON_304]
+        return [(name, value) for name, value in self.headers if name not in _DROPPED_ON_304]
 
 
 class AnswerCache:
@@ -58,8 +57,9 @@ class AnswerCache:
     ``generation`` returns an object that changes when the catalog changes (the catalog
     itself); kept answers of an earlier generation are dropped."""
 
-    def __init__(self, generation: Callable[[], object],
-                 max_bytes: int = ANSWER_CACHE_BYTES) -> None:
+    def __init__(
+        self, generation: Callable[[], object], max_bytes: int = ANSWER_CACHE_BYTES
+    ) -> None:
         self.generation, self.max_bytes = generation, max_bytes
         self._lock = threading.Lock()
         self._answers: OrderedDict[tuple[str, bytes, bool], Answer] = OrderedDict()
@@ -85,8 +85,11 @@ class AnswerCache:
             await app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        key = (scope["path"], scope["query_string"],
-               b"gzip" in headers.get(b"accept-encoding", b""))
+        key = (
+            scope["path"],
+            scope["query_string"],
+            b"gzip" in headers.get(b"accept-encoding", b""),
+        )
         try:
             answer = self._find(key)
         except Exception:  # the catalog cannot be read: let Litestar answer (and say so)
@@ -95,15 +98,21 @@ class AnswerCache:
         if answer is None:
             await app(scope, receive, self._recording(key, send))
         elif headers.get(b"if-none-match") == answer.etag:
-            await send(HTTPResponseStartEvent(type="http.response.start", status=304,
-                                              headers=answer.not_modified_headers()))
-            await send(HTTPResponseBodyEvent(type="http.response.body", body=b"",
-                                             more_body=False))
+            await send(
+                HTTPResponseStartEvent(
+                    type="http.response.start", status=304, headers=answer.not_modified_headers()
+                )
+            )
+            await send(HTTPResponseBodyEvent(type="http.response.body", body=b"", more_body=False))
         else:
-            await send(HTTPResponseStartEvent(type="http.response.start", status=200,
-                                              headers=list(answer.headers)))
-            await send(HTTPResponseBodyEvent(type="http.response.body", body=answer.body,
-                                             more_body=False))
+            await send(
+                HTTPResponseStartEvent(
+                    type="http.response.start", status=200, headers=list(answer.headers)
+                )
+            )
+            await send(
+                HTTPResponseBodyEvent(type="http.response.body", body=answer.body, more_body=False)
+            )
 
     def _find(self, key: tuple[str, bytes, bool]) -> Answer | None:
         generation = self.generation()
@@ -134,8 +143,9 @@ class AnswerCache:
 
         return recording_send
 
-    def _keep(self, key: tuple[str, bytes, bool], generation: object, start: dict[str, Any],
-              body: bytes) -> None:
+    def _keep(
+        self, key: tuple[str, bytes, bool], generation: object, start: dict[str, Any], body: bytes
+    ) -> None:
         headers = tuple((bytes(name), bytes(value)) for name, value in start["headers"])
         etag = next((value for name, value in headers if name.lower() == b"etag"), None)
         if start.get("status") != 200 or etag is None or len(body) > self.max_bytes // 16:

@@ -21,8 +21,10 @@ SECURITY_HEADERS = {
 }
 
 
-_ENCODED = [(name.lower().encode("latin-1"), value.encode("latin-1"))
-            for name, value in SECURITY_HEADERS.items()]
+_ENCODED = [
+    (name.lower().encode("latin-1"), value.encode("latin-1"))
+    for name, value in SECURITY_HEADERS.items()
+]
 
 
 async def add_security_headers(message: Message, scope: Scope) -> None:

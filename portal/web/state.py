@@ -49,8 +49,9 @@ class SiteState:
             if self._catalog is None:
                 self._use(_read(self.engine))
                 _settle()
-                self._watcher = threading.Thread(target=self._watch, daemon=True,
-                                                 name="catalog-watcher")
+                self._watcher = threading.Thread(
+                    target=self._watch, daemon=True, name="catalog-watcher"
+                )
                 self._watcher.start()
             assert self._catalog is not None
             return self._catalog
@@ -71,8 +72,10 @@ class SiteState:
                         self._use(fresh)
                     _settle()
             except Exception:  # the store cannot be read: keep serving what was published
-                log.exception("cannot re-read the public store; the site keeps serving the "
-                              "catalog it read before")
+                log.exception(
+                    "cannot re-read the public store; the site keeps serving the "
+                    "catalog it read before"
+                )
 
     def _use(self, catalog: Catalog) -> None:
         self._catalog = catalog

@@ -34,18 +34,28 @@ def ingest_file(
     """Ingest one file of ``kind`` with ``mapping``: records into the internal store,
     reference data into the public store (its batch is still logged internally)."""
     if mapping.kind != kind:
-        raise IngestRefused(f"mapping {mapping.name!r} is for {mapping.kind}, not {kind}; "
-                            f"pick a {kind} mapping")
+        raise IngestRefused(
+            f"mapping {mapping.name!r} is for {mapping.kind}, not {kind}; pick a {kind} mapping"
+        )
     if kind in RECORD_KINDS:
-        report = ingest_records(internal, mapping, path, dry_run=dry_run,
-                                skip_invalid=skip_invalid, actor=actor, progress=progress,
-                                parallel=parallel)
+        report = ingest_records(
+            internal,
+            mapping,
+            path,
+            dry_run=dry_run,
+            skip_invalid=skip_invalid,
+            actor=actor,
+            progress=progress,
+            parallel=parallel,
+        )
         if dry_run:
             report.notes.extend(_undeclared_areas(public, report))
         return report
     if skip_invalid:
-        raise IngestRefused(f"--skip-invalid is not allowed for {kind}: reference data is "
-                            "loaded whole or not at all")
+        raise IngestRefused(
+            f"--skip-invalid is not allowed for {kind}: reference data is "
+            "loaded whole or not at all"
+        )
     report = ingest_reference(public, mapping, path, dry_run=dry_run)
     if progress is not None:
         size = path.stat().st_size
@@ -62,40 +72,68 @@ def _undeclared_areas(public: Engine, report: IngestReport) -> list[str]:
     notes = []
     for level in ("district", "beat"):
         counts = report.category_counts.get(level, {})
-        missing = {code: n for code, n in counts.items()
-                   if code != "unknown" and code not in declared.get(level, set())}
+        missing = {
+            code: n
+            for code, n in counts.items()
+            if code != "unknown" and code not in declared.get(level, set())
+        }
         if not missing:
             continue
         if not declared.get(level):
-            notes.append(f"no {level}s are declared yet (`portal ingest areas`); until they "
-                         f"are, releases cannot place these records by {level}")
+            notes.append(
+                f"no {level}s are declared yet (`portal ingest areas`); until they "
+                f"are, releases cannot place these records by {level}"
+            )
             continue
-        listed = ", ".join(f"{code} ({n:,})" for code, n in
-                           sorted(missing.items(), key=lambda item: -item[1])[:10])
+        listed = ", ".join(
+            f"{code} ({n:,})" for code, n in sorted(missing.items(), key=lambda item: -item[1])[:10]
+        )
         more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
-        notes.append(f"{len(missing)} {level}(s) used here are not among the declared areas "
-                     f"and will count as unknown in releases: {listed}{more}")
+        notes.append(
+            f"{len(missing)} {level}(s) used here are not among the declared areas "
+            f"and will count as unknown in releases: {listed}{more}"
+        )
     return notes
 
 
-def _log_reference_batch(internal: Engine, mapping: Mapping, path: Path, actor: str | None,
-                         report: IngestReport) -> int:
+def _log_reference_batch(
+    internal: Engine, mapping: Mapping, path: Path, actor: str | None, report: IngestReport
+) -> int:
     now = utc_now()
     with internal.begin() as connection:
-        result = connection.execute(insert(IngestBatch).values(
-            kind=mapping.kind, source=mapping.source, mapping_name=mapping.name,
-            mapping_sha256=mapping.sha256, file_name=path.name, file_sha256=report.file_sha256,
-            actor=actor or default_actor(), started_at=now, finished_at=now,
-            rows_read=report.rows_read, rows_accepted=report.rows_accepted,
-            rows_added=report.rows_added, rows_already_present=report.rows_already_present,
-            rows_rejected=report.rows_rejected, report=report.to_json(),
-        ))
+        result = connection.execute(
+            insert(IngestBatch).values(
+                kind=mapping.kind,
+                source=mapping.source,
+                mapping_name=mapping.name,
+                mapping_sha256=mapping.sha256,
+                file_name=path.name,
+                file_sha256=report.file_sha256,
+                actor=actor or default_actor(),
+                started_at=now,
+                finished_at=now,
+                rows_read=report.rows_read,
+                rows_accepted=report.rows_accepted,
+                rows_added=report.rows_added,
+                rows_already_present=report.rows_already_present,
+                rows_rejected=report.rows_rejected,
+                report=report.to_json(),
+            )
+        )
         key = result.inserted_primary_key
         assert key is not None
         batch_id = int(key[0])
-        record_audit(connection, actor, "ingest", {
-            "batch_id": batch_id, "kind": mapping.kind, "mapping": mapping.name,
-            "file": path.name, "rows_added": report.rows_added,
-            "rows_updated": report.rows_updated,
-        })
+        record_audit(
+            connection,
+            actor,
+            "ingest",
+            {
+                "batch_id": batch_id,
+                "kind": mapping.kind,
+                "mapping": mapping.name,
+                "file": path.name,
+                "rows_added": report.rows_added,
+                "rows_updated": report.rows_updated,
+            },
+        )
         return batch_id

@@ -38,11 +38,16 @@ class ColumnConverter:
         mapping = converter.mapping
         self._nulls = mapping.null_values
         self._zone = mapping.timezone
-        self._plans = [self._plan(rule, fn)
-                       for rule, fn in zip(mapping.rules, converter.field_functions, strict=True)]
+        self._plans = [
+            self._plan(rule, fn)
+            for rule, fn in zip(mapping.rules, converter.field_functions, strict=True)
+        ]
         names = converter.field_names
-        self._derive = (names.index("offense_category"), names.index("crime_against")) \
-            if converter.derives_crime_against else None
+        self._derive = (
+            (names.index("offense_category"), names.index("crime_against"))
+            if converter.derives_crime_against
+            else None
+        )
 
     def convert(self, lines: list[int], rows: list[list[str]]) -> list[tuple[Any, ...]] | None:
         """``(line, *values)`` per row, or None when the chunk needs the row-by-row path."""
@@ -60,14 +65,23 @@ class ColumnConverter:
 
     def _plan(self, rule: FieldRule, row_fn: Callable[[Sequence[str]], Any]) -> Plan:
         kind = rule.target.type
-        simple = len(rule.columns) == 1 and not rule.values and rule.transform is None \
-            and rule.fallback is None and rule.numeric is None
+        simple = (
+            len(rule.columns) == 1
+            and not rule.values
+            and rule.transform is None
+            and rule.fallback is None
+            and rule.numeric is None
+        )
         if not rule.columns:  # a constant, or a field the mapping leaves out
             constant = row_fn(())
             return lambda rows, columns: [constant] * len(rows)
         at = self.row_converter.index[rule.columns[0]] if len(rule.columns) == 1 else -1
-        if kind is FieldType.CATEGORY and len(rule.columns) == 1 and rule.numeric is None \
-                and rule.fallback is None:
+        if (
+            kind is FieldType.CATEGORY
+            and len(rule.columns) == 1
+            and rule.numeric is None
+            and rule.fallback is None
+        ):
             return self._categories(at, category_table(rule))
         if simple and kind in (FieldType.ID, FieldType.AREA):
             return self._required_text(at)

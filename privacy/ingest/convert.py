@@ -59,8 +59,9 @@ _TRANSFORMS: dict[str, Callable[[str], str]] = {
 class RowConverter:
     """Compiled mapping: ``convert(row)`` gives the canonical values in schema order."""
 
-    def __init__(self, mapping: Mapping, header: Sequence[str], *,
-                 datetime_as_text: bool = False) -> None:
+    def __init__(
+        self, mapping: Mapping, header: Sequence[str], *, datetime_as_text: bool = False
+    ) -> None:
         self.mapping = mapping
         self.field_names = tuple(rule.target.name for rule in mapping.rules)
         self.index = _resolve_header(mapping, header)
@@ -127,8 +128,11 @@ class RowConverter:
             raw = " ".join(parts)
             if any(not part or part in nulls for part in parts):
                 if required:
-                    raise FieldError(column, raw, f"{rule.target.name} is required but the "
-                                     "cell is blank or a null value")
+                    raise FieldError(
+                        column,
+                        raw,
+                        f"{rule.target.name} is required but the cell is blank or a null value",
+                    )
                 return None
             try:
                 moment = parse(raw)
@@ -148,11 +152,13 @@ class RowConverter:
             for column in rule.columns
         ]
         if rule.combine == "any":
+
             def combine(codes: list[str]) -> str:
                 if "yes" in codes:
                     return "yes"
                 return v.UNKNOWN if v.UNKNOWN in codes else "no"
         else:
+
             def combine(codes: list[str]) -> str:
                 return max(codes, key=v.outcome_severity)
 
@@ -215,8 +221,11 @@ def _compile_category(rule: FieldRule, column: str, at: int, nulls: frozenset[st
         close = difflib.get_close_matches(raw.lower(), vocabulary, n=1)
         if close:
             hint += f" (did you mean {close[0]!r}?)"
-        raise FieldError(column, raw, f"code not known to the mapping for {rule.target.name}; "
-                         f"{hint}, or map it to 'unknown'")
+        raise FieldError(
+            column,
+            raw,
+            f"code not known to the mapping for {rule.target.name}; {hint}, or map it to 'unknown'",
+        )
 
     return read
 
@@ -243,8 +252,11 @@ def _compile_area(rule: FieldRule, column: str, at: int, nulls: frozenset[str]) 
         if raw == "" or raw in nulls:
             if fallback is not None:
                 return fallback
-            raise FieldError(column, raw, "blank area code; map it in the mapping's values "
-                             '(for example "" = "unknown")')
+            raise FieldError(
+                column,
+                raw,
+                'blank area code; map it in the mapping\'s values (for example "" = "unknown")',
+            )
         return transform(raw) if transform else raw
 
     return read

@@ -20,10 +20,31 @@ SHIPPED_DIR = Path(__file__).resolve().parent.parent / "mappings"
 TRANSFORMS = ("slug", "lower", "upper", "strip-zeros")
 COMBINES = ("any", "most_severe")
 NUMERIC = ("age_band",)
-_TOP_KEYS = {"name", "kind", "source", "description", "encoding", "delimiter", "timezone",
-             "max_field_length", "null_values", "fields", "extra_areas"}
-_FIELD_KEYS = {"column", "columns", "value", "values", "fallback", "format", "transform",
-               "combine", "numeric", "separator"}
+_TOP_KEYS = {
+    "name",
+    "kind",
+    "source",
+    "description",
+    "encoding",
+    "delimiter",
+    "timezone",
+    "max_field_length",
+    "null_values",
+    "fields",
+    "extra_areas",
+}
+_FIELD_KEYS = {
+    "column",
+    "columns",
+    "value",
+    "values",
+    "fallback",
+    "format",
+    "transform",
+    "combine",
+    "numeric",
+    "separator",
+}
 
 
 class MappingError(ValueError):
@@ -98,8 +119,9 @@ def shipped_mapping_names() -> list[str]:
     return shipped_names(SHIPPED_DIR)
 
 
-def parse_mapping(document: dict[str, Any], *, sha256: str = "",
-                  origin: str = "<mapping>") -> Mapping:
+def parse_mapping(
+    document: dict[str, Any], *, sha256: str = "", origin: str = "<mapping>"
+) -> Mapping:
     """Validate a parsed TOML document and turn it into a :class:`Mapping`."""
 
     def fail(message: str) -> MappingError:
@@ -117,8 +139,10 @@ def parse_mapping(document: dict[str, Any], *, sha256: str = "",
     try:
         timezone = ZoneInfo(document.get("timezone", "UTC"))
     except (ZoneInfoNotFoundError, ValueError):
-        raise fail(f"unknown time zone {document.get('timezone')!r} (use an IANA name such as "
-                   "'America/Chicago')") from None
+        raise fail(
+            f"unknown time zone {document.get('timezone')!r} (use an IANA name such as "
+            "'America/Chicago')"
+        ) from None
     encoding = str(document.get("encoding", "utf-8"))
     try:
         "".encode(encoding)
@@ -140,8 +164,10 @@ def parse_mapping(document: dict[str, Any], *, sha256: str = "",
     targets = {f.name: f for f in fields_of(kind)}
     stray = set(field_specs) - set(targets)
     if stray:
-        raise fail(f"fields {sorted(stray)} are not in the canonical {kind} schema; "
-                   f"its fields are: {', '.join(targets)}")
+        raise fail(
+            f"fields {sorted(stray)} are not in the canonical {kind} schema; "
+            f"its fields are: {', '.join(targets)}"
+        )
     rules = tuple(
         _parse_rule(target, field_specs.get(target.name), fail) for target in targets.values()
     )
@@ -193,8 +219,10 @@ def _parse_rule(target: CanonicalField, spec: Any, fail: Any) -> FieldRule:
     if vocabulary:
         for source_value, code in values.items():
             if code not in vocabulary:
-                raise fail(f"{where} maps {source_value!r} to {code!r}, which is not one of: "
-                           + ", ".join(vocabulary))
+                raise fail(
+                    f"{where} maps {source_value!r} to {code!r}, which is not one of: "
+                    + ", ".join(vocabulary)
+                )
     constant = spec.get("value")
     if constant is not None and vocabulary and str(constant) not in vocabulary:
         raise fail(f"{where} value {constant!r} is not one of: {', '.join(vocabulary)}")
@@ -207,8 +235,9 @@ def _parse_rule(target: CanonicalField, spec: Any, fail: Any) -> FieldRule:
     combine = spec.get("combine")
     several = len(columns) > 1 and target.type not in (FieldType.DATETIME, FieldType.DATE)
     if several and combine not in COMBINES:
-        raise fail(f"{where} reads several columns, so it needs combine = one of "
-                   + ", ".join(COMBINES))
+        raise fail(
+            f"{where} reads several columns, so it needs combine = one of " + ", ".join(COMBINES)
+        )
     numeric = spec.get("numeric")
     if numeric is not None and (numeric not in NUMERIC or target.name != "subject_age_band"):
         raise fail(f"{where} numeric = 'age_band' is the only numeric rule (for subject_age_band)")

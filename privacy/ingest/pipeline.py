@@ -45,16 +45,22 @@ class Converted:
     bytes_read: int
 
 
-def _converted(rows: list[tuple[Any, ...]], bytes_read: int,
-               as_copy: CopyTarget | None) -> Converted:
+def _converted(
+    rows: list[tuple[Any, ...]], bytes_read: int, as_copy: CopyTarget | None
+) -> Converted:
     if as_copy is not None:
         return Converted([], copy_blocks(rows, as_copy), len(rows), bytes_read)
     return Converted(rows, None, len(rows), bytes_read)
 
 
-def converted_stream(source: CsvSource, converter: RowConverter, report: IngestReport, *,
-                     parallel: bool | None = None,
-                     as_copy: CopyTarget | None = None) -> Iterator[Converted]:
+def converted_stream(
+    source: CsvSource,
+    converter: RowConverter,
+    report: IngestReport,
+    *,
+    parallel: bool | None = None,
+    as_copy: CopyTarget | None = None,
+) -> Iterator[Converted]:
     """Converted chunks of ``source``; rows read, rejected and their problems land in
     ``report`` by the end. ``parallel`` None means: when the file is large and there are
     at least two CPUs. ``as_copy`` delivers PostgreSQL COPY text for that source and batch
@@ -65,19 +71,28 @@ def converted_stream(source: CsvSource, converter: RowConverter, report: IngestR
         for rows in converted_chunks(source, converter, report):
             yield _converted(rows, source.bytes_read, as_copy)
         return
-    yield from _from_worker(source.path, converter.mapping, converter.datetime_as_text,
-                            as_copy, report)
+    yield from _from_worker(
+        source.path, converter.mapping, converter.datetime_as_text, as_copy, report
+    )
 
 
-def _from_worker(path: Path, mapping: Mapping, datetime_as_text: bool,
-                 as_copy: CopyTarget | None,
-                 report: IngestReport) -> Iterator[Converted]:
+def _from_worker(
+    path: Path,
+    mapping: Mapping,
+    datetime_as_text: bool,
+    as_copy: CopyTarget | None,
+    report: IngestReport,
+) -> Iterator[Converted]:
     method = _start_method()
-    context = (multiprocessing.get_context("fork") if method == "fork"
-               else multiprocessing.get_context("spawn"))
+    context = (
+        multiprocessing.get_context("fork")
+        if method == "fork"
+        else multiprocessing.get_context("spawn")
+    )
     receive, send = context.Pipe(duplex=False)
-    worker = context.Process(target=_convert_file,
-                             args=(path, mapping, datetime_as_text, as_copy, send), daemon=True)
+    worker = context.Process(
+        target=_convert_file, args=(path, mapping, datetime_as_text, as_copy, send), daemon=True
+    )
     worker.start()
     send.close()
     # A thread drains the pipe into a bounded queue, so the worker keeps converting while
@@ -130,14 +145,28 @@ def _drain(receive: Connection, inbox: queue.Queue[bytes | None]) -> None:
         inbox.put(None)
 
 
-def _convert_file(path: Path, mapping: Mapping, datetime_as_text: bool,
-                  as_copy: CopyTarget | None, send: Connection) -> None:
+def _convert_file(
+    path: Path,
+    mapping: Mapping,
+    datetime_as_text: bool,
+    as_copy: CopyTarget | None,
+    send: Connection,
+) -> None:
     """The worker: read and convert the file, send each chunk, then the report."""
     try:
-        report = IngestReport(kind=mapping.kind, mapping=mapping.name, file_name=path.name,
-                              dry_run=False, skip_invalid=False)
-        with CsvSource(path, encoding=mapping.encoding, delimiter=mapping.delimiter,
-                       max_field_length=mapping.max_field_length) as source:
+        report = IngestReport(
+            kind=mapping.kind,
+            mapping=mapping.name,
+            file_name=path.name,
+            dry_run=False,
+            skip_invalid=False,
+        )
+        with CsvSource(
+            path,
+            encoding=mapping.encoding,
+            delimiter=mapping.delimiter,
+            max_field_length=mapping.max_field_length,
+        ) as source:
             converter = RowConverter(mapping, source.header, datetime_as_text=datetime_as_text)
             for rows in converted_chunks(source, converter, report):
                 message = ("rows", _converted(rows, source.bytes_read, as_copy))

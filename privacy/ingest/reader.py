@@ -77,8 +77,14 @@ class _CountingReader(io.RawIOBase):
 class CsvSource:
     """A delimited file opened for streaming. Use as a context manager."""
 
-    def __init__(self, path: Path, *, encoding: str = "utf-8", delimiter: str = ",",
-                 max_field_length: int = 10_000) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        encoding: str = "utf-8",
+        delimiter: str = ",",
+        max_field_length: int = 10_000,
+    ) -> None:
         try:
             raw = path.open("rb")
         except OSError as error:
@@ -91,7 +97,9 @@ class CsvSource:
         self._counter = _CountingReader(raw)
         self._text = io.TextIOWrapper(
             io.BufferedReader(self._counter, 1 << 20),
-            encoding=codec, errors="surrogateescape", newline="",
+            encoding=codec,
+            errors="surrogateescape",
+            newline="",
         )
         # The limit is the process's, and other libraries set it when imported (frictionless
         # lifts it to gigabytes): set ours when a file is opened, not when this is imported.
@@ -125,11 +133,14 @@ class CsvSource:
         except StopIteration:
             raise FileProblem(f"{self.path.name} is empty: expected a header row") from None
         except csv.Error as error:
-            raise FileProblem(f"{self.path.name}: the header row cannot be read "
-                              f"({error})") from None
+            raise FileProblem(
+                f"{self.path.name}: the header row cannot be read ({error})"
+            ) from None
         if _UNDECODABLE.search("".join(header)):
-            raise FileProblem(f"{self.path.name}: the header is not valid text in the mapping's "
-                              "encoding; set 'encoding' in the mapping (for example 'cp1252')")
+            raise FileProblem(
+                f"{self.path.name}: the header is not valid text in the mapping's "
+                "encoding; set 'encoding' in the mapping (for example 'cp1252')"
+            )
         if not any(h.strip() for h in header):
             raise FileProblem(f"{self.path.name}: the first row is blank; expected a header row")
         return header
@@ -149,8 +160,9 @@ class CsvSource:
             except csv.Error as error:
                 # Only a field past the csv module's 16 MiB limit gets here (with strict=False
                 # it reads anything else): the file is refused whole.
-                raise FileProblem(f"{self.path.name}, line {reader.line_num}: not readable "
-                                  f"as CSV ({error})") from None
+                raise FileProblem(
+                    f"{self.path.name}, line {reader.line_num}: not readable as CSV ({error})"
+                ) from None
             if not rows:
                 return
             lines = _start_lines(start, rows, reader.line_num)
@@ -179,8 +191,12 @@ class CsvSource:
 
     def _row_problem(self, line: int, row: list[str], width: int) -> RowProblem | None:
         if len(row) != width:
-            return RowProblem(line, "", _excerpt(",".join(row)),
-                              f"the row has {len(row)} fields but the header has {width}")
+            return RowProblem(
+                line,
+                "",
+                _excerpt(",".join(row)),
+                f"the row has {len(row)} fields but the header has {width}",
+            )
         joined = "".join(row)
         if len(joined) > self.max_field_length or not joined.isascii():
             return self._field_problem(line, row)
@@ -189,15 +205,22 @@ class CsvSource:
     def _field_problem(self, line: int, row: list[str]) -> RowProblem | None:
         for name, value in zip(self.header, row, strict=True):
             if len(value) > self.max_field_length:
-                return RowProblem(line, name, _excerpt(value),
-                                  f"the field is {len(value):,} characters long; the mapping "
-                                  f"allows {self.max_field_length:,} (max_field_length)")
+                return RowProblem(
+                    line,
+                    name,
+                    _excerpt(value),
+                    f"the field is {len(value):,} characters long; the mapping "
+                    f"allows {self.max_field_length:,} (max_field_length)",
+                )
             if _UNDECODABLE.search(value):
-                return RowProblem(line, name, _excerpt(value),
-                                  "bytes that are not valid in the mapping's encoding; "
-                                  "set 'encoding' in the mapping (for example 'cp1252')")
+                return RowProblem(
+                    line,
+                    name,
+                    _excerpt(value),
+                    "bytes that are not valid in the mapping's encoding; "
+                    "set 'encoding' in the mapping (for example 'cp1252')",
+                )
         return None  # long in total, but every field is within the limit
-
 
 
 def _start_lines(before: int, rows: list[list[str]], after: int) -> list[int]:
@@ -208,8 +231,9 @@ def _start_lines(before: int, rows: list[list[str]], after: int) -> list[int]:
     lines, line = [], before + 1
     for row in rows:
         lines.append(line)
-        line += 1 + sum(len(_LINE_BREAK.findall(field)) for field in row if "\n" in field
-                        or "\r" in field)
+        line += 1 + sum(
+            len(_LINE_BREAK.findall(field)) for field in row if "\n" in field or "\r" in field
+        )
     return lines
 
 

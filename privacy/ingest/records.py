@@ -51,25 +51,36 @@ def ingest_records(
     if mapping.kind not in RECORD_TABLES:
         raise IngestRefused(f"mapping {mapping.name!r} is for {mapping.kind}, not records")
     table = RECORD_TABLES[mapping.kind]
-    report = IngestReport(kind=mapping.kind, mapping=mapping.name, file_name=path.name,
-                          dry_run=dry_run, skip_invalid=skip_invalid)
+    report = IngestReport(
+        kind=mapping.kind,
+        mapping=mapping.name,
+        file_name=path.name,
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
+    )
     started = utc_now()
     try:
-        source = CsvSource(path, encoding=mapping.encoding, delimiter=mapping.delimiter,
-                           max_field_length=mapping.max_field_length)
+        source = CsvSource(
+            path,
+            encoding=mapping.encoding,
+            delimiter=mapping.delimiter,
+            max_field_length=mapping.max_field_length,
+        )
     except FileProblem as error:
         raise IngestRefused(str(error), report) from None
     with source, engine.connect() as connection:
         try:
-            converter = RowConverter(mapping, source.header,
-                                     datetime_as_text=connection.dialect.name == "sqlite")
+            converter = RowConverter(
+                mapping, source.header, datetime_as_text=connection.dialect.name == "sqlite"
+            )
         except HeaderError as error:
             raise IngestRefused(f"{path.name}: {error}", report) from None
         transaction = connection.begin()
         try:
             batch_id = _open_batch(connection, mapping, source, actor, started, report)
-            writer = batch_writer(connection, table, mapping.source, batch_id,
-                                  fields_of(mapping.kind))
+            writer = batch_writer(
+                connection, table, mapping.source, batch_id, fields_of(mapping.kind)
+            )
             _write_rows(source, converter, writer, report, progress, parallel)
             _reject_duplicate_ids(writer, report)
             _decide(report, path)
@@ -92,16 +103,27 @@ def ingest_records(
     return report
 
 
-def _write_rows(source: CsvSource, converter: RowConverter, writer: BatchWriter,
-                report: IngestReport, progress: Progress | None,
-                parallel: bool | None) -> None:
+def _write_rows(
+    source: CsvSource,
+    converter: RowConverter,
+    writer: BatchWriter,
+    report: IngestReport,
+    progress: Progress | None,
+    parallel: bool | None,
+) -> None:
     # Counting costs about a tenth of the load: only a dry run reports it.
-    counted = [(1 + i, name) for i, name in enumerate(converter.field_names)
-               if name in _counted_fields(report.kind)] if report.dry_run else []
+    counted = (
+        [
+            (1 + i, name)
+            for i, name in enumerate(converter.field_names)
+            if name in _counted_fields(report.kind)
+        ]
+        if report.dry_run
+        else []
+    )
     counts: dict[str, Counter[str]] = {name: Counter() for _, name in counted}
     as_copy = writer.copy_target if not counted else None
-    for chunk in converted_stream(source, converter, report, parallel=parallel,
-                                  as_copy=as_copy):
+    for chunk in converted_stream(source, converter, report, parallel=parallel, as_copy=as_copy):
         writer.append(chunk)
         for at, name in counted:  # C-speed counting over a column of the chunk
             counts[name].update(map(itemgetter(at), chunk.rows))
@@ -119,58 +141,102 @@ def _reject_duplicate_ids(writer: BatchWriter, report: IngestReport) -> None:
     for source_id, lines in examples:
         for line in lines:
             others = ", ".join(str(n) for n in lines if n != line)
-            report.add_problem(Problem(line, "source_id", source_id,
-                                       f"duplicate id inside the file (also on line {others})"))
+            report.add_problem(
+                Problem(
+                    line,
+                    "source_id",
+                    source_id,
+                    f"duplicate id inside the file (also on line {others})",
+                )
+            )
     removed = writer.drop_duplicate_ids()
     report.rows_rejected += removed
     shown = sum(len(lines) for _, lines in examples)
     if removed > shown:
         report.problem_count += removed - shown
-    report.notes.append(f"{total:,} source id(s) occur more than once in the file; "
-                        f"all {removed:,} rows carrying them are rejected")
+    report.notes.append(
+        f"{total:,} source id(s) occur more than once in the file; "
+        f"all {removed:,} rows carrying them are rejected"
+    )
 
 
 def _decide(report: IngestReport, path: Path) -> None:
     if report.rows_read == 0:
-        raise IngestRefused(f"{path.name} has a header but no data rows; nothing to ingest",
-                            report)
+        raise IngestRefused(f"{path.name} has a header but no data rows; nothing to ingest", report)
     if report.rows_rejected and not report.skip_invalid and not report.dry_run:
         message = report.summary() + "\n" + "\n".join(report.problem_lines())
         raise IngestRefused(message, report)
     if report.rows_accepted == 0 and not report.dry_run:
-        raise IngestRefused(f"{path.name}: no row is valid, so nothing was written\n"
-                            + "\n".join(report.problem_lines()), report)
+        raise IngestRefused(
+            f"{path.name}: no row is valid, so nothing was written\n"
+            + "\n".join(report.problem_lines()),
+            report,
+        )
 
 
 def _counted_fields(kind: str) -> list[str]:
     return [f.name for f in fields_of(kind) if f.type in (FieldType.CATEGORY, FieldType.AREA)]
 
 
-def _open_batch(connection: Connection, mapping: Mapping, source: CsvSource,
-                actor: str | None, started: datetime, report: IngestReport) -> int:
-    result = connection.execute(insert(IngestBatch).values(
-        kind=mapping.kind, source=mapping.source, mapping_name=mapping.name,
-        mapping_sha256=mapping.sha256, file_name=source.path.name, file_sha256="",
-        actor=actor or default_actor(), started_at=started, finished_at=started,
-        rows_read=report.rows_read, rows_accepted=report.rows_accepted, rows_added=0,
-        rows_already_present=0, rows_rejected=report.rows_rejected, report="{}",
-    ))
+def _open_batch(
+    connection: Connection,
+    mapping: Mapping,
+    source: CsvSource,
+    actor: str | None,
+    started: datetime,
+    report: IngestReport,
+) -> int:
+    result = connection.execute(
+        insert(IngestBatch).values(
+            kind=mapping.kind,
+            source=mapping.source,
+            mapping_name=mapping.name,
+            mapping_sha256=mapping.sha256,
+            file_name=source.path.name,
+            file_sha256="",
+            actor=actor or default_actor(),
+            started_at=started,
+            finished_at=started,
+            rows_read=report.rows_read,
+            rows_accepted=report.rows_accepted,
+            rows_added=0,
+            rows_already_present=0,
+            rows_rejected=report.rows_rejected,
+            report="{}",
+        )
+    )
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
 
 
-def _close_batch(connection: Connection, batch_id: int, report: IngestReport,
-                 actor: str | None) -> None:
-    connection.execute(update(IngestBatch).where(IngestBatch.id == batch_id).values(
-        finished_at=utc_now(), file_sha256=report.file_sha256, rows_read=report.rows_read,
-        rows_accepted=report.rows_accepted, rows_rejected=report.rows_rejected,
-        rows_added=report.rows_added,
-        rows_already_present=report.rows_already_present, report=report.to_json(),
-    ))
-    record_audit(connection, actor, "ingest", {
-        "batch_id": batch_id, "kind": report.kind, "mapping": report.mapping,
-        "file": report.file_name, "rows_added": report.rows_added,
-        "rows_rejected": report.rows_rejected,
-    })
-
+def _close_batch(
+    connection: Connection, batch_id: int, report: IngestReport, actor: str | None
+) -> None:
+    connection.execute(
+        update(IngestBatch)
+        .where(IngestBatch.id == batch_id)
+        .values(
+            finished_at=utc_now(),
+            file_sha256=report.file_sha256,
+            rows_read=report.rows_read,
+            rows_accepted=report.rows_accepted,
+            rows_rejected=report.rows_rejected,
+            rows_added=report.rows_added,
+            rows_already_present=report.rows_already_present,
+            report=report.to_json(),
+        )
+    )
+    record_audit(
+        connection,
+        actor,
+        "ingest",
+        {
+            "batch_id": batch_id,
+            "kind": report.kind,
+            "mapping": report.mapping,
+            "file": report.file_name,
+            "rows_added": report.rows_added,
+            "rows_rejected": report.rows_rejected,
+        },
+    )

@@ -24,11 +24,17 @@ _PARENT_LEVEL = {"district": "city", "beat": "district"}
 _GEOMETRIES = ("Polygon", "MultiPolygon")
 
 
-def ingest_reference(public_engine: Engine, mapping: Mapping, path: Path, *,
-                     dry_run: bool = False) -> IngestReport:
+def ingest_reference(
+    public_engine: Engine, mapping: Mapping, path: Path, *, dry_run: bool = False
+) -> IngestReport:
     """Validate and (unless ``dry_run``) write areas or focus areas. All or nothing."""
-    report = IngestReport(kind=mapping.kind, mapping=mapping.name, file_name=path.name,
-                          dry_run=dry_run, skip_invalid=False)
+    report = IngestReport(
+        kind=mapping.kind,
+        mapping=mapping.name,
+        file_name=path.name,
+        dry_run=dry_run,
+        skip_invalid=False,
+    )
     records = _read_all(mapping, path, report)
     with public_engine.connect() as connection:
         transaction = connection.begin()
@@ -36,8 +42,10 @@ def ingest_reference(public_engine: Engine, mapping: Mapping, path: Path, *,
             if mapping.kind == "areas":
                 records += [_extra_area(a) for a in mapping.extra_areas]
                 if mapping.extra_areas:
-                    report.notes.append(f"{len(mapping.extra_areas)} more areas are declared in "
-                                        "the mapping itself (extra_areas)")
+                    report.notes.append(
+                        f"{len(mapping.extra_areas)} more areas are declared in "
+                        "the mapping itself (extra_areas)"
+                    )
                 _check_areas(connection, records, report)
             else:
                 _check_focus_areas(connection, records, report)
@@ -61,8 +69,12 @@ def ingest_reference(public_engine: Engine, mapping: Mapping, path: Path, *,
 
 def _read_all(mapping: Mapping, path: Path, report: IngestReport) -> list[dict[str, Any]]:
     try:
-        source = CsvSource(path, encoding=mapping.encoding, delimiter=mapping.delimiter,
-                           max_field_length=mapping.max_field_length)
+        source = CsvSource(
+            path,
+            encoding=mapping.encoding,
+            delimiter=mapping.delimiter,
+            max_field_length=mapping.max_field_length,
+        )
     except FileProblem as error:
         raise IngestRefused(str(error), report) from None
     records: list[dict[str, Any]] = []
@@ -83,18 +95,30 @@ def _read_all(mapping: Mapping, path: Path, report: IngestReport) -> list[dict[s
 
 
 def _extra_area(area: dict[str, str]) -> dict[str, Any]:
-    return {"line": 0, "code": area["code"], "level": area["level"], "name": area["name"],
-            "parent": area.get("parent"), "population": None, "boundary": None}
+    return {
+        "line": 0,
+        "code": area["code"],
+        "level": area["level"],
+        "name": area["name"],
+        "parent": area.get("parent"),
+        "population": None,
+        "boundary": None,
+    }
 
 
-def _check_areas(connection: Connection, areas: list[dict[str, Any]],
-                 report: IngestReport) -> None:
+def _check_areas(connection: Connection, areas: list[dict[str, Any]], report: IngestReport) -> None:
     levels = {code: level for code, level in connection.execute(select(Area.code, Area.level))}
     seen: dict[str, int] = {}
     for area in areas:
         if area["code"] in seen:
-            report.add_problem(Problem(area["line"], "code", area["code"],
-                                       f"duplicate area code (also on line {seen[area['code']]})"))
+            report.add_problem(
+                Problem(
+                    area["line"],
+                    "code",
+                    area["code"],
+                    f"duplicate area code (also on line {seen[area['code']]})",
+                )
+            )
         seen[area["code"]] = area["line"]
         levels[area["code"]] = area["level"]
     for area in areas:
@@ -102,16 +126,27 @@ def _check_areas(connection: Connection, areas: list[dict[str, Any]],
         if parent in (None, "unknown"):
             area["parent"] = None
             if level != "city":
-                report.add_problem(Problem(line, "parent", str(parent),
-                                           f"a {level} needs a parent {_PARENT_LEVEL[level]}"))
+                report.add_problem(
+                    Problem(
+                        line,
+                        "parent",
+                        str(parent),
+                        f"a {level} needs a parent {_PARENT_LEVEL[level]}",
+                    )
+                )
         elif level == "city":
             report.add_problem(Problem(line, "parent", parent, "a city has no parent"))
         elif levels.get(parent) != _PARENT_LEVEL[level]:
             found = levels.get(parent)
             reason = f"no area has code {parent!r}" if found is None else f"{parent!r} is a {found}"
-            report.add_problem(Problem(line, "parent", parent,
-                                       f"a {level}'s parent must be a {_PARENT_LEVEL[level]}; "
-                                       + reason))
+            report.add_problem(
+                Problem(
+                    line,
+                    "parent",
+                    parent,
+                    f"a {level}'s parent must be a {_PARENT_LEVEL[level]}; " + reason,
+                )
+            )
         if area["boundary"] is not None:
             problem = _geometry_problem(area["boundary"])
             if problem:
@@ -144,13 +179,17 @@ def _geometry_problem(text: str) -> str | None:
     return None
 
 
-def _write_areas(connection: Connection, areas: list[dict[str, Any]],
-                 report: IngestReport) -> None:
+def _write_areas(connection: Connection, areas: list[dict[str, Any]], report: IngestReport) -> None:
     existing = {row.code: row for row in connection.execute(select(Area))}
     order = {"city": 0, "district": 1, "beat": 2}  # parents first, for the foreign key
     for area in sorted(areas, key=lambda a: order[a["level"]]):
-        values = {"level": area["level"], "name": area["name"], "parent_code": area["parent"],
-                  "population": area["population"], "boundary": area["boundary"]}
+        values = {
+            "level": area["level"],
+            "name": area["name"],
+            "parent_code": area["parent"],
+            "population": area["population"],
+            "boundary": area["boundary"],
+        }
         old = existing.get(area["code"])
         if old is None:
             connection.execute(insert(Area).values(code=area["code"], **values))
@@ -163,59 +202,91 @@ def _write_areas(connection: Connection, areas: list[dict[str, Any]],
     report.category_counts = {"level": _count(a["level"] for a in areas)}
 
 
-def _check_focus_areas(connection: Connection, focus: list[dict[str, Any]],
-                       report: IngestReport) -> None:
+def _check_focus_areas(
+    connection: Connection, focus: list[dict[str, Any]], report: IngestReport
+) -> None:
     beats = set(connection.execute(select(Area.code).where(Area.level == "beat")).scalars())
     if not beats:
-        raise IngestRefused("there are no beats in the public store yet: run "
-                            "`portal ingest areas FILE --mapping NAME` first", report)
+        raise IngestRefused(
+            "there are no beats in the public store yet: run "
+            "`portal ingest areas FILE --mapping NAME` first",
+            report,
+        )
     for area in focus:
         line = area["line"]
         seen: dict[str, str] = {}
         for role in ("member", "comparison", "buffer"):
             for beat in area[f"{role}_beats"] or []:
                 if beat not in beats:
-                    report.add_problem(Problem(line, f"{role}_beats", beat,
-                                               "no beat has this code (see `portal ingest areas`)"))
+                    report.add_problem(
+                        Problem(
+                            line,
+                            f"{role}_beats",
+                            beat,
+                            "no beat has this code (see `portal ingest areas`)",
+                        )
+                    )
                 elif beat in seen:
-                    report.add_problem(Problem(line, f"{role}_beats", beat,
-                                               f"the beat is already a {seen[beat]} beat"))
+                    report.add_problem(
+                        Problem(
+                            line, f"{role}_beats", beat, f"the beat is already a {seen[beat]} beat"
+                        )
+                    )
                 seen[beat] = role
         end = area["intervention_end"]
         if end is not None and end < area["intervention_start"]:
-            report.add_problem(Problem(line, "intervention_end", str(end),
-                                       "the intervention ends before it starts"))
+            report.add_problem(
+                Problem(
+                    line, "intervention_end", str(end), "the intervention ends before it starts"
+                )
+            )
     report.rows_rejected = report.problem_count
 
 
-def _write_focus_areas(connection: Connection, focus: list[dict[str, Any]],
-                       report: IngestReport) -> None:
+def _write_focus_areas(
+    connection: Connection, focus: list[dict[str, Any]], report: IngestReport
+) -> None:
     existing = {row.code: row for row in connection.execute(select(FocusArea))}
     for area in focus:
-        values = {"name": area["name"], "intervention_start": area["intervention_start"],
-                  "intervention_end": area["intervention_end"]}
-        memberships = sorted((beat, role) for role in ("member", "comparison", "buffer")
-                             for beat in area[f"{role}_beats"] or [])
+        values = {
+            "name": area["name"],
+            "intervention_start": area["intervention_start"],
+            "intervention_end": area["intervention_end"],
+        }
+        memberships = sorted(
+            (beat, role)
+            for role in ("member", "comparison", "buffer")
+            for beat in area[f"{role}_beats"] or []
+        )
         old = existing.get(area["code"])
-        old_members = sorted(tuple(r) for r in connection.execute(
-            select(FocusAreaBeat.beat_code, FocusAreaBeat.role)
-            .where(FocusAreaBeat.focus_area_code == area["code"])
-        ).all())
+        old_members = sorted(
+            tuple(r)
+            for r in connection.execute(
+                select(FocusAreaBeat.beat_code, FocusAreaBeat.role).where(
+                    FocusAreaBeat.focus_area_code == area["code"]
+                )
+            ).all()
+        )
         if old is None:
             connection.execute(insert(FocusArea).values(code=area["code"], **values))
             report.rows_added += 1
         elif any(getattr(old, k) != v for k, v in values.items()) or old_members != memberships:
-            connection.execute(update(FocusArea).where(FocusArea.code == area["code"])
-                               .values(**values))
+            connection.execute(
+                update(FocusArea).where(FocusArea.code == area["code"]).values(**values)
+            )
             report.rows_updated += 1
         else:
             report.rows_already_present += 1
             continue
-        connection.execute(delete(FocusAreaBeat)
-                           .where(FocusAreaBeat.focus_area_code == area["code"]))
+        connection.execute(
+            delete(FocusAreaBeat).where(FocusAreaBeat.focus_area_code == area["code"])
+        )
         for beat, role in memberships:
-            connection.execute(insert(FocusAreaBeat).values(
-                focus_area_code=area["code"], beat_code=beat, role=role))
+            connection.execute(
+                insert(FocusAreaBeat).values(
+                    focus_area_code=area["code"], beat_code=beat, role=role
+                )
+            )
 
 
 def _count(values: Any) -> dict[str, int]:
@@ -226,5 +297,7 @@ def _count(values: Any) -> dict[str, int]:
 
 
 def _refusal(report: IngestReport) -> str:
-    return (f"Refused {report.file_name}: {report.problem_count:,} problem(s), so nothing was "
-            "written.\n" + "\n".join(report.problem_lines()))
+    return (
+        f"Refused {report.file_name}: {report.problem_count:,} problem(s), so nothing was "
+        "written.\n" + "\n".join(report.problem_lines())
+    )

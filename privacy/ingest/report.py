@@ -90,26 +90,36 @@ class IngestReport:
     def summary(self) -> str:
         """One paragraph on what happened."""
         if self.dry_run:
-            head = (f"Dry run of {self.file_name} with mapping {self.mapping!r}: "
-                    f"{self.rows_read:,} rows read, {self.rows_accepted:,} would be accepted, "
-                    f"{self.rows_rejected:,} rejected; {self.rows_added:,} would be new, "
-                    f"{self.rows_already_present:,} are already present. Nothing was written.")
+            head = (
+                f"Dry run of {self.file_name} with mapping {self.mapping!r}: "
+                f"{self.rows_read:,} rows read, {self.rows_accepted:,} would be accepted, "
+                f"{self.rows_rejected:,} rejected; {self.rows_added:,} would be new, "
+                f"{self.rows_already_present:,} are already present. Nothing was written."
+            )
         elif self.committed:
-            head = (f"Ingested {self.file_name} as batch {self.batch_id}: {self.rows_read:,} rows "
-                    f"read, {self.rows_added:,} added")
+            head = (
+                f"Ingested {self.file_name} as batch {self.batch_id}: {self.rows_read:,} rows "
+                f"read, {self.rows_added:,} added"
+            )
             if self.rows_already_present:
-                head += (f", {self.rows_already_present:,} already present (same ids as earlier "
-                         "batches; left as they were)")
+                head += (
+                    f", {self.rows_already_present:,} already present (same ids as earlier "
+                    "batches; left as they were)"
+                )
             if self.rows_updated:
                 head += f", {self.rows_updated:,} updated"
             if self.rows_rejected:
-                head += (f", {self.rows_rejected:,} rejected and recorded in the batch's report "
-                         "(--skip-invalid)")
+                head += (
+                    f", {self.rows_rejected:,} rejected and recorded in the batch's report "
+                    "(--skip-invalid)"
+                )
             head += "."
         else:
-            head = (f"Refused {self.file_name}: {self.rows_rejected:,} of {self.rows_read:,} rows "
-                    "are invalid, so nothing was written. Fix the file or the mapping, or pass "
-                    "--skip-invalid to load the valid rows and record the rejected ones.")
+            head = (
+                f"Refused {self.file_name}: {self.rows_rejected:,} of {self.rows_read:,} rows "
+                "are invalid, so nothing was written. Fix the file or the mapping, or pass "
+                "--skip-invalid to load the valid rows and record the rejected ones."
+            )
         return head
 
 

@@ -15,8 +15,9 @@ from privacy.ingest.report import IngestReport, Problem
 CHUNK_ROWS = 1_000
 
 
-def converted_chunks(source: CsvSource, converter: RowConverter, report: IngestReport,
-                     size: int = CHUNK_ROWS) -> Iterator[list[tuple[Any, ...]]]:
+def converted_chunks(
+    source: CsvSource, converter: RowConverter, report: IngestReport, size: int = CHUNK_ROWS
+) -> Iterator[list[tuple[Any, ...]]]:
     """Yield lists of ``(line, *canonical values)`` for the valid rows, a chunk at a time;
     count every row read in ``report`` and record each bad row's problems there."""
     fast = ColumnConverter(converter)
@@ -38,22 +39,27 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _chunks(source: CsvSource, converter: RowConverter, report: IngestReport, size: int,
-            fast: ColumnConverter) -> Iterator[list[tuple[Any, ...]]]:
+def _chunks(
+    source: CsvSource,
+    converter: RowConverter,
+    report: IngestReport,
+    size: int,
+    fast: ColumnConverter,
+) -> Iterator[list[tuple[Any, ...]]]:
     for chunk in source.chunks(size):
         report.rows_read += len(chunk.rows) + len(chunk.problems)
         for problem in chunk.problems:
             report.rows_rejected += 1
-            report.add_problem(Problem(problem.line, problem.column, problem.value,
-                                       problem.reason))
+            report.add_problem(Problem(problem.line, problem.column, problem.value, problem.reason))
         converted = fast.convert(chunk.lines, chunk.rows)
         if converted is None:
             converted = _row_by_row(converter, chunk.lines, chunk.rows, report)
         yield converted
 
 
-def _row_by_row(converter: RowConverter, lines: list[int], rows: list[list[str]],
-                report: IngestReport) -> list[tuple[Any, ...]]:
+def _row_by_row(
+    converter: RowConverter, lines: list[int], rows: list[list[str]], report: IngestReport
+) -> list[tuple[Any, ...]]:
     converted = []
     for line, row in zip(lines, rows, strict=True):
         try:

@@ -36,8 +36,14 @@ class BatchWriter(ABC):
     # writer that takes them.
     copy_target: CopyTarget | None = None
 
-    def __init__(self, connection: Connection, table: str, source: str, batch_id: int,
-                 fields: Sequence[CanonicalField]) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        table: str,
+        source: str,
+        batch_id: int,
+        fields: Sequence[CanonicalField],
+    ) -> None:
         self.connection = connection
         self.table = table
         self.source = source
@@ -68,29 +74,44 @@ class BatchWriter(ABC):
         """How many source ids occur more than once, and the first ``limit`` with their lines."""
         self._flush()
         total = self.connection.execute(
-            text(f"SELECT COUNT(*) FROM ({_DUPLICATED}) AS d")).scalar_one()
+            text(f"SELECT COUNT(*) FROM ({_DUPLICATED}) AS d")
+        ).scalar_one()
         if not total:
             return 0, []
-        first = self.connection.execute(text(
-            f"{_DUPLICATED} ORDER BY MIN(line) LIMIT :limit"), {"limit": limit}).scalars().all()
+        first = (
+            self.connection.execute(
+                text(f"{_DUPLICATED} ORDER BY MIN(line) LIMIT :limit"), {"limit": limit}
+            )
+            .scalars()
+            .all()
+        )
         found = []
         for source_id in first:
-            lines = self.connection.execute(text(
-                f"SELECT line FROM {IDS} WHERE source_id = :sid ORDER BY line"
-            ), {"sid": source_id}).scalars().all()
+            lines = (
+                self.connection.execute(
+                    text(f"SELECT line FROM {IDS} WHERE source_id = :sid ORDER BY line"),
+                    {"sid": source_id},
+                )
+                .scalars()
+                .all()
+            )
             found.append((str(source_id), [int(n) for n in lines]))
         return int(total), found
 
     def drop_duplicate_ids(self) -> int:
         """Take every row whose source id occurs more than once in the file out of the
         batch (the first of them went in); return how many rows of the file that rejects."""
-        removed = self.connection.execute(text(
-            f"DELETE FROM {self.table} WHERE batch_id = :batch AND source = :source "
-            f"AND source_id IN ({_DUPLICATED})"
-        ), {"batch": self.batch_id, "source": self.source})
+        removed = self.connection.execute(
+            text(
+                f"DELETE FROM {self.table} WHERE batch_id = :batch AND source = :source "
+                f"AND source_id IN ({_DUPLICATED})"
+            ),
+            {"batch": self.batch_id, "source": self.source},
+        )
         self.added -= int(removed.rowcount)
-        rejected = self.connection.execute(text(
-            f"SELECT COUNT(*) FROM {IDS} WHERE source_id IN ({_DUPLICATED})")).scalar_one()
+        rejected = self.connection.execute(
+            text(f"SELECT COUNT(*) FROM {IDS} WHERE source_id IN ({_DUPLICATED})")
+        ).scalar_one()
         return int(rejected)
 
     def finish(self) -> int:
@@ -118,11 +139,18 @@ class SqliteBatchWriter(BatchWriter):
     Staging then moving measured faster than inserting into the indexed table row by row.
     """
 
-    def __init__(self, connection: Connection, table: str, source: str, batch_id: int,
-                 fields: Sequence[CanonicalField]) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        table: str,
+        source: str,
+        batch_id: int,
+        fields: Sequence[CanonicalField],
+    ) -> None:
         super().__init__(connection, table, source, batch_id, fields)
-        self._create_temporary(STAGING, ", ".join(
-            ["line BIGINT"] + [f"{f.name} {_sql_type(f)}" for f in fields]))
+        self._create_temporary(
+            STAGING, ", ".join(["line BIGINT"] + [f"{f.name} {_sql_type(f)}" for f in fields])
+        )
         listed = ", ".join(self.names)
         self._stage_sql = f"INSERT INTO {STAGING} VALUES ({', '.join('?' * (len(fields) + 1))})"
         # ON CONFLICT keeps the first row of an id seen twice; "WHERE true" keeps SQLite
@@ -141,10 +169,12 @@ class SqliteBatchWriter(BatchWriter):
         finally:
             cursor.close()
         moved = self.connection.execute(
-            self._move, {"source": self.source, "batch_id": self.batch_id})
+            self._move, {"source": self.source, "batch_id": self.batch_id}
+        )
         self.added += int(moved.rowcount)
         self.connection.exec_driver_sql(
-            f"INSERT INTO {IDS} (line, source_id) SELECT line, source_id FROM {STAGING}")
+            f"INSERT INTO {IDS} (line, source_id) SELECT line, source_id FROM {STAGING}"
+        )
         self.connection.exec_driver_sql(f"DELETE FROM {STAGING}")  # a truncation in SQLite
 
 
@@ -161,13 +191,23 @@ class PostgresBatchWriter(BatchWriter):
 
     flush_rows = 20_000
 
-    def __init__(self, connection: Connection, table: str, source: str, batch_id: int,
-                 fields: Sequence[CanonicalField]) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        table: str,
+        source: str,
+        batch_id: int,
+        fields: Sequence[CanonicalField],
+    ) -> None:
         super().__init__(connection, table, source, batch_id, fields)
         self.copy_target = target = CopyTarget(source, batch_id)
         self._target = target
-        self._create_temporary(STAGING, ", ".join(
-            ["source VARCHAR", "batch_id BIGINT"] + [f"{f.name} {_sql_type(f)}" for f in fields]))
+        self._create_temporary(
+            STAGING,
+            ", ".join(
+                ["source VARCHAR", "batch_id BIGINT"] + [f"{f.name} {_sql_type(f)}" for f in fields]
+            ),
+        )
         self._listed = ", ".join(("source", "batch_id", *self.names))
 
     def _write(self, chunks: list[Converted]) -> None:
@@ -181,22 +221,25 @@ class PostgresBatchWriter(BatchWriter):
             self._copy(f"COPY {STAGING} ({self._listed}) FROM STDIN", records)
             moved = self.connection.exec_driver_sql(
                 f"INSERT INTO {self.table} ({self._listed}) SELECT {self._listed} "
-                f"FROM {STAGING} ON CONFLICT (source, source_id) DO NOTHING")
+                f"FROM {STAGING} ON CONFLICT (source, source_id) DO NOTHING"
+            )
             self.added += int(moved.rowcount)
             self.connection.exec_driver_sql(f"TRUNCATE {STAGING}")
         else:
             savepoint.commit()
             self.added += sum(chunk.count for chunk in chunks)
-        self._copy(f"COPY {IDS} (line, source_id) FROM STDIN",
-                   "".join(block.ids for block in blocks))
+        self._copy(
+            f"COPY {IDS} (line, source_id) FROM STDIN", "".join(block.ids for block in blocks)
+        )
 
     def _copy(self, statement: str, data: str) -> None:
         with self._dbapi().cursor() as cursor, cursor.copy(statement) as copy:
             copy.write(data)
 
 
-def batch_writer(connection: Connection, table: str, source: str, batch_id: int,
-                 fields: Sequence[CanonicalField]) -> BatchWriter:
+def batch_writer(
+    connection: Connection, table: str, source: str, batch_id: int, fields: Sequence[CanonicalField]
+) -> BatchWriter:
     """The writer for the connection's database."""
     if connection.dialect.name == "postgresql":
         return PostgresBatchWriter(connection, table, source, batch_id, fields)

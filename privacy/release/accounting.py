@@ -21,13 +21,15 @@ def epsilon_for(rho: float, delta: float) -> float:
     # curve of rho-zCDP; OpenDP converts that curve to (epsilon, delta).
     scale = 1.0 / math.sqrt(2.0 * rho)
     measurement = dp.m.make_gaussian(
-        dp.atom_domain(T=float, nan=False), dp.absolute_distance(T=float), scale=scale)
+        dp.atom_domain(T=float, nan=False), dp.absolute_distance(T=float), scale=scale
+    )
     profile = dp.c.make_zCDP_to_approxDP(measurement).map(1.0)  # type: ignore[no-untyped-call]
     return float(profile.epsilon(delta))
 
 
-def release_privacy(mechanism: str, delta: float, rhos: Sequence[float],
-                    epsilons: Sequence[float]) -> tuple[float, float, float]:
+def release_privacy(
+    mechanism: str, delta: float, rhos: Sequence[float], epsilons: Sequence[float]
+) -> tuple[float, float, float]:
     """A whole release's (rho, epsilon, delta) from its tables' charges: zCDP composes by
     adding rhos, then converts; pure DP (``laplace``) composes by adding epsilons."""
     rho = math.fsum(rhos)

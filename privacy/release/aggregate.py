@@ -65,31 +65,46 @@ def sensitivity(unit: PrivacyUnit) -> Sensitivity:
     return Sensitivity(float(c * g), c * math.sqrt(g))
 
 
-def key_set(spec: TableSpec, quarter: Quarter, areas: dict[str, tuple[str, ...]],
-            dimensions: tuple[str, ...] | None = None) -> list[Key]:
+def key_set(
+    spec: TableSpec,
+    quarter: Quarter,
+    areas: dict[str, tuple[str, ...]],
+    dimensions: tuple[str, ...] | None = None,
+) -> list[Key]:
     """Every cell of ``spec`` (or of its level with ``dimensions``) for ``quarter``: the
     product of the dimensions' values."""
-    return list(itertools.product(*(_values(d, spec, quarter, areas)
-                                    for d in dimensions or spec.dimensions)))
+    return list(
+        itertools.product(
+            *(_values(d, spec, quarter, areas) for d in dimensions or spec.dimensions)
+        )
+    )
 
 
-def _values(dimension: str, spec: TableSpec, quarter: Quarter,
-            areas: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+def _values(
+    dimension: str, spec: TableSpec, quarter: Quarter, areas: dict[str, tuple[str, ...]]
+) -> tuple[str, ...]:
     if dimension == "month":
         return quarter.months
     if dimension == "quarter":
         return (str(quarter),)
     if dimension in AREA_DIMENSIONS:
         if not areas.get(dimension):
-            raise NoAreasError(f"no {dimension}s are declared in the public store, so table "
-                               f"{spec.name} has no key set: run `portal ingest areas FILE "
-                               "--mapping NAME` first")
+            raise NoAreasError(
+                f"no {dimension}s are declared in the public store, so table "
+                f"{spec.name} has no key set: run `portal ingest areas FILE "
+                "--mapping NAME` first"
+            )
         return (*areas[dimension], v.UNKNOWN)
     return next(f.vocabulary for f in fields_of(spec.source) if f.name == dimension)
 
 
-def count_table(engine: Engine, spec: TableSpec, quarter: Quarter, unit: PrivacyUnit,
-                areas: dict[str, tuple[str, ...]]) -> TableCounts:
+def count_table(
+    engine: Engine,
+    spec: TableSpec,
+    quarter: Quarter,
+    unit: PrivacyUnit,
+    areas: dict[str, tuple[str, ...]],
+) -> TableCounts:
     """Run the table's GROUP BY and lay the result over its full key set."""
     keys = key_set(spec, quarter, areas)
     table = InternalBase.metadata.tables[RECORD_TABLES[spec.source]]
@@ -97,7 +112,8 @@ def count_table(engine: Engine, spec: TableSpec, quarter: Quarter, unit: Privacy
         dialect = connection.dialect.name
         expressions = [_key_expression(d, table.c, spec, dialect, areas) for d in spec.dimensions]
         query = (_record_query if unit.kind == "record" else _person_query)(
-            table, expressions, spec, quarter, unit, dialect)
+            table, expressions, spec, quarter, unit, dialect
+        )
         found = {tuple(row[:-1]): int(row[-1]) for row in connection.execute(query)}
     index = {key: i for i, key in enumerate(keys)}
     counts = [0] * len(keys)
@@ -106,19 +122,26 @@ def count_table(engine: Engine, spec: TableSpec, quarter: Quarter, unit: Privacy
     return TableCounts(spec, tuple(keys), tuple(counts))
 
 
-def _key_expression(dimension: str, columns: Any, spec: TableSpec, dialect: str,
-                    areas: dict[str, tuple[str, ...]]) -> ColumnElement[Any]:
+def _key_expression(
+    dimension: str, columns: Any, spec: TableSpec, dialect: str, areas: dict[str, tuple[str, ...]]
+) -> ColumnElement[Any]:
     occurred = columns.occurred_at
     if dimension == "month":
         # SQLite keeps datetimes as ISO text; PostgreSQL formats its timestamp.
-        month = (func.substr(occurred, 1, 7) if dialect == "sqlite"
-                 else func.to_char(occurred, "YYYY-MM"))
+        month = (
+            func.substr(occurred, 1, 7)
+            if dialect == "sqlite"
+            else func.to_char(occurred, "YYYY-MM")
+        )
         return month.label("month")
     if dimension == "quarter":
         return literal(None, String()).label("quarter")  # one value per release: filled in below
     column: Column[Any] = columns[dimension]
-    known = areas[dimension] if dimension in AREA_DIMENSIONS else next(
-        f.vocabulary for f in fields_of(spec.source) if f.name == dimension)
+    known = (
+        areas[dimension]
+        if dimension in AREA_DIMENSIONS
+        else next(f.vocabulary for f in fields_of(spec.source) if f.name == dimension)
+    )
     return case((column.in_(known), column), else_=literal(v.UNKNOWN, String())).label(dimension)
 
 
@@ -128,25 +151,42 @@ def _where(table: Any, spec: TableSpec, quarter: Quarter) -> list[ColumnElement[
     return conditions
 
 
-def _record_query(table: Any, expressions: list[ColumnElement[Any]], spec: TableSpec,
-                  quarter: Quarter, unit: PrivacyUnit, dialect: str) -> Select[Any]:
+def _record_query(
+    table: Any,
+    expressions: list[ColumnElement[Any]],
+    spec: TableSpec,
+    quarter: Quarter,
+    unit: PrivacyUnit,
+    dialect: str,
+) -> Select[Any]:
     keyed = [e for e in expressions if e.name != "quarter"]
     query = select(*_with_quarter(expressions, quarter), func.count()).where(
-        *_where(table, spec, quarter))
+        *_where(table, spec, quarter)
+    )
     return query.group_by(*keyed) if keyed else query
 
 
-def _person_query(table: Any, expressions: list[ColumnElement[Any]], spec: TableSpec,
-                  quarter: Quarter, unit: PrivacyUnit, dialect: str) -> Select[Any]:
+def _person_query(
+    table: Any,
+    expressions: list[ColumnElement[Any]],
+    spec: TableSpec,
+    quarter: Quarter,
+    unit: PrivacyUnit,
+    dialect: str,
+) -> Select[Any]:
     # A record without a person key is a person of its own.
     person = func.coalesce(table.c.person_key, literal("record:", String()) + table.c.source_id)
     keyed = [e for e in expressions if e.name != "quarter"]
-    cells = (select(person.label("person"), *keyed, func.count().label("n"))
-             .where(*_where(table, spec, quarter)).group_by(person, *keyed).subquery())
+    cells = (
+        select(person.label("person"), *keyed, func.count().label("n"))
+        .where(*_where(table, spec, quarter))
+        .group_by(person, *keyed)
+        .subquery()
+    )
     names = [e.name for e in keyed]
     rank = func.row_number().over(
-        partition_by=cells.c.person,
-        order_by=[cells.c.n.desc(), *(cells.c[name] for name in names)])
+        partition_by=cells.c.person, order_by=[cells.c.n.desc(), *(cells.c[name] for name in names)]
+    )
     ranked = select(cells, rank.label("r")).subquery()
     least = func.min if dialect == "sqlite" else func.least  # scalar min of two values
     bounded = func.sum(least(ranked.c.n, unit.max_records_per_cell))
@@ -156,10 +196,14 @@ def _person_query(table: Any, expressions: list[ColumnElement[Any]], spec: Table
     return query.group_by(*kept) if kept else query
 
 
-def _with_quarter(expressions: list[ColumnElement[Any]], quarter: Quarter,
-                  ) -> list[ColumnElement[Any]]:
-    return [literal(str(quarter), String()).label("quarter") if e.name == "quarter" else e
-            for e in expressions]
+def _with_quarter(
+    expressions: list[ColumnElement[Any]],
+    quarter: Quarter,
+) -> list[ColumnElement[Any]]:
+    return [
+        literal(str(quarter), String()).label("quarter") if e.name == "quarter" else e
+        for e in expressions
+    ]
 
 
 def _from(expression: ColumnElement[Any], ranked: Any, quarter: Quarter) -> ColumnElement[Any]:

@@ -32,8 +32,9 @@ class StoredCalibrations:
         if found is not None:
             return found
         with self.internal.connect() as connection:
-            stored = connection.execute(select(IntervalCalibration.half_widths).where(
-                IntervalCalibration.key == key)).scalar()
+            stored = connection.execute(
+                select(IntervalCalibration.half_widths).where(IntervalCalibration.key == key)
+            ).scalar()
         if stored is None or len(stored) != nodes * 8:
             return None
         half: Floats = np.frombuffer(stored, dtype="<f8").astype(np.float64)
@@ -45,9 +46,14 @@ class StoredCalibrations:
         self.in_process.put(key, half, draws)
         try:
             with self.internal.begin() as connection:
-                connection.execute(insert(IntervalCalibration).values(
-                    key=key, nodes=len(half), draws=draws,
-                    half_widths=np.ascontiguousarray(half, dtype="<f8").tobytes(),
-                    created_at=utc_now()))
+                connection.execute(
+                    insert(IntervalCalibration).values(
+                        key=key,
+                        nodes=len(half),
+                        draws=draws,
+                        half_widths=np.ascontiguousarray(half, dtype="<f8").tobytes(),
+                        created_at=utc_now(),
+                    )
+                )
         except IntegrityError:
             pass  # another release of the same shape stored the same values first

@@ -109,8 +109,9 @@ class Hierarchy:
         self.depth = np.asarray(depth, dtype=np.int64)
         self.max_depth = int(self.depth.max()) if n else 0
         self.cells = [position[np.asarray(c, dtype=np.int64)] for c in cells]
-        self.group_parent = position[np.asarray([group_parent[g] for g in group_order],
-                                                dtype=np.int64)]
+        self.group_parent = position[
+            np.asarray([group_parent[g] for g in group_order], dtype=np.int64)
+        ]
         sizes = np.asarray([len(children[g]) for g in group_order], dtype=np.int64)
         roots = int(np.sum(self.depth == 0))
         self.group_start = roots + np.cumsum(sizes) - sizes
@@ -119,8 +120,9 @@ class Hierarchy:
         for g, (start, stop) in enumerate(zip(self.group_start, self.group_stop, strict=True)):
             self.child_group[start:stop] = g
         bounds = np.searchsorted(self.depth, np.arange(self.max_depth + 2))
-        self.depth_block = [slice(int(bounds[d]), int(bounds[d + 1]))
-                            for d in range(self.max_depth + 1)]
+        self.depth_block = [
+            slice(int(bounds[d]), int(bounds[d + 1])) for d in range(self.max_depth + 1)
+        ]
         parent_depth = self.depth[self.group_parent]
         gb = np.searchsorted(parent_depth, np.arange(self.max_depth + 1))
         self.group_block = [slice(int(gb[d]), int(gb[d + 1])) for d in range(self.max_depth)]
@@ -203,8 +205,9 @@ class Estimator:
         published[roots] = np.maximum(np.rint(estimate[roots]), 0).astype(np.int64)
         for g in range(len(h.group_parent)):
             start, stop = int(h.group_start[g]), int(h.group_stop[g])
-            published[start:stop] = round_with_total(estimate[start:stop],
-                                                     int(published[h.group_parent[g]]))
+            published[start:stop] = round_with_total(
+                estimate[start:stop], int(published[h.group_parent[g]])
+            )
         return published
 
 

@@ -90,8 +90,9 @@ class NoiseSampler:
         straddling = drawn == _STRADDLES
         if straddling.any():
             within = (bins[straddling] + rng.random(int(straddling.sum()))) / GUIDE_BINS
-            drawn[straddling] = self.support[np.searchsorted(cumulative, within, side="right")
-                                             .clip(0, len(self.support) - 1)]
+            drawn[straddling] = self.support[
+                np.searchsorted(cumulative, within, side="right").clip(0, len(self.support) - 1)
+            ]
         return drawn
 
     @cached_property
@@ -146,9 +147,14 @@ class InProcess:
 IN_PROCESS = InProcess()
 
 
-def half_widths(estimator: Estimator, samplers: Sequence[NoiseSampler], *,
-                draws: int | None = None, seed: int = SIMULATION_SEED,
-                remembered: Calibrations = IN_PROCESS) -> Floats:
+def half_widths(
+    estimator: Estimator,
+    samplers: Sequence[NoiseSampler],
+    *,
+    draws: int | None = None,
+    seed: int = SIMULATION_SEED,
+    remembered: Calibrations = IN_PROCESS,
+) -> Floats:
     """Each node's 95% half-width: the 95% quantile of the estimate's absolute error.
 
     Cells placed alike (equal error variance) are pooled; the number of draws is chosen so
@@ -161,11 +167,20 @@ def half_widths(estimator: Estimator, samplers: Sequence[NoiseSampler], *,
     h = estimator.hierarchy
     if draws is None:
         smallest = int(np.bincount(_classes(estimator)).min()) if h.size else 1
-        draws = max(DRAWS, min(math.ceil(CLASS_SAMPLES / smallest),
-                               MAX_SAMPLES // max(h.size, 1)))
-    key = hashlib.sha256(b"".join(np.ascontiguousarray(a).tobytes() for a in (
-        h.group_parent, h.group_start, h.group_stop, estimator.variance,
-        *h.cells, *(s.probabilities for s in samplers))) + f"{draws}:{seed}".encode()
+        draws = max(DRAWS, min(math.ceil(CLASS_SAMPLES / smallest), MAX_SAMPLES // max(h.size, 1)))
+    key = hashlib.sha256(
+        b"".join(
+            np.ascontiguousarray(a).tobytes()
+            for a in (
+                h.group_parent,
+                h.group_start,
+                h.group_stop,
+                estimator.variance,
+                *h.cells,
+                *(s.probabilities for s in samplers),
+            )
+        )
+        + f"{draws}:{seed}".encode()
     ).hexdigest()
     half = remembered.get(key, h.size)
     if half is None:
@@ -174,16 +189,18 @@ def half_widths(estimator: Estimator, samplers: Sequence[NoiseSampler], *,
     return half.copy()
 
 
-def _simulate(estimator: Estimator, samplers: Sequence[NoiseSampler], draws: int,
-              seed: int) -> Floats:
+def _simulate(
+    estimator: Estimator, samplers: Sequence[NoiseSampler], draws: int, seed: int
+) -> Floats:
     rng = np.random.default_rng(seed)
     cells = estimator.hierarchy.cells
     errors = np.empty((estimator.hierarchy.size, draws), dtype=np.float32)
     for start in range(0, draws, CHUNK):
         width = min(CHUNK, draws - start)
-        noise = [sampler.draw(rng, (len(c), width)) for c, sampler in zip(
-            cells, samplers, strict=True)]
-        errors[:, start:start + width] = np.abs(estimator.estimate(noise))
+        noise = [
+            sampler.draw(rng, (len(c), width)) for c, sampler in zip(cells, samplers, strict=True)
+        ]
+        errors[:, start : start + width] = np.abs(estimator.estimate(noise))
     # Cells placed alike have the same error variance: pool them for a sharper quantile.
     classes = _classes(estimator)
     half = np.empty(estimator.hierarchy.size)

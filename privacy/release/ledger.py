@@ -82,8 +82,7 @@ def charge_budget(engine: Engine, request: ChargeRequest) -> PeriodBudget:
     Raises :class:`BudgetExceeded` (nothing recorded) when the period's cap would be passed.
     Returns the period's budget after the charge.
     """
-    if not request.charges or any(c.rho <= 0 or not math.isfinite(c.rho)
-                                  for c in request.charges):
+    if not request.charges or any(c.rho <= 0 or not math.isfinite(c.rho) for c in request.charges):
         raise ValueError("a charge request needs charges, each with a positive, finite rho")
     with engine.connect() as connection:
         _lock_period(connection, request)
@@ -93,20 +92,41 @@ def charge_budget(engine: Engine, request: ChargeRequest) -> PeriodBudget:
             raise BudgetExceeded(_refusal(request, cap, spent, count))
         now = utc_now()
         actor = request.actor or default_actor()
-        connection.execute(insert(BudgetCharge), [
-            {"period": request.period, "release_id": request.release_id,
-             "policy_name": request.policy_name, "policy_sha256": request.policy_sha256,
-             "table_name": c.table_name, "unit": request.unit, "mechanism": c.mechanism,
-             "sensitivity": c.sensitivity, "noise_scale": c.noise_scale, "rho": c.rho,
-             "epsilon_shown": c.epsilon_shown, "delta_shown": c.delta_shown,
-             "window_start": request.window_start, "window_end": request.window_end,
-             "actor": actor, "charged_at": now}
-            for c in request.charges
-        ])
-        record_audit(connection, actor, "charge_budget", {
-            "release_id": request.release_id, "period": request.period,
-            "rho": request.rho, "tables": len(request.charges),
-        })
+        connection.execute(
+            insert(BudgetCharge),
+            [
+                {
+                    "period": request.period,
+                    "release_id": request.release_id,
+                    "policy_name": request.policy_name,
+                    "policy_sha256": request.policy_sha256,
+                    "table_name": c.table_name,
+                    "unit": request.unit,
+                    "mechanism": c.mechanism,
+                    "sensitivity": c.sensitivity,
+                    "noise_scale": c.noise_scale,
+                    "rho": c.rho,
+                    "epsilon_shown": c.epsilon_shown,
+                    "delta_shown": c.delta_shown,
+                    "window_start": request.window_start,
+                    "window_end": request.window_end,
+                    "actor": actor,
+                    "charged_at": now,
+                }
+                for c in request.charges
+            ],
+        )
+        record_audit(
+            connection,
+            actor,
+            "charge_budget",
+            {
+                "release_id": request.release_id,
+                "period": request.period,
+                "rho": request.rho,
+                "tables": len(request.charges),
+            },
+        )
         connection.commit()
     return PeriodBudget(request.period, cap, spent + request.rho, count + len(request.charges))
 
@@ -123,17 +143,28 @@ def _lock_period(connection: Connection, request: ChargeRequest) -> None:
             "INSERT INTO budget_periods (period, rho_cap, policy_name, created_at) "
             "VALUES (:period, :cap, :policy, :now) ON CONFLICT (period) DO NOTHING"
         )
-        connection.execute(text(statement), {"period": request.period, "cap": request.rho_cap,
-                                             "policy": request.policy_name, "now": utc_now()})
+        connection.execute(
+            text(statement),
+            {
+                "period": request.period,
+                "cap": request.rho_cap,
+                "policy": request.policy_name,
+                "now": utc_now(),
+            },
+        )
     if connection.dialect.name == "postgresql":
         connection.execute(exists.with_for_update())
 
 
 def _period_state(connection: Connection, period: str) -> tuple[float, float, int]:
     cap = connection.execute(
-        select(BudgetPeriod.rho_cap).where(BudgetPeriod.period == period)).scalar_one()
-    rhos = connection.execute(
-        select(BudgetCharge.rho).where(BudgetCharge.period == period)).scalars().all()
+        select(BudgetPeriod.rho_cap).where(BudgetPeriod.period == period)
+    ).scalar_one()
+    rhos = (
+        connection.execute(select(BudgetCharge.rho).where(BudgetCharge.period == period))
+        .scalars()
+        .all()
+    )
     return float(cap), math.fsum(rhos), len(rhos)
 
 
@@ -151,14 +182,22 @@ def _refusal(request: ChargeRequest, cap: float, spent: float, count: int) -> st
 
 def period_budgets(engine: Engine, periods: Sequence[str] | None = None) -> list[PeriodBudget]:
     """Cap, spent and remaining rho of every period (or of ``periods``), oldest first."""
-    spent = (select(BudgetCharge.period, func.count().label("n"),
-                    func.sum(BudgetCharge.rho).label("rho"))
-             .group_by(BudgetCharge.period).subquery())
-    query = (select(BudgetPeriod.period, BudgetPeriod.rho_cap, spent.c.rho, spent.c.n)
-             .outerjoin(spent, spent.c.period == BudgetPeriod.period)
-             .order_by(BudgetPeriod.period))
+    spent = (
+        select(
+            BudgetCharge.period, func.count().label("n"), func.sum(BudgetCharge.rho).label("rho")
+        )
+        .group_by(BudgetCharge.period)
+        .subquery()
+    )
+    query = (
+        select(BudgetPeriod.period, BudgetPeriod.rho_cap, spent.c.rho, spent.c.n)
+        .outerjoin(spent, spent.c.period == BudgetPeriod.period)
+        .order_by(BudgetPeriod.period)
+    )
     if periods is not None:
         query = query.where(BudgetPeriod.period.in_(list(periods)))
     with engine.connect() as connection:
-        return [PeriodBudget(period, float(cap), float(rho or 0.0), int(n or 0))
-                for period, cap, rho, n in connection.execute(query)]
+        return [
+            PeriodBudget(period, float(cap), float(rho or 0.0), int(n or 0))
+            for period, cap, rho, n in connection.execute(query)
+        ]

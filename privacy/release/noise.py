@@ -53,19 +53,28 @@ class TableMeasurement:
         return noisy
 
 
-def plan_measurement(spec: Measured, budget: Budget, sensitivity: Sensitivity,
-                     size: int) -> TableMeasurement:
+def plan_measurement(
+    spec: Measured, budget: Budget, sensitivity: Sensitivity, size: int
+) -> TableMeasurement:
     """Build the table's measurement for its share of ``budget`` and check its map."""
     domain = dp.vector_domain(dp.atom_domain(T=int), size=size)
     if budget.mechanism == "gaussian":
         rho = budget.rho * spec.weight
         scale = sensitivity.l2 / math.sqrt(2.0 * rho)
-        measurement = dp.m.make_gaussian(domain, dp.l2_distance(T=float), scale=scale,
-                                         MO=dp.ZeroConcentratedDivergence)
+        measurement = dp.m.make_gaussian(
+            domain, dp.l2_distance(T=float), scale=scale, MO=dp.ZeroConcentratedDivergence
+        )
         spent = float(measurement.map(sensitivity.l2))  # type: ignore[no-untyped-call]
         _check(spec, spent, rho, "rho")
-        charge = Charge(spec.name, "gaussian", sensitivity.l2, scale, spent,
-                        epsilon_for(spent, budget.delta), budget.delta)
+        charge = Charge(
+            spec.name,
+            "gaussian",
+            sensitivity.l2,
+            scale,
+            spent,
+            epsilon_for(spent, budget.delta),
+            budget.delta,
+        )
     else:
         assert budget.epsilon is not None
         epsilon = budget.epsilon * spec.weight
@@ -74,8 +83,9 @@ def plan_measurement(spec: Measured, budget: Budget, sensitivity: Sensitivity,
         spent_epsilon = float(measurement.map(sensitivity.l1))  # type: ignore[no-untyped-call]
         _check(spec, spent_epsilon, epsilon, "epsilon")
         # Pure epsilon-DP implies (epsilon^2 / 2)-zCDP: the ledger keeps one currency.
-        charge = Charge(spec.name, "laplace", sensitivity.l1, scale, spent_epsilon**2 / 2,
-                        spent_epsilon, 0.0)
+        charge = Charge(
+            spec.name, "laplace", sensitivity.l1, scale, spent_epsilon**2 / 2, spent_epsilon, 0.0
+        )
     return TableMeasurement(spec, measurement, charge)
 
 
@@ -83,4 +93,5 @@ def _check(spec: Measured, spent: float, planned: float, name: str) -> None:
     if not spent <= planned * (1 + MAP_TOLERANCE):
         raise MeasurementMismatch(
             f"table {spec.name}: OpenDP's privacy map gives {name}={spent!r}, more than the "
-            f"planned {planned!r}; refusing to charge or release")
+            f"planned {planned!r}; refusing to charge or release"
+        )

@@ -42,38 +42,55 @@ class PartCounts:
     sensitivity: Sensitivity
 
 
-def measured_parts(counted: TableCounts, quarter: Quarter, unit: PrivacyUnit,
-                   areas: dict[str, tuple[str, ...]],
-                   beat_district: dict[str, str]) -> list[PartCounts]:
+def measured_parts(
+    counted: TableCounts,
+    quarter: Quarter,
+    unit: PrivacyUnit,
+    areas: dict[str, tuple[str, ...]],
+    beat_district: dict[str, str],
+) -> list[PartCounts]:
     """The table's own cells and each of its levels, in order, with their true counts."""
     table = counted.spec
     parts = table.parts()
-    population: Hashable = (table.population if unit.kind == "record"
-                            else ("table", table.name))
+    population: Hashable = table.population if unit.kind == "record" else ("table", table.name)
     meanings = table.meanings()
-    keys = [tuple(counted.keys)] + [tuple(key_set(table, quarter, areas, p.dimensions))
-                                    for p in parts[1:]]
-    ups = [_up_cells(parts[i], keys[i], parts[i + 1], keys[i + 1], quarter, beat_district)
-           for i in range(len(parts) - 1)]
+    keys = [tuple(counted.keys)] + [
+        tuple(key_set(table, quarter, areas, p.dimensions)) for p in parts[1:]
+    ]
+    ups = [
+        _up_cells(parts[i], keys[i], parts[i + 1], keys[i + 1], quarter, beat_district)
+        for i in range(len(parts) - 1)
+    ]
     counts = [np.asarray(counted.counts, dtype=np.int64)]
     for i, up in enumerate(ups):
-        counts.append(np.bincount(up, weights=counts[i], minlength=len(keys[i + 1]))
-                      .astype(np.int64))
+        counts.append(
+            np.bincount(up, weights=counts[i], minlength=len(keys[i + 1])).astype(np.int64)
+        )
     leaf, level = sensitivity(unit), _level_sensitivity(unit)
     result = []
     for i, part in enumerate(parts):
-        result.append(PartCounts(
-            part=part, keys=keys[i], counts=tuple(int(c) for c in counts[i]),
-            identities=tuple((population, meanings[i], key) for key in keys[i]),
-            up=i + 1 if i < len(ups) else None,
-            up_cells=tuple(int(c) for c in ups[i]) if i < len(ups) else None,
-            sensitivity=leaf if i == 0 else level))
+        result.append(
+            PartCounts(
+                part=part,
+                keys=keys[i],
+                counts=tuple(int(c) for c in counts[i]),
+                identities=tuple((population, meanings[i], key) for key in keys[i]),
+                up=i + 1 if i < len(ups) else None,
+                up_cells=tuple(int(c) for c in ups[i]) if i < len(ups) else None,
+                sensitivity=leaf if i == 0 else level,
+            )
+        )
     return result
 
 
-def _up_cells(part: PartSpec, keys: tuple[Key, ...], parent: PartSpec,
-              parent_keys: tuple[Key, ...], quarter: Quarter,
-              beat_district: dict[str, str]) -> NDArray[np.int64]:
+def _up_cells(
+    part: PartSpec,
+    keys: tuple[Key, ...],
+    parent: PartSpec,
+    parent_keys: tuple[Key, ...],
+    quarter: Quarter,
+    beat_district: dict[str, str],
+) -> NDArray[np.int64]:
     index = {key: i for i, key in enumerate(parent_keys)}
     positions = {d: i for i, d in enumerate(part.dimensions)}
 
@@ -87,10 +104,14 @@ def _up_cells(part: PartSpec, keys: tuple[Key, ...], parent: PartSpec,
         # A beat whose district is not declared rolls up into the unknown district.
         return district if district in parent_districts else v.UNKNOWN
 
-    parent_districts = {key[parent.dimensions.index("district")] for key in parent_keys
-                        } if "district" in parent.dimensions else set()
-    return np.asarray([index[tuple(value(key, d) for d in parent.dimensions)] for key in keys],
-                      dtype=np.int64)
+    parent_districts = (
+        {key[parent.dimensions.index("district")] for key in parent_keys}
+        if "district" in parent.dimensions
+        else set()
+    )
+    return np.asarray(
+        [index[tuple(value(key, d) for d in parent.dimensions)] for key in keys], dtype=np.int64
+    )
 
 
 def _level_sensitivity(unit: PrivacyUnit) -> Sensitivity:

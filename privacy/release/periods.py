@@ -35,8 +35,9 @@ class Quarter:
 
     def next(self) -> Quarter:
         """The quarter after this one."""
-        return Quarter(self.year + 1, 1) if self.number == 4 else Quarter(self.year,
-                                                                           self.number + 1)
+        return (
+            Quarter(self.year + 1, 1) if self.number == 4 else Quarter(self.year, self.number + 1)
+        )
 
     def __str__(self) -> str:
         return f"{self.year}Q{self.number}"

@@ -66,17 +66,37 @@ def plan_release(internal: Engine, public: Engine, period: str, policy: Policy) 
         if plan is None:
             continue  # a level another table measures
         spec, charge = part.part, plan.charge
-        tables.append(PlannedTable(
-            name=spec.name, level_of=spec.table.name if spec.depth else None,
-            cells=len(part.keys), mechanism=charge.mechanism,
-            sensitivity=charge.sensitivity, noise_scale=charge.noise_scale, rho=charge.rho,
-            half_width=float(statistics.median(processor.half[cells].tolist()))))
+        tables.append(
+            PlannedTable(
+                name=spec.name,
+                level_of=spec.table.name if spec.depth else None,
+                cells=len(part.keys),
+                mechanism=charge.mechanism,
+                sensitivity=charge.sensitivity,
+                noise_scale=charge.noise_scale,
+                rho=charge.rho,
+                half_width=float(statistics.median(processor.half[cells].tolist())),
+            )
+        )
     charges = [p.charge for p in planned if p is not None]
-    rho, epsilon, delta = release_privacy(policy.budget.mechanism, policy.budget.delta,
-                                          [c.rho for c in charges],
-                                          [c.epsilon_shown for c in charges])
+    rho, epsilon, delta = release_privacy(
+        policy.budget.mechanism,
+        policy.budget.delta,
+        [c.rho for c in charges],
+        [c.epsilon_shown for c in charges],
+    )
     # A period's cap is fixed by its first release; before that it is the policy's.
-    budget = next(iter(period_budgets(internal, [str(quarter)])),
-                  PeriodBudget(str(quarter), policy.budget.rho, 0.0, 0))
-    return ReleasePlan(str(quarter), policy.name, policy.unit.describe(), tuple(tables), rho,
-                       epsilon, delta, budget)
+    budget = next(
+        iter(period_budgets(internal, [str(quarter)])),
+        PeriodBudget(str(quarter), policy.budget.rho, 0.0, 0),
+    )
+    return ReleasePlan(
+        str(quarter),
+        policy.name,
+        policy.unit.describe(),
+        tuple(tables),
+        rho,
+        epsilon,
+        delta,
+        budget,
+    )

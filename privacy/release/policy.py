@@ -44,8 +44,10 @@ class PrivacyUnit:
         """The unit in words, for the budget statement."""
         if self.kind == "record":
             return "one record (a stop, an incident or a use of force)"
-        return (f"one person (by person_key), counted at most {self.max_records_per_cell} "
-                f"time(s) in a cell and in at most {self.max_cells} cell(s) of a table")
+        return (
+            f"one person (by person_key), counted at most {self.max_records_per_cell} "
+            f"time(s) in a cell and in at most {self.max_cells} cell(s) of a table"
+        )
 
 
 @dataclass(frozen=True)
@@ -101,17 +103,28 @@ class TableSpec:
         chain = [self.dimensions]
         for finer, coarser in itertools.pairwise(dimensions):
             meaning = dict(zip(finer, chain[-1], strict=True))
-            chain.append(tuple(meaning.get(d, "district<beat" if d == "district" else d)
-                               for d in coarser))
+            chain.append(
+                tuple(meaning.get(d, "district<beat" if d == "district" else d) for d in coarser)
+            )
         return tuple(chain)
 
     def parts(self) -> tuple[PartSpec, ...]:
         """The table's own cells first, then each level in order."""
         own = 1.0 - math.fsum(level.fraction for level in self.levels)
-        return (PartSpec(self.name, self.title, self, self.dimensions, self.weight * own, 0),
-                *(PartSpec(level.name, level.title, self, level.dimensions,
-                           self.weight * level.fraction, depth)
-                  for depth, level in enumerate(self.levels, start=1)))
+        return (
+            PartSpec(self.name, self.title, self, self.dimensions, self.weight * own, 0),
+            *(
+                PartSpec(
+                    level.name,
+                    level.title,
+                    self,
+                    level.dimensions,
+                    self.weight * level.fraction,
+                    depth,
+                )
+                for depth, level in enumerate(self.levels, start=1)
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -160,17 +173,21 @@ class Policy:
         for table in self.tables:
             if table.name == name:
                 return table
-        raise PolicyError(f"policy {self.name!r} has no table {name!r}; its tables are: "
-                          + ", ".join(t.name for t in self.tables))
+        raise PolicyError(
+            f"policy {self.name!r} has no table {name!r}; its tables are: "
+            + ", ".join(t.name for t in self.tables)
+        )
 
 
 def load_policy(name_or_path: str | Path) -> Policy:
     """Load a shipped policy by name (``quarterly``) or a policy file by path."""
     path = resolve_toml(name_or_path, SHIPPED_DIR)
     if path is None:
-        raise PolicyError(f"no policy named {name_or_path!r}; shipped policies are: "
-                          f"{', '.join(shipped_names(SHIPPED_DIR))} (or pass the path of a "
-                          ".toml file)")
+        raise PolicyError(
+            f"no policy named {name_or_path!r}; shipped policies are: "
+            f"{', '.join(shipped_names(SHIPPED_DIR))} (or pass the path of a "
+            ".toml file)"
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -211,12 +228,19 @@ def parse_policy(text: str, *, origin: str = "<policy>") -> Policy:
         _check_nesting(tables, fail)
     total = math.fsum(t.weight for t in tables)
     if abs(total - 1.0) > WEIGHT_TOLERANCE:
-        raise fail(f"the tables' weights add up to {total:g}, not 1; each weight is that "
-                   "table's share of the period's budget")
+        raise fail(
+            f"the tables' weights add up to {total:g}, not 1; each weight is that "
+            "table's share of the period's budget"
+        )
     return Policy(
-        name=name, version=version, description=str(document.get("description", "")),
-        period="quarter", unit=unit,
-        budget=_parse_budget(document.get("budget"), fail), tables=tables, text=text,
+        name=name,
+        version=version,
+        description=str(document.get("description", "")),
+        period="quarter",
+        unit=unit,
+        budget=_parse_budget(document.get("budget"), fail),
+        tables=tables,
+        text=text,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
 
@@ -228,7 +252,7 @@ def _parse_unit(raw: Any, fail: Any) -> PrivacyUnit:
     if kind == "record":
         return PrivacyUnit("record")
     if kind != "person":
-        raise fail(f"[unit] kind must be \"record\" or \"person\", not {kind!r}")
+        raise fail(f'[unit] kind must be "record" or "person", not {kind!r}')
     bounds = []
     for key in ("max_records_per_cell", "max_cells"):
         value = raw.get(key)
@@ -240,8 +264,10 @@ def _parse_unit(raw: Any, fail: Any) -> PrivacyUnit:
 
 def _parse_budget(raw: Any, fail: Any) -> Budget:
     if not isinstance(raw, dict):
-        raise fail("[budget] is required: rho (zCDP per period) and delta, or epsilon for "
-                   "mechanism = \"laplace\"")
+        raise fail(
+            "[budget] is required: rho (zCDP per period) and delta, or epsilon for "
+            'mechanism = "laplace"'
+        )
     mechanism = raw.get("mechanism", "gaussian")
     if mechanism not in MECHANISMS:
         raise fail(f"[budget] mechanism must be one of {', '.join(MECHANISMS)}")
@@ -272,20 +298,20 @@ def _parse_table(raw: Any, fail: Any) -> TableSpec:
     source = raw.get("source")
     if source not in SOURCES:
         raise fail(f"{where}: source must be one of {', '.join(SOURCES)}, not {source!r}")
-    categories = {f.name: f.vocabulary for f in fields_of(source)
-                  if f.type is FieldType.CATEGORY}
+    categories = {f.name: f.vocabulary for f in fields_of(source) if f.type is FieldType.CATEGORY}
     allowed = (*TIME_DIMENSIONS, *AREA_DIMENSIONS, *categories)
     dimensions = raw.get("dimensions")
     if not isinstance(dimensions, list) or not dimensions:
         raise fail(f"{where}: 'dimensions' must be a non-empty list")
     for dimension in dimensions:
         if dimension not in allowed:
-            raise fail(f"{where}: unknown dimension {dimension!r}; a {source} table can use: "
-                       + ", ".join(allowed))
+            raise fail(
+                f"{where}: unknown dimension {dimension!r}; a {source} table can use: "
+                + ", ".join(allowed)
+            )
     if sum(d in TIME_DIMENSIONS for d in dimensions) != 1:
         raise fail(f"{where}: exactly one time dimension is needed (month or quarter)")
-    if sum(d in AREA_DIMENSIONS for d in dimensions) > 1 or len(set(dimensions)) != len(
-            dimensions):
+    if sum(d in AREA_DIMENSIONS for d in dimensions) > 1 or len(set(dimensions)) != len(dimensions):
         raise fail(f"{where}: dimensions may not repeat, and only one of beat or district")
     filters = raw.get("where", {})
     if not isinstance(filters, dict):
@@ -293,21 +319,33 @@ def _parse_table(raw: Any, fail: Any) -> TableSpec:
     parsed_filters = []
     for field, codes in filters.items():
         if field not in categories:
-            raise fail(f"{where}: cannot filter on {field!r}; categorical fields of {source}: "
-                       + ", ".join(categories))
+            raise fail(
+                f"{where}: cannot filter on {field!r}; categorical fields of {source}: "
+                + ", ".join(categories)
+            )
         codes = [codes] if isinstance(codes, str) else codes
         bad = [c for c in codes if c not in categories[field]]
         if bad or not codes:
-            raise fail(f"{where}: where.{field} codes {bad or codes} are not in its vocabulary "
-                       + "(" + ", ".join(categories[field]) + ")")
+            raise fail(
+                f"{where}: where.{field} codes {bad or codes} are not in its vocabulary "
+                + "("
+                + ", ".join(categories[field])
+                + ")"
+            )
         parsed_filters.append((field, tuple(codes)))
     weight = raw.get("weight")
     if not isinstance(weight, int | float) or not weight > 0:
         raise fail(f"{where}: weight must be a positive number (its share of the budget)")
     levels = _parse_levels(raw.get("levels", []), name, tuple(dimensions), allowed, fail)
-    return TableSpec(name=name, title=str(raw.get("title", name)), source=source,
-                     dimensions=tuple(dimensions), where=tuple(parsed_filters),
-                     weight=float(weight), levels=levels)
+    return TableSpec(
+        name=name,
+        title=str(raw.get("title", name)),
+        source=source,
+        dimensions=tuple(dimensions),
+        where=tuple(parsed_filters),
+        weight=float(weight),
+        levels=levels,
+    )
 
 
 def _check_nesting(tables: tuple[TableSpec, ...], fail: Any) -> None:
@@ -321,9 +359,11 @@ def _check_nesting(tables: tuple[TableSpec, ...], fail: Any) -> None:
             key = (table.population, meaning)
             seen = above.setdefault(key, (up, table.name))
             if up is not None and seen[0] is not None and seen[0] != up:
-                raise fail(f"tables {seen[1]!r} and {table.name!r} both have the level "
-                           f"{list(meaning)} but roll it up differently ({list(seen[0])} and "
-                           f"{list(up)}); a count can add up into one parent only")
+                raise fail(
+                    f"tables {seen[1]!r} and {table.name!r} both have the level "
+                    f"{list(meaning)} but roll it up differently ({list(seen[0])} and "
+                    f"{list(up)}); a count can add up into one parent only"
+                )
             if seen[0] is None and up is not None:
                 above[key] = (up, table.name)
 
@@ -338,8 +378,9 @@ def rolls_up(finer: tuple[str, ...], coarser: tuple[str, ...]) -> bool:
     return set(coarser) <= reachable and set(coarser) != set(finer)
 
 
-def _parse_levels(raw: Any, table: str, dimensions: tuple[str, ...], allowed: tuple[str, ...],
-                  fail: Any) -> tuple[LevelSpec, ...]:
+def _parse_levels(
+    raw: Any, table: str, dimensions: tuple[str, ...], allowed: tuple[str, ...], fail: Any
+) -> tuple[LevelSpec, ...]:
     where = f"[[tables]] {table!r}"
     if not isinstance(raw, list):
         raise fail(f"{where}: 'levels' must be a list of [[tables.levels]] entries")
@@ -350,31 +391,41 @@ def _parse_levels(raw: Any, table: str, dimensions: tuple[str, ...], allowed: tu
             raise fail(f"{where}: level {index} must be a table")
         unknown = set(entry) - _LEVEL_KEYS
         if unknown:
-            raise fail(f"{where}: level {index} has unknown keys {sorted(unknown)}; "
-                       f"allowed: {sorted(_LEVEL_KEYS)}")
+            raise fail(
+                f"{where}: level {index} has unknown keys {sorted(unknown)}; "
+                f"allowed: {sorted(_LEVEL_KEYS)}"
+            )
         coarser = entry.get("dimensions")
         if not isinstance(coarser, list) or not all(d in allowed for d in coarser):
-            raise fail(f"{where}: level {index} needs 'dimensions', a list from: "
-                       + ", ".join(allowed))
+            raise fail(
+                f"{where}: level {index} needs 'dimensions', a list from: " + ", ".join(allowed)
+            )
         if sum(d in TIME_DIMENSIONS for d in coarser) != 1 or len(set(coarser)) != len(coarser):
             raise fail(f"{where}: level {index} needs exactly one time dimension and no repeats")
         if not rolls_up(finer, tuple(coarser)):
-            raise fail(f"{where}: level {index} {coarser} is not a roll-up of {list(finer)}: "
-                       "each level keeps, drops or rolls up (month to quarter, beat to "
-                       "district) the dimensions of the level before it")
+            raise fail(
+                f"{where}: level {index} {coarser} is not a roll-up of {list(finer)}: "
+                "each level keeps, drops or rolls up (month to quarter, beat to "
+                "district) the dimensions of the level before it"
+            )
         fraction = entry.get("weight")
         if not isinstance(fraction, int | float) or not 0 <= fraction < 1:
-            raise fail(f"{where}: level {index} weight must be a number from 0 to 1 (its "
-                       "share of the table's weight; 0 adds the table up to a level another "
-                       "table measures, without measuring it)")
+            raise fail(
+                f"{where}: level {index} weight must be a number from 0 to 1 (its "
+                "share of the table's weight; 0 adds the table up to a level another "
+                "table measures, without measuring it)"
+            )
         name = entry.get("name", f"{table}__{'_'.join(coarser)}")
         if not isinstance(name, str) or not name.isidentifier():
             raise fail(f"{where}: level {index} 'name' must be an identifier")
-        levels.append(LevelSpec(name, str(entry.get("title", name)), tuple(coarser),
-                                float(fraction)))
+        levels.append(
+            LevelSpec(name, str(entry.get("title", name)), tuple(coarser), float(fraction))
+        )
         finer = tuple(coarser)
     share = math.fsum(level.fraction for level in levels)
     if levels and not share < 1 - WEIGHT_TOLERANCE:
-        raise fail(f"{where}: the levels' weights add up to {share:g}; they must leave the "
-                   "table's own cells a share (add up to less than 1)")
+        raise fail(
+            f"{where}: the levels' weights add up to {share:g}; they must leave the "
+            "table's own cells a share (add up to less than 1)"
+        )
     return tuple(levels)

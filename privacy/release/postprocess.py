@@ -39,8 +39,9 @@ def release_hierarchy(parts: Sequence[PartCounts]) -> Hierarchy:
     for index, part in enumerate(parts):
         if part.part.depth == 0:
             offset = index  # a table's own cells come first, then its levels in order
-        shapes.append(PartShape(part.identities, None if part.up is None else offset + part.up,
-                                part.up_cells))
+        shapes.append(
+            PartShape(part.identities, None if part.up is None else offset + part.up, part.up_cells)
+        )
     return Hierarchy(shapes)
 
 
@@ -58,15 +59,29 @@ class PostProcessor:
     """Post-processing for one release's structure and noise. The interval half-widths are
     simulated once, so publishing many draws (in tests and benchmarks) is cheap."""
 
-    def __init__(self, hierarchy: Hierarchy, parts: Sequence[PartCounts],
-                 planned: Sequence[TableMeasurement | None], *,
-                 calibrations: Calibrations = IN_PROCESS) -> None:
+    def __init__(
+        self,
+        hierarchy: Hierarchy,
+        parts: Sequence[PartCounts],
+        planned: Sequence[TableMeasurement | None],
+        *,
+        calibrations: Calibrations = IN_PROCESS,
+    ) -> None:
         self.parts, self.planned = parts, planned
-        samplers = [NoiseSampler.of(p.charge.mechanism, p.charge.noise_scale)
-                    if p is not None else NoiseSampler.none() for p in planned]
+        samplers = [
+            NoiseSampler.of(p.charge.mechanism, p.charge.noise_scale)
+            if p is not None
+            else NoiseSampler.none()
+            for p in planned
+        ]
         # A level of weight 0 is not measured: its measurement has no weight at all.
-        self.estimator = Estimator(hierarchy, [s.variance if p is not None else math.inf
-                                               for s, p in zip(samplers, planned, strict=True)])
+        self.estimator = Estimator(
+            hierarchy,
+            [
+                s.variance if p is not None else math.inf
+                for s, p in zip(samplers, planned, strict=True)
+            ],
+        )
         self.half = half_widths(self.estimator, samplers, remembered=calibrations)
 
     def publish(self, raw: Sequence[Sequence[int]]) -> Published:
@@ -82,18 +97,35 @@ class PostProcessor:
         result = self.publish(raw)
         variance = self.estimator.variance
         tables = []
-        for part, noisy, plan, cells in zip(self.parts, raw, self.planned,
-                                            self.estimator.hierarchy.cells, strict=True):
+        for part, noisy, plan, cells in zip(
+            self.parts, raw, self.planned, self.estimator.hierarchy.cells, strict=True
+        ):
             if plan is None:
                 continue  # another table measures and publishes this level
             spec, charge = part.part, plan.charge
-            tables.append(TableContent(
-                name=spec.name, title=spec.title, source=spec.source,
-                dimensions=spec.dimensions, level_of=spec.table.name if spec.depth else None,
-                mechanism=charge.mechanism, noise_scale=charge.noise_scale, rho=charge.rho,
-                epsilon=charge.epsilon_shown, delta=charge.delta_shown,
-                cells=tuple(
-                    CellContent(key, int(result.published[n]), int(result.low[n]),
-                                int(result.high[n]), int(r), round(math.sqrt(variance[n]), 6))
-                    for key, n, r in zip(part.keys, cells, noisy, strict=True))))
+            tables.append(
+                TableContent(
+                    name=spec.name,
+                    title=spec.title,
+                    source=spec.source,
+                    dimensions=spec.dimensions,
+                    level_of=spec.table.name if spec.depth else None,
+                    mechanism=charge.mechanism,
+                    noise_scale=charge.noise_scale,
+                    rho=charge.rho,
+                    epsilon=charge.epsilon_shown,
+                    delta=charge.delta_shown,
+                    cells=tuple(
+                        CellContent(
+                            key,
+                            int(result.published[n]),
+                            int(result.low[n]),
+                            int(result.high[n]),
+                            int(r),
+                            round(math.sqrt(variance[n]), 6),
+                        )
+                        for key, n, r in zip(part.keys, cells, noisy, strict=True)
+                    ),
+                )
+            )
         return tuple(tables)

@@ -45,28 +45,40 @@ def release_shape(public: Engine, quarter: Quarter, policy: Policy) -> ReleaseSh
     areas are declared or the policy's levels do not nest."""
     areas = area_codes(public)
     if not areas.get("district"):
-        raise ReleaseRefused("no areas are declared in the public store, so no table has a "
-                             "key set: run `portal ingest areas FILE --mapping NAME` first")
+        raise ReleaseRefused(
+            "no areas are declared in the public store, so no table has a "
+            "key set: run `portal ingest areas FILE --mapping NAME` first"
+        )
     districts = beat_districts(public)
-    parts = [part for spec in policy.tables for part in measured_parts(
-        no_counts(spec, quarter, areas), quarter, policy.unit, areas, districts)]
+    parts = [
+        part
+        for spec in policy.tables
+        for part in measured_parts(
+            no_counts(spec, quarter, areas), quarter, policy.unit, areas, districts
+        )
+    ]
     return ReleaseShape(quarter, areas, districts, parts, release_hierarchy(parts))
 
 
-def prepare(shape: ReleaseShape, policy: Policy, internal: Engine
-            ) -> tuple[list[TableMeasurement | None], PostProcessor]:
+def prepare(
+    shape: ReleaseShape, policy: Policy, internal: Engine
+) -> tuple[list[TableMeasurement | None], PostProcessor]:
     """Each part's OpenDP measurement, built and its privacy map checked (a mismatch raises
     before anything is charged), and the release's post-processing, whose interval
     calibration is read from the internal store or simulated and kept there."""
-    planned = [plan_measurement(p.part, policy.budget, p.sensitivity, len(p.keys))
-               if p.part.measured else None for p in shape.parts]
-    processor = PostProcessor(shape.hierarchy, shape.parts, planned,
-                              calibrations=StoredCalibrations(internal))
+    planned = [
+        plan_measurement(p.part, policy.budget, p.sensitivity, len(p.keys))
+        if p.part.measured
+        else None
+        for p in shape.parts
+    ]
+    processor = PostProcessor(
+        shape.hierarchy, shape.parts, planned, calibrations=StoredCalibrations(internal)
+    )
     return planned, processor
 
 
-def no_counts(spec: TableSpec, quarter: Quarter,
-              areas: dict[str, tuple[str, ...]]) -> TableCounts:
+def no_counts(spec: TableSpec, quarter: Quarter, areas: dict[str, tuple[str, ...]]) -> TableCounts:
     """A table's key set with zero counts: its shape, without the data."""
     keys = tuple(key_set(spec, quarter, areas))
     return TableCounts(spec, keys, (0,) * len(keys))

@@ -12,13 +12,18 @@ from sqlalchemy import Connection, insert
 from privacy.store.models import AuditEvent
 
 
-def record_audit(connection: Connection, actor: str | None, action: str,
-                 detail: dict[str, Any]) -> None:
+def record_audit(
+    connection: Connection, actor: str | None, action: str, detail: dict[str, Any]
+) -> None:
     """Append a line to the audit log (inside the caller's transaction)."""
-    connection.execute(insert(AuditEvent).values(
-        at=utc_now(), actor=actor or default_actor(), action=action,
-        detail=json.dumps(detail, sort_keys=True),
-    ))
+    connection.execute(
+        insert(AuditEvent).values(
+            at=utc_now(),
+            actor=actor or default_actor(),
+            action=action,
+            detail=json.dumps(detail, sort_keys=True),
+        )
+    )
 
 
 def default_actor() -> str:

@@ -95,8 +95,10 @@ def generate_city(
     officer_pool = np.maximum(5, np.round(by_district / (years * t.STOPS_PER_OFFICER_YEAR)))
     ctx = Context(geo, person_pool, officer_pool.astype(np.int64), int(geo_rng.integers(2**62)))
 
-    paths = {name: out_dir / f"{name}.csv" for name in
-             ("areas", "focus_areas", "stops", "incidents", "force")}
+    paths = {
+        name: out_dir / f"{name}.csv"
+        for name in ("areas", "focus_areas", "stops", "incidents", "force")
+    }
     n_areas = write_table(paths["areas"], _header("areas"), area_rows(geo))
     n_focus = write_table(paths["focus_areas"], _header("focus-areas"), focus_rows(geo, focus))
 
@@ -104,43 +106,82 @@ def generate_city(
     stop_counts = allocate(stop_rng, intensities.stops, stops)
     stats = StopStats(years)
     n_stops = write_stream(
-        paths["stops"], _header("stops"),
-        (stop_columns(stop_rng, ctx, c, stats)
-         for c in iter_chunks(stop_rng, stop_counts, timeline, t.STOP_HOURS, chunk_rows)),
-        label="stops", total=stops, progress=progress,
+        paths["stops"],
+        _header("stops"),
+        (
+            stop_columns(stop_rng, ctx, c, stats)
+            for c in iter_chunks(stop_rng, stop_counts, timeline, t.STOP_HOURS, chunk_rows)
+        ),
+        label="stops",
+        total=stops,
+        progress=progress,
     )
     incident_rng = np.random.Generator(np.random.PCG64(incident_seed))
     incident_counts = allocate(incident_rng, intensities.incidents, incidents)
     n_incidents = write_stream(
-        paths["incidents"], _header("incidents"),
-        (incident_columns(incident_rng, ctx, c) for c in
-         iter_chunks(incident_rng, incident_counts, timeline, t.INCIDENT_HOURS, chunk_rows)),
-        label="incidents", total=incidents, progress=progress,
+        paths["incidents"],
+        _header("incidents"),
+        (
+            incident_columns(incident_rng, ctx, c)
+            for c in iter_chunks(
+                incident_rng, incident_counts, timeline, t.INCIDENT_HOURS, chunk_rows
+            )
+        ),
+        label="incidents",
+        total=incidents,
+        progress=progress,
     )
     force_rng = np.random.Generator(np.random.PCG64(force_seed))
     force_counts = allocate(force_rng, intensities.force, force_events)
     n_force = write_stream(
-        paths["force"], _header("force"),
-        (force_columns(force_rng, ctx, c)
-         for c in iter_chunks(force_rng, force_counts, timeline, t.FORCE_HOURS, chunk_rows)),
-        label="force", total=force_events, progress=progress,
+        paths["force"],
+        _header("force"),
+        (
+            force_columns(force_rng, ctx, c)
+            for c in iter_chunks(force_rng, force_counts, timeline, t.FORCE_HOURS, chunk_rows)
+        ),
+        label="force",
+        total=force_events,
+        progress=progress,
     )
 
-    rows = {"areas": n_areas, "focus_areas": n_focus, "stops": n_stops,
-            "incidents": n_incidents, "force": n_force}
+    rows = {
+        "areas": n_areas,
+        "focus_areas": n_focus,
+        "stops": n_stops,
+        "incidents": n_incidents,
+        "force": n_force,
+    }
     truth = build_truth(
         seed=seed,
-        parameters={"years": years, "stops": stops, "incidents": incidents,
-                    "force_events": force_events, "chunk_rows": chunk_rows},
-        geo=geo, timeline=timeline, areas=focus, intensities=intensities,
+        parameters={
+            "years": years,
+            "stops": stops,
+            "incidents": incidents,
+            "force_events": force_events,
+            "chunk_rows": chunk_rows,
+        },
+        geo=geo,
+        timeline=timeline,
+        areas=focus,
+        intensities=intensities,
         counts={"stops": stop_counts, "incidents": incident_counts},
-        stop_stats=stats, rows=rows,
+        stop_stats=stats,
+        rows=rows,
     )
     truth_path = out_dir / "truth.json"
     write_json(truth_path, truth)
     return CityManifest(
-        out_dir=out_dir, areas=paths["areas"], focus_areas=paths["focus_areas"],
-        stops=paths["stops"], incidents=paths["incidents"], force=paths["force"],
-        truth=truth_path, n_areas=n_areas, n_focus_areas=n_focus, n_stops=n_stops,
-        n_incidents=n_incidents, n_force=n_force,
+        out_dir=out_dir,
+        areas=paths["areas"],
+        focus_areas=paths["focus_areas"],
+        stops=paths["stops"],
+        incidents=paths["incidents"],
+        force=paths["force"],
+        truth=truth_path,
+        n_areas=n_areas,
+        n_focus_areas=n_focus,
+        n_stops=n_stops,
+        n_incidents=n_incidents,
+        n_force=n_force,
     )

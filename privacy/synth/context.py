@@ -29,8 +29,12 @@ class People:
 
     def pick(self, other: People, take_other: npt.NDArray[np.bool_]) -> People:
         """Row by row, these people or, where ``take_other``, the other ones."""
-        return People(*(np.where(take_other, getattr(other, f), getattr(self, f))
-                        for f in ("person", "race", "sex", "age")))
+        return People(
+            *(
+                np.where(take_other, getattr(other, f), getattr(self, f))
+                for f in ("person", "race", "sex", "age")
+            )
+        )
 
 
 @dataclass(eq=False)

@@ -46,9 +46,9 @@ class Clock:
     """Formats (day offset, second of day) pairs as ``YYYY-MM-DDTHH:MM:SS``."""
 
     def __init__(self) -> None:
-        self._times = table([
-            f"T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400)
-        ])
+        self._times = table(
+            [f"T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400)]
+        )
 
     def format(self, first_day: date, days: int, day: IntArray, second: IntArray) -> list[str]:
         """Timestamps for rows at ``day`` days after ``first_day`` and ``second`` of that day."""

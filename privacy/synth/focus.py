@@ -108,14 +108,16 @@ def select_focus_areas(geo: Geography, starts: tuple[date, ...]) -> tuple[FocusA
         FOCUS_SPECS, member_sets, buffer_sets, comparison_sets, starts, strict=True
     ):
         district = geo.district_names[int(geo.beat_district[members[0]])]
-        areas.append(FocusArea(
-            spec=spec,
-            name=f"{district} {spec.label}",
-            members=tuple(sorted(members)),
-            comparison=tuple(sorted(comparison)),
-            buffer=tuple(buffers),
-            start=start,
-        ))
+        areas.append(
+            FocusArea(
+                spec=spec,
+                name=f"{district} {spec.label}",
+                members=tuple(sorted(members)),
+                comparison=tuple(sorted(comparison)),
+                buffer=tuple(buffers),
+                start=start,
+            )
+        )
     return tuple(areas)
 
 
@@ -127,8 +129,12 @@ def focus_rows(geo: Geography, areas: tuple[FocusArea, ...]) -> list[list[str]]:
 
     return [
         [
-            area.spec.code, area.name, codes(area.members), codes(area.comparison),
-            codes(area.buffer), area.start.isoformat(),
+            area.spec.code,
+            area.name,
+            codes(area.members),
+            codes(area.comparison),
+            codes(area.buffer),
+            area.start.isoformat(),
             area.end.isoformat() if area.end else "",
         ]
         for area in areas

@@ -20,8 +20,14 @@ FloatArray = npt.NDArray[np.float64]
 CITY_CODE = "city"
 CITY_NAME = "Riverton"
 DISTRICT_NAMES = (
-    "Northgate", "Riverside", "Central", "Eastport",
-    "Westfield", "Southbank", "Harbor", "Hillcrest",
+    "Northgate",
+    "Riverside",
+    "Central",
+    "Eastport",
+    "Westfield",
+    "Southbank",
+    "Harbor",
+    "Hillcrest",
 )
 DISTRICT_COLS, DISTRICT_ROWS = 4, 2  # districts across and down
 BEAT_COLS, BEAT_ROWS = 2, 5  # beats across and down inside a district
@@ -172,15 +178,26 @@ def area_rows(geo: Geography) -> list[list[str]]:
     for d, code in enumerate(geo.district_codes):
         members = geo.beat_district == d
         box = (
-            int(west[members].min()), int(south[members].min()),
-            int(east[members].max()), int(north[members].max()),
+            int(west[members].min()),
+            int(south[members].min()),
+            int(east[members].max()),
+            int(north[members].max()),
         )
         pop = int(geo.population[members].sum())
-        rows.append([code, "district", geo.district_names[d], CITY_CODE, str(pop),
-                     rectangle_geometry(*box)])
+        rows.append(
+            [code, "district", geo.district_names[d], CITY_CODE, str(pop), rectangle_geometry(*box)]
+        )
     for b, code in enumerate(geo.beat_codes):
         box = (int(west[b]), int(south[b]), int(east[b]), int(north[b]))
         parent = geo.district_codes[int(geo.beat_district[b])]
-        rows.append([code, "beat", geo.beat_names[b], parent, str(int(geo.population[b])),
-                     rectangle_geometry(*box)])
+        rows.append(
+            [
+                code,
+                "beat",
+                geo.beat_names[b],
+                parent,
+                str(int(geo.population[b])),
+                rectangle_geometry(*box),
+            ]
+        )
     return rows

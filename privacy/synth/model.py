@@ -120,9 +120,9 @@ def build_intensities(
         * effect_matrix(timeline, geo.n_beats, areas, "stops")
         * np.exp(STOP_CRIME_ELASTICITY * scale * centred)[None, :]
     )
-    force_tilt = np.exp(FORCE_CRIME_ELASTICITY * scale * centred) * geo.force_factor[
-        geo.beat_district
-    ]
+    force_tilt = (
+        np.exp(FORCE_CRIME_ELASTICITY * scale * centred) * geo.force_factor[geo.beat_district]
+    )
     force = stops * force_tilt[None, :]
     return Intensities(scale=scale, incidents=incidents, stops=stops, force=force)
 
@@ -147,4 +147,3 @@ def annual_decline() -> float:
 def realised_top_share(counts: IntArray) -> float:
     """The realised top-5% share from allocated counts (periods x beats)."""
     return top_share(counts.sum(axis=0))
-

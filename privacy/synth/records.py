@@ -59,14 +59,16 @@ class StopStats:
         out: list[dict[str, float | int]] = []
         for y in range(self.years):
             n, searched = int(self.stops[y]), int(self.searches[y])
-            out.append({
-                "year": y + 1,
-                "stops": n,
-                "no_action_share": round(int(self.no_action[y]) / n, 6) if n else 0.0,
-                "search_rate": round(searched / n, 6) if n else 0.0,
-                "hit_rate": round(int(self.hits[y]) / searched, 6) if searched else 0.0,
-                "arrest_share": round(int(self.arrests[y]) / n, 6) if n else 0.0,
-            })
+            out.append(
+                {
+                    "year": y + 1,
+                    "stops": n,
+                    "no_action_share": round(int(self.no_action[y]) / n, 6) if n else 0.0,
+                    "search_rate": round(searched / n, 6) if n else 0.0,
+                    "hit_rate": round(int(self.hits[y]) / searched, 6) if searched else 0.0,
+                    "arrest_share": round(int(self.arrests[y]) / n, 6) if n else 0.0,
+                }
+            )
         return out
 
 
@@ -100,8 +102,13 @@ def stop_columns(rng: np.random.Generator, ctx: Context, chunk: Chunk, stats: St
     arrest = outcome == ARREST
     force_p = np.where(arrest, t.FORCE_IF_ARREST, t.FORCE_OTHERWISE)
     force = s.bernoulli(rng, force_p * ctx.geo.force_factor[district], n)
-    stats.add(chunk.year, no_action=(outcome == NONE) & ~contraband, searches=search,
-              hits=contraband, arrests=arrest)
+    stats.add(
+        chunk.year,
+        no_action=(outcome == NONE) & ~contraband,
+        searches=search,
+        hits=contraband,
+        arrests=arrest,
+    )
     return [
         *ctx.head("S", chunk),
         coded(rng, stop_type, v.STOP_TYPE, "stop_type"),

@@ -45,9 +45,7 @@ def bernoulli(rng: np.random.Generator, p: FloatArray | float, n: int) -> BoolAr
     return np.asarray(rng.random(n) < p, dtype=np.bool_)
 
 
-def mask_unknown(
-    rng: np.random.Generator, codes: IntArray, rate: float, unknown: int
-) -> IntArray:
+def mask_unknown(rng: np.random.Generator, codes: IntArray, rate: float, unknown: int) -> IntArray:
     """Replace a share ``rate`` of ``codes`` with the ``unknown`` code."""
     return np.where(rng.random(len(codes)) < rate, unknown, codes)
 

@@ -54,8 +54,15 @@ class SimulatedCity:
 class CitySimulator:
     """Cities sharing one geography (``seed``), each with fresh counts and fresh noise."""
 
-    def __init__(self, *, seed: int = 2025, years: int = 3, incidents: int = 150_000,
-                 stops: int = 300_000, policy: Policy | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int = 2025,
+        years: int = 3,
+        incidents: int = 150_000,
+        stops: int = 300_000,
+        policy: Policy | None = None,
+    ) -> None:
         self.policy = policy or load_policy("quarterly")
         self.specs = [self.policy.table(name) for name in TABLES]
         geo_seed = np.random.SeedSequence(seed).spawn(4)[0]
@@ -66,10 +73,14 @@ class CitySimulator:
         self.totals = {"incidents": incidents, "stops": stops}
         self.months = [f"{p.start:%Y-%m}" for p in self.timeline.periods]
         geo = self.geo
-        self.areas = {"district": tuple(sorted(geo.district_codes)),
-                      "beat": tuple(sorted(geo.beat_codes))}
-        self.beat_district = {geo.beat_codes[b]: geo.district_codes[int(geo.beat_district[b])]
-                              for b in range(geo.n_beats)}
+        self.areas = {
+            "district": tuple(sorted(geo.district_codes)),
+            "beat": tuple(sorted(geo.beat_codes)),
+        }
+        self.beat_district = {
+            geo.beat_codes[b]: geo.district_codes[int(geo.beat_district[b])]
+            for b in range(geo.n_beats)
+        }
         self.offense_mix = np.asarray(t.OFFENSE_MIX, dtype=np.float64)
         self._processors: dict[str, PostProcessor] = {}
 
@@ -89,17 +100,32 @@ class CitySimulator:
         offenses = offenses.reshape(*incidents.shape, len(self.offense_mix))
         releases, tables = [], {}
         for quarter in self.quarters():
-            release = ReleaseInfo(uuid.uuid4().hex, str(quarter), "simulated", 1, "", "", {
-                "rho": 0.0, "epsilon": 0.0, "delta": 0.0}, "simulated", datetime(2026, 1, 1))
+            release = ReleaseInfo(
+                uuid.uuid4().hex,
+                str(quarter),
+                "simulated",
+                1,
+                "",
+                "",
+                {"rho": 0.0, "epsilon": 0.0, "delta": 0.0},
+                "simulated",
+                datetime(2026, 1, 1),
+            )
             releases.append(release)
             tables[release.id] = self._release(quarter, offenses, stops)
-        catalog = Catalog("simulated", tuple(releases), self._area_info(), self._focus_info(),
-                          engine=None)  # type: ignore[arg-type]
+        catalog = Catalog(
+            "simulated",
+            tuple(releases),
+            self._area_info(),
+            self._focus_info(),
+            engine=None,  # type: ignore[arg-type]
+        )
         catalog._tables.update(tables)
         return SimulatedCity(catalog, self._truth())
 
-    def _release(self, quarter: Quarter, offenses: IntArray,
-                 stops: IntArray) -> dict[str, PublishedTable]:
+    def _release(
+        self, quarter: Quarter, offenses: IntArray, stops: IntArray
+    ) -> dict[str, PublishedTable]:
         index = {code: b for b, code in enumerate(self.geo.beat_codes)}
         month_index = {m: i for i, m in enumerate(self.months)}
         parts = []
@@ -111,43 +137,83 @@ class CitySimulator:
                 if beat is None:  # the unknown beat: the simulation records every beat
                     counts.append(0)
                 elif spec.source == "incidents":
-                    counts.append(int(offenses[month, beat,
-                                               v.OFFENSE_CATEGORY.index(key[2])]))
+                    counts.append(int(offenses[month, beat, v.OFFENSE_CATEGORY.index(key[2])]))
                 else:
                     counts.append(int(stops[month, beat]))
-            parts += measured_parts(TableCounts(spec, tuple(keys), tuple(counts)), quarter,
-                                    self.policy.unit, self.areas, self.beat_district)
-        planned = [plan_measurement(p.part, self.policy.budget, p.sensitivity, len(p.keys))
-                   if p.part.measured else None for p in parts]
+            parts += measured_parts(
+                TableCounts(spec, tuple(keys), tuple(counts)),
+                quarter,
+                self.policy.unit,
+                self.areas,
+                self.beat_district,
+            )
+        planned = [
+            plan_measurement(p.part, self.policy.budget, p.sensitivity, len(p.keys))
+            if p.part.measured
+            else None
+            for p in parts
+        ]
         signature = str(quarter.months)  # quarters differ only by their month names
         if signature not in self._processors:
-            self._processors[signature] = PostProcessor(release_hierarchy(parts), parts,
-                                                        planned)
+            self._processors[signature] = PostProcessor(release_hierarchy(parts), parts, planned)
         processor = self._processors[signature]
-        raw = [p.apply(c.counts) if p is not None else [0] * len(c.keys)
-               for c, p in zip(parts, planned, strict=True)]
+        raw = [
+            p.apply(c.counts) if p is not None else [0] * len(c.keys)
+            for c, p in zip(parts, planned, strict=True)
+        ]
         tables = processor.tables(raw)
-        return {table.name: PublishedTable(
-            table.name, table.title, table.source, table.dimensions, table.level_of,
-            table.mechanism, table.noise_scale, table.rho, table.epsilon, table.delta,
-            tuple(PublishedCell(c.key, c.published, c.ci_low, c.ci_high, c.std_error,
-                                c.raw_noisy) for c in table.cells)) for table in tables}
+        return {
+            table.name: PublishedTable(
+                table.name,
+                table.title,
+                table.source,
+                table.dimensions,
+                table.level_of,
+                table.mechanism,
+                table.noise_scale,
+                table.rho,
+                table.epsilon,
+                table.delta,
+                tuple(
+                    PublishedCell(c.key, c.published, c.ci_low, c.ci_high, c.std_error, c.raw_noisy)
+                    for c in table.cells
+                ),
+            )
+            for table in tables
+        }
 
     def _area_info(self) -> dict[str, AreaInfo]:
-        areas = {code: AreaInfo(code, "district", code, "city", None, None)
-                 for code in self.areas["district"]}
-        areas.update({code: AreaInfo(code, "beat", code, self.beat_district[code], None, None)
-                      for code in self.areas["beat"]})
+        areas = {
+            code: AreaInfo(code, "district", code, "city", None, None)
+            for code in self.areas["district"]
+        }
+        areas.update(
+            {
+                code: AreaInfo(code, "beat", code, self.beat_district[code], None, None)
+                for code in self.areas["beat"]
+            }
+        )
         return areas
 
     def _focus_info(self) -> dict[str, FocusAreaInfo]:
         codes = self.geo.beat_codes
-        return {area.spec.code: FocusAreaInfo(
-            area.spec.code, area.name, area.start, area.end,
-            {"member": tuple(codes[b] for b in area.members),
-             "comparison": tuple(codes[b] for b in area.comparison),
-             "buffer": tuple(codes[b] for b in area.buffer)}) for area in self.focus}
+        return {
+            area.spec.code: FocusAreaInfo(
+                area.spec.code,
+                area.name,
+                area.start,
+                area.end,
+                {
+                    "member": tuple(codes[b] for b in area.members),
+                    "comparison": tuple(codes[b] for b in area.comparison),
+                    "buffer": tuple(codes[b] for b in area.buffer),
+                },
+            )
+            for area in self.focus
+        }
 
     def _truth(self) -> dict[str, dict[str, float]]:
-        return {area.spec.code: {"crime": area.spec.crime_effect,
-                                 "stops": area.spec.stop_effect} for area in self.focus}
+        return {
+            area.spec.code: {"crime": area.spec.crime_effect, "stops": area.spec.stop_effect}
+            for area in self.focus
+        }

@@ -47,8 +47,11 @@ class Concentration:
     lorenz: tuple[tuple[float, float], ...]  # (share of beats, share of incidents)
 
 
-def beat_totals(catalog: Catalog, period: str, table: str = "incidents_by_month_beat_offense",
-                ) -> tuple[list[str], NDArray[np.float64], NDArray[np.float64]] | None:
+def beat_totals(
+    catalog: Catalog,
+    period: str,
+    table: str = "incidents_by_month_beat_offense",
+) -> tuple[list[str], NDArray[np.float64], NDArray[np.float64]] | None:
     """Beats, their released totals for the quarter, and the totals' standard errors."""
     released = catalog.table(period, table)
     if released is None:
@@ -73,8 +76,9 @@ def top_shares(values: NDArray[np.float64], counts: tuple[int, ...]) -> NDArray[
     return np.stack([cumulative[:, k - 1] / totals for k in counts], axis=1)
 
 
-def concentration(catalog: Catalog, period: str, *, simulations: int = SIMULATIONS,
-                  seed: int = SEED) -> Concentration | None:
+def concentration(
+    catalog: Catalog, period: str, *, simulations: int = SIMULATIONS, seed: int = SEED
+) -> Concentration | None:
     """The quarter's concentration of incidents, with simulated intervals."""
     found = beat_totals(catalog, period)
     if found is None or not found[0] or found[1].sum() <= 0:
@@ -90,6 +94,13 @@ def concentration(catalog: Catalog, period: str, *, simulations: int = SIMULATIO
     ascending = np.sort(values)
     cumulative = np.concatenate([[0.0], np.cumsum(ascending)]) / ascending.sum()
     lorenz = tuple((i / len(beats), float(c)) for i, c in enumerate(cumulative))
-    return Concentration(period, len(beats), float(values.sum()), tuple(
-        TopShare(p, k, float(s), float(lo), float(hi))
-        for p, k, s, lo, hi in zip(TOP, counts, point, low, high, strict=True)), lorenz)
+    return Concentration(
+        period,
+        len(beats),
+        float(values.sum()),
+        tuple(
+            TopShare(p, k, float(s), float(lo), float(hi))
+            for p, k, s, lo, hi in zip(TOP, counts, point, low, high, strict=True)
+        ),
+        lorenz,
+    )

@@ -80,8 +80,10 @@ class DidResult:
         if low <= 0 <= high:
             return f"no clear change relative to the comparison beats {span}"
         direction = "fell" if self.percent < 0 else "rose"
-        return (f"{self.label.lower()} {direction} by about {abs(self.percent):.0f}% relative "
-                f"to the comparison beats {span}")
+        return (
+            f"{self.label.lower()} {direction} by about {abs(self.percent):.0f}% relative "
+            f"to the comparison beats {span}"
+        )
 
 
 @dataclass(frozen=True)
@@ -98,24 +100,36 @@ class Displacement:
     def reading(self) -> str:
         """Displacement, diffusion of benefits, or no clear change, in words."""
         if not self.success_interval[1] < 0:
-            return ("crime in the focus area did not clearly fall relative to its comparison "
-                    "beats, so displacement cannot be judged")
+            return (
+                "crime in the focus area did not clearly fall relative to its comparison "
+                "beats, so displacement cannot be judged"
+            )
         low, high = self.buffer_interval
         if low <= 0 <= high:
-            return "no clear change in the buffer beats next door (neither displacement nor " \
-                   "a diffusion of benefits is clear)"
+            return (
+                "no clear change in the buffer beats next door (neither displacement nor "
+                "a diffusion of benefits is clear)"
+            )
         if self.buffer_change > 0:
-            return "displacement: crime in the buffer beats next door rose relative to the " \
-                   "comparison beats"
-        return "diffusion of benefits: crime in the buffer beats next door also fell " \
-               "relative to the comparison beats"
+            return (
+                "displacement: crime in the buffer beats next door rose relative to the "
+                "comparison beats"
+            )
+        return (
+            "diffusion of benefits: crime in the buffer beats next door also fell "
+            "relative to the comparison beats"
+        )
 
 
 def difference_in_differences(totals: Totals) -> tuple[float, float, float] | None:
     """(log ratio, its variance from noise, its variance from count variation), or None
     when a total is not above zero."""
-    parts = (totals.focus_after, totals.focus_before, totals.comparison_after,
-             totals.comparison_before)
+    parts = (
+        totals.focus_after,
+        totals.focus_before,
+        totals.comparison_after,
+        totals.comparison_before,
+    )
     if any(t.value <= 0 for t in parts):
         return None
     signs = (1, -1, -1, 1)
@@ -125,8 +139,12 @@ def difference_in_differences(totals: Totals) -> tuple[float, float, float] | No
     return log_ratio, noise, counts
 
 
-def did_result(outcome: str, label: str, totals: Totals, months: tuple[int, int],
-               ) -> DidResult | None:
+def did_result(
+    outcome: str,
+    label: str,
+    totals: Totals,
+    months: tuple[int, int],
+) -> DidResult | None:
     """The estimate in percent with its intervals."""
     found = difference_in_differences(totals)
     if found is None:
@@ -140,21 +158,36 @@ def did_result(outcome: str, label: str, totals: Totals, months: tuple[int, int]
         half = Z95 * math.sqrt(variance)
         return percent(log_ratio - half), percent(log_ratio + half)
 
-    return DidResult(outcome, label, percent(log_ratio), interval(noise),
-                     interval(noise + counts), months[0], months[1], totals)
+    return DidResult(
+        outcome,
+        label,
+        percent(log_ratio),
+        interval(noise),
+        interval(noise + counts),
+        months[0],
+        months[1],
+        totals,
+    )
 
 
-def displacement(totals: Totals, *, simulations: int = SIMULATIONS,
-                 seed: int = SEED) -> Displacement | None:
+def displacement(
+    totals: Totals, *, simulations: int = SIMULATIONS, seed: int = SEED
+) -> Displacement | None:
     """The WDQ with simulated intervals (noise and count variation), or None without
     buffer beats."""
     if totals.buffer_before is None or totals.buffer_after is None:
         return None
     rng = np.random.default_rng(seed)
-    order = (totals.focus_before, totals.focus_after, totals.comparison_before,
-             totals.comparison_after, totals.buffer_before, totals.buffer_after)
+    order = (
+        totals.focus_before,
+        totals.focus_after,
+        totals.comparison_before,
+        totals.comparison_after,
+        totals.buffer_before,
+        totals.buffer_after,
+    )
     values = np.array([t.value for t in order])
-    sds = np.sqrt(np.array([t.std_error ** 2 for t in order]) + np.maximum(values, 0))
+    sds = np.sqrt(np.array([t.std_error**2 for t in order]) + np.maximum(values, 0))
     draws = np.maximum(rng.normal(values, sds, size=(simulations, len(order))), 0.5)
     f_b, f_a, c_b, c_a, b_b, b_a = (draws[:, i] for i in range(len(order)))
     success = f_a / c_a - f_b / c_b
@@ -172,8 +205,9 @@ def displacement(totals: Totals, *, simulations: int = SIMULATIONS,
     if success_interval[1] < 0:  # a clear fall: the quotient means something
         wdq = point_buffer / point_success
         wdq_interval = quantiles(buffer[success < 0] / success[success < 0])
-    return Displacement(wdq, wdq_interval, point_buffer, quantiles(buffer), point_success,
-                        success_interval)
+    return Displacement(
+        wdq, wdq_interval, point_buffer, quantiles(buffer), point_success, success_interval
+    )
 
 
 @dataclass(frozen=True)
@@ -198,18 +232,31 @@ def evaluate(catalog: Catalog, area: FocusAreaInfo) -> FocusEvaluation | None:
     buffer = area.beats.get("buffer", ())
     results, crime_totals = [], None
     for outcome, label, table in OUTCOMES:
-        sums = [beats_total(catalog, table, beats, months) for beats, months in (
-            (members, before), (members, after), (comparison, before), (comparison, after))]
+        sums = [
+            beats_total(catalog, table, beats, months)
+            for beats, months in (
+                (members, before),
+                (members, after),
+                (comparison, before),
+                (comparison, after),
+            )
+        ]
         if any(s is None for s in sums) or not members or not comparison:
             continue
-        buffers = [beats_total(catalog, table, buffer, months) if buffer else None
-                   for months in (before, after)]
+        buffers = [
+            beats_total(catalog, table, buffer, months) if buffer else None
+            for months in (before, after)
+        ]
         totals = Totals(*sums, *buffers)  # type: ignore[arg-type]
         if outcome == "crime":
             crime_totals = totals
         result = did_result(outcome, label, totals, (len(before), len(after)))
         if result is not None:
             results.append(result)
-    return FocusEvaluation(area, tuple(results),
-                           displacement(crime_totals) if crime_totals else None,
-                           tuple(before), tuple(after))
+    return FocusEvaluation(
+        area,
+        tuple(results),
+        displacement(crime_totals) if crime_totals else None,
+        tuple(before),
+        tuple(after),
+    )

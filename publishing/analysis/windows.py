@@ -24,20 +24,32 @@ def months_released(catalog: Catalog) -> list[str]:
     return months
 
 
-def before_and_after(catalog: Catalog, start: date, *, span: int = 12,
-                     ) -> tuple[list[str], list[str]]:
+def before_and_after(
+    catalog: Catalog,
+    start: date,
+    *,
+    span: int = 12,
+) -> tuple[list[str], list[str]]:
     """Up to ``span`` released months wholly before ``start`` and from its first whole month
     on (a month that ``start`` falls inside is in neither)."""
     months = months_released(catalog)
-    first_after = f"{start.year}-{start.month:02d}" if start.day == 1 else (
-        f"{start.year + start.month // 12}-{start.month % 12 + 1:02d}")
+    first_after = (
+        f"{start.year}-{start.month:02d}"
+        if start.day == 1
+        else (f"{start.year + start.month // 12}-{start.month % 12 + 1:02d}")
+    )
     before = [m for m in months if m < f"{start.year}-{start.month:02d}"][-span:]
     after = [m for m in months if m >= first_after][:span]
     return before, after
 
 
-def beats_total(catalog: Catalog, table: str, beats: Sequence[str], months: Iterable[str],
-                **where: str | Sequence[str]) -> Estimate | None:
+def beats_total(
+    catalog: Catalog,
+    table: str,
+    beats: Sequence[str],
+    months: Iterable[str],
+    **where: str | Sequence[str],
+) -> Estimate | None:
     """The released count of ``table`` over ``beats`` and ``months`` (summed over any other
     dimension), or None when a month has no release."""
     wanted = set(months)

@@ -44,9 +44,7 @@ def find_table(catalog: Catalog, release: ReleaseInfo, name: str) -> PublishedTa
 
 
 @get("/releases", sync_to_thread=False)
-def releases(
-    request: AnyRequest, site: NamedDependency[SiteState]
-) -> Response[bytes]:
+def releases(request: AnyRequest, site: NamedDependency[SiteState]) -> Response[bytes]:
     """Every release, newest first."""
 
     def render(catalog: Catalog) -> CachedBody:

@@ -23,16 +23,24 @@ def reports(request: Request[Any, Any, Any], site: NamedDependency[SiteState]) -
 
     def render(catalog: Catalog) -> CachedBody:
         found = [a for a in list_artifacts(site.engine) if a.kind == "report"]
-        return CachedBody.of(site.renderer.page(
-            "reports.html", title="Quarterly reports", active="/reports", reports=found,
-            current={r.id for r in catalog.current.values()}), HTML)
+        return CachedBody.of(
+            site.renderer.page(
+                "reports.html",
+                title="Quarterly reports",
+                active="/reports",
+                reports=found,
+                current={r.id for r in catalog.current.values()},
+            ),
+            HTML,
+        )
 
     return site.cached("reports", render).respond(request)
 
 
 @get("/reports/{filename:str}", sync_to_thread=False)
-def report_file(filename: FromPath[str], request: Request[Any, Any, Any],
-                site: NamedDependency[SiteState]) -> Response[bytes]:
+def report_file(
+    filename: FromPath[str], request: Request[Any, Any, Any], site: NamedDependency[SiteState]
+) -> Response[bytes]:
     """A report as a PDF, under its stable name (``report-2025Q3-1a2b3c4d5e6f.pdf``)."""
 
     def render(catalog: Catalog) -> CachedBody:
@@ -40,7 +48,11 @@ def report_file(filename: FromPath[str], request: Request[Any, Any, Any],
         if found is None:
             raise NotFoundException(f"there is no report {filename[:80]!r}; see /reports")
         info, content = found
-        return CachedBody.of(content, info.media_type, immutable=True, headers=(
-            ("Content-Disposition", f'inline; filename="{info.filename}"'),))
+        return CachedBody.of(
+            content,
+            info.media_type,
+            immutable=True,
+            headers=(("Content-Disposition", f'inline; filename="{info.filename}"'),),
+        )
 
     return site.cached(f"report:{filename}", render).respond(request)
