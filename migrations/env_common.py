@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import pool
 
 from migrations.runner import Store, target_metadata
+from publishing.db import make_engine
 
 
 def run_migrations(store: Store) -> None:
@@ -13,7 +14,9 @@ def run_migrations(store: Store) -> None:
     config = context.config
     url = config.get_main_option("sqlalchemy.url")
     assert url, "sqlalchemy.url must be set by migrations.runner.alembic_config"
-    engine = create_engine(url, poolclass=pool.NullPool)
+    # The stores' own engine: a SQLite store is switched to WAL here, by its first
+    # migration, so that no later connection has to take the lock that switch needs.
+    engine = make_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(
             connection=connection,

@@ -23,14 +23,21 @@ from privacy.store.models import BudgetCharge
 
 
 def request(
-    release_id: str, *rhos: float, period: str = "2025Q3", cap: float = 0.5
+    release_id: str,
+    *rhos: float,
+    period: str = "2025Q3",
+    cap: float = 0.5,
+    policy_sha256: str | None = None,
 ) -> ChargeRequest:
+    """A zCDP release's charges; each release a policy of its own unless told otherwise."""
     return ChargeRequest(
         release_id=release_id,
         period=period,
         policy_name="quarterly",
-        policy_sha256="0" * 64,
-        rho_cap=cap,
+        policy_sha256=policy_sha256 or release_id.rjust(64, "0"),
+        currency="rho",
+        cap=cap,
+        unit_kind="record",
         unit="one record",
         window_start=datetime(2025, 7, 1),
         window_end=datetime(2025, 10, 1),
@@ -38,12 +45,14 @@ def request(
         charges=tuple(
             Charge(
                 f"table_{i}",
+                "stops",
                 "gaussian",
                 1.0,
                 1 / math.sqrt(2 * rho),
-                rho,
-                epsilon_for(rho, 1e-7),
-                1e-7,
+                rho=rho,
+                epsilon=None,
+                epsilon_shown=epsilon_for(rho, 1e-7),
+                delta_shown=1e-7,
             )
             for i, rho in enumerate(rhos)
         ),
@@ -57,11 +66,12 @@ def test_charges_add_up_per_period(engines: tuple[Engine, Engine]) -> None:
     after = charge_budget(internal, request("r2", 0.15))
     charge_budget(internal, request("r3", 0.3, period="2025Q4"))
 
-    assert math.isclose(after.rho_spent, 0.45) and math.isclose(after.rho_remaining, 0.05)
+    assert math.isclose(after.period.spent, 0.45) and math.isclose(after.period.remaining, 0.05)
     budgets = {b.period: b for b in period_budgets(internal)}
     assert sorted(budgets) == ["2025Q3", "2025Q4"]
     assert (budgets["2025Q3"].charges, budgets["2025Q4"].charges) == (3, 1)
-    assert math.isclose(budgets["2025Q4"].rho_remaining, 0.2)
+    assert {b.currency for b in budgets.values()} == {"rho"}
+    assert math.isclose(budgets["2025Q4"].remaining, 0.2)
 
 
 def test_an_overspend_is_refused_whole_with_what_remains(engines: tuple[Engine, Engine]) -> None:
@@ -124,8 +134,8 @@ def test_sixteen_concurrent_releases_never_overspend(settings: Settings) -> None
     (budget,) = period_budgets(engine)
     engine.dispose()
     assert sum(results) == 5  # 5 x 0.1 fit under the cap of 0.5
-    assert budget.rho_spent <= budget.rho_cap + 1e-12
-    assert math.isclose(budget.rho_spent, 0.5)
+    assert budget.spent <= budget.cap + 1e-12
+    assert math.isclose(budget.spent, 0.5)
 
 
 def test_portal_budget_prints_each_period(settings: Settings) -> None:
@@ -148,7 +158,22 @@ def test_portal_budget_prints_each_period(settings: Settings) -> None:
     as_json = CliRunner().invoke(cli, ["budget", "--json"], env=env)
     as_table = CliRunner().invoke(cli, ["budget"], env=env)
 
-    assert json_module.loads(as_json.stdout) == [
-        {"period": "2025Q3", "rho_cap": 0.5, "rho_spent": 0.25, "rho_remaining": 0.25, "charges": 2}
-    ]
+    assert json_module.loads(as_json.stdout) == {
+        "periods": [
+            {
+                "period": "2025Q3",
+                "unit": "record",
+                "currency": "rho",
+                "cap": 0.5,
+                "spent": 0.25,
+                "remaining": 0.25,
+                "charges": 2,
+                "releases": 1,
+                "unpublished": ["r1"],
+            }
+        ],
+        "horizons": [],
+    }
     assert "2025Q3" in as_table.stdout and "0.25" in as_table.stdout
+    # r1 was charged and never published: the table says so.
+    assert "charged, not published: release key r1 charged 2025Q3" in as_table.stdout

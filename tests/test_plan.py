@@ -35,7 +35,7 @@ def test_a_plan_spends_nothing_and_describes_the_release_that_follows(
     plan = plan_release(internal, public, "2024Q3", QUARTERLY)
 
     assert count(internal, BudgetCharge) == 0
-    assert plan.fits and plan.budget.rho_spent == 0
+    assert plan.fits and plan.budget.spent == 0 and plan.refusal is None
     assert plan.rho == pytest.approx(QUARTERLY.budget.rho)
     assert plan.epsilon > plan.rho and plan.delta == QUARTERLY.budget.delta
     assert [t.name for t in plan.tables] == [p.name for p in QUARTERLY.parts() if p.measured]
@@ -56,7 +56,8 @@ def test_a_plan_spends_nothing_and_describes_the_release_that_follows(
     assert sum(len(t.cells) for t in release.tables) == sum(t.cells for t in plan.tables)
 
     after = plan_release(internal, public, "2024Q3", QUARTERLY)
-    assert after.budget.rho_spent == pytest.approx(QUARTERLY.budget.rho) and not after.fits
+    assert after.budget.spent == pytest.approx(QUARTERLY.budget.rho) and not after.fits
+    assert after.refusal is not None and "already charged under this policy" in after.refusal
 
 
 def test_a_plan_needs_areas_but_no_records(engines: tuple[Engine, Engine]) -> None:
@@ -83,6 +84,7 @@ def test_the_plan_command_prints_json_and_needs_no_record(
     assert result.exit_code == 0, result.output
     plan = json.loads(result.output)
     assert plan["period"] == "2024Q3" and plan["fits"] is True
-    assert plan["rho_remaining"] == pytest.approx(QUARTERLY.budget.rho)
+    assert plan["remaining"] == pytest.approx(QUARTERLY.budget.rho)
+    assert (plan["currency"], plan["period_currency"]) == ("rho", "rho")
     assert {t["name"] for t in plan["tables"]} >= {"stops_by_month_beat", "stops_in_quarter"}
     assert count(internal, BudgetCharge) == 0

@@ -96,11 +96,15 @@ def test_a_person_unit_and_a_pure_dp_budget() -> None:
     text = GOOD.replace(
         "[budget]\nrho = 0.5",
         '[unit]\nkind = "person"\nmax_records_per_cell = 2'
-        '\nmax_cells = 3\n[budget]\nmechanism = "laplace"\nepsilon = 1.0',
+        '\nmax_cells = 3\n[budget]\nmechanism = "laplace"\nepsilon = 1.0'
+        '\nhorizon = "year"\nhorizon_epsilon = 3.0',
     )
     policy = parse_policy(text)
     assert (policy.unit.max_records_per_cell, policy.unit.max_cells) == (2, 3)
     assert (policy.budget.epsilon, policy.budget.rho) == (1.0, 0.5)
+    assert (policy.budget.currency, policy.budget.cap) == ("epsilon", 1.0)
+    assert (policy.budget.horizon, policy.budget.horizon_cap) == ("year", 3.0)
+    assert policy.budget.horizon_account(2025) == "year 2025"
     assert "at most 2 time(s) in a cell and in at most 3 cell(s)" in policy.unit.describe()
 
 
@@ -139,6 +143,26 @@ def test_a_person_unit_and_a_pure_dp_budget() -> None:
             ),
             "the levels' weights add up to 1; they must leave",
         ),
+        (("rho = 0.5", "rho = 0.5\nsigma = 2"), "[budget] unknown keys ['sigma']"),
+        (
+            ("rho = 0.5", 'rho = 0.5\nhorizon = "year"\nhorizon_rho = 2'),
+            "horizon is for a person unit: under the record unit every record falls in one quarter",
+        ),
+        (
+            (
+                "[budget]",
+                '[unit]\nkind = "person"\nmax_records_per_cell = 1\nmax_cells = 2\n[budget]',
+            ),
+            'a person unit needs horizon = "year" (a calendar year) or "portal"',
+        ),
+        (
+            (
+                "rho = 0.5",
+                'rho = 0.5\nhorizon = "year"\nhorizon_rho = 0.1\n[unit]\nkind = "person"\n'
+                "max_records_per_cell = 1\nmax_cells = 2",
+            ),
+            "horizon_rho must be a number at least the quarter's rho (0.5)",
+        ),
     ],
     ids=[
         "zero rho",
@@ -152,6 +176,10 @@ def test_a_person_unit_and_a_pure_dp_budget() -> None:
         "level not a roll-up",
         "level weight",
         "levels take it all",
+        "unknown budget key",
+        "record unit with a horizon",
+        "person unit without a horizon",
+        "horizon below a quarter",
     ],
 )
 def test_a_bad_policy_says_what_to_fix(change: tuple[str, str], message: str) -> None:
@@ -187,7 +215,9 @@ weight = 0.2
         parse_policy(text)
     parse_policy(
         text.replace('kind = "record"', "").replace(
-            "[budget]", '[unit]\nkind = "person"\nmax_records_per_cell = 1\nmax_cells = 1\n[budget]'
+            "[budget]",
+            '[unit]\nkind = "person"\nmax_records_per_cell = 1\nmax_cells = 1\n[budget]\n'
+            'horizon = "portal"\nhorizon_rho = 2.0',
         )
     )  # a person unit's tables are bounded, and post-processed, one by one
 

@@ -12,7 +12,7 @@ from portal.cli.ingest import EXIT_REFUSED
 from portal.settings import Settings
 from portal.stores import internal_engine, public_engine
 from privacy.release.build import ReleaseRefused, build_release
-from privacy.release.ledger import BudgetExceeded
+from privacy.release.ledger import ChargeRefused
 from privacy.release.periods import PeriodError
 from privacy.release.policy import PolicyError, load_policy
 from publishing.models import Release, ReleaseTable
@@ -27,7 +27,7 @@ def run_build(
     try:
         policy = load_policy(policy_name)
         built = build_release(internal, public, period, policy, rerelease=rerelease)
-    except (PolicyError, PeriodError, ReleaseRefused, BudgetExceeded) as refused:
+    except (PolicyError, PeriodError, ReleaseRefused, ChargeRefused) as refused:
         err.print(f"[red]refused:[/] {refused}", highlight=False)
         return EXIT_REFUSED
     finally:
@@ -123,8 +123,8 @@ def print_plan(
     finally:
         internal.dispose()
         public.dispose()
+    budget = plan.budget
     if as_json:
-        budget = plan.budget
         print(
             json.dumps(
                 {
@@ -134,15 +134,19 @@ def print_plan(
                             "period",
                             "policy_name",
                             "unit",
+                            "currency",
+                            "spend",
                             "rho",
                             "epsilon",
                             "delta",
                             "fits",
+                            "refusal",
                         )
                     },
-                    "rho_cap": budget.rho_cap,
-                    "rho_spent": budget.rho_spent,
-                    "rho_remaining": budget.rho_remaining,
+                    "period_currency": budget.currency,
+                    "cap": budget.cap,
+                    "spent": budget.spent,
+                    "remaining": budget.remaining,
                     "tables": [vars(t) for t in plan.tables],
                 },
                 indent=2,
@@ -154,27 +158,37 @@ def print_plan(
         "read, nothing spent"
     )
     table.add_column("table (and its levels)", no_wrap=True)
-    for name in ("cells", "noise scale", "rho", "95% ± (median)"):
+    for name in ("cells", "noise scale", plan.currency, "95% ± (median)"):
         table.add_column(name, justify="right")
     for t in plan.tables:
         table.add_row(
             ("  " if t.level_of else "") + t.name,
             f"{t.cells:,}",
             f"{t.noise_scale:.3g}",
-            f"{t.rho:.4g}",
+            f"{t.spend:.4g}",
             f"{t.half_width:.3g}",
         )
     console.print(table)
-    verdict = (
-        "[green]fits[/]"
-        if plan.fits
-        else "[red]would be refused[/]: lower the policy's budget.rho or release fewer tables"
+    guarantee = (
+        f"({plan.epsilon:.3g}, {plan.delta:g})"
+        if plan.currency == "rho"
+        else f"({plan.epsilon:.3g}, 0)"
     )
     console.print(
-        f"It would spend rho {plan.rho:.4g}, that is ({plan.epsilon:.3g}, "
-        f"{plan.delta:g})-differential privacy for {plan.unit}; {plan.period} has "
-        f"rho {plan.budget.rho_remaining:.4g} of {plan.budget.rho_cap:.4g} left: "
-        f"{verdict}.",
+        f"It would spend {plan.currency} {plan.spend:.4g} of {plan.period}'s "
+        f"{budget.currency} {budget.remaining:.4g} left of {budget.cap:.4g}: "
+        f"{guarantee}-differential privacy for {plan.unit}.",
         highlight=False,
     )
+    if plan.horizon is not None:
+        h = plan.horizon
+        console.print(
+            f"The person unit's horizon {h.horizon} has {h.currency} {h.remaining:.4g} "
+            f"left of {h.cap:.4g}.",
+            highlight=False,
+        )
+    if plan.fits:
+        console.print("[green]The ledger would accept it.[/]")
+    else:
+        console.print(f"[red]The ledger would refuse it:[/] {plan.refusal}", highlight=False)
     return 0

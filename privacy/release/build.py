@@ -2,8 +2,10 @@
 
 The order is the design's: every table is aggregated and its OpenDP measurement built and
 checked first; then the whole release is charged to the ledger and committed; only then is
-noise drawn. A refusal before the charge (no areas, no data, already released) spends
-nothing; a crash after it leaves the spend recorded and no release, never a hidden draw.
+noise drawn. A refusal before the charge (a quarter not over, no areas, already charged
+under the policy) spends nothing; a crash after it leaves the spend recorded and no
+release, never a hidden draw. No decision here looks at the records: a quarter with no
+records is released like any other, as noisy zeros.
 """
 
 from __future__ import annotations
@@ -15,20 +17,27 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, timedelta
 from importlib.metadata import version
 
 from sqlalchemy import Engine, select
 
 from privacy.release.accounting import release_privacy
 from privacy.release.aggregate import count_table
-from privacy.release.ledger import ChargeRequest, charge_budget
+from privacy.release.ledger import (
+    AlreadyCharged,
+    ChargeRequest,
+    Receipt,
+    charge_budget,
+    earlier_charges,
+)
 from privacy.release.noise import TableMeasurement
+from privacy.release.outcomes import explain_repeat
 from privacy.release.parts import measured_parts
 from privacy.release.periods import Quarter
 from privacy.release.policy import Policy
 from privacy.release.shape import ReleaseRefused, prepare, release_shape
 from privacy.store.audit import record_audit, utc_now
-from privacy.store.models import RECORD_TABLES, InternalBase
 from publishing.models import Release
 from publishing.releases import ReleaseContent, write_release
 
@@ -84,9 +93,10 @@ def _build(
     rerelease: bool,
 ) -> BuiltRelease:
     quarter = Quarter.parse(period)
+    refuse_unfinished(quarter)
     shape = release_shape(public, quarter, policy)  # refuses, unspent, without areas
-    _refuse_repeat(public, quarter, policy, rerelease)
-    _refuse_empty(internal, quarter, policy)
+    if not rerelease:  # a first look, before counting; the ledger decides under its lock
+        _refuse_repeat(internal, public, quarter, policy)
     # The release's shape (cells, levels, noise scales) does not depend on the data, so its
     # OpenDP measurements, its post-processing and the simulation behind its intervals are
     # prepared while the database counts; nothing there sees a record.
@@ -106,21 +116,12 @@ def _build(
         planned, processor = preparing.result()
     measured = [p for p in planned if p is not None]
     release_key = uuid.uuid4().hex
-    budget = charge_budget(
-        internal,
-        ChargeRequest(
-            release_id=release_key,
-            period=str(quarter),
-            policy_name=policy.name,
-            policy_sha256=policy.sha256,
-            rho_cap=policy.budget.rho,
-            unit=policy.unit.describe(),
-            window_start=quarter.start,
-            window_end=quarter.end,
-            charges=tuple(p.charge for p in measured),
-            actor=actor,
-        ),
-    )
+    try:
+        receipt = charge_budget(
+            internal, charge_request(policy, quarter, measured, release_key, rerelease, actor)
+        )
+    except AlreadyCharged as repeat:
+        raise ReleaseRefused(explain_repeat(public, str(quarter), repeat.earlier, ())) from None
     # The charge has committed: from here on noise may be drawn.
     raw = [
         p.apply(c.counts) if p is not None else [0] * len(c.keys)
@@ -135,7 +136,7 @@ def _build(
         policy_version=policy.version,
         policy_sha256=policy.sha256,
         policy_text=policy.text,
-        budget_statement=_statement(policy, measured, budget.rho_cap, budget.rho_spent),
+        budget_statement=budget_statement(policy, measured, receipt),
         engine_version=version("transparency-portal"),
         tables=tables,
     )
@@ -158,60 +159,112 @@ def _build(
     )
 
 
-def _statement(
-    policy: Policy, planned: list[TableMeasurement], cap: float, spent: float
-) -> dict[str, object]:
-    rho, epsilon, delta = release_privacy(
-        policy.budget.mechanism,
-        policy.budget.delta,
-        [p.charge.rho for p in planned],
-        [p.charge.epsilon_shown for p in planned],
+def charge_request(
+    policy: Policy,
+    quarter: Quarter,
+    measured: list[TableMeasurement],
+    release_key: str,
+    rerelease: bool,
+    actor: str | None,
+) -> ChargeRequest:
+    """What a release of ``quarter`` under ``policy`` asks of the ledger."""
+    budget = policy.budget
+    return ChargeRequest(
+        release_id=release_key,
+        period=str(quarter),
+        policy_name=policy.name,
+        policy_sha256=policy.sha256,
+        currency=budget.currency,
+        cap=budget.cap,
+        unit_kind=policy.unit.kind,
+        unit=policy.unit.describe(),
+        window_start=quarter.start,
+        window_end=quarter.end,
+        charges=tuple(p.charge for p in measured),
+        horizon=budget.horizon_account(quarter.year),
+        horizon_kind=budget.horizon,
+        horizon_cap=budget.horizon_cap,
+        rerelease=rerelease,
+        actor=actor,
     )
-    return {
-        "unit": policy.unit.describe(),
-        "mechanism": policy.budget.mechanism,
-        "rho": rho,
-        "epsilon": epsilon,
-        "delta": delta,
-        "period_rho_cap": cap,
-        "period_rho_spent": spent,
-        "words": (
-            f"This release spent zCDP rho = {rho:.4g} of the quarter's budget of "
-            f"{cap:.4g}; that implies ({epsilon:.3g}, {delta:g})-differential privacy "
-            f"for {policy.unit.describe()}."
-        ),
-    }
 
 
-def _refuse_repeat(public: Engine, quarter: Quarter, policy: Policy, rerelease: bool) -> None:
-    with public.connect() as connection:
-        earlier = connection.execute(
-            select(Release.id).where(
-                Release.period == str(quarter), Release.policy_sha256 == policy.sha256
-            )
-        ).first()
-    if earlier is not None and not rerelease:
+def refuse_unfinished(quarter: Quarter, today: date | None = None) -> None:
+    """A quarter is released once it has ended, by this machine's clock: a decision from
+    the calendar, never from the records."""
+    today = today or date.today()
+    if quarter.end.date() > today:
         raise ReleaseRefused(
-            f"{quarter} is already released under this policy (release {earlier[0][:12]}); "
-            "releasing it again spends budget again: pass --rerelease to do it anyway"
+            f"{quarter} has not ended yet (it ends on {quarter.end - timedelta(days=1):%Y-%m-%d}):"
+            " a quarter is released once it is over"
         )
 
 
-def _refuse_empty(internal: Engine, quarter: Quarter, policy: Policy) -> None:
-    sources = sorted({spec.source for spec in policy.tables})
-    with internal.connect() as connection:
-        for source in sources:
-            table = InternalBase.metadata.tables[RECORD_TABLES[source]]
-            # The first row will do: is there any record in the window at all?
-            found = connection.execute(
-                select(table.c.id)
-                .where(table.c.occurred_at >= quarter.start, table.c.occurred_at < quarter.end)
-                .limit(1)
-            ).first()
-            if found is not None:
-                return
-    raise ReleaseRefused(
-        f"there are no {', '.join(sources)} records in {quarter} "
-        f"({quarter.start:%Y-%m-%d} to {quarter.end:%Y-%m-%d}): ingest them "
-        "first, or pick a period that has data"
+def budget_statement(
+    policy: Policy, planned: list[TableMeasurement], receipt: Receipt
+) -> dict[str, object]:
+    """The release's budget statement, in the policy's own currency: what it spent, what
+    its period (and, for a person unit, its horizon) has spent in all, and the same in
+    words."""
+    budget, period = policy.budget, receipt.period
+    rho, epsilon, delta = release_privacy(
+        budget.mechanism,
+        budget.delta,
+        [p.charge.rho for p in planned],
+        [p.charge.epsilon_shown for p in planned],
     )
+    spent = rho if budget.currency == "rho" else epsilon
+    statement: dict[str, object] = {
+        "unit": policy.unit.describe(),
+        "unit_kind": policy.unit.kind,
+        "mechanism": budget.mechanism,
+        "currency": budget.currency,
+        "spent": spent,
+        "rho": rho,
+        "epsilon": epsilon,
+        "delta": delta,
+        "period_currency": period.currency,
+        "period_cap": period.cap,
+        "period_spent": period.spent,
+    }
+    if budget.currency == "rho":
+        words = (
+            f"This release spent zCDP rho = {rho:.4g} of the quarter's budget of "
+            f"{period.cap:.4g} ({period.spent:.4g} spent in all); that implies "
+            f"({epsilon:.3g}, {delta:g})-differential privacy for {policy.unit.describe()}."
+        )
+    else:
+        words = (
+            f"This release spent epsilon = {epsilon:.4g} of the quarter's pure-DP budget of "
+            f"epsilon = {period.cap:.4g} ({period.spent:.4g} spent in all): "
+            f"({epsilon:.3g}, 0)-differential privacy for {policy.unit.describe()}."
+        )
+    if receipt.horizon is not None:
+        horizon = receipt.horizon
+        statement |= {
+            "horizon": horizon.horizon,
+            "horizon_cap": horizon.cap,
+            "horizon_spent": horizon.spent,
+        }
+        words += (
+            f" Over the horizon {horizon.horizon}, releases about these people have spent "
+            f"{horizon.currency} = {horizon.spent:.4g} of a cap of {horizon.cap:.4g}."
+        )
+    statement["words"] = words
+    return statement
+
+
+def _refuse_repeat(internal: Engine, public: Engine, quarter: Quarter, policy: Policy) -> None:
+    with public.connect() as connection:
+        same_policy = (
+            connection.execute(
+                select(Release.id).where(
+                    Release.period == str(quarter), Release.policy_sha256 == policy.sha256
+                )
+            )
+            .scalars()
+            .all()
+        )
+    earlier = earlier_charges(internal, str(quarter), policy.sha256)
+    if earlier or same_policy:
+        raise ReleaseRefused(explain_repeat(public, str(quarter), earlier, same_policy))

@@ -26,10 +26,14 @@ MAP_TOLERANCE = 1e-9
 
 
 class Measured(Protocol):
-    """What is measured: a named table (or level) with its share of the budget."""
+    """What is measured: a named table (or level) of a source's records, with its share of
+    the budget."""
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
 
     @property
     def weight(self) -> float: ...
@@ -68,12 +72,14 @@ def plan_measurement(
         _check(spec, spent, rho, "rho")
         charge = Charge(
             spec.name,
+            spec.source,
             "gaussian",
             sensitivity.l2,
             scale,
-            spent,
-            epsilon_for(spent, budget.delta),
-            budget.delta,
+            rho=spent,
+            epsilon=None,  # zCDP has no pure-DP epsilon; epsilon_shown is at delta
+            epsilon_shown=epsilon_for(spent, budget.delta),
+            delta_shown=budget.delta,
         )
     else:
         assert budget.epsilon is not None
@@ -82,9 +88,18 @@ def plan_measurement(
         measurement = dp.m.make_laplace(domain, dp.l1_distance(T=float), scale=scale)
         spent_epsilon = float(measurement.map(sensitivity.l1))  # type: ignore[no-untyped-call]
         _check(spec, spent_epsilon, epsilon, "epsilon")
-        # Pure epsilon-DP implies (epsilon^2 / 2)-zCDP: the ledger keeps one currency.
+        # The ledger counts a pure-DP policy in epsilon; the rho is what the charge costs a
+        # zCDP period (epsilon-DP implies epsilon^2 / 2-zCDP).
         charge = Charge(
-            spec.name, "laplace", sensitivity.l1, scale, spent_epsilon**2 / 2, spent_epsilon, 0.0
+            spec.name,
+            spec.source,
+            "laplace",
+            sensitivity.l1,
+            scale,
+            rho=spent_epsilon**2 / 2,
+            epsilon=spent_epsilon,
+            epsilon_shown=spent_epsilon,
+            delta_shown=0.0,
         )
     return TableMeasurement(spec, measurement, charge)
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from privacy.release.accounting import release_privacy
-from privacy.release.ledger import RHO_TOLERANCE, PeriodBudget, period_budgets
+from privacy.release.build import charge_request
+from privacy.release.ledger import HorizonBudget, PeriodBudget, preview_charge
 from privacy.release.periods import Quarter
 from privacy.release.policy import Policy
 from privacy.release.shape import prepare, release_shape
@@ -34,6 +35,7 @@ class PlannedTable:
     sensitivity: float
     noise_scale: float
     rho: float
+    spend: float  # in the policy's currency: rho (zCDP) or epsilon (pure DP)
     half_width: float
 
 
@@ -48,12 +50,16 @@ class ReleasePlan:
     rho: float
     epsilon: float
     delta: float
+    currency: str  # what the policy counts in: rho (zCDP) or epsilon (pure DP)
+    spend: float  # what the release would spend, in the period's currency
     budget: PeriodBudget  # the period's, before this release
+    horizon: HorizonBudget | None  # a person unit's horizon, before this release
+    refusal: str | None  # why the ledger would refuse it now, or None
 
     @property
     def fits(self) -> bool:
-        """Whether the ledger would accept the release (the same test it applies)."""
-        return self.budget.rho_spent + self.rho <= self.budget.rho_cap + RHO_TOLERANCE
+        """Whether the ledger would accept the release (the same tests it applies)."""
+        return self.refusal is None
 
 
 def plan_release(internal: Engine, public: Engine, period: str, policy: Policy) -> ReleasePlan:
@@ -75,6 +81,7 @@ def plan_release(internal: Engine, public: Engine, period: str, policy: Policy) 
                 sensitivity=charge.sensitivity,
                 noise_scale=charge.noise_scale,
                 rho=charge.rho,
+                spend=charge.epsilon if charge.epsilon is not None else charge.rho,
                 half_width=float(statistics.median(processor.half[cells].tolist())),
             )
         )
@@ -86,10 +93,10 @@ def plan_release(internal: Engine, public: Engine, period: str, policy: Policy) 
         [c.epsilon_shown for c in charges],
     )
     # A period's cap is fixed by its first release; before that it is the policy's.
-    budget = next(
-        iter(period_budgets(internal, [str(quarter)])),
-        PeriodBudget(str(quarter), policy.budget.rho, 0.0, 0),
+    request = charge_request(
+        policy, quarter, [p for p in planned if p is not None], "planned", False, None
     )
+    preview = preview_charge(internal, request)
     return ReleasePlan(
         str(quarter),
         policy.name,
@@ -98,5 +105,9 @@ def plan_release(internal: Engine, public: Engine, period: str, policy: Policy) 
         rho,
         epsilon,
         delta,
-        budget,
+        policy.budget.currency,
+        request.amount(preview.period.currency),
+        preview.period,
+        preview.horizon,
+        str(preview.refusal) if preview.refusal is not None else None,
     )

@@ -26,6 +26,16 @@ WEIGHT_TOLERANCE = 1e-9
 _TOP_KEYS = {"name", "version", "description", "period", "unit", "budget", "tables"}
 _TABLE_KEYS = {"name", "title", "source", "dimensions", "where", "weight", "levels"}
 _LEVEL_KEYS = {"name", "title", "dimensions", "weight"}
+_BUDGET_KEYS = {
+    "mechanism",
+    "rho",
+    "epsilon",
+    "delta",
+    "horizon",
+    "horizon_rho",
+    "horizon_epsilon",
+}
+HORIZONS = ("year", "portal")
 
 
 class PolicyError(ValueError):
@@ -43,21 +53,52 @@ class PrivacyUnit:
     def describe(self) -> str:
         """The unit in words, for the budget statement."""
         if self.kind == "record":
-            return "one record (a stop, an incident or a use of force)"
+            return (
+                "one record (a stop, an incident or a use of force); a person with several "
+                "records is protected less, since the loss of each of their records adds up"
+            )
         return (
             f"one person (by person_key), counted at most {self.max_records_per_cell} "
             f"time(s) in a cell and in at most {self.max_cells} cell(s) of a table"
         )
 
 
+Currency = Literal["rho", "epsilon"]
+Horizon = Literal["year", "portal"]
+
+
 @dataclass(frozen=True)
 class Budget:
-    """The budget of one period: zCDP rho (Gaussian) or pure epsilon (Laplace)."""
+    """The budget of one period, in the policy's own currency: zCDP rho (Gaussian noise;
+    rhos add up) or pure-DP epsilon (Laplace noise; epsilons add up). A person-unit policy
+    also caps what every release within a ``horizon`` spends together: a calendar year, or
+    the whole life of the portal."""
 
     mechanism: Literal["gaussian", "laplace"]
     rho: float  # zCDP; for a pure-DP policy, the rho its epsilon implies (epsilon^2 / 2)
     epsilon: float | None  # pure DP only
     delta: float  # the delta at which (epsilon, delta) is shown to people
+    horizon: Horizon | None = None  # person unit only
+    horizon_cap: float | None = None  # in the budget's currency
+
+    @property
+    def currency(self) -> Currency:
+        """What the ledger counts this budget in: epsilons for pure DP, rhos for zCDP."""
+        return "epsilon" if self.mechanism == "laplace" else "rho"
+
+    @property
+    def cap(self) -> float:
+        """A period's budget in :attr:`currency`."""
+        if self.mechanism == "laplace":
+            assert self.epsilon is not None
+            return self.epsilon
+        return self.rho
+
+    def horizon_account(self, year: int) -> str | None:
+        """The ledger's name for the horizon a period of ``year`` falls in, if any."""
+        if self.horizon is None:
+            return None
+        return f"year {year}" if self.horizon == "year" else "portal"
 
 
 @dataclass(frozen=True)
@@ -238,7 +279,7 @@ def parse_policy(text: str, *, origin: str = "<policy>") -> Policy:
         description=str(document.get("description", "")),
         period="quarter",
         unit=unit,
-        budget=_parse_budget(document.get("budget"), fail),
+        budget=_parse_budget(document.get("budget"), unit, fail),
         tables=tables,
         text=text,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
@@ -262,12 +303,61 @@ def _parse_unit(raw: Any, fail: Any) -> PrivacyUnit:
     return PrivacyUnit("person", bounds[0], bounds[1])
 
 
-def _parse_budget(raw: Any, fail: Any) -> Budget:
+def _parse_budget(raw: Any, unit: PrivacyUnit, fail: Any) -> Budget:
     if not isinstance(raw, dict):
         raise fail(
             "[budget] is required: rho (zCDP per period) and delta, or epsilon for "
             'mechanism = "laplace"'
         )
+    unknown = set(raw) - _BUDGET_KEYS
+    if unknown:
+        raise fail(f"[budget] unknown keys {sorted(unknown)}; allowed: {sorted(_BUDGET_KEYS)}")
+    period = _parse_period_budget(raw, fail)
+    horizon, horizon_cap = _parse_horizon(raw, period, unit, fail)
+    return Budget(
+        period.mechanism,
+        rho=period.rho,
+        epsilon=period.epsilon,
+        delta=period.delta,
+        horizon=horizon,
+        horizon_cap=horizon_cap,
+    )
+
+
+def _parse_horizon(
+    raw: dict[str, Any], period: Budget, unit: PrivacyUnit, fail: Any
+) -> tuple[Horizon | None, float | None]:
+    """A person's records fall in many periods, so a person-unit policy must cap what they
+    all spend together; a record falls in one period only, so its period is its horizon."""
+    key = f"horizon_{period.currency}"
+    other = "horizon_rho" if key == "horizon_epsilon" else "horizon_epsilon"
+    if other in raw:
+        raise fail(f"[budget] a {period.mechanism} budget counts in {period.currency}: use {key}")
+    if unit.kind == "record":
+        if "horizon" in raw or key in raw:
+            raise fail(
+                "[budget] horizon is for a person unit: under the record unit every record "
+                "falls in one quarter, so the quarter's budget is all any record ever spends"
+            )
+        return None, None
+    horizon = raw.get("horizon")
+    if horizon not in HORIZONS:
+        raise fail(
+            '[budget] a person unit needs horizon = "year" (a calendar year) or "portal" '
+            f"(the life of the portal) and {key}, the most that every release in the horizon "
+            "may spend together: a person's records fall in many quarters, and their losses "
+            "add up"
+        )
+    cap = raw.get(key)
+    if not isinstance(cap, int | float) or not math.isfinite(cap) or cap < period.cap:
+        raise fail(
+            f"[budget] {key} must be a number at least the quarter's {period.currency} "
+            f"({period.cap:g}): the most that every release in one {horizon} may spend together"
+        )
+    return horizon, float(cap)
+
+
+def _parse_period_budget(raw: dict[str, Any], fail: Any) -> Budget:
     mechanism = raw.get("mechanism", "gaussian")
     if mechanism not in MECHANISMS:
         raise fail(f"[budget] mechanism must be one of {', '.join(MECHANISMS)}")

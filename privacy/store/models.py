@@ -145,37 +145,68 @@ RECORD_TABLES = {"stops": "stops", "incidents": "incidents", "force": "force_eve
 
 
 class BudgetPeriod(InternalBase):
-    """A budget period and its cap, fixed by the first release that charges it."""
+    """A budget period: its currency (``rho`` for zCDP, ``epsilon`` for pure DP), its cap
+    in that currency and the privacy unit it protects, all fixed by its first release."""
 
     __tablename__ = "budget_periods"
-    __table_args__ = (CheckConstraint("rho_cap > 0", name="rho_cap_positive"),)
+    __table_args__ = (
+        CheckConstraint("cap > 0", name="cap_positive"),
+        CheckConstraint("currency = 'rho' OR currency = 'epsilon'", name="currency_code"),
+        CheckConstraint("unit_kind = 'record' OR unit_kind = 'person'", name="unit_kind_code"),
+    )
 
     period: Mapped[str] = mapped_column(String(16), primary_key=True)  # e.g. 2025Q3
-    rho_cap: Mapped[float] = mapped_column(Float)
+    currency: Mapped[str] = mapped_column(String(8))
+    cap: Mapped[float] = mapped_column(Float)
+    unit_kind: Mapped[str] = mapped_column(String(8))
+    policy_name: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class BudgetHorizon(InternalBase):
+    """A person-unit policy's horizon (a calendar year, or the life of the portal): a cap
+    on what every release in it spends together, fixed by its first release."""
+
+    __tablename__ = "budget_horizons"
+    __table_args__ = (
+        CheckConstraint("cap > 0", name="cap_positive"),
+        CheckConstraint("currency = 'rho' OR currency = 'epsilon'", name="currency_code"),
+        CheckConstraint("kind = 'year' OR kind = 'portal'", name="kind_code"),
+    )
+
+    horizon: Mapped[str] = mapped_column(String(32), primary_key=True)  # "year 2025", "portal"
+    kind: Mapped[str] = mapped_column(String(8))
+    currency: Mapped[str] = mapped_column(String(8))
+    cap: Mapped[float] = mapped_column(Float)
     policy_name: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class BudgetCharge(InternalBase):
-    """One table's spend of a period's budget. Append-only: rows are never changed."""
+    """One table's spend of a period's budget (and of its horizon's, for a person unit).
+    Append-only: rows are never changed."""
 
     __tablename__ = "budget_charges"
     __table_args__ = (
         CheckConstraint("rho > 0", name="rho_positive"),
         Index("ix_budget_charges_period", "period"),
+        Index("ix_budget_charges_horizon", "horizon"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     period: Mapped[str] = mapped_column(String(16))
+    horizon: Mapped[str | None] = mapped_column(String(32), nullable=True)
     release_id: Mapped[str] = mapped_column(String(64))
     policy_name: Mapped[str] = mapped_column(String(128))
     policy_sha256: Mapped[str] = mapped_column(String(64))
     table_name: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str | None] = mapped_column(String(16), nullable=True)  # None before 0004
     unit: Mapped[str] = mapped_column(String(256))
     mechanism: Mapped[str] = mapped_column(String(16))
     sensitivity: Mapped[float] = mapped_column(Float)  # L2 (gaussian) or L1 (laplace)
     noise_scale: Mapped[float] = mapped_column(Float)
-    rho: Mapped[float] = mapped_column(Float)
+    rho: Mapped[float] = mapped_column(Float)  # zCDP cost, of every charge
+    epsilon: Mapped[float | None] = mapped_column(Float, nullable=True)  # pure DP only
     epsilon_shown: Mapped[float] = mapped_column(Float)
     delta_shown: Mapped[float] = mapped_column(Float)
     window_start: Mapped[datetime] = mapped_column(DateTime)
