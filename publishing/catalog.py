@@ -20,6 +20,7 @@ from sqlalchemy import Engine, func, select
 
 from publishing.models import Area, Artifact, FocusArea, FocusAreaBeat, Release
 from publishing.releases import read_release
+from publishing.statement import BudgetStatement
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,11 @@ class ReleaseInfo:
     budget_statement: dict[str, Any]
     engine_version: str
     created_at: datetime
+
+    @property
+    def statement(self) -> BudgetStatement:
+        """The budget statement, typed."""
+        return BudgetStatement.of(self.budget_statement)
 
 
 @dataclass(frozen=True)

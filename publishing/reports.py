@@ -25,6 +25,7 @@ from publishing.artifacts import report_filename
 from publishing.catalog import Catalog, PublishedTable
 from publishing.charts import Chart
 from publishing.headlines import headlines, summary
+from publishing.statement import plain_words
 
 TEMPLATES = Path(__file__).resolve().parent / "report_templates"
 AUTHOR = "Police Transparency Portal"
@@ -177,7 +178,7 @@ def build_report(
         }
     city = next(iter(catalog.areas_at("city")), None)
     department = f"{city.name} Police Department" if city else "Police Department"
-    statement = release.budget_statement
+    statement = release.statement
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"]),
@@ -191,6 +192,7 @@ def build_report(
         period=period,
         release=release,
         statement=statement,
+        promise=plain_words(statement, period),
         headlines=headlines(catalog, period),
         summary=summary(catalog, period),
         sections=sections,

@@ -22,7 +22,7 @@ from importlib.metadata import version
 
 from sqlalchemy import Engine, select
 
-from privacy.release.accounting import release_privacy
+from privacy.release.accounting import epsilon_for, release_privacy
 from privacy.release.aggregate import count_table
 from privacy.release.ledger import (
     AlreadyCharged,
@@ -214,6 +214,10 @@ def budget_statement(
         [p.charge.epsilon_shown for p in planned],
     )
     spent = rho if budget.currency == "rho" else epsilon
+    # The quarter's total as (epsilon, delta): every release of it so far, this one included.
+    period_epsilon = (
+        epsilon_for(period.spent, budget.delta) if period.currency == "rho" else period.spent
+    )
     statement: dict[str, object] = {
         "unit": policy.unit.describe(),
         "unit_kind": policy.unit.kind,
@@ -226,6 +230,7 @@ def budget_statement(
         "period_currency": period.currency,
         "period_cap": period.cap,
         "period_spent": period.spent,
+        "period_epsilon": period_epsilon,
     }
     if budget.currency == "rho":
         words = (

@@ -24,11 +24,14 @@ def months_released(catalog: Catalog) -> list[str]:
     return months
 
 
+WINDOW_MONTHS = 12  # released months on each side of a focus area's start
+
+
 def before_and_after(
     catalog: Catalog,
     start: date,
     *,
-    span: int = 12,
+    span: int = WINDOW_MONTHS,
 ) -> tuple[list[str], list[str]]:
     """Up to ``span`` released months wholly before ``start`` and from its first whole month
     on (a month that ``start`` falls inside is in neither)."""

@@ -1,9 +1,9 @@
-"""The methodology page: what differential privacy means here, the unit, the budget spent
-so far, what an interval means, what post-processing changes."""
+"""The methodology page: what differential privacy promises here and what it does not, the
+unit, the budget spent so far, every decision the engine makes and what it depends on,
+what an interval means, what post-processing changes, and the analyses' methods."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,37 +12,43 @@ from litestar.di import NamedDependency
 
 from portal.web.cache import CachedBody
 from portal.web.state import SiteState
+from publishing.analysis.concentration import TOP
+from publishing.analysis.windows import WINDOW_MONTHS
 from publishing.catalog import Catalog
+from publishing.decisions import DECISIONS
+from publishing.statement import CENSUS_2020, UNIT_SHORT, BudgetStatement, odds_of, plain_words
 
 HTML = "text/html"
 
 
 @dataclass(frozen=True)
 class PeriodBudget:
-    """What a quarter's releases have spent."""
+    """What a quarter's releases have spent, in the quarter's own currency."""
 
     period: str
     releases: int
-    rho: float
+    currency: str
+    spent: float
     cap: float
-    epsilon: str
+    guarantee: str  # (epsilon, delta) of everything released about the quarter
 
 
 def budget_by_period(catalog: Catalog) -> list[PeriodBudget]:
-    """Spent and available budget per quarter, from the releases' own statements."""
+    """Spent and available budget per quarter, from the releases' own statements (the
+    latest release of a quarter states what every release of it has spent)."""
     rows = []
     for period in catalog.periods:
-        statements = [r.budget_statement for r in catalog.releases if r.period == period]
-        latest = statements[-1]
-        rho = math.fsum(float(s["rho"]) for s in statements)
-        epsilon = ", ".join(f"{float(s['epsilon']):.3g}" for s in statements)
+        releases = [r for r in catalog.releases if r.period == period]
+        latest = releases[-1].statement
+        odds = odds_of(latest)
         rows.append(
             PeriodBudget(
                 period,
-                len(statements),
-                rho,
-                float(latest["period_rho_cap"]),
-                f"{epsilon} at {latest['delta']}",
+                len(releases),
+                latest.currency_words,
+                latest.period_spent,
+                latest.period_cap,
+                f"({odds.epsilon:.3g}, {odds.delta:g})" if odds else "not stated",
             )
         )
     return rows
@@ -56,17 +62,26 @@ def methodology(
     """How the numbers are made, in plain words."""
 
     def render(catalog: Catalog) -> CachedBody:
-        latest = catalog.releases[-1].budget_statement if catalog.releases else {}
-        unit = str(latest.get("unit", "one record (a stop, an incident or a use of force)"))
-        short = "person" if unit.startswith("one person") else "stop, crime report or use of force"
+        latest: BudgetStatement | None = None
+        period = ""
+        if catalog.periods:
+            period = catalog.periods[-1]
+            latest = catalog.current[period].statement
         return CachedBody.of(
             site.renderer.page(
                 "methodology.html",
                 title="Methodology",
                 active="/methodology",
-                unit=unit,
-                unit_short=short,
+                latest=latest,
+                period=period,
+                unit_short=UNIT_SHORT.get(latest.unit_kind if latest else "record"),
+                promise=plain_words(latest, period) if latest else (),
+                odds=odds_of(latest) if latest else None,
+                census=CENSUS_2020,
                 budget=budget_by_period(catalog),
+                decisions=DECISIONS,
+                window_months=WINDOW_MONTHS,
+                top=TOP,
             ),
             HTML,
         )

@@ -82,7 +82,7 @@ def release_page(
                 title=f"Release {release.period}",
                 active="/releases",
                 release=release,
-                statement=release.budget_statement,
+                statement=release.statement,
                 tables=tables,
                 reports=[
                     a

@@ -1,0 +1,174 @@
+"""A release's budget statement as every public surface reads it, and what it means.
+
+The release engine writes the statement as JSON with the release. This is its one typed
+reading (releases made before budgets were counted in their policy's currency carry
+``period_rho_cap`` instead of ``period_cap``; they were all counted in rho). The plain-words
+reading of epsilon as odds lives here too, so the site and the report say the same thing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+# Greek letters are the field's own notation, as on the methodology page.
+CURRENCY_WORDS = {"rho": "zCDP ρ", "epsilon": "pure-DP ε"}  # noqa: RUF001
+
+
+@dataclass(frozen=True)
+class BudgetStatement:
+    """What a release spent, what its quarter (and a person unit's horizon) spent in all,
+    and the guarantee that follows, as published with the release."""
+
+    unit: str
+    unit_kind: str  # "record" or "person"
+    mechanism: str  # "gaussian" (zCDP) or "laplace" (pure DP)
+    currency: str  # what the policy counts in: "rho" or "epsilon"
+    spent: float  # by this release, in ``currency``
+    rho: float  # this release's zCDP cost
+    epsilon: float  # this release's epsilon at ``delta`` (pure DP: its epsilon)
+    delta: float
+    period_currency: str
+    period_cap: float
+    period_spent: float  # by every release of the quarter so far, this one included
+    period_epsilon: float | None  # that total as epsilon at ``delta``
+    horizon: str | None
+    horizon_cap: float | None
+    horizon_spent: float | None
+    words: str
+
+    @classmethod
+    def of(cls, raw: dict[str, Any]) -> BudgetStatement:
+        """Read a stored statement, old or new."""
+        currency = str(raw.get("currency", "rho"))
+        spent = float(raw.get("spent", raw["rho"] if currency == "rho" else raw["epsilon"]))
+        optional = {key: raw.get(key) for key in ("horizon", "horizon_cap", "horizon_spent")}
+        return cls(
+            unit=str(raw["unit"]),
+            unit_kind=str(raw.get("unit_kind", "person" if "person" in raw["unit"] else "record")),
+            mechanism=str(raw["mechanism"]),
+            currency=currency,
+            spent=spent,
+            rho=float(raw["rho"]),
+            epsilon=float(raw["epsilon"]),
+            delta=float(raw["delta"]),
+            period_currency=str(raw.get("period_currency", currency)),
+            period_cap=float(raw.get("period_cap", raw.get("period_rho_cap", 0.0))),
+            period_spent=float(raw.get("period_spent", raw.get("period_rho_spent", spent))),
+            period_epsilon=_float(raw.get("period_epsilon")),
+            horizon=None if optional["horizon"] is None else str(optional["horizon"]),
+            horizon_cap=_float(optional["horizon_cap"]),
+            horizon_spent=_float(optional["horizon_spent"]),
+            words=str(raw.get("words", "")),
+        )
+
+    @property
+    def currency_words(self) -> str:
+        """The period's currency as people read it (see ``CURRENCY_WORDS``)."""
+        return CURRENCY_WORDS.get(self.period_currency, self.period_currency)
+
+    @property
+    def pure(self) -> bool:
+        """Whether the guarantee is pure differential privacy (delta = 0)."""
+        return self.mechanism == "laplace"
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class OddsReading:
+    """Epsilon read as odds: how far the published numbers can move anyone's belief that a
+    given unit is in the data."""
+
+    epsilon: float
+    delta: float
+    factor: float  # e^epsilon: the most the odds can be multiplied (or divided) by
+    from_even: float  # an even chance (50%) can become at most this probability
+
+    @classmethod
+    def of(cls, epsilon: float, delta: float) -> OddsReading:
+        """The reading of (epsilon, delta)-differential privacy."""
+        factor = math.exp(epsilon)
+        return cls(epsilon, delta, factor, factor / (1.0 + factor))
+
+
+def odds_of(statement: BudgetStatement) -> OddsReading | None:
+    """The odds reading of everything released about the statement's quarter so far, or
+    None for a release made before the quarter's total epsilon was stated."""
+    if statement.period_epsilon is None:
+        return None
+    delta = 0.0 if statement.pure else statement.delta
+    return OddsReading.of(statement.period_epsilon, delta)
+
+
+@dataclass(frozen=True)
+class DeployedSystem:
+    """A deployed differentially private release, for comparison, as its publisher states
+    its budget."""
+
+    name: str
+    unit: str
+    rho: float
+    epsilon: float
+    delta: float
+
+
+# The Census Bureau's production setting for the 2020 redistricting data's person file
+# (June 2021): zCDP rho 2.56, which it states as epsilon 17.14 at delta 1e-10.
+CENSUS_2020 = DeployedSystem(
+    "the 2020 US Census redistricting data (P.L. 94-171), released once",
+    "one person",
+    rho=2.56,
+    epsilon=17.14,
+    delta=1e-10,
+)
+
+
+UNIT_SHORT = {"record": "stop, crime report or use of force", "person": "person"}
+
+
+def plain_words(statement: BudgetStatement, period: str) -> tuple[str, ...]:
+    """What the guarantee of everything released about ``period`` does and does not
+    promise, in sentences a resident can read (the methodology page and the report)."""
+    unit = UNIT_SHORT.get(statement.unit_kind, "unit")
+    odds = odds_of(statement)
+    sentences = []
+    if odds is not None:
+        guarantee = f"({odds.epsilon:.3g}, {odds.delta:g})"
+        exception = (
+            "with no exception" if odds.delta == 0 else f"outside a chance of {odds.delta:g}"
+        )
+        sentences += [
+            f"Everything published about {period} so far is {guarantee}-differentially private "
+            f"for {statement.unit}.",
+            f"Read as odds: whatever anyone believed beforehand about whether a given {unit} "
+            f"is in the data, the published numbers can multiply or divide those odds by at "
+            f"most e^{odds.epsilon:.3g}, about {odds.factor:,.0f}, {exception}. Someone who "
+            f"thought it an even chance could end up at most {odds.from_even:.1%} sure.",
+        ]
+    sentences.append(
+        f"So the guarantee does not make a {unit}'s presence undetectable; it bounds how much "
+        "the published numbers can reveal about it. Nor does it hide what the numbers are "
+        "for: patterns across many records, such as a fall in stops in a district or a "
+        "difference in search rates between groups."
+    )
+    if statement.unit_kind == "record":
+        sentences.append(
+            "The unit is one record, so a person stopped several times in a quarter is "
+            "protected less: the losses of their records add up (k records, k times the "
+            "epsilon). Each record lies in one quarter only, so no later release adds to it."
+        )
+    elif statement.horizon is not None and statement.horizon_cap is not None:
+        sentences.append(
+            f"The unit is {statement.unit}. A person's records fall in many quarters, so "
+            f"every release in the horizon {statement.horizon} spends from one cap of "
+            f"{statement.currency_words} {statement.horizon_cap:.4g} together."
+        )
+    sentences.append(
+        "It bounds what these numbers reveal, not what other sources reveal: a news report, "
+        "a court record or the person's own account are outside it."
+    )
+    return tuple(sentences)
