@@ -54,7 +54,12 @@ def variant(text: str, unit: str, mechanism: str, budget: str) -> Policy:
     """The shipped policy's tables and weights with another unit and budget."""
     delta = re.search(r"^delta = .*$", text, re.M)
     assert delta is not None
-    budget_block = f'[budget]\nmechanism = "{mechanism}"\n{budget}\n{delta[0]}\n\n'
+    horizon = ""
+    if "person" in unit:  # a person unit caps a horizon too; the audit is of one quarter
+        currency = "rho" if mechanism == "gaussian" else "epsilon"
+        value = float(budget.split("=")[1])
+        horizon = f'horizon = "portal"\nhorizon_{currency} = {4 * value:g}\n'
+    budget_block = f'[budget]\nmechanism = "{mechanism}"\n{budget}\n{delta[0]}\n{horizon}\n'
     text = re.sub(r"^\[unit\]\n.*?\n\n", f"[unit]\n{unit}\n\n", text, count=1, flags=re.M | re.S)
     text = re.sub(r"^\[budget\]\n.*?\n\n", budget_block, text, count=1, flags=re.M | re.S)
     return parse_policy(text, origin="quarterly (audit variant)")

@@ -22,7 +22,7 @@ from privacy.release.aggregate import NoAreasError, count_table, key_set, sensit
 from privacy.release.parts import measured_parts
 from privacy.release.periods import Quarter
 from privacy.release.policy import PrivacyUnit, parse_policy
-from privacy.store.models import Stop
+from privacy.store.models import Incident, Stop
 from publishing.areas import area_codes
 from tests.canonical import AREAS_HEADER, small_city_rows, stop_row, write_csv, write_stops
 
@@ -144,6 +144,51 @@ def test_a_person_is_bounded_in_the_query(engines: tuple[Engine, Engine], tmp_pa
     # P1 keeps its busiest cell (capped at 2) and two more; the keyless stop is its own person
     assert by_key[("2024-07", "d1b1")] == 2 + 1
     assert sum(counts.counts) == 2 + 1 + 1 + 1
+
+
+def test_incidents_under_a_person_unit_count_each_record_as_its_own_person(
+    engines: tuple[Engine, Engine],
+) -> None:
+    # Incidents carry no person key: a person-unit policy with an incidents table crashed.
+    internal, _ = engines
+    incident = {
+        "source": "t",
+        "batch_id": 1,
+        "offense_category": "burglary",
+        "crime_against": "property",
+        "district": "d1",
+        "beat": "d1b1",
+        "lat": None,
+        "lng": None,
+    }
+    with internal.begin() as connection:
+        connection.execute(
+            insert(Incident),
+            [
+                incident | {"source_id": f"i{n}", "occurred_at": datetime(2024, 7, 1 + n, 9)}
+                for n in range(4)
+            ],
+        )
+    spec = parse_policy("""
+name = "people"
+[unit]
+kind = "person"
+max_records_per_cell = 1
+max_cells = 1
+[budget]
+rho = 1.0
+horizon = "portal"
+horizon_rho = 4.0
+[[tables]]
+name = "incidents_by_beat"
+source = "incidents"
+dimensions = ["quarter", "beat"]
+weight = 1.0
+""").tables[0]
+
+    counts = count_table(internal, spec, Q3, PrivacyUnit("person", 1, 1), AREAS)
+
+    assert dict(zip(counts.keys, counts.counts, strict=True))[("2024Q3", "d1b1")] == 4
 
 
 def _insert(engine: Engine, records: list[dict[str, Any]]) -> None:

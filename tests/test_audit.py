@@ -51,6 +51,9 @@ LAPLACE = 'mechanism = "laplace"\nepsilon = 2.0'
 
 
 def _policy(unit: str, budget: str) -> Policy:
+    if "person" in unit:  # a person unit caps its horizon too; the audit is of one quarter
+        cap = "horizon_rho = 10" if "rho" in budget else "horizon_epsilon = 20"
+        budget += f'\nhorizon = "portal"\n{cap}'
     return parse_policy(f"""
 name = "audit"
 [unit]

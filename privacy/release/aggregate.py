@@ -174,8 +174,10 @@ def _person_query(
     unit: PrivacyUnit,
     dialect: str,
 ) -> Select[Any]:
-    # A record without a person key is a person of its own.
-    person = func.coalesce(table.c.person_key, literal("record:", String()) + table.c.source_id)
+    # A record without a person key is a person of its own; so is every record of a source
+    # that has no person key at all (incidents).
+    own = literal("record:", String()) + table.c.source_id
+    person = func.coalesce(table.c.person_key, own) if "person_key" in table.c else own
     keyed = [e for e in expressions if e.name != "quarter"]
     cells = (
         select(person.label("person"), *keyed, func.count().label("n"))

@@ -59,7 +59,8 @@ class PrivacyUnit:
             )
         return (
             f"one person (by person_key), counted at most {self.max_records_per_cell} "
-            f"time(s) in a cell and in at most {self.max_cells} cell(s) of a table"
+            f"time(s) in a cell and in at most {self.max_cells} cell(s) of a table; a record "
+            "without a person key (every incident) counts as a person of its own"
         )
 
 
