@@ -1,7 +1,7 @@
 """Empirical privacy audit of the release engine (see ``privacy/release/audit.py``).
 
     .venv/bin/python bench/audit.py [--trials 10000] [--confidence 0.95]
-                                    [--table stops_by_month_beat] [--period 2024Q3]
+                                    [--table stops_by_month_beat]
 
 Audits one table of the default policy (``privacy/policies/quarterly.toml``, with its
 levels) in three cases: the policy as shipped (record unit, discrete Gaussian under zCDP),
@@ -20,27 +20,15 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from portal.settings import Settings  # noqa: E402
-from portal.stores import internal_engine, upgrade_stores  # noqa: E402
-from privacy.release.audit import AuditResult, audit_table  # noqa: E402
-from privacy.release.periods import Quarter  # noqa: E402
+from privacy.release.audit_scratch import QUARTER, audit_on_scratch  # noqa: E402
 from privacy.release.policy import SHIPPED_DIR, Policy, parse_policy  # noqa: E402
 
-# A small city: the key set's size does not change what a table spends, only how long a
-# draw takes. District d1 has more beats than a person's cell bound (g = 3), so the cells
-# the bounding keeps can lie in one month and one district, where every level sees them.
-AREAS = {
-    "district": ("d1", "d2"),
-    "beat": ("d1b1", "d1b2", "d1b3", "d1b4", "d1b5", "d1b6", "d2b1", "d2b2"),
-}
-BEAT_DISTRICT = {beat: beat[:2] for beat in AREAS["beat"]}
 RECORD = 'kind = "record"'
 PERSON = 'kind = "person"\nmax_records_per_cell = 2\nmax_cells = 3'
 CASES = [
@@ -65,39 +53,15 @@ def variant(text: str, unit: str, mechanism: str, budget: str) -> Policy:
     return parse_policy(text, origin="quarterly (audit variant)")
 
 
-def run(
-    policy: Policy, table: str, quarter: Quarter, trials: int, confidence: float
-) -> AuditResult:
-    """One audit on a fresh, empty SQLite store."""
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings.for_directory(Path(tmp))
-        upgrade_stores(settings)
-        engine = internal_engine(settings)
-        try:
-            return audit_table(
-                engine,
-                policy,
-                table,
-                quarter,
-                AREAS,
-                BEAT_DISTRICT,
-                trials,
-                confidence=confidence,
-            )
-        finally:
-            engine.dispose()
-
-
 def main() -> None:
     """Run every case and print one line each."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=10_000, help="outputs drawn per side")
     parser.add_argument("--confidence", type=float, default=0.95)
     parser.add_argument("--table", default="stops_by_month_beat")
-    parser.add_argument("--period", default="2024Q3")
     args = parser.parse_args()
     text = (SHIPPED_DIR / "quarterly.toml").read_text(encoding="utf-8")
-    quarter = Quarter.parse(args.period)
+    quarter = QUARTER
     shipped = parse_policy(text)
     parts = [p.name for p in shipped.table(args.table).parts() if p.measured]
     print(
@@ -117,7 +81,7 @@ def main() -> None:
         for budget in budgets:
             policy = variant(text, unit, mechanism, budget)
             started = time.perf_counter()
-            result = run(policy, args.table, quarter, args.trials, args.confidence)
+            result = audit_on_scratch(policy, args.table, args.trials, args.confidence)
             seconds = time.perf_counter() - started
             high, low = result.directions
             print(

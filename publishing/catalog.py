@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from publishing.models import Area, Artifact, FocusArea, FocusAreaBeat, Release
+from publishing.audits import AuditInfo, read_audits
+from publishing.models import Area, Artifact, FocusArea, FocusAreaBeat, PrivacyAudit, Release
 from publishing.releases import read_release
 from publishing.statement import BudgetStatement
 
@@ -130,6 +131,7 @@ class Catalog:
     areas: dict[str, AreaInfo]
     focus_areas: dict[str, FocusAreaInfo]
     engine: Engine
+    audits: tuple[AuditInfo, ...] = ()
     _tables: dict[str, dict[str, PublishedTable]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -224,7 +226,7 @@ class Catalog:
 
 def catalog_version(engine: Engine) -> str:
     """A fingerprint of what the public store holds: changes when a release, an area, a
-    focus area or an artifact (a report) is added or replaced."""
+    focus area, an artifact (a report) or a privacy audit is added or replaced."""
     with engine.connect() as connection:
         ids = connection.execute(select(Release.id).order_by(Release.id)).scalars().all()
         areas = connection.execute(select(func.count()).select_from(Area)).scalar_one()
@@ -232,7 +234,8 @@ def catalog_version(engine: Engine) -> str:
         files = (
             connection.execute(select(Artifact.sha256).order_by(Artifact.sha256)).scalars().all()
         )
-    return hashlib.sha256(json.dumps([ids, areas, beats, files]).encode()).hexdigest()[:16]
+        audits = connection.execute(select(func.max(PrivacyAudit.id))).scalar_one()
+    return hashlib.sha256(json.dumps([ids, areas, beats, files, audits]).encode()).hexdigest()[:16]
 
 
 def load_catalog(engine: Engine) -> Catalog:
@@ -281,4 +284,4 @@ def load_catalog(engine: Engine) -> Catalog:
             )
             for f in connection.execute(select(FocusArea).order_by(FocusArea.code))
         }
-    return Catalog(version, releases, areas, focus, engine)
+    return Catalog(version, releases, areas, focus, engine, read_audits(engine))

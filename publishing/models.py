@@ -167,3 +167,26 @@ class Artifact(PublicBase):
     size: Mapped[int] = mapped_column(Integer)
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class PrivacyAudit(PublicBase):
+    """An empirical privacy audit of one table of a policy: its lower bound on the epsilon
+    the engine really spends, beside what the table claims. Run on synthetic neighbouring
+    data sets in a scratch store, never on a department's records."""
+
+    __tablename__ = "privacy_audits"
+    __table_args__ = (Index("ix_privacy_audits_policy_sha256", "policy_sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    policy_name: Mapped[str] = mapped_column(String(128))
+    policy_sha256: Mapped[str] = mapped_column(String(64))
+    table_name: Mapped[str] = mapped_column(String(128))
+    unit: Mapped[str] = mapped_column(String(256))
+    mechanism: Mapped[str] = mapped_column(String(16))
+    trials: Mapped[int] = mapped_column(Integer)  # outputs drawn per side
+    confidence: Mapped[float] = mapped_column(Float)
+    delta: Mapped[float] = mapped_column(Float)
+    claimed_epsilon: Mapped[float] = mapped_column(Float)  # the table's own claim
+    release_epsilon: Mapped[float] = mapped_column(Float)  # the whole release's
+    epsilon_lower_bound: Mapped[float] = mapped_column(Float)
+    run_at: Mapped[datetime] = mapped_column(DateTime)

@@ -163,6 +163,7 @@ def published_city(
                 seed=2025,
                 console=Console(file=StringIO()),
                 with_reports=False,
+                audit_trials=400,
             )
             == 0
         )

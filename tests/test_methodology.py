@@ -22,6 +22,7 @@ from portal.web.app import create_app
 from privacy.release.accounting import epsilon_for
 from publishing.analysis.concentration import TOP
 from publishing.analysis.windows import WINDOW_MONTHS
+from publishing.audits import latest_audits
 from publishing.catalog import load_catalog
 from publishing.db import make_engine
 from publishing.decisions import DECISIONS
@@ -40,6 +41,11 @@ CLAIMS: dict[str, tuple[str, ...]] = {
     "comparison": (
         "tests/test_methodology.py::test_the_census_figures_agree_with_our_own_conversion",
         "tests/test_methodology.py::test_the_figures_on_the_page_come_from_the_code",
+    ),
+    "audit": (
+        "tests/test_audit.py::test_a_sound_engine_is_never_caught",
+        "tests/test_audit.py::test_a_broken_engine_is_caught",
+        "tests/test_methodology.py::test_the_audit_on_the_page_is_the_one_in_the_store",
     ),
     "unit-text": (
         "tests/test_aggregate.py::test_a_person_is_bounded_in_the_query",
@@ -271,3 +277,21 @@ def test_the_census_figures_agree_with_our_own_conversion() -> None:
     assert epsilon_for(CENSUS_2020.rho, CENSUS_2020.delta) == pytest.approx(
         CENSUS_2020.epsilon, abs=0.05
     )
+
+
+def test_the_audit_on_the_page_is_the_one_in_the_store(published_city: Settings) -> None:
+    engine = make_engine(published_city.public_db_url, read_only=True)
+    catalog = load_catalog(engine)
+    engine.dispose()
+    current = catalog.current[catalog.periods[-1]]
+    audits = latest_audits(catalog.audits, current.policy_sha256)
+    assert audits, "the demo audits the policy it releases under"
+    with TestClient(app=create_app(published_city)) as client:
+        html = unescape(client.get("/methodology").text)
+    for audit in audits:
+        row = (
+            f'<th scope="row">{audit.table}</th><td>{audit.trials:,}</td>'
+            f"<td>{audit.claimed_epsilon:.3g}</td><td>{audit.epsilon_lower_bound:.3g}</td>"
+        )
+        assert row in html
+        assert audit.epsilon_lower_bound <= audit.claimed_epsilon

@@ -178,6 +178,40 @@ def budget(settings: Settings, as_json: bool) -> None:
     print_budget(settings, as_json=as_json, console=console)
 
 
+@cli.command()
+@click.option(
+    "--policy",
+    "policy_name",
+    default="quarterly",
+    show_default=True,
+    metavar="NAME_OR_FILE",
+    help="A shipped policy's name or a policy file.",
+)
+@click.option("--table", "tables", multiple=True, help="A table to audit (default: every one).")
+@click.option(
+    "--trials",
+    type=click.IntRange(min=2),
+    default=2000,
+    show_default=True,
+    help="Outputs drawn per side.",
+)
+@click.option("--confidence", type=click.FloatRange(0.5, 0.999999), default=0.95, show_default=True)
+@click.pass_obj
+def audit(
+    settings: Settings, policy_name: str, tables: tuple[str, ...], trials: int, confidence: float
+) -> None:
+    """Audit the policy's privacy claims empirically, on synthetic data in a scratch store,
+    and keep the results in the public store for the methodology page."""
+    from portal.cli.audit import run_audit
+    from portal.progress import progress_bar
+
+    with progress_bar("auditing tables") as update:
+        code = run_audit(
+            settings, policy_name, tables, trials, confidence, console=console, progress=update
+        )
+    sys.exit(code)
+
+
 @cli.group()
 def release() -> None:
     """Plan, build and list releases."""

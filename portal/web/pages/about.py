@@ -14,6 +14,7 @@ from portal.web.cache import CachedBody
 from portal.web.state import SiteState
 from publishing.analysis.concentration import TOP
 from publishing.analysis.windows import WINDOW_MONTHS
+from publishing.audits import AuditInfo, latest_audits
 from publishing.catalog import Catalog
 from publishing.decisions import DECISIONS
 from publishing.statement import CENSUS_2020, UNIT_SHORT, BudgetStatement, odds_of, plain_words
@@ -63,10 +64,12 @@ def methodology(
 
     def render(catalog: Catalog) -> CachedBody:
         latest: BudgetStatement | None = None
-        period = ""
+        period, audits = "", tuple[AuditInfo, ...]()
         if catalog.periods:
             period = catalog.periods[-1]
-            latest = catalog.current[period].statement
+            current = catalog.current[period]
+            latest = current.statement
+            audits = latest_audits(catalog.audits, current.policy_sha256)
         return CachedBody.of(
             site.renderer.page(
                 "methodology.html",
@@ -78,6 +81,7 @@ def methodology(
                 promise=plain_words(latest, period) if latest else (),
                 odds=odds_of(latest) if latest else None,
                 census=CENSUS_2020,
+                audits=audits,
                 budget=budget_by_period(catalog),
                 decisions=DECISIONS,
                 window_months=WINDOW_MONTHS,
