@@ -36,7 +36,8 @@ class Settings:
     data_dir: Path
     internal_db_url: str
     public_db_url: str
-    # The site's own URL; empty means the public store's (SQLite opens it read-only).
+    # The site's own URL; empty means the public store's (SQLite opens it read-only). It is
+    # filled in once built, so dataclasses.replace of public_db_url alone keeps the old one.
     site_db_url: str = ""
 
     def __post_init__(self) -> None:
