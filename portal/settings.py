@@ -21,6 +21,11 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "sqlite:///$PORTAL_DATA_DIR/public.sqlite3",
         "SQLAlchemy URL of the public store (areas, focus areas, releases)",
     ),
+    "PORTAL_SITE_DB_URL": (
+        "$PORTAL_PUBLIC_DB_URL",
+        "the public store as the public site reaches it: on PostgreSQL as a role that can "
+        "only read it (`portal db roles`); `portal serve` refuses a URL that can write",
+    ),
 }
 
 
@@ -31,6 +36,13 @@ class Settings:
     data_dir: Path
     internal_db_url: str
     public_db_url: str
+    # The site's own URL; empty means the public store's (SQLite opens it read-only). It is
+    # filled in once built, so dataclasses.replace of public_db_url alone keeps the old one.
+    site_db_url: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.site_db_url:
+            object.__setattr__(self, "site_db_url", self.public_db_url)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -43,6 +55,7 @@ class Settings:
             or sqlite_url(data_dir / "internal.sqlite3"),
             public_db_url=env.get("PORTAL_PUBLIC_DB_URL")
             or sqlite_url(data_dir / "public.sqlite3"),
+            site_db_url=env.get("PORTAL_SITE_DB_URL") or "",
         )
 
     @classmethod

@@ -33,3 +33,8 @@ def internal_engine(settings: Settings) -> Engine:
 def public_engine(settings: Settings, *, read_only: bool = False) -> Engine:
     """An engine on the public store; the public site opens it read-only."""
     return make_engine(settings.public_db_url, read_only=read_only)
+
+
+def site_engine(settings: Settings) -> Engine:
+    """An engine on the public store as the public site reaches it: its own URL, read-only."""
+    return make_engine(settings.site_db_url, read_only=True)

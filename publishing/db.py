@@ -7,11 +7,22 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+# A session option, so that every transaction of the connection starts read-only.
+_READ_ONLY_OPTION = "-c default_transaction_read_only=on"
+
 
 def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> Engine:
-    """An engine for ``url``. SQLite gets foreign keys, WAL and a busy timeout; with
-    ``read_only`` it is opened in SQLite's read-only mode, so a bug cannot write to it."""
+    """An engine for ``url``. SQLite gets foreign keys, WAL and a busy timeout. With
+    ``read_only`` a bug cannot write through it: SQLite is opened in its read-only mode,
+    and PostgreSQL sessions start with ``default_transaction_read_only`` (a fence behind
+    the role's privileges, which are what really keep the public site from writing)."""
     parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        if read_only:
+            kwargs["connect_args"] = _read_only_connect_args(
+                parsed.query.get("options"), dict(kwargs.get("connect_args") or {})
+            )
+        return create_engine(url, **kwargs)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, **kwargs)
     database = parsed.database
@@ -39,3 +50,15 @@ def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> Engine:
         cursor.close()
 
     return engine
+
+
+def _read_only_connect_args(
+    url_options: str | tuple[str, ...] | None, connect_args: dict[str, Any]
+) -> dict[str, Any]:
+    """``connect_args`` whose ``options`` (which replace the URL's) keep what the URL or
+    the caller asked for and add the read-only default."""
+    given = connect_args.get("options") or url_options or ""
+    if isinstance(given, tuple):
+        given = " ".join(given)
+    connect_args["options"] = f"{given} {_READ_ONLY_OPTION}".strip()
+    return connect_args

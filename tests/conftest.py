@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from collections.abc import Iterator
@@ -171,3 +172,57 @@ def published_city(
     finally:
         if names:
             _drop_databases(POSTGRES_URL, names)
+
+
+def drop_roles(settings: Settings, roles: list[str]) -> None:
+    """Drop PostgreSQL ``roles`` (global to the cluster), first taking their privileges in
+    both stores' databases away (DROP OWNED in each), so that no test leaves one behind."""
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        existing = [
+            name
+            for name in roles
+            if connection.execute(
+                text("SELECT 1 FROM pg_roles WHERE rolname = :n"), {"n": name}
+            ).first()
+        ]
+    if existing:
+        quoted = ", ".join(f'"{name}"' for name in existing)
+        for url in (settings.internal_db_url, settings.public_db_url):
+            store = create_engine(url, isolation_level="AUTOCOMMIT")
+            try:
+                with store.connect() as connection:
+                    connection.execute(text(f"DROP OWNED BY {quoted}"))
+            except Exception:  # a database already dropped holds nothing of theirs
+                pass
+            finally:
+                store.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP ROLE IF EXISTS {quoted}"))
+    admin.dispose()
+
+
+@pytest.fixture
+def role_names(postgres_settings: Settings) -> Iterator[tuple[str, str]]:
+    """(site, operator) role names of this test alone; the roles are dropped afterwards."""
+    suffix = uuid.uuid4().hex[:10]
+    names = (f"portal_test_site_{suffix}", f"portal_test_operator_{suffix}")
+    yield names
+    drop_roles(postgres_settings, list(names))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def site_settings(request: pytest.FixtureRequest) -> Settings:
+    """Migrated stores and the public site's own URL: on SQLite the public file (opened
+    read-only), on PostgreSQL the public database as a role `portal db roles` made."""
+    if request.param == "sqlite":
+        chosen: Settings = request.getfixturevalue("sqlite_settings")
+        upgrade_stores(chosen)
+        return chosen
+    from portal.cli.roles import RolesRequest, create_roles
+
+    chosen = request.getfixturevalue("postgres_settings")
+    site, operator = request.getfixturevalue("role_names")
+    upgrade_stores(chosen)
+    report = create_roles(chosen, RolesRequest(site=site, operator=operator))
+    return dataclasses.replace(chosen, site_db_url=report.site_url)

@@ -176,7 +176,10 @@ def test_the_demo_ends_serving_the_site_in_a_process_of_its_own(tmp_path: Path) 
                 time.sleep(0.1)
         assert len({r["period"] for r in releases}) >= 8
         with open(f"/proc/{demo.pid}/cmdline", "rb") as cmdline:
-            assert b"serve" in cmdline.read()  # the same pid, now `portal serve`
+            assert b"portal.site_server" in cmdline.read()  # the same pid, now the site's
+        with open(f"/proc/{demo.pid}/environ", "rb") as environ:
+            # The site is given its own URL and not the data folder (the internal file's).
+            assert not re.search(rb"(^|\0)PORTAL_DATA_DIR=", environ.read())
     finally:
         demo.terminate()
         demo.wait(timeout=20)

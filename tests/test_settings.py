@@ -33,6 +33,18 @@ def test_the_environment_overrides_each_default() -> None:
     assert settings.public_db_url == "postgresql+psycopg://site@db/public"
 
 
+def test_the_site_reads_the_public_store_unless_given_a_url_of_its_own() -> None:
+    public = "postgresql+psycopg://portal@db/public"
+    site = "postgresql+psycopg://portal_site@db/public"
+
+    assert Settings.from_env({}).site_db_url == "sqlite:///var/public.sqlite3"
+    assert Settings.from_env({"PORTAL_PUBLIC_DB_URL": public}).site_db_url == public
+    both = Settings.from_env({"PORTAL_PUBLIC_DB_URL": public, "PORTAL_SITE_DB_URL": site})
+    assert (both.public_db_url, both.site_db_url) == (public, site)
+    built = Settings(data_dir=Path("var"), internal_db_url="sqlite://", public_db_url=public)
+    assert built.site_db_url == public
+
+
 def test_settings_are_frozen() -> None:
     settings = Settings.from_env({})
     with pytest.raises(dataclasses.FrozenInstanceError):

@@ -41,6 +41,45 @@ def db_upgrade(settings: Settings) -> None:
         console.print(f"[green]✓[/] {store} store at [bold]{_redact(url)}[/] is up to date")
 
 
+@db.command("roles")
+@click.option(
+    "--site-role",
+    default="portal_site",
+    show_default=True,
+    help="The public site's role: it may only read the public store.",
+)
+@click.option(
+    "--operator-role",
+    default="portal_operator",
+    show_default=True,
+    help="The role of ingest and the release engine: it reads and writes both stores.",
+)
+@click.option(
+    "--prompt-passwords",
+    is_flag=True,
+    help="Ask for each role's password (not echoed). Otherwise the passwords come from "
+    "PORTAL_SITE_ROLE_PASSWORD and PORTAL_OPERATOR_ROLE_PASSWORD when set, and are left as "
+    "they are when not.",
+)
+@click.pass_obj
+def db_roles(
+    settings: Settings, site_role: str, operator_role: str, prompt_passwords: bool
+) -> None:
+    """Create the PostgreSQL roles: the site's (read the public store only) and the
+    operator's (read and write both stores); only the latter reaches the internal store."""
+    from portal.cli.roles import run_roles
+
+    sys.exit(
+        run_roles(
+            settings,
+            site_role=site_role,
+            operator_role=operator_role,
+            prompt_passwords=prompt_passwords,
+            console=console,
+        )
+    )
+
+
 @cli.command()
 @click.argument("kind", type=click.Choice(KIND_CHOICES))
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
@@ -125,9 +164,11 @@ def demo(
     code = run_demo(settings, stops=stops, seed=seed, with_reports=reports)
     if code or not serve:
         sys.exit(code)
-    from portal.cli.serve import exec_serve
+    # The demo's process has loaded the internal side; serving replaces it with a fresh one.
+    from portal.cli.serve import default_workers
+    from portal.cli.serve import serve as serve_site
 
-    exec_serve(host=host, port=port)
+    serve_site(settings, host=host, port=port, workers=default_workers(), console=console)
 
 
 @cli.command("serve")

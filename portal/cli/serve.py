@@ -1,48 +1,120 @@
-"""``portal serve``: the public site under uvicorn, reading the public store only."""
+"""``portal serve``: check that the site's connection can only read the public store, then
+become the site's own process (``portal.site_server``), with an environment that holds the
+site's settings and nothing else."""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 
 from rich.console import Console
+from sqlalchemy.engine import make_url
 
 from portal.settings import Settings
 
+EXIT_REFUSED = 2
+# What the site's process keeps of the environment besides its own setting: what Python,
+# the locale and the terminal need. Everything else (the internal store's URL, the public
+# store's writing URL, PostgreSQL's PG* variables, other secrets) stays behind.
+KEPT_VARIABLES = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "TMPDIR",
+        "TERM",
+        "COLUMNS",
+        "LINES",
+        "NO_COLOR",
+        "FORCE_COLOR",
+        "PYTHONPATH",
+        "PYTHONUNBUFFERED",
+        "PYTHONDONTWRITEBYTECODE",
+    }
+)
+
 
 def serve(settings: Settings, *, host: str, port: int, workers: int, console: Console) -> None:
-    """Run the site until interrupted: in this process, or in ``workers`` processes that
-    each build the app from the same environment."""
-    import uvicorn
-
-    from migrations.runner import schema_problem
-    from portal.web.app import create_app
-    from publishing.db import make_engine
-
-    engine = make_engine(settings.public_db_url, read_only=True)
-    problem = schema_problem("public", engine)
-    engine.dispose()
+    """Refuse (exit status 2) a public store that is not migrated or that the site's
+    connection could write; otherwise replace this process with the site's."""
+    problem = site_refusal(settings)
     if problem:
         Console(stderr=True, soft_wrap=True).print(f"[red]refused:[/] {problem}", highlight=False)
-        sys.exit(2)
+        sys.exit(EXIT_REFUSED)
     console.print(
         f"[green]✓[/] the portal is serving at [bold]http://{host}:{port}[/] "
         f"({workers} worker{'s' if workers > 1 else ''}; Ctrl-C stops it)"
     )
-    if workers == 1:
-        uvicorn.run(
-            create_app(settings), host=host, port=port, log_level="warning", access_log=False
+    exec_site(settings, host=host, port=port, workers=workers)
+
+
+def site_refusal(settings: Settings) -> str | None:
+    """Why the site must not start on ``settings``'s site URL, or None."""
+    from migrations.runner import schema_problem
+    from portal.stores import site_engine
+    from publishing.write_access import write_access
+
+    engine = site_engine(settings)
+    try:
+        problem = schema_problem("public", engine)
+        if problem:
+            if settings.site_db_url != settings.public_db_url:
+                problem += " (the site reaches it through PORTAL_SITE_DB_URL)"
+            return problem
+        rights = write_access(engine)
+    finally:
+        engine.dispose()
+    if not rights:
+        return None
+    url = make_url(settings.site_db_url)
+    if url.get_backend_name() != "postgresql":
+        return (
+            f"the public site could write to the public store ({'; '.join(rights)}); it "
+            "must open it read-only: check PORTAL_SITE_DB_URL"
         )
-        return
-    # Each worker reads the settings from the environment this process was given.
-    uvicorn.run(
-        "portal.web.app:app_from_environment",
-        factory=True,
-        workers=workers,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
+    who = f"role {url.username!r}" if url.username else "the site's connection"
+    return (
+        f"the public site would connect to the public store as {who}, which can change it "
+        f"({'; '.join(rights)}). The site must only read it: create its role with `portal db "
+        "roles` and set PORTAL_SITE_DB_URL to the public store as that role (for example "
+        f"{url.set(username='portal_site')._replace(password=None).render_as_string()})"
+    )
+
+
+def site_environment(settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:
+    """The whole environment of the site's process: the kept variables of ``environ``
+    (and the locale's LC_*) plus the site's URL."""
+    kept = {
+        name: value
+        for name, value in environ.items()
+        if name in KEPT_VARIABLES or name.startswith("LC_")
+    }
+    return {**kept, "PORTAL_SITE_DB_URL": settings.site_db_url}
+
+
+def exec_site(settings: Settings, *, host: str, port: int, workers: int) -> None:
+    """Replace this process with the site's (same pid, so signals sent to ``portal serve``
+    reach it): a fresh interpreter that has loaded nothing of the internal side and whose
+    environment, which uvicorn's workers inherit, names the site's URL only."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "portal.site_server",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        site_environment(settings, os.environ),
     )
 
 
@@ -50,23 +122,3 @@ def default_workers() -> int:
     """One worker per CPU: at 64 connections one worker's slowest answers (p99) were 40 to
     80 ms on two cores, two workers' 6 to 17 ms (bench/serve.py)."""
     return os.cpu_count() or 1
-
-
-def exec_serve(*, host: str, port: int) -> None:
-    """Replace this process with ``portal serve``, so that the site runs in a process that
-    has loaded nothing of the internal side (same environment, so the same settings)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execv(
-        sys.executable,
-        [
-            sys.executable,
-            "-c",
-            "from portal.cli import main; main()",
-            "serve",
-            "--host",
-            host,
-            "--port",
-            str(port),
-        ],
-    )

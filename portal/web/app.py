@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -30,13 +32,14 @@ from portal.web.render import Renderer
 from portal.web.state import SiteState
 from portal.web.static import StaticFiles, static_file
 from publishing.db import make_engine
+from publishing.lifeline import die_with_parent
 
 
 def create_app(settings: Settings) -> Litestar:
     """The public site over the public store named by ``settings``, opened read-only."""
     static_files = StaticFiles()
     renderer = Renderer(static_files)
-    site = SiteState(make_engine(settings.public_db_url, read_only=True), renderer)
+    site = SiteState(make_engine(settings.site_db_url, read_only=True), renderer)
     answers = AnswerCache(site.catalog)
     app = Litestar(
         route_handlers=[
@@ -87,5 +90,9 @@ def create_app(settings: Settings) -> Litestar:
 
 def app_from_environment() -> Litestar:
     """The site with settings read from the environment: the factory each of uvicorn's
-    worker processes calls (``portal serve --workers N``)."""
+    worker processes calls (``portal serve --workers N``). A worker dies with the process
+    that started it, so that killing ``portal serve`` leaves no worker on the port."""
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.pid is not None:
+        die_with_parent(parent.pid)
     return create_app(Settings.from_env())
