@@ -25,7 +25,7 @@ from privacy.ingest.convert import RowConverter
 from privacy.ingest.copytext import CopyBlocks, CopyTarget, copy_blocks
 from privacy.ingest.mapping import Mapping
 from privacy.ingest.reader import CsvSource
-from privacy.ingest.report import IngestReport
+from privacy.ingest.report import IngestReport, file_label
 from privacy.ingest.rows import converted_chunks
 
 # Below this size a file is converted in the calling process.
@@ -157,7 +157,7 @@ def _convert_file(
         report = IngestReport(
             kind=mapping.kind,
             mapping=mapping.name,
-            file_name=path.name,
+            file_name=file_label(path),
             dry_run=False,
             skip_invalid=False,
         )
