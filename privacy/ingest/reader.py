@@ -109,7 +109,11 @@ class CsvSource:
         # lifts it to gigabytes): set ours when a file is opened, not when this is imported.
         csv.field_size_limit(CSV_FIELD_LIMIT)
         self._reader = csv.reader(self._text, delimiter=delimiter, strict=False)
-        self.header = self._read_header()
+        try:
+            self.header = self._read_header()
+        except BaseException:
+            self._text.close()  # the caller never gets the source to close
+            raise
 
     def __enter__(self) -> CsvSource:
         return self
