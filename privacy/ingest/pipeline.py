@@ -169,17 +169,17 @@ def _convert_file(
     family: _Family,
 ) -> None:
     """The worker: read and convert the file, send each chunk, then the report."""
-    # The worker dies with the ingest, even a SIGKILLed one (nothing of its work is kept
-    # without the parent), and leaves Ctrl-C, which reaches the whole process group, to
-    # the parent, which stops the worker itself.
-    die_with_parent(family.parent_pid)
+    # Ctrl-C reaches the whole process group: the worker leaves it to the parent, which
+    # stops the worker itself. And the worker dies with the ingest, even a SIGKILLed one
+    # (nothing of its work is kept without the parent).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(family.parent_pid)
     if family.inherited is not None:
         family.inherited.close()
     try:
         _convert_and_send(path, mapping, datetime_as_text, as_copy, send)
-    except OSError:
-        pass  # the pipe broke: the parent stopped listening and no one is left to tell
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the parent stopped listening (it failed, or is gone): end quietly
     finally:
         send.close()
 
@@ -210,10 +210,8 @@ def _convert_and_send(
                 message = ("rows", _converted(rows, source.bytes_read, as_copy))
                 send.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
         send.send_bytes(pickle.dumps(("done", report), protocol=pickle.HIGHEST_PROTOCOL))
-    except OSError as error:
-        if isinstance(error, BrokenPipeError | ConnectionResetError):
-            raise
-        send.send_bytes(pickle.dumps(("error", error)))
+    except (BrokenPipeError, ConnectionResetError):
+        raise  # the pipe broke: there is no one left to tell
     except Exception as error:  # handed to the caller, who raises it
         send.send_bytes(pickle.dumps(("error", error)))
 
