@@ -141,6 +141,7 @@ CSV_INJECTION_NOTE: Final = (
     "return begins with an apostrophe (') instead, so that spreadsheets show it as text "
     "rather than run it as a formula; numbers are written as they are."
 )
+"""What :mod:`publishing.csvfiles` does to text cells, in the words of the data package."""
 
 
 class UndescribedColumn(ValueError):
