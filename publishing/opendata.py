@@ -8,12 +8,14 @@ release always gives the same files, so they can be written once and cached.
 Every column of every table is described in plain English. A dimension this module has no
 words for is an error (:class:`UndescribedColumn`), not a silent gap: an undocumented column
 in public data is worse than a failed export.
+
+Every CSV here is written by :mod:`publishing.csvfiles`: a text cell that a spreadsheet
+would run as a formula gets a leading ``'`` (OWASP's rule against CSV injection), chosen
+by the column's declared type, so numbers, even negative ones, stay numbers.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,6 +27,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from publishing.catalog import PublishedCell, PublishedTable, ReleaseInfo
+from publishing.csvfiles import TEXT, csv_bytes
 
 MEASURES: Final = ("value", "ci_low", "ci_high", "std_error")
 """The columns after a table's dimensions, in every CSV."""
@@ -133,6 +136,13 @@ SOURCE_NOUNS: Final[Mapping[str, str]] = MappingProxyType(
 
 _NAME = re.compile(r"[a-z0-9_]+")
 
+CSV_INJECTION_NOTE: Final = (
+    "In the CSV files, a text cell that would begin with =, +, -, @, a tab or a carriage "
+    "return begins with an apostrophe (') instead, so that spreadsheets show it as text "
+    "rather than run it as a formula; numbers are written as they are."
+)
+"""What :mod:`publishing.csvfiles` does to text cells, in the words of the data package."""
+
 
 class UndescribedColumn(ValueError):
     """A table has a column the data dictionary has no description for."""
@@ -191,14 +201,17 @@ def table_csv(release: ReleaseInfo, table: PublishedTable) -> bytes:
     ``release`` is not written into the CSV (the data package and the JSON say which
     release a table belongs to); it is taken so every export has the same signature."""
     del release  # the file's name and the package carry the release
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(table_columns(table))
-    for cell in table.cells:
-        writer.writerow(
+    columns = table_columns(table)
+    # std_error goes as text, to keep plain decimals; its column is a number column, so
+    # that text is written as it is.
+    return csv_bytes(
+        columns,
+        [field_type(column) for column in columns],
+        (
             [*cell.key, cell.value, cell.low, cell.high, _std_error_text(cell.std_error)]
-        )
-    return out.getvalue().encode("utf-8")
+            for cell in table.cells
+        ),
+    )
 
 
 def _table_metadata(table: PublishedTable) -> dict[str, Any]:
@@ -262,12 +275,13 @@ def data_dictionary(tables: Mapping[str, PublishedTable]) -> list[DictionaryEntr
 
 
 def data_dictionary_csv(tables: Mapping[str, PublishedTable]) -> bytes:
-    """The data dictionary as UTF-8 CSV with the header ``table,field,type,description``."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(("table", "field", "type", "description"))
-    writer.writerows(astuple(entry) for entry in data_dictionary(tables))
-    return out.getvalue().encode("utf-8")
+    """The data dictionary as UTF-8 CSV with the header ``table,field,type,description``
+    (every column is text)."""
+    return csv_bytes(
+        ("table", "field", "type", "description"),
+        [TEXT] * 4,
+        (astuple(entry) for entry in data_dictionary(tables)),
+    )
 
 
 def _created(release: ReleaseInfo) -> str:
@@ -370,6 +384,7 @@ def datapackage(release: ReleaseInfo, tables: Mapping[str, PublishedTable]) -> d
         "data-dictionary.csv describes every column; tables/NAME.json holds each table "
         "with its metadata."
     )
+    description.append(CSV_INJECTION_NOTE)
     return {
         "profile": "tabular-data-package",
         "name": f"release-{release.period.lower()}-{release.id[:12]}",

@@ -1,73 +1,86 @@
-"""A process that calls ``die_with_parent`` does not outlive its parent."""
+"""publishing.lifeline: a worker dies with its parent, even a parent killed with SIGKILL."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-from tests.serving import ROOT, process_tree
+import pytest
 
-CHILD = """
-import os, sys, time
-from publishing.lifeline import die_with_parent
-die_with_parent(int(sys.argv[1]))
-print(os.getpid(), flush=True)
-time.sleep(120)
-"""
+from publishing import lifeline
+
+# The parent starts the child, says its pid, then waits to be killed.
 PARENT = """
 import os, subprocess, sys, time
-subprocess.Popen([sys.executable, "-c", sys.argv[1], str(os.getpid())])
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1], str(os.getpid()), *sys.argv[2:]])
+print(child.pid, flush=True)
+time.sleep(120)
+"""
+# The child waits as asked, takes its lifeline, says so in a file, then sleeps on.
+CHILD = """
+import sys, time
+from pathlib import Path
+from publishing import lifeline
+parent, how, ready, delay = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), float(sys.argv[4])
+if how == "polling":
+    lifeline._ask_the_kernel = lambda signum: False  # as where prctl does not exist
+time.sleep(delay)
+lifeline.die_with_parent(parent, poll_seconds=0.1)
+ready.write_text("ready")
 time.sleep(120)
 """
 
 
-def test_a_child_dies_when_its_parent_is_killed() -> None:
+def running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        stat = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+@pytest.mark.parametrize(
+    ("how", "delay"),
+    [("kernel", 0.0), ("polling", 0.0), ("kernel", 1.5)],
+    ids=["kernel signal", "polling only", "parent gone before the call"],
+)
+def test_the_child_dies_with_a_killed_parent(tmp_path: Path, how: str, delay: float) -> None:
+    ready = tmp_path / "ready"
+    root = Path(__file__).resolve().parents[1]
     parent = subprocess.Popen(
-        [sys.executable, "-c", PARENT, CHILD],
-        cwd=ROOT,
+        [sys.executable, "-c", PARENT, CHILD, how, str(ready), str(delay)],
         stdout=subprocess.PIPE,
         text=True,
-        start_new_session=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
     )
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
     try:
-        assert parent.stdout is not None
-        child_pid = int(parent.stdout.readline())  # once die_with_parent has returned
-        child = next(p for p in process_tree(parent.pid) if p.pid == child_pid)
+        if delay == 0:
+            deadline = time.monotonic() + 30
+            while not ready.exists() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert ready.exists(), "the child never took its lifeline"
 
-        os.kill(parent.pid, signal.SIGKILL)
-        parent.wait(10)
-        deadline = time.monotonic() + 10
-        while child.alive() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        parent.kill()
+        parent.wait()
 
-        assert not child.alive()
+        deadline = time.monotonic() + 5
+        while running(child) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not running(child)
+        assert delay == 0 or not ready.exists()  # gone at the call, not after it
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(parent.pid, signal.SIGKILL)
-        parent.wait(10)
-        if parent.stdout:
-            parent.stdout.close()
+        if running(child):
+            os.kill(child, signal.SIGKILL)
+        parent.stdout.close()
 
 
-def test_a_child_whose_parent_already_died_dies_at_once() -> None:
-    # Its own pid is surely not its parent's: as if the parent had died before the call.
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import os\nfrom publishing.lifeline import die_with_parent\n"
-            "die_with_parent(os.getpid())\nprint('outlived its parent')",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-    assert done.returncode == -signal.SIGKILL, done.stderr
-    assert "outlived" not in done.stdout
+def test_the_kernel_signal_is_available_on_linux() -> None:
+    assert lifeline.parent_signal_supported() == sys.platform.startswith("linux")

@@ -13,6 +13,8 @@ from portal.stores import internal_engine, public_engine
 from privacy.ingest import IngestRefused, IngestReport, MappingError, ingest_file, load_mapping
 
 EXIT_REFUSED = 2
+# What a shell reports for a command ended by Ctrl-C (128 + SIGINT).
+EXIT_INTERRUPTED = 130
 
 
 def run_ingest(
@@ -54,6 +56,15 @@ def run_ingest(
     except IngestRefused as refused:
         err.print(f"[red]refused:[/] {refused}", highlight=False)
         return EXIT_REFUSED
+    except KeyboardInterrupt:
+        # The batch's transaction was rolled back on the way out and the conversion worker
+        # stopped (privacy.ingest.pipeline).
+        err.print(
+            "[red]interrupted:[/] an ingest that does not finish writes nothing "
+            "(a file is one batch, committed whole or not at all)",
+            highlight=False,
+        )
+        return EXIT_INTERRUPTED
     finally:
         internal.dispose()
         public.dispose()

@@ -11,9 +11,11 @@ import re
 from litestar.exceptions import NotFoundException, ValidationException
 
 from publishing.catalog import Catalog
+from publishing.codes import AREA_CODE
 
 PERIOD = re.compile(r"^\d{4}Q[1-4]$")
-CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+# The same rule ingest applies to every area code (publishing.codes).
+CODE = AREA_CODE
 
 
 def chosen_period(catalog: Catalog, period: str | None) -> str:

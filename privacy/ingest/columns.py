@@ -19,7 +19,9 @@ from typing import Any
 from privacy import vocabulary as v
 from privacy.ingest.convert import RowConverter, category_table
 from privacy.ingest.mapping import FieldRule
+from privacy.ingest.safety import holds_area_code, unstorable
 from privacy.schema import FieldType
+from publishing.codes import AREA_CODE
 
 Columns = Sequence[Sequence[str]]
 Plan = Callable[[list[list[str]], Columns], list[Any]]
@@ -36,6 +38,7 @@ class ColumnConverter:
     def __init__(self, converter: RowConverter) -> None:
         self.row_converter = converter
         mapping = converter.mapping
+        self._kind = mapping.kind
         self._nulls = mapping.null_values
         self._zone = mapping.timezone
         self._plans = [
@@ -84,7 +87,7 @@ class ColumnConverter:
         ):
             return self._categories(at, category_table(rule))
         if simple and kind in (FieldType.ID, FieldType.AREA):
-            return self._required_text(at)
+            return self._required_text(at, area_codes=holds_area_code(self._kind, rule.target))
         if simple and kind in (FieldType.KEY, FieldType.TEXT) and not rule.target.required:
             return self._optional_text(at)
         if simple and kind is FieldType.FLOAT:
@@ -104,13 +107,19 @@ class ColumnConverter:
 
         return plan
 
-    def _required_text(self, at: int) -> Plan:
+    def _required_text(self, at: int, *, area_codes: bool) -> Plan:
         nulls = self._nulls
 
         def plan(rows: list[list[str]], columns: Columns) -> list[Any]:
             values = list(map(str.strip, columns[at]))
             if "" in values or not nulls.isdisjoint(values):
                 raise Fallback
+            if area_codes:
+                # Area codes repeat: each distinct one is matched once.
+                if not all(map(AREA_CODE.match, set(values))):
+                    raise Fallback
+            elif unstorable("".join(values)):
+                raise Fallback  # a NUL or a lone surrogate: the row path names it
             return values
 
         return plan
@@ -120,6 +129,8 @@ class ColumnConverter:
 
         def plan(rows: list[list[str]], columns: Columns) -> list[Any]:
             values = list(map(str.strip, columns[at]))
+            if unstorable("".join(values)):
+                raise Fallback
             if "" in values or not nulls.isdisjoint(values):
                 return [x if x and x not in nulls else None for x in values]
             return values

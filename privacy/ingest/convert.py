@@ -17,6 +17,12 @@ from zoneinfo import ZoneInfo
 
 from privacy import vocabulary as v
 from privacy.ingest.mapping import FieldRule, Mapping
+from privacy.ingest.safety import (
+    area_code_reason,
+    holds_area_code,
+    unstorable,
+    unstorable_reason,
+)
 from privacy.schema import FieldType
 
 Value = Any
@@ -111,8 +117,11 @@ class RowConverter:
             return self._compile_combined(rule)
         column = rule.columns[0]
         at = self.index[column]
+        nulls = self.mapping.null_values
+        if kind is FieldType.ID and holds_area_code(self.mapping.kind, target):
+            return _compile_text(rule, column, at, nulls, area_code=True)
         single = _SINGLE_COMPILERS[kind]
-        return single(rule, column, at, self.mapping.null_values)
+        return single(rule, column, at, nulls)
 
     def _compile_time(self, rule: FieldRule) -> FieldFn:
         ats = [self.index[c] for c in rule.columns]
@@ -239,6 +248,7 @@ def category_table(rule: FieldRule) -> dict[str, str]:
 
 
 def _compile_area(rule: FieldRule, column: str, at: int, nulls: frozenset[str]) -> FieldFn:
+    # The mapping's values and fallback are area codes already (checked when it loads).
     table = rule.values
     transform = _TRANSFORMS[rule.transform] if rule.transform else None
     fallback = rule.fallback
@@ -257,12 +267,18 @@ def _compile_area(rule: FieldRule, column: str, at: int, nulls: frozenset[str]) 
                 raw,
                 'blank area code; map it in the mapping\'s values (for example "" = "unknown")',
             )
-        return transform(raw) if transform else raw
+        code = transform(raw) if transform else raw
+        reason = area_code_reason(code)
+        if reason is not None:
+            raise FieldError(column, raw, reason)
+        return code
 
     return read
 
 
-def _compile_text(rule: FieldRule, column: str, at: int, nulls: frozenset[str]) -> FieldFn:
+def _compile_text(
+    rule: FieldRule, column: str, at: int, nulls: frozenset[str], *, area_code: bool = False
+) -> FieldFn:
     required = rule.target.required
     table = rule.values
     transform = _TRANSFORMS[rule.transform] if rule.transform else None
@@ -275,7 +291,14 @@ def _compile_text(rule: FieldRule, column: str, at: int, nulls: frozenset[str]) 
             if required:
                 raise FieldError(column, raw, f"{rule.target.name} is required but blank")
             return None
-        return transform(raw) if transform else raw
+        text = transform(raw) if transform else raw
+        if area_code:
+            reason = area_code_reason(text)
+            if reason is not None:
+                raise FieldError(column, raw, reason)
+        elif unstorable(text):
+            raise FieldError(column, raw, unstorable_reason(text))
+        return text
 
     return read
 
@@ -310,7 +333,12 @@ def _compile_codes(rule: FieldRule, column: str, at: int, nulls: frozenset[str])
         codes = [c.strip() for c in row[at].split(rule.separator) if c.strip()]
         if required and not codes:
             raise FieldError(column, row[at], f"{rule.target.name} needs at least one code")
-        return [transform(c) if transform else c for c in codes]
+        converted = [transform(c) if transform else c for c in codes]
+        for code, raw in zip(converted, codes, strict=True):
+            reason = area_code_reason(code)
+            if reason is not None:
+                raise FieldError(column, raw, reason)
+        return converted
 
     return read
 

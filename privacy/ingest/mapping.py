@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from privacy import vocabulary as v
+from privacy.ingest.safety import holds_area_code, unstorable
 from privacy.schema import KINDS, CanonicalField, FieldType, fields_of
 from privacy.shipped import resolve_toml, shipped_names
+from publishing.codes import AREA_CODE_RULE, is_area_code
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "mappings"
 TRANSFORMS = ("slug", "lower", "upper", "strip-zeros")
@@ -169,11 +172,16 @@ def parse_mapping(
             f"its fields are: {', '.join(targets)}"
         )
     rules = tuple(
-        _parse_rule(target, field_specs.get(target.name), fail) for target in targets.values()
+        _parse_rule(target, field_specs.get(target.name), fail, holds_area_code(kind, target))
+        for target in targets.values()
     )
     extra_areas = document.get("extra_areas", [])
     if extra_areas and kind != "areas":
         raise fail("'extra_areas' is only allowed in an areas mapping")
+    if not isinstance(extra_areas, list):
+        raise fail("'extra_areas' must be a list of { code, level, name, parent } tables")
+    for number, area in enumerate(extra_areas, start=1):
+        _check_extra_area(number, area, fail)
     return Mapping(
         name=document["name"],
         kind=kind,
@@ -190,7 +198,35 @@ def parse_mapping(
     )
 
 
-def _parse_rule(target: CanonicalField, spec: Any, fail: Any) -> FieldRule:
+def _check_extra_area(number: int, area: Any, fail: Any) -> None:
+    where = f"extra_areas entry {number}"
+    if not isinstance(area, dict) or not {"code", "level", "name"} <= set(area):
+        raise fail(f"{where} must be a table with code, level and name (and parent)")
+    stray = set(area) - {"code", "level", "name", "parent"}
+    if stray:
+        raise fail(f"{where} has unknown keys {sorted(stray)}; allowed: code, level, name, parent")
+    if area["level"] not in v.AREA_LEVEL:
+        raise fail(f"{where}: level {area['level']!r} is not one of: {', '.join(v.AREA_LEVEL)}")
+    for key in ("code", "parent"):
+        if key in area and not is_area_code(str(area[key])):
+            raise fail(f"{where}: {key} {area[key]!r} is not a valid area code: {AREA_CODE_RULE}")
+    if unstorable(str(area["name"])):
+        raise fail(f"{where}: name {area['name']!r} holds a NUL or a lone surrogate")
+
+
+def _check_outputs(where: str, outputs: list[tuple[str, str]], area_codes: bool, fail: Any) -> None:
+    """The mapping's own values reach the store as they are: they must be storable, and
+    area codes where the field holds area codes."""
+    for label, output in outputs:
+        if area_codes and not is_area_code(output):
+            raise fail(
+                f"{where} {label} {output!r}, which is not a valid area code: {AREA_CODE_RULE}"
+            )
+        if unstorable(output):
+            raise fail(f"{where} {label} {output!r}, which holds a NUL or a lone surrogate")
+
+
+def _parse_rule(target: CanonicalField, spec: Any, fail: Any, area_codes: bool) -> FieldRule:
     where = f"[fields.{target.name}]"
     if spec is None:
         if target.required:
@@ -241,6 +277,10 @@ def _parse_rule(target: CanonicalField, spec: Any, fail: Any) -> FieldRule:
     numeric = spec.get("numeric")
     if numeric is not None and (numeric not in NUMERIC or target.name != "subject_age_band"):
         raise fail(f"{where} numeric = 'age_band' is the only numeric rule (for subject_age_band)")
+    outputs = [(f"maps {k!r} to", code) for k, code in values.items()]
+    outputs += [("value", str(constant))] if constant is not None else []
+    outputs += [("fallback", str(fallback))] if fallback is not None else []
+    _check_outputs(where, outputs, area_codes, fail)
     return FieldRule(
         target=target,
         columns=columns,

@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import pickle
 import queue
+import signal
 import threading
 from collections.abc import Iterator
 from contextlib import suppress
@@ -25,8 +26,9 @@ from privacy.ingest.convert import RowConverter
 from privacy.ingest.copytext import CopyBlocks, CopyTarget, copy_blocks
 from privacy.ingest.mapping import Mapping
 from privacy.ingest.reader import CsvSource
-from privacy.ingest.report import IngestReport
+from privacy.ingest.report import IngestReport, file_label
 from privacy.ingest.rows import converted_chunks
+from publishing.lifeline import die_with_parent
 
 # Below this size a file is converted in the calling process.
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
@@ -90,8 +92,13 @@ def _from_worker(
         else multiprocessing.get_context("spawn")
     )
     receive, send = context.Pipe(duplex=False)
+    # A forked worker inherits the read end too, and must close it: otherwise, with this
+    # process gone, its writes would block forever instead of failing.
+    inherited = receive if method == "fork" else None
     worker = context.Process(
-        target=_convert_file, args=(path, mapping, datetime_as_text, as_copy, send), daemon=True
+        target=_convert_file,
+        args=(path, mapping, datetime_as_text, as_copy, send, _Family(os.getpid(), inherited)),
+        daemon=True,
     )
     worker.start()
     send.close()
@@ -145,19 +152,50 @@ def _drain(receive: Connection, inbox: queue.Queue[bytes | None]) -> None:
         inbox.put(None)
 
 
+@dataclass(frozen=True)
+class _Family:
+    """What the worker needs to know of the process that started it."""
+
+    parent_pid: int
+    inherited: Connection | None  # the parent's end of the pipe, when forked
+
+
 def _convert_file(
     path: Path,
     mapping: Mapping,
     datetime_as_text: bool,
     as_copy: CopyTarget | None,
     send: Connection,
+    family: _Family,
 ) -> None:
     """The worker: read and convert the file, send each chunk, then the report."""
+    # Ctrl-C reaches the whole process group: the worker leaves it to the parent, which
+    # stops the worker itself. And the worker dies with the ingest, even a SIGKILLed one
+    # (nothing of its work is kept without the parent).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(family.parent_pid)
+    if family.inherited is not None:
+        family.inherited.close()
+    try:
+        _convert_and_send(path, mapping, datetime_as_text, as_copy, send)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the parent stopped listening (it failed, or is gone): end quietly
+    finally:
+        send.close()
+
+
+def _convert_and_send(
+    path: Path,
+    mapping: Mapping,
+    datetime_as_text: bool,
+    as_copy: CopyTarget | None,
+    send: Connection,
+) -> None:
     try:
         report = IngestReport(
             kind=mapping.kind,
             mapping=mapping.name,
-            file_name=path.name,
+            file_name=file_label(path),
             dry_run=False,
             skip_invalid=False,
         )
@@ -172,10 +210,10 @@ def _convert_file(
                 message = ("rows", _converted(rows, source.bytes_read, as_copy))
                 send.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
         send.send_bytes(pickle.dumps(("done", report), protocol=pickle.HIGHEST_PROTOCOL))
+    except (BrokenPipeError, ConnectionResetError):
+        raise  # the pipe broke: there is no one left to tell
     except Exception as error:  # handed to the caller, who raises it
         send.send_bytes(pickle.dumps(("error", error)))
-    finally:
-        send.close()
 
 
 def _merge(report: IngestReport, worker: IngestReport) -> None:

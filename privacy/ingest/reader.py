@@ -17,6 +17,8 @@ from itertools import islice
 from pathlib import Path
 from typing import BinaryIO
 
+from privacy.ingest.report import file_label
+
 # The csv module's own limit is a hard stop; ours (the mapping's max_field_length) is a
 # reported problem. Fields between the two are read, then reported.
 CSV_FIELD_LIMIT = 16 * 1024 * 1024
@@ -88,8 +90,10 @@ class CsvSource:
         try:
             raw = path.open("rb")
         except OSError as error:
-            raise FileProblem(f"cannot open {path}: {error.strerror}") from None
+            raise FileProblem(f"cannot open {file_label(path)}: {error.strerror}") from None
         self.path = path
+        self.name = file_label(path)
+        self.encoding = encoding
         self.size = path.stat().st_size
         self.max_field_length = max_field_length
         # A UTF-8 byte order mark is accepted and dropped: spreadsheets write one.
@@ -105,7 +109,11 @@ class CsvSource:
         # lifts it to gigabytes): set ours when a file is opened, not when this is imported.
         csv.field_size_limit(CSV_FIELD_LIMIT)
         self._reader = csv.reader(self._text, delimiter=delimiter, strict=False)
-        self.header = self._read_header()
+        try:
+            self.header = self._read_header()
+        except BaseException:
+            self._text.close()  # the caller never gets the source to close
+            raise
 
     def __enter__(self) -> CsvSource:
         return self
@@ -131,18 +139,18 @@ class CsvSource:
         try:
             header = next(self._reader)
         except StopIteration:
-            raise FileProblem(f"{self.path.name} is empty: expected a header row") from None
+            raise FileProblem(f"{self.name} is empty: expected a header row") from None
         except csv.Error as error:
-            raise FileProblem(
-                f"{self.path.name}: the header row cannot be read ({error})"
-            ) from None
+            raise FileProblem(f"{self.name}: the header row cannot be read ({error})") from None
+        except UnicodeDecodeError as error:
+            raise self._undecodable(error) from None
         if _UNDECODABLE.search("".join(header)):
             raise FileProblem(
-                f"{self.path.name}: the header is not valid text in the mapping's "
+                f"{self.name}: the header is not valid text in the mapping's "
                 "encoding; set 'encoding' in the mapping (for example 'cp1252')"
             )
         if not any(h.strip() for h in header):
-            raise FileProblem(f"{self.path.name}: the first row is blank; expected a header row")
+            raise FileProblem(f"{self.name}: the first row is blank; expected a header row")
         return header
 
     def chunks(self, size: int) -> Iterator[Chunk]:
@@ -161,8 +169,10 @@ class CsvSource:
                 # Only a field past the csv module's 16 MiB limit gets here (with strict=False
                 # it reads anything else): the file is refused whole.
                 raise FileProblem(
-                    f"{self.path.name}, line {reader.line_num}: not readable as CSV ({error})"
+                    f"{self.name}, line {reader.line_num}: not readable as CSV ({error})"
                 ) from None
+            except UnicodeDecodeError as error:
+                raise self._undecodable(error) from None
             if not rows:
                 return
             lines = _start_lines(start, rows, reader.line_num)
@@ -170,6 +180,14 @@ class CsvSource:
                 kept = [(n, r) for n, r in zip(lines, rows, strict=True) if r]
                 lines, rows = [n for n, _ in kept], [r for _, r in kept]
             yield self._vet(lines, rows)
+
+    def _undecodable(self, error: UnicodeDecodeError) -> FileProblem:
+        # Bytes "surrogateescape" cannot stand in for (below 0x80, as in a lone UTF-16
+        # surrogate) stop the decoder itself: the file is refused whole.
+        return FileProblem(
+            f"{self.name}: bytes that are not valid {self.encoding} ({error.reason}) within "
+            f"its first {self._counter.bytes_read:,} bytes; check 'encoding' in the mapping"
+        )
 
     def _vet(self, lines: list[int], rows: list[list[str]]) -> Chunk:
         problems: list[RowProblem] = []

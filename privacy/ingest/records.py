@@ -21,7 +21,13 @@ from privacy.ingest.convert import HeaderError, RowConverter
 from privacy.ingest.mapping import Mapping
 from privacy.ingest.pipeline import converted_stream
 from privacy.ingest.reader import CsvSource, FileProblem
-from privacy.ingest.report import PROBLEMS_SHOWN, IngestRefused, IngestReport, Problem
+from privacy.ingest.report import (
+    PROBLEMS_SHOWN,
+    IngestRefused,
+    IngestReport,
+    Problem,
+    file_label,
+)
 from privacy.ingest.staging import BatchWriter, batch_writer
 from privacy.schema import FieldType, fields_of
 from privacy.store.audit import default_actor, record_audit, utc_now
@@ -54,7 +60,7 @@ def ingest_records(
     report = IngestReport(
         kind=mapping.kind,
         mapping=mapping.name,
-        file_name=path.name,
+        file_name=file_label(path),
         dry_run=dry_run,
         skip_invalid=skip_invalid,
     )
@@ -74,7 +80,7 @@ def ingest_records(
                 mapping, source.header, datetime_as_text=connection.dialect.name == "sqlite"
             )
         except HeaderError as error:
-            raise IngestRefused(f"{path.name}: {error}", report) from None
+            raise IngestRefused(f"{report.file_name}: {error}", report) from None
         transaction = connection.begin()
         try:
             batch_id = _open_batch(connection, mapping, source, actor, started, report)
@@ -83,7 +89,7 @@ def ingest_records(
             )
             _write_rows(source, converter, writer, report, progress, parallel)
             _reject_duplicate_ids(writer, report)
-            _decide(report, path)
+            _decide(report)
             report.rows_added = writer.finish()
             report.rows_already_present = report.rows_accepted - report.rows_added
             if dry_run:
@@ -160,15 +166,17 @@ def _reject_duplicate_ids(writer: BatchWriter, report: IngestReport) -> None:
     )
 
 
-def _decide(report: IngestReport, path: Path) -> None:
+def _decide(report: IngestReport) -> None:
     if report.rows_read == 0:
-        raise IngestRefused(f"{path.name} has a header but no data rows; nothing to ingest", report)
+        raise IngestRefused(
+            f"{report.file_name} has a header but no data rows; nothing to ingest", report
+        )
     if report.rows_rejected and not report.skip_invalid and not report.dry_run:
         message = report.summary() + "\n" + "\n".join(report.problem_lines())
         raise IngestRefused(message, report)
     if report.rows_accepted == 0 and not report.dry_run:
         raise IngestRefused(
-            f"{path.name}: no row is valid, so nothing was written\n"
+            f"{report.file_name}: no row is valid, so nothing was written\n"
             + "\n".join(report.problem_lines()),
             report,
         )
@@ -192,7 +200,7 @@ def _open_batch(
             source=mapping.source,
             mapping_name=mapping.name,
             mapping_sha256=mapping.sha256,
-            file_name=source.path.name,
+            file_name=source.name,
             file_sha256="",
             actor=actor or default_actor(),
             started_at=started,

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from privacy.ingest.convert import HeaderError, RowConverter
 from privacy.ingest.mapping import Mapping
 from privacy.ingest.reader import CsvSource, FileProblem
-from privacy.ingest.report import IngestRefused, IngestReport, Problem
+from privacy.ingest.report import IngestRefused, IngestReport, Problem, file_label
 from privacy.ingest.rows import converted_chunks
 from publishing.models import Area, FocusArea, FocusAreaBeat
 
@@ -31,7 +31,7 @@ def ingest_reference(
     report = IngestReport(
         kind=mapping.kind,
         mapping=mapping.name,
-        file_name=path.name,
+        file_name=file_label(path),
         dry_run=dry_run,
         skip_invalid=False,
     )
@@ -82,7 +82,7 @@ def _read_all(mapping: Mapping, path: Path, report: IngestReport) -> list[dict[s
         try:
             converter = RowConverter(mapping, source.header)
         except HeaderError as error:
-            raise IngestRefused(f"{path.name}: {error}", report) from None
+            raise IngestRefused(f"{report.file_name}: {error}", report) from None
         names = ("line", *converter.field_names)
         try:
             for rows in converted_chunks(source, converter, report):
@@ -90,7 +90,9 @@ def _read_all(mapping: Mapping, path: Path, report: IngestReport) -> list[dict[s
         except FileProblem as problem:
             raise IngestRefused(str(problem), report) from None
     if report.rows_read == 0 and not mapping.extra_areas:
-        raise IngestRefused(f"{path.name} has a header but no data rows; nothing to ingest", report)
+        raise IngestRefused(
+            f"{report.file_name} has a header but no data rows; nothing to ingest", report
+        )
     return records
 
 

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 # How many problems are spelled out in a message; the rest are counted.
 PROBLEMS_SHOWN = 20
 # How many rejected rows a batch's stored report lists one by one.
 REJECTED_RECORDED = 10_000
+
+
+def file_label(path: Path) -> str:
+    """A file's name as text both stores can hold and a terminal can show: bytes of a name
+    that are not UTF-8 (which Python keeps as lone surrogates) become ``\\xNN``."""
+    return path.name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 @dataclass(frozen=True)
