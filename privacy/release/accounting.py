@@ -14,9 +14,25 @@ dp.enable_features("contrib")
 @lru_cache(maxsize=1024)  # a pure function of its two numbers, and about 10 ms a call
 def epsilon_for(rho: float, delta: float) -> float:
     """The smallest epsilon such that rho-zCDP implies (epsilon, delta)-DP, by OpenDP's own
-    conversion (tighter than the textbook rho + 2 sqrt(rho ln(1/delta)))."""
+    conversion (tighter than the textbook rho + 2 sqrt(rho ln(1/delta))). For a rho so large
+    that OpenDP's conversion overflows (a budget meant to check a pipeline with negligible
+    noise), the textbook bound, which is also a valid epsilon."""
     if rho <= 0:
         raise ValueError("rho must be positive")
+    try:
+        return _opendp_epsilon(rho, delta)
+    except dp.OpenDPException as error:
+        if "Overflow" not in str(error):
+            raise
+        return textbook_epsilon(rho, delta)
+
+
+def textbook_epsilon(rho: float, delta: float) -> float:
+    """Bun and Steinke's conversion: rho-zCDP implies (rho + 2 sqrt(rho ln(1/delta)), delta)."""
+    return rho + 2.0 * math.sqrt(rho * math.log(1.0 / delta))
+
+
+def _opendp_epsilon(rho: float, delta: float) -> float:
     # A Gaussian mechanism whose privacy map gives exactly rho at sensitivity 1 carries the
     # curve of rho-zCDP; OpenDP converts that curve to (epsilon, delta).
     scale = 1.0 / math.sqrt(2.0 * rho)

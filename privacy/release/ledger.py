@@ -32,8 +32,16 @@ from privacy.release.policy import Currency, Horizon
 from privacy.store.audit import default_actor, record_audit, utc_now
 from privacy.store.models import BudgetCharge, BudgetHorizon, BudgetPeriod
 
-# Charges are floats; sums may carry rounding error in the last bits.
+# Charges are floats, each OpenDP's privacy map of its share (which may exceed the share by
+# float rounding, see privacy.release.noise.MAP_TOLERANCE); their sum may pass a cap by as
+# much, relative to the cap, and no more.
 TOLERANCE = 1e-12
+RELATIVE_TOLERANCE = 1e-9
+
+
+def within(total: float, cap: float) -> bool:
+    """Whether ``total`` spent fits under ``cap``, up to float rounding."""
+    return total <= cap + max(TOLERANCE, cap * RELATIVE_TOLERANCE)
 
 
 class ChargeRefused(Exception):
@@ -127,7 +135,7 @@ class PeriodBudget:
 
     def allows(self, amount: float) -> bool:
         """Whether ``amount`` more fits under the cap (the test the ledger applies)."""
-        return self.spent + amount <= self.cap + TOLERANCE
+        return within(self.spent + amount, self.cap)
 
 
 @dataclass(frozen=True)
@@ -500,7 +508,7 @@ def _overspend(
         )
     if horizon is not None:
         asked = request.amount(horizon.currency)
-        if horizon.spent + asked > horizon.cap + TOLERANCE:
+        if not within(horizon.spent + asked, horizon.cap):
             return BudgetExceeded(
                 f"release {request.release_id} asks for {horizon.currency}={asked:.6g} of "
                 f"the person unit's budget for {horizon.horizon}, but only "

@@ -55,6 +55,12 @@ class Published:
     high: NDArray[np.int64]
 
 
+# Below a noise scale of about 0.03 the noise is all but always zero and its exact variance
+# underflows to 0. The floor keeps the least-squares weights finite; it only decides how such
+# nearly exact measurements are weighed against each other (alike).
+VARIANCE_FLOOR = 1e-12
+
+
 class PostProcessor:
     """Post-processing for one release's structure and noise. The interval half-widths are
     simulated once, so publishing many draws (in tests and benchmarks) is cheap."""
@@ -78,7 +84,7 @@ class PostProcessor:
         self.estimator = Estimator(
             hierarchy,
             [
-                s.variance if p is not None else math.inf
+                max(s.variance, VARIANCE_FLOOR) if p is not None else math.inf
                 for s, p in zip(samplers, planned, strict=True)
             ],
         )
