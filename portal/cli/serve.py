@@ -17,6 +17,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int, console: Co
 
     from migrations.runner import schema_problem
     from portal.web.app import create_app
+    from portal.web.headers import uvicorn_options
     from publishing.db import make_engine
 
     engine = make_engine(settings.public_db_url, read_only=True)
@@ -31,18 +32,24 @@ def serve(settings: Settings, *, host: str, port: int, workers: int, console: Co
     )
     if workers == 1:
         uvicorn.run(
-            create_app(settings), host=host, port=port, log_level="warning", access_log=False
+            create_app(settings, security_headers=False),
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            **uvicorn_options(),
         )
         return
     # Each worker reads the settings from the environment this process was given.
     uvicorn.run(
-        "portal.web.app:app_from_environment",
+        "portal.web.app:app_from_environment_for_uvicorn",
         factory=True,
         workers=workers,
         host=host,
         port=port,
         log_level="warning",
         access_log=False,
+        **uvicorn_options(),
     )
 
 
