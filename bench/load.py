@@ -6,10 +6,11 @@ Starts ``portal serve`` (``--workers``, default 2) over the demo's data (built a
 bench/serve.py builds it, into ``bench/out/serve-data``) and sends it, with ``wrk`` and a
 Lua script, requests that are each unique: unknown query parameters on cached pages, valid
 URLs spelt many ways (stray ``&``, percent-encoded names and values, parameters reordered),
-stale static file versions, filter values that do not exist, long query strings, doubled
-slashes. An adversarial test of this kind once took each worker from 158 MB to 1.7 GB in
-35 s. It prints each worker's resident memory (``VmRSS`` in ``/proc/PID/status``) before the
-load, every few seconds during it and after it, and the answers' statuses.
+stale static file versions, filter values that do not exist, query strings of 1.5, 4.5 and
+48 KB, doubled slashes (``--kinds`` picks some). An adversarial test of this kind once took
+each worker from 158 MB to 1.7 GB in 35 s. It prints each worker's resident memory
+(``VmRSS`` in ``/proc/PID/status``) before the load, every few seconds during it and after
+it, and the answers' statuses.
 
 ``--code DIR`` serves the code in DIR instead of this checkout (an older commit exported
 with ``git archive``, to compare), with this checkout's environment.
@@ -31,11 +32,24 @@ from pathlib import Path
 
 from serve import OUT, ROOT, ensure_data, free_port, stop_server
 
+KINDS = [
+    "unknown",
+    "utm",
+    "spelt",
+    "static-version",
+    "filter-value",
+    "pad-1.5k",
+    "pad-4.5k",
+    "pad-48k",
+    "slashes",
+    "api-page",
+]
 # One request builder per kind of hostile URL; n is the request's number (unique per thread).
 LUA = r"""
 local release = "none"
 local pad = string.rep("p", 1500)
-local statuses = {}
+local long_pad = string.rep("q", 48000)  -- uvicorn takes request targets of up to 64 KB
+statuses = {}  -- global: done() reads it from each thread
 local counter = 0
 local threads = {}
 
@@ -51,19 +65,21 @@ local function spelt(n)
   return "/stops?" .. stray .. name .. "=" .. value .. "&district=" .. district .. stray
 end
 
-local kinds = {
-  function(n) return "/stops?x" .. n .. "=1" end,
-  function(n) return "/?utm_source=mail-" .. n end,
-  spelt,
-  function(n) return "/static/site.css?v=" .. n end,
-  function(n)
+local all_kinds = {
+  ["unknown"] = function(n) return "/stops?x" .. n .. "=1" end,
+  ["utm"] = function(n) return "/?utm_source=mail-" .. n end,
+  ["spelt"] = spelt,
+  ["static-version"] = function(n) return "/static/site.css?v=" .. n end,
+  ["filter-value"] = function(n)
     return "/api/v1/releases/" .. release .. "/tables/stops_by_district?district=zz" .. n
   end,
-  function(n) return "/crime?pad=" .. pad .. n end,
-  function(n) return "/methodology?pad=" .. string.rep(pad, 3) .. n end,
-  function(n) return "/releases" .. string.rep("/", n % 30 + 1) .. "?ref=" .. n end,
-  function(n) return "/api/v1/releases?page=" .. n end,
+  ["pad-1.5k"] = function(n) return "/crime?pad=" .. pad .. n end,
+  ["pad-4.5k"] = function(n) return "/methodology?pad=" .. string.rep(pad, 3) .. n end,
+  ["pad-48k"] = function(n) return "/static/site.css?pad=" .. long_pad .. n end,
+  ["slashes"] = function(n) return "/releases" .. string.rep("/", n % 30 + 1) .. "?ref=" .. n end,
+  ["api-page"] = function(n) return "/api/v1/releases?page=" .. n end,
 }
+local kinds = {}
 
 function setup(thread)
   table.insert(threads, thread)
@@ -71,6 +87,9 @@ end
 
 function init(args)
   release = args[1]
+  for name in string.gmatch(args[2], "[^,]+") do
+    table.insert(kinds, all_kinds[name])
+  end
 end
 
 function request()
@@ -168,7 +187,16 @@ def main() -> None:
     parser.add_argument("--stops", type=int, default=300_000, help="for building the data")
     parser.add_argument("--data-dir", type=Path, default=OUT / "serve-data")
     parser.add_argument("--code", type=Path, default=ROOT, help="the code to serve")
+    parser.add_argument(
+        "--kinds",
+        type=lambda text: text.split(","),
+        default=KINDS,
+        help=f"comma-separated kinds of URL, sent in turn (default all: {','.join(KINDS)})",
+    )
     args = parser.parse_args()
+    unknown = sorted(set(args.kinds) - set(KINDS))
+    if unknown:
+        parser.error(f"unknown kinds {', '.join(unknown)}; choose among {', '.join(KINDS)}")
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install -y wrk)")
 
@@ -202,6 +230,7 @@ def main() -> None:
                 base,
                 "--",
                 release,
+                ",".join(args.kinds),
             ],
             stdout=subprocess.PIPE,
             text=True,
@@ -232,7 +261,7 @@ def main() -> None:
     )
     print(
         f"# load: wrk, 1 thread, {args.connections} connections, {args.duration} s, every request "
-        f"a unique URL ({LUA.count('function(n)') + 1} kinds in turn)"
+        f"a unique URL; kinds in turn: {', '.join(args.kinds)}"
     )
     print(f"# {done}; p99 {p99}; statuses: " + ", ".join(f"{s}: {c:,}" for s, c in statuses))
     print(f"{'when':<12}" + "".join(f"{f'worker {pid} MB':>18}" for pid in workers))

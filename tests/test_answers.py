@@ -13,6 +13,7 @@ import time
 import tracemalloc
 from collections.abc import Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pytest
 from litestar.testing import TestClient
@@ -21,12 +22,15 @@ from litestar.types import Message, Receive, Scope, Send
 from portal.settings import Settings
 from portal.web import state
 from portal.web.answers import AnswerCache
-from portal.web.app import Site, create_app
+from portal.web.app import create_app
 from portal.web.cache import CachedBody
 from portal.web.headers import SECURITY_HEADERS
 from publishing.db import make_engine
 from publishing.releases import write_release
 from tests.test_releases_store import content as release_content
+
+if TYPE_CHECKING:
+    from portal.web.app import Site
 
 
 @pytest.fixture

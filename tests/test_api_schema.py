@@ -10,7 +10,7 @@ the app it started for the rest of the session).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import schemathesis
@@ -19,9 +19,12 @@ from litestar.testing import TestClient
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from portal.settings import Settings
-from portal.web.app import Site, create_app
+from portal.web.app import create_app
 
 EXAMPLES = 30  # per operation: the suite's run stays under half a minute
+
+if TYPE_CHECKING:
+    from portal.web.app import Site
 
 
 def without_lifespan(app: ASGIApp) -> ASGIApp:

@@ -6,13 +6,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pytest
 from litestar.testing import TestClient
 
 from portal.settings import Settings
-from portal.web.app import Site, create_app
+from portal.web.app import create_app
 from portal.web.headers import SECURITY_HEADERS
+
+if TYPE_CHECKING:
+    from portal.web.app import Site
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from html import unescape
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote
 
 import pytest
@@ -18,9 +19,10 @@ from hypothesis import strategies as st
 from litestar.testing import TestClient
 
 from portal.settings import Settings
-from portal.web.app import Site, create_app
-from portal.web.query import canonical_query
-from portal.web.target import MAX_TARGET_BYTES
+from portal.web.app import create_app
+
+if TYPE_CHECKING:
+    from portal.web.app import Site
 
 
 @pytest.fixture
@@ -178,8 +180,8 @@ def test_unique_query_strings_leave_the_caches_as_they_were(
         for query in spellings([("period", "2024Q3"), ("district", "d3")]):
             assert client.get(f"/stops?{query}&" + "&" * (n % 5)).status_code == 200
 
-    assert statuses == {302, 400, 404}
     assert (len(app.answers), len(app.site)) == (kept, pages)
+    assert statuses == {302, 400, 404}
 
 
 def test_the_caches_stay_within_their_bounds(
@@ -205,6 +207,8 @@ def test_the_caches_stay_within_their_bounds(
 
 
 def test_an_overlong_address_is_a_414_before_the_app(client: TestClient[Site]) -> None:
+    from portal.web.target import MAX_TARGET_BYTES
+
     long_query = "period=" + "9" * MAX_TARGET_BYTES
     page = client.get(f"/stops?{long_query}")
     api = client.get(f"/api/v1/releases?{long_query}")
@@ -225,6 +229,8 @@ VALUES = st.text(max_size=8)
 def test_the_canonical_query_is_the_same_for_every_spelling_and_keeps_the_meaning(
     pairs: list[tuple[str, str]], order: object
 ) -> None:
+    from portal.web.query import canonical_query
+
     shuffled = list(pairs)
     order.shuffle(shuffled)  # type: ignore[attr-defined]
     plain = "&".join(f"{quote(k)}={quote(v, safe='')}" for k, v in pairs).encode()
