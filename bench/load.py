@@ -237,9 +237,9 @@ def main() -> None:
         )
         while wrk.poll() is None:
             time.sleep(min(args.every, max(0.1, args.duration - (time.monotonic() - started))))
-            if wrk.poll() is None:
-                seconds = round(time.monotonic() - started)
-                readings.append((f"{seconds} s", {pid: rss_mb(pid) for pid in workers}))
+            label = f"{round(time.monotonic() - started)} s"
+            if wrk.poll() is None and label != readings[-1][0]:
+                readings.append((label, {pid: rss_mb(pid) for pid in workers}))
         output = wrk.communicate()[0]
         readings.append(("after", {pid: rss_mb(pid) for pid in workers}))
         time.sleep(5)

@@ -7,24 +7,14 @@ uvicorn), spoken to over a raw socket so that nothing tidies the answers up.
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from portal.settings import Settings
 from portal.web.headers import SECURITY_HEADERS
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.served import portal_serve
 
 
 def exchange(port: int, request: bytes, timeout: float = 10.0) -> tuple[int, list[str]]:
@@ -47,40 +37,9 @@ def server(
     published_city: Settings,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[int]:
-    port, log = free_port(), tmp_path_factory.mktemp("serve") / "serve.log"
-    env = {
-        **os.environ,
-        "PORTAL_DATA_DIR": str(published_city.data_dir),
-        "PORTAL_INTERNAL_DB_URL": published_city.internal_db_url,
-        "PORTAL_PUBLIC_DB_URL": published_city.public_db_url,
-    }
-    command = [sys.executable, "-c", "from portal.cli import main; main()", "serve"]
-    args = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(request.param)]
-    with log.open("wb") as out:
-        process = subprocess.Popen([*command, *args], env=env, stdout=out, stderr=out)
-    try:
-        _wait_until_up(port, process, log)
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    with portal_serve(published_city, request.param, log) as port:
         yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_until_up(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"portal serve exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if exchange(port, b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")[0] == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"portal serve did not answer within 60 s:\n{log.read_text()}")
 
 
 def request(line: str) -> bytes:

@@ -38,17 +38,19 @@ class ErrorBody:
 
 
 def _errors(*statuses: int) -> dict[int, ResponseSpec]:
-    """The answers a route gives besides its body: the errors it raises, as JSON, and a
-    304 to a request whose ``If-None-Match`` names the current ETag."""
+    """The answers a route gives besides its body: the errors it raises, as JSON, the 414
+    every route gives to an overlong address (:mod:`portal.web.target`), and a 304 to a
+    request whose ``If-None-Match`` names the current ETag."""
     reasons = {
         400: "The request is malformed (a parameter the route does not take, or one given "
         "twice); the detail says what to fix.",
         404: "No such release or table (or no such value of a filter); the detail lists "
         "what exists.",
+        414: "The address (path and query string) is longer than the site takes.",
     }
     specs = {
         status: ResponseSpec(ErrorBody, description=reasons[status], generate_examples=False)
-        for status in statuses
+        for status in (*statuses, 414)
     }
     return {
         304: ResponseSpec(None, description="Not modified: the ETag given is current."),

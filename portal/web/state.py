@@ -2,11 +2,10 @@
 
 Releases are immutable, so a page is rendered once per catalog version and kept, up to a
 number of pages and of bytes (keys and bodies counted), least recently used out first. A
-watcher
-thread checks the catalog's version every ``CATALOG_CHECK_SECONDS``; when a release, an
-area or a report is added, it re-reads the catalog and the cache is emptied. Requests never
-wait on the database for that: checking from the event loop took 25 to 30 ms under load
-(against 0.5 ms idle) and set the site's slowest answers (bench/serve.py).
+watcher thread checks the catalog's version every ``CATALOG_CHECK_SECONDS``; when a
+release, an area or a report is added, it re-reads the catalog and the cache is emptied.
+Requests never wait on the database for that: checking from the event loop took 25 to 30 ms
+under load (against 0.5 ms idle) and set the site's slowest answers (bench/serve.py).
 """
 
 from __future__ import annotations
