@@ -239,3 +239,21 @@ def test_the_canonical_query_is_the_same_for_every_spelling_and_keeps_the_meanin
     assert canonical_query(plain) == canonical_query(other)
     meaning = sorted(parse_qsl(plain.decode("latin-1"), keep_blank_values=True))
     assert sorted(parse_qsl(canonical_query(plain).decode(), keep_blank_values=True)) == meaning
+
+
+@pytest.mark.filterwarnings("ignore:.*deprecated inferred style")  # Litestar's own warning
+def test_a_handler_must_say_what_each_parameter_is() -> None:
+    """A parameter left for Litestar to guess would be a query parameter the check refuses:
+    the app is not built."""
+    from litestar import Litestar, get
+    from litestar.exceptions import ImproperlyConfiguredException
+
+    from portal.web.query import QueryCheck
+
+    @get("/guessed", sync_to_thread=False)
+    def guessed(period: str | None = None) -> str:
+        return period or ""
+
+    check = QueryCheck()
+    with pytest.raises(ImproperlyConfiguredException, match="'period' as FromQuery"):
+        check.learn(Litestar([guessed]).routes)
