@@ -32,22 +32,27 @@ def run(settings: Settings, *, host: str, port: int, workers: int) -> None:
     that each build the app from this process's environment."""
     import uvicorn
 
+    from portal.web.headers import uvicorn_options
+
+    # uvicorn sends the security headers on every response, its own errors included; the
+    # app is built without its own copy.
     if workers == 1:
         from portal.web.app import create_app
 
         uvicorn.run(
-            create_app(settings),
+            create_app(settings, security_headers=False),
             host=host,
             port=port,
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+            **uvicorn_options(),
         )
         return
     uvicorn.run(
         # Each worker calls this factory as it starts; it ties the worker's life to this
         # process's (publishing.lifeline), so killing this process stops every worker.
-        "portal.web.app:app_from_environment",
+        "portal.web.app:app_from_environment_for_uvicorn",
         factory=True,
         workers=workers,
         host=host,
@@ -55,6 +60,7 @@ def run(settings: Settings, *, host: str, port: int, workers: int) -> None:
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        **uvicorn_options(),
     )
 
 

@@ -8,12 +8,14 @@ body and conditional-GET behaviour."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
+import tracemalloc
 from collections.abc import Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pytest
-from litestar import Litestar
 from litestar.testing import TestClient
 from litestar.types import Message, Receive, Scope, Send
 
@@ -27,14 +29,17 @@ from publishing.db import make_engine
 from publishing.releases import write_release
 from tests.test_releases_store import content as release_content
 
+if TYPE_CHECKING:
+    from portal.web.app import Site
+
 
 @pytest.fixture
-def app(published_city: Settings) -> Litestar:
+def app(published_city: Settings) -> Site:
     return create_app(published_city)
 
 
 @pytest.fixture
-def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
+def client(app: Site) -> Iterator[TestClient[Site]]:
     with TestClient(app) as test_client:
         yield test_client
 
@@ -51,10 +56,10 @@ def without_date(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     "path", ["/stops", "/stops?district=d2", "/api/v1/releases", "/static/site.css"]
 )
 def test_a_repeated_request_is_replayed_whole_without_the_handler(
-    app: Litestar, client: TestClient[Litestar], monkeypatch: pytest.MonkeyPatch, path: str
+    app: Site, client: TestClient[Site], monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
     first = client.get(path, headers={"Accept-Encoding": "gzip"})
-    monkeypatch.setattr(app.state.site, "cached", no_rendering)
+    monkeypatch.setattr(app.site, "cached", no_rendering)
     monkeypatch.setattr(CachedBody, "respond", no_rendering)  # static files too
 
     again = client.get(path, headers={"Accept-Encoding": "gzip"})
@@ -67,10 +72,10 @@ def test_a_repeated_request_is_replayed_whole_without_the_handler(
 
 
 def test_a_replayed_answer_honours_if_none_match(
-    app: Litestar, client: TestClient[Litestar], monkeypatch: pytest.MonkeyPatch
+    app: Site, client: TestClient[Site], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = client.get("/stops")
-    monkeypatch.setattr(app.state.site, "cached", no_rendering)
+    monkeypatch.setattr(app.site, "cached", no_rendering)
 
     same = client.get("/stops", headers={"If-None-Match": first.headers["etag"]})
     other = client.get("/stops", headers={"If-None-Match": '"something-else"'})
@@ -82,7 +87,7 @@ def test_a_replayed_answer_honours_if_none_match(
     assert other.status_code == 200 and other.content == first.content
 
 
-def test_gzip_and_plain_answers_are_kept_apart(client: TestClient[Litestar]) -> None:
+def test_gzip_and_plain_answers_are_kept_apart(client: TestClient[Site]) -> None:
     for _ in range(2):
         packed = client.get("/stops", headers={"Accept-Encoding": "gzip"})
         plain = client.get("/stops", headers={"Accept-Encoding": "identity"})
@@ -92,30 +97,35 @@ def test_gzip_and_plain_answers_are_kept_apart(client: TestClient[Litestar]) -> 
         assert packed.text == plain.text  # the client decompresses
 
 
-def test_errors_and_bad_input_are_never_kept(app: Litestar, client: TestClient[Litestar]) -> None:
+def test_errors_and_bad_input_are_never_kept(app: Site, client: TestClient[Site]) -> None:
     for path in ("/releases/nope", "/stops?period=x", "/no-such-page"):
         assert client.get(path).status_code in (400, 404)
         assert client.get(path).status_code in (400, 404)
 
-    assert len(app.state.answers) == 0
+    assert len(app.answers) == 0
     client.get("/stops")
-    assert len(app.state.answers) == 1
+    assert len(app.answers) == 1
 
 
 class CountingApp:
     """An ASGI app that answers every request with an ETag and counts its calls."""
 
-    def __init__(self, etag: bytes | None = b'"v1"') -> None:
+    def __init__(self, etag: bytes | None = b'"v1"', header_bytes: int = 0) -> None:
         self.calls, self.etag = 0, etag
+        self.extra = [(b"x-padding", b"p" * header_bytes)] if header_bytes else []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.calls += 1
         headers = [(b"etag", self.etag)] if self.etag else []
+        # A fresh bytes object per answer, as a server's parsed headers would be.
+        headers += [(name, bytes(bytearray(value))) for name, value in self.extra]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b"x" * 100, "more_body": False})
 
 
-def get(cache: AnswerCache, app: CountingApp, path: str, method: str = "GET") -> list[Message]:
+def get(
+    cache: AnswerCache, app: CountingApp, path: str, method: str = "GET", query: bytes = b""
+) -> list[Message]:
     sent: list[Message] = []
 
     async def receive() -> Message:
@@ -124,7 +134,7 @@ def get(cache: AnswerCache, app: CountingApp, path: str, method: str = "GET") ->
     async def send(message: Message) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "method": method, "path": path, "query_string": b"", "headers": []}
+    scope = {"type": "http", "method": method, "path": path, "query_string": query, "headers": []}
     asyncio.run(cache.answer(app, scope, receive, send))  # type: ignore[arg-type]
     return sent
 
@@ -142,9 +152,9 @@ def test_a_new_catalog_drops_every_kept_answer() -> None:
     assert app.calls == 2
 
 
-def test_only_get_answers_with_an_etag_are_kept_within_the_byte_budget() -> None:
+def test_only_get_answers_with_an_etag_are_kept_least_recently_used_out_first() -> None:
     generation = object()
-    cache = AnswerCache(lambda: generation, max_bytes=1600)  # 16 answers of 100 bytes
+    cache = AnswerCache(lambda: generation, max_entries=16)
     plain, tagged = CountingApp(etag=None), CountingApp()
 
     get(cache, plain, "/plain")
@@ -158,6 +168,58 @@ def test_only_get_answers_with_an_etag_are_kept_within_the_byte_budget() -> None
     get(cache, tagged, "/page/19")
     get(cache, tagged, "/page/0")
     assert tagged.calls == 2 + 20 + 1
+
+
+def test_keys_and_headers_count_towards_the_byte_budget() -> None:
+    """Answers with small bodies under long unique URLs: what the cache holds, as Python's
+    allocator counts it, stays within its budget (bodies alone would let it hold 30,000)."""
+    generation, budget = object(), 3_000_000
+    cache = AnswerCache(lambda: generation, max_bytes=budget)
+    app = CountingApp(header_bytes=1500)
+    get(cache, app, "/warm-up")
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(3000):
+            get(cache, app, "/page", query=b"q=%d-" % n + b"x" * 1500)
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+
+    assert held <= 1.25 * budget, f"the cache holds {held:,} bytes for a budget of {budget:,}"
+    assert app.calls == 3001 and 0 < len(cache) < 3000
+    assert cache.held_bytes <= budget
+
+
+def test_a_path_that_is_not_canonical_is_answered_but_never_kept() -> None:
+    generation = object()
+    cache, app = AnswerCache(lambda: generation), CountingApp()
+
+    for path in ("/stops/", "//stops", "/stops//", "/a//b"):
+        get(cache, app, path)
+        get(cache, app, path)
+    assert (app.calls, len(cache)) == (8, 0)
+    get(cache, app, "/stops")
+    get(cache, app, "/stops")
+    assert (app.calls, len(cache)) == (9, 1)
+
+
+def test_spellings_of_one_query_share_one_kept_answer() -> None:
+    generation = object()
+    cache, app = AnswerCache(lambda: generation), CountingApp()
+    spellings = [
+        b"period=2025Q3&district=d2",
+        b"district=d2&period=2025Q3",
+        b"&&district=d2&&period=2025Q3&",
+        b"period=%32%30%32%35%51%33&district=d%32",
+        b"%70eriod=2025Q3&district=d2",
+    ]
+    for query in spellings:
+        get(cache, app, "/stops", query=query)
+
+    assert (app.calls, len(cache)) == (1, 1)
 
 
 def test_a_new_release_reaches_the_site_without_a_restart(

@@ -4,17 +4,24 @@ A page or file the site caches (:class:`portal.web.cache.CachedBody`) depends on
 its query string, whether the client takes gzip and the catalog's version, and on nothing
 else. Once Litestar has answered such a request, the answer as the handler made it (status,
 headers, body) is kept here and sent again without routing, dependency injection, the
-handler or its response object; the security headers are added on the way out as to every
-answer.
+handler or its response object. :meth:`AnswerCache.wrap` is plain ASGI middleware around
+the Litestar app; the layers outside it (security headers, HEAD) treat a replayed answer as
+any other.
 At 64 connections that is what keeps the slowest answers short (bench/serve.py): those
 layers cost several times the rest of a cached answer (about 80 against 15 microseconds).
 
-Only answers that carry an ETag are kept (only cached bodies have one), only for GET, and
-only while the catalog they were made from is current. Everything else goes to Litestar.
+Only answers that carry an ETag are kept (only cached bodies have one), only for GET, only
+at a canonical path (no doubled or trailing slash), and only while the catalog they were
+made from is current. They are kept under the canonical form of their query
+(:func:`portal.web.query.canonical_query`): the site refuses unknown and repeated
+parameters, so a valid URL has few spellings and they share one entry. The cache is bounded
+in entries and in bytes, keys and headers counted as well as bodies; the least recently used
+go first. Everything else goes to Litestar.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -31,12 +38,20 @@ from litestar.types import (
     Scope,
     Send,
 )
+from litestar.utils import normalize_path
 
-ANSWER_CACHE_BYTES = 64 * 1024 * 1024  # bodies kept at most; least recently used go first
+from portal.web.query import canonical_query
+
+ANSWER_CACHE_BYTES = 32 * 1024 * 1024  # keys, headers and bodies, as Python holds them
+ANSWER_CACHE_ENTRIES = 4096
 _DROPPED_ON_304 = {b"content-type", b"content-length", b"content-encoding"}
+# What an entry costs beyond the sizes of its objects: the OrderedDict's slot and link.
+_ENTRY_OVERHEAD = 200
+
+Key = tuple[str, bytes, bool]  # path, canonical query, gzip taken
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Answer:
     """One complete 200 answer as the handler made it, and its 304 form."""
 
@@ -50,6 +65,16 @@ class Answer:
         return [(name, value) for name, value in self.headers if name not in _DROPPED_ON_304]
 
 
+def footprint(key: Key, answer: Answer) -> int:
+    """The bytes an entry holds: its key, its answer's headers and body, and the objects
+    that hold them (the body may be shared with the page cache; it is counted here too)."""
+    size = _ENTRY_OVERHEAD + sys.getsizeof(key) + sum(sys.getsizeof(part) for part in key)
+    size += sys.getsizeof(answer) + sys.getsizeof(answer.headers) + sys.getsizeof(answer.body)
+    for pair in answer.headers:
+        size += sys.getsizeof(pair) + sys.getsizeof(pair[0]) + sys.getsizeof(pair[1])
+    return size
+
+
 class AnswerCache:
     """Kept answers: :meth:`wrap` wraps an ASGI app so that it replays kept answers and
     records new ones as they go out.
@@ -58,21 +83,27 @@ class AnswerCache:
     itself); kept answers of an earlier generation are dropped."""
 
     def __init__(
-        self, generation: Callable[[], object], max_bytes: int = ANSWER_CACHE_BYTES
+        self,
+        generation: Callable[[], object],
+        max_bytes: int = ANSWER_CACHE_BYTES,
+        max_entries: int = ANSWER_CACHE_ENTRIES,
     ) -> None:
-        self.generation, self.max_bytes = generation, max_bytes
+        self.generation, self.max_bytes, self.max_entries = generation, max_bytes, max_entries
         self._lock = threading.Lock()
-        self._answers: OrderedDict[tuple[str, bytes, bool], Answer] = OrderedDict()
+        self._answers: OrderedDict[Key, tuple[Answer, int]] = OrderedDict()
         self._bytes = 0
         self._of: object = None
 
     def __len__(self) -> int:
         return len(self._answers)
 
+    @property
+    def held_bytes(self) -> int:
+        """What the kept answers hold, as :func:`footprint` counts it."""
+        return self._bytes
+
     def wrap(self, app: ASGIApp) -> ASGIApp:
-        """``app`` wrapped: answers kept answers itself, passes the rest on. It wraps the
-        Litestar app's handler inside its before-send hooks, so the security headers are
-        added to a replayed answer as to any other."""
+        """``app`` wrapped: answers kept answers itself, passes the rest on."""
 
         async def answering(scope: Scope, receive: Receive, send: Send) -> None:
             await self.answer(app, scope, receive, send)
@@ -87,7 +118,7 @@ class AnswerCache:
         headers = dict(scope["headers"])
         key = (
             scope["path"],
-            scope["query_string"],
+            canonical_query(scope.get("query_string", b"")),
             b"gzip" in headers.get(b"accept-encoding", b""),
         )
         try:
@@ -96,7 +127,8 @@ class AnswerCache:
             await app(scope, receive, send)
             return
         if answer is None:
-            await app(scope, receive, self._recording(key, send))
+            keeps = normalize_path(key[0]) == key[0]  # /stops/ and //stops are not kept
+            await app(scope, receive, self._recording(key, send) if keeps else send)
         elif headers.get(b"if-none-match") == answer.etag:
             await send(
                 HTTPResponseStartEvent(
@@ -114,26 +146,27 @@ class AnswerCache:
                 HTTPResponseBodyEvent(type="http.response.body", body=answer.body, more_body=False)
             )
 
-    def _find(self, key: tuple[str, bytes, bool]) -> Answer | None:
+    def _find(self, key: Key) -> Answer | None:
         generation = self.generation()
         with self._lock:
             if generation is not self._of:
                 self._answers.clear()
                 self._bytes, self._of = 0, generation
                 return None
-            answer = self._answers.get(key)
-            if answer is not None:
-                self._answers.move_to_end(key)
-            return answer
+            kept = self._answers.get(key)
+            if kept is None:
+                return None
+            self._answers.move_to_end(key)
+            return kept[0]
 
-    def _recording(self, key: tuple[str, bytes, bool], send: Send) -> Send:
+    def _recording(self, key: Key, send: Send) -> Send:
         generation = self._of
         head: list[dict[str, Any]] = []
         parts: list[bytes] = []
 
         async def recording_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                # A copy as the handler made it: the hooks change the message on its way.
+                # A copy as the handler made it: outer layers change the message on its way.
                 head.append({**message, "headers": tuple(message.get("headers", ()))})
             elif message["type"] == "http.response.body":
                 parts.append(message.get("body", b""))
@@ -143,19 +176,20 @@ class AnswerCache:
 
         return recording_send
 
-    def _keep(
-        self, key: tuple[str, bytes, bool], generation: object, start: dict[str, Any], body: bytes
-    ) -> None:
+    def _keep(self, key: Key, generation: object, start: dict[str, Any], body: bytes) -> None:
         headers = tuple((bytes(name), bytes(value)) for name, value in start["headers"])
         etag = next((value for name, value in headers if name.lower() == b"etag"), None)
-        if start.get("status") != 200 or etag is None or len(body) > self.max_bytes // 16:
-            return  # not a cached body (an error, a redirect), or too big to keep
+        if start.get("status") != 200 or etag is None:
+            return  # not a cached body (an error, a redirect)
         answer = Answer(headers, body, etag)
+        size = footprint(key, answer)
+        if size > self.max_bytes // 16:
+            return  # too big to keep: it would push out many others
         with self._lock:
             if generation is not self._of or key in self._answers:
                 return  # the catalog changed meanwhile, or another request kept it first
-            self._answers[key] = answer
-            self._bytes += len(body)
-            while self._bytes > self.max_bytes:
-                _, dropped = self._answers.popitem(last=False)
-                self._bytes -= len(dropped.body)
+            self._answers[key] = (answer, size)
+            self._bytes += size
+            while self._bytes > self.max_bytes or len(self._answers) > self.max_entries:
+                _, (_, dropped) = self._answers.popitem(last=False)
+                self._bytes -= dropped

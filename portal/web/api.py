@@ -1,26 +1,61 @@
 """The JSON API under ``/api/v1/``: releases, tables and cells, with filters. Its OpenAPI
-schema is served at ``/api/v1/schema/openapi.json``. Answers are rendered once per catalog
-version and served with ETag and Cache-Control, like the pages."""
+schema is served at ``/api/v1/schema/openapi.json`` and describes what each route really
+answers: its body, 304 to a matching ``If-None-Match``, 400 and 404 with a JSON reason
+(the test suite checks the answers against it with schemathesis). Answers are rendered once
+per catalog version and served with ETag and Cache-Control, like the pages. Times are UTC
+with their offset (the stores keep naive UTC)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response, Router, get
 from litestar.di import NamedDependency
-from litestar.exceptions import ValidationException
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 
 from portal.web.cache import CachedBody
 from portal.web.pages.archive import find_release, find_table
+from portal.web.query import CHECKS_ITS_OWN_QUERY
 from portal.web.state import SiteState
 from publishing.catalog import Catalog, PublishedTable, ReleaseInfo
 
 JSON = "application/json"
 AnyRequest = Request[Any, Any, Any]
+VALUES_LISTED = 30  # of a dimension, in the 404 for a value it does not take
+
+
+@dataclass(frozen=True)
+class ErrorBody:
+    """Why a request was refused."""
+
+    status_code: int
+    detail: str
+
+
+def _errors(*statuses: int) -> dict[int, ResponseSpec]:
+    """The answers a route gives besides its body: the errors it raises, as JSON, the 414
+    every route gives to an overlong address (:mod:`portal.web.target`), and a 304 to a
+    request whose ``If-None-Match`` names the current ETag."""
+    reasons = {
+        400: "The request is malformed (a parameter the route does not take, or one given "
+        "twice); the detail says what to fix.",
+        404: "No such release or table (or no such value of a filter); the detail lists "
+        "what exists.",
+        414: "The address (path and query string) is longer than the site takes.",
+    }
+    specs = {
+        status: ResponseSpec(ErrorBody, description=reasons[status], generate_examples=False)
+        for status in (*statuses, 414)
+    }
+    return {
+        304: ResponseSpec(None, description="Not modified: the ETag given is current."),
+        **specs,
+    }
 
 
 @dataclass(frozen=True)
@@ -98,7 +133,7 @@ def _summary(catalog: Catalog, release: ReleaseInfo) -> ReleaseSummary:
         release.id,
         release.period,
         catalog.current.get(release.period) == release,
-        release.created_at,
+        _utc(release.created_at),
         release.policy_name,
         release.policy_version,
         float(statement["rho"]),
@@ -132,13 +167,18 @@ def _json(value: Any) -> bytes:
     return json.dumps(data, default=_encode, separators=(",", ":")).encode()
 
 
+def _utc(moment: datetime) -> datetime:
+    """``moment`` in UTC with its offset: stored times are naive UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def _encode(value: object) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
-@get("/releases", sync_to_thread=False)
+@get("/releases", sync_to_thread=False, responses=_errors(400))
 def list_releases(
     request: AnyRequest, site: NamedDependency[SiteState]
 ) -> Response[list[ReleaseSummary]]:
@@ -151,7 +191,7 @@ def list_releases(
     return site.cached("api:releases", render).respond(request)  # type: ignore[return-value]
 
 
-@get("/releases/{release_id:str}", sync_to_thread=False)
+@get("/releases/{release_id:str}", sync_to_thread=False, responses=_errors(400, 404))
 def get_release(
     release_id: FromPath[str], request: AnyRequest, site: NamedDependency[SiteState]
 ) -> Response[ReleaseDetail]:
@@ -175,7 +215,7 @@ def get_release(
     )
 
 
-@get("/releases/{release_id:str}/tables", sync_to_thread=False)
+@get("/releases/{release_id:str}/tables", sync_to_thread=False, responses=_errors(400, 404))
 def list_tables(
     release_id: FromPath[str], request: AnyRequest, site: NamedDependency[SiteState]
 ) -> Response[list[TableSummary]]:
@@ -194,7 +234,12 @@ def list_tables(
     )
 
 
-@get("/releases/{release_id:str}/tables/{name:str}", sync_to_thread=False)
+@get(
+    "/releases/{release_id:str}/tables/{name:str}",
+    sync_to_thread=False,
+    responses=_errors(400, 404),
+    opt={CHECKS_ITS_OWN_QUERY: True},
+)
 def get_cells(
     release_id: FromPath[str],
     name: FromPath[str],
@@ -202,7 +247,8 @@ def get_cells(
     site: NamedDependency[SiteState],
 ) -> Response[TableCells]:
     """A table's cells. Any of its dimensions may be given as a query parameter to filter
-    (``?district=d3&month=2025-07``); an unknown parameter is a 400."""
+    (``?district=d3&month=2025-07``); a parameter that is not a dimension is a 400, a value
+    the dimension does not take a 404 that lists those it takes."""
     catalog = site.catalog()
     release = find_release(catalog, release_id)
     table = find_table(catalog, release, name)
@@ -213,6 +259,15 @@ def get_cells(
             f"table {name} cannot be filtered by {', '.join(unknown)}; "
             f"its dimensions are: {', '.join(table.dimensions)}"
         )
+    for dimension, value in filters.items():
+        values = table.values_of(dimension)
+        if value not in values:
+            listed = ", ".join(values[:VALUES_LISTED])
+            more = f" and {len(values) - VALUES_LISTED} more" if len(values) > VALUES_LISTED else ""
+            raise NotFoundException(
+                f"table {name} has no {dimension} {value[:40]!r}; its {dimension} values "
+                f"are: {listed}{more}"
+            )
 
     def render(catalog: Catalog) -> CachedBody:
         cells = [

@@ -8,6 +8,7 @@ answered with a plain 500 page that reveals nothing of the server.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -29,13 +30,20 @@ def _wants_json(request: Request[Any, Any, Any]) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def error_response(request: Request[Any, Any, Any], status: int, message: str) -> Response[object]:
-    """The error as JSON (API) or as a page (site)."""
+def error_response(
+    request: Request[Any, Any, Any],
+    status: int,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+) -> Response[object]:
+    """The error as JSON (API) or as a page (site), with the error's own headers (the
+    ``Allow`` of a 405)."""
     if _wants_json(request):
         return Response(
             {"status_code": status, "detail": message},
             status_code=status,
             media_type=MediaType.JSON,
+            headers=headers,
         )
     renderer: Renderer = request.app.state.renderer
     page = renderer.page(
@@ -44,17 +52,23 @@ def error_response(request: Request[Any, Any, Any], status: int, message: str) -
         heading=HEADINGS.get(status, "Error"),
         message=message,
     )
-    return Response(page, status_code=status, media_type=MediaType.HTML)
+    return Response(page, status_code=status, media_type=MediaType.HTML, headers=headers)
 
 
 def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[object]:
-    """400s and 404s (and any other HTTP error) with the reason given."""
+    """400s, 404s and 405s (and any other HTTP error) with the reason given and the
+    error's headers."""
     message = str(error.detail)
     if error.status_code == 404 and message == "Not Found":
         message = f"There is no page at {request.url.path[:200]}."
+    if error.status_code == 405:
+        message = (
+            f"{request.url.path[:200]} does not take {request.method[:20]} requests; the "
+            "Allow header lists the methods it takes"
+        )
     if error.status_code == 400 and getattr(error, "extra", None):
         message = f"{message}: {error.extra}"
-    return error_response(request, error.status_code, message)
+    return error_response(request, error.status_code, message, error.headers)
 
 
 def unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Response[object]:

@@ -1,8 +1,19 @@
-"""Security headers on every response: pages, files, API answers and errors alike."""
+"""Security headers on every response: pages, files, API answers and errors alike, once.
+
+Two ways to add them, one per process: :func:`with_security_headers` wraps the site's ASGI
+app (Litestar's test client, any server), or the server adds them itself. Under ``portal
+serve`` uvicorn does (:func:`uvicorn_options`): it puts its configured headers on every
+response it sends, its own 400 for a malformed request and its own 500 and 503 included,
+which no app middleware can reach. The app is then built without its own copy
+(``create_app(settings, security_headers=False)``), so each header appears exactly once.
+"""
 
 from __future__ import annotations
 
-from litestar.types import Message, Scope
+from typing import Any
+
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 # Only this origin: no CDN, no third-party requests, no framing.
 CONTENT_SECURITY_POLICY = (
@@ -27,9 +38,27 @@ _ENCODED = [
 ]
 
 
-async def add_security_headers(message: Message, scope: Scope) -> None:
-    """A ``before_send`` hook: add the headers to the response's start message. No handler
-    sets any of them, so they are appended (a search-and-replace per header cost more than
-    the rest of a cached page's answer)."""
-    if message["type"] == "http.response.start":
-        message["headers"] = [*message.get("headers", ()), *_ENCODED]
+def with_security_headers(app: ASGIApp) -> ASGIApp:
+    """``app`` with the security headers appended to every response it starts. No layer
+    inside sets any of them, so they are appended rather than searched for and replaced."""
+
+    async def adding(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), *_ENCODED]}
+            await send(message)
+
+        await app(scope, receive, send_with_headers)
+
+    return adding
+
+
+def uvicorn_options() -> dict[str, Any]:
+    """Keyword arguments of ``uvicorn.run`` for an app built with
+    ``security_headers=False``: uvicorn sends the security headers on every response, its
+    own errors included, and no ``server`` header (it names the software to attackers)."""
+    return {"headers": list(SECURITY_HEADERS.items()), "server_header": False}

@@ -1,16 +1,18 @@
 """The site's shared state: the public store, its catalog, and the rendered-page cache.
 
-Releases are immutable, so a page is rendered once per catalog version and kept. A watcher
-thread checks the catalog's version every ``CATALOG_CHECK_SECONDS``; when a release, an
-area or a report is added, it re-reads the catalog and the cache is emptied. Requests never
-wait on the database for that: checking from the event loop took 25 to 30 ms under load
-(against 0.5 ms idle) and set the site's slowest answers (bench/serve.py).
+Releases are immutable, so a page is rendered once per catalog version and kept, up to a
+number of pages and of bytes (keys and bodies counted), least recently used out first. A
+watcher thread checks the catalog's version every ``CATALOG_CHECK_SECONDS``; when a
+release, an area or a report is added, it re-reads the catalog and the cache is emptied.
+Requests never wait on the database for that: checking from the event loop took 25 to 30 ms
+under load (against 0.5 ms idle) and set the site's slowest answers (bench/serve.py).
 """
 
 from __future__ import annotations
 
 import gc
 import logging
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -24,19 +26,38 @@ from publishing.catalog import Catalog, catalog_version, load_catalog
 log = logging.getLogger(__name__)
 
 CATALOG_CHECK_SECONDS = 2.0
-PAGE_CACHE_SIZE = 1024  # pages and files; valid URLs only, so this bounds memory
+PAGE_CACHE_SIZE = 1024  # pages and files
+PAGE_CACHE_BYTES = 32 * 1024 * 1024  # their keys, bodies and gzip forms
+# What an entry costs beyond its key's and bodies' sizes: the CachedBody, its headers and
+# the OrderedDict's slot.
+_ENTRY_OVERHEAD = 400
+
+
+def footprint(key: str, body: CachedBody) -> int:
+    """The bytes a page cache entry holds, about."""
+    size = _ENTRY_OVERHEAD + sys.getsizeof(key) + sys.getsizeof(body.body)
+    size += sys.getsizeof(body.gzipped) if body.gzipped is not None else 0
+    return size + sum(len(name) + len(value) for name, value in body.headers)
 
 
 class SiteState:
     """What every request shares: the store, the catalog, the page cache and the templates
     (one dependency, so that a handler resolves one thing)."""
 
-    def __init__(self, engine: Engine, renderer: Renderer) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        renderer: Renderer,
+        max_entries: int = PAGE_CACHE_SIZE,
+        max_bytes: int = PAGE_CACHE_BYTES,
+    ) -> None:
         self.engine = engine
         self.renderer = renderer
+        self.max_entries, self.max_bytes = max_entries, max_bytes
         self._lock = threading.Lock()
         self._catalog: Catalog | None = None
-        self._cache: OrderedDict[str, CachedBody] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[CachedBody, int]] = OrderedDict()
+        self._bytes = 0
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
 
@@ -55,6 +76,14 @@ class SiteState:
                 self._watcher.start()
             assert self._catalog is not None
             return self._catalog
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    @property
+    def held_bytes(self) -> int:
+        """What the page cache holds, as :func:`footprint` counts it."""
+        return self._bytes
 
     def close(self) -> None:
         """Stop watching the public store."""
@@ -80,6 +109,7 @@ class SiteState:
     def _use(self, catalog: Catalog) -> None:
         self._catalog = catalog
         self._cache.clear()
+        self._bytes = 0
 
     def cached(self, key: str, render: Callable[[Catalog], CachedBody]) -> CachedBody:
         """The body cached under ``key`` for the current catalog, rendered on a miss."""
@@ -88,13 +118,18 @@ class SiteState:
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
-                return hit
+                return hit[0]
         body = render(catalog)
+        size = footprint(key, body)
+        if size > self.max_bytes // 16:
+            return body  # too big to keep: it would push out many others
         with self._lock:
-            if self._catalog is catalog:  # not stale meanwhile
-                self._cache[key] = body
-                while len(self._cache) > PAGE_CACHE_SIZE:
-                    self._cache.popitem(last=False)
+            if self._catalog is catalog and key not in self._cache:  # not stale meanwhile
+                self._cache[key] = (body, size)
+                self._bytes += size
+                while len(self._cache) > self.max_entries or self._bytes > self.max_bytes:
+                    _, (_, dropped) = self._cache.popitem(last=False)
+                    self._bytes -= dropped
         return body
 
 

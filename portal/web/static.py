@@ -14,7 +14,9 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_302_FOUND
 
 from portal.web.cache import CachedBody
 
@@ -51,10 +53,18 @@ class StaticFiles:
 
 @get("/static/{name:path}", include_in_schema=False, sync_to_thread=False)
 def static_file(
-    name: FromPath[str], request: Request[Any, Any, Any], static_files: NamedDependency[StaticFiles]
-) -> Response[bytes]:
-    """A file of ``static/``."""
-    found = static_files.files.get(name.lstrip("/"))
+    name: FromPath[str],
+    request: Request[Any, Any, Any],
+    static_files: NamedDependency[StaticFiles],
+    v: FromQuery[str | None] = None,
+) -> Response[bytes] | Redirect:
+    """A file of ``static/``. ``v`` is its version, as the pages link it; another version
+    (a page from before the file changed) is redirected to the current one, so that any
+    number of versions is one file to every cache."""
+    path = name.lstrip("/")
+    found = static_files.files.get(path)
     if found is None:
-        raise NotFoundException(f"there is no file {name.lstrip('/')!r} here")
+        raise NotFoundException(f"there is no file {path!r} here")
+    if v is not None and v != static_files.versions[path]:
+        return Redirect(static_files.url(path), status_code=HTTP_302_FOUND)
     return found.respond(request)
