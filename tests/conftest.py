@@ -141,7 +141,8 @@ def published_city(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Settings]:
     """A small synthetic city with every complete quarter released (what ``portal demo``
-    builds), in SQLite stores and in PostgreSQL ones."""
+    builds), in SQLite stores and in PostgreSQL ones; on PostgreSQL the site reaches the
+    public store as a role of its own that can only read it (``portal db roles``)."""
     from io import StringIO
 
     from rich.console import Console
@@ -150,6 +151,7 @@ def published_city(
 
     data_dir = tmp_path_factory.mktemp(f"city-{request.param}")
     names: list[str] = []
+    roles: list[str] = []
     if request.param == "sqlite":
         settings = Settings.for_directory(data_dir)
     else:
@@ -168,9 +170,18 @@ def published_city(
             )
             == 0
         )
+        if names:
+            from portal.cli.roles import RolesRequest, create_roles
+
+            suffix = uuid.uuid4().hex[:10]
+            roles = [f"portal_test_site_{suffix}", f"portal_test_operator_{suffix}"]
+            report = create_roles(settings, RolesRequest(site=roles[0], operator=roles[1]))
+            settings = dataclasses.replace(settings, site_db_url=report.site_url)
         yield settings
     finally:
         if names:
+            if roles:
+                drop_roles(settings, roles)
             _drop_databases(POSTGRES_URL, names)
 
 

@@ -36,6 +36,7 @@ def portal_serve(settings: Settings, workers: int, log: Path) -> Iterator[int]:
         "PORTAL_DATA_DIR": str(settings.data_dir),
         "PORTAL_INTERNAL_DB_URL": settings.internal_db_url,
         "PORTAL_PUBLIC_DB_URL": settings.public_db_url,
+        "PORTAL_SITE_DB_URL": settings.site_db_url,
     }
     command = [sys.executable, "-c", "from portal.cli import main; main()", "serve"]
     args = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
