@@ -7,7 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from privacy.release.consistency import nonnegative_with_total, round_with_total
+from privacy.release.consistency import (
+    capped_with_total,
+    nonnegative_with_total,
+    round_with_total,
+    round_with_total_capped,
+)
 
 noisy = st.lists(st.floats(-50, 500, allow_nan=False), min_size=1, max_size=30)
 
@@ -40,3 +45,36 @@ def test_rounding_gives_nonnegative_integers_with_the_exact_total(
 def test_counts_that_already_fit_are_left_alone(counts: list[int]) -> None:
     values = np.array(counts, dtype=np.float64)
     assert round_with_total(values, sum(counts)).tolist() == counts
+
+
+capped_case = st.lists(
+    st.tuples(st.floats(-50, 500, allow_nan=False), st.integers(0, 300)), min_size=1, max_size=30
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(capped_case, st.floats(0, 1, allow_nan=False))
+def test_capped_rounding_keeps_the_total_and_every_cap(
+    cells: list[tuple[float, int]], fraction: float
+) -> None:
+    values = np.array([v for v, _ in cells])
+    caps = np.array([c for _, c in cells], dtype=np.int64)
+    total = int(fraction * caps.sum())
+
+    rounded = round_with_total_capped(values, total, caps)
+
+    assert int(rounded.sum()) == total
+    assert (rounded >= 0).all() and (rounded <= caps).all()
+    real = capped_with_total(values, total, caps.astype(np.float64))
+    assert np.all(np.abs(rounded - real) < 1 + 1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(noisy, st.integers(0, 5000))
+def test_caps_that_never_bind_change_nothing(values: list[float], total: int) -> None:
+    caps = np.full(len(values), total, dtype=np.int64)
+    assert np.allclose(
+        capped_with_total(np.array(values), total, caps.astype(np.float64)),
+        nonnegative_with_total(np.array(values), total),
+        atol=1e-6,
+    )

@@ -18,11 +18,16 @@ source = "stops"
 dimensions = ["quarter", "district", "subject_race"]
 weight = 0.5
 [[tables]]
+name = "c"
+source = "stops"
+dimensions = ["quarter", "outcome"]
+weight = 0.50
+[[tables]]
 name = "b"
 source = "incidents"
 dimensions = ["month", "beat", "offense_category"]
 where = { offense_category = ["robbery", "burglary"] }
-weight = 0.5
+weight = 1
 """
 
 
@@ -37,15 +42,22 @@ def test_the_quarterly_policy_has_the_promised_tables() -> None:
     assert {t.name for t in policy.tables} == {
         "stops_by_month_beat",
         "stops_by_district_race",
+        "stops_by_race",
         "stops_by_district_outcome",
+        "stops_by_outcome",
         "searches_by_district_race",
+        "searches_by_race",
         "search_hits_by_district_race",
+        "search_hits_by_race",
         "stops_by_district_reason",
         "no_action_stops_by_month_beat",
         "force_by_district_race",
         "incidents_by_month_beat_offense",
     }
-    assert math.isclose(sum(p.weight for p in policy.parts()), 1.0)
+    # Under the record unit each source's tables share the whole budget (parallel).
+    for source in ("stops", "force", "incidents"):
+        shares = [p.weight for p in policy.parts() if p.source == source]
+        assert math.isclose(sum(shares), 1.0)
     hits = policy.table("search_hits_by_district_race")
     assert hits.where == (("search_conducted", ("yes",)), ("contraband_found", ("yes",)))
     assert len(policy.sha256) == 64 and "rho = 0.5" in policy.text
@@ -53,7 +65,7 @@ def test_the_quarterly_policy_has_the_promised_tables() -> None:
 
 def test_a_good_policy_parses() -> None:
     policy = parse_policy(GOOD)
-    assert [t.time_dimension for t in policy.tables] == ["quarter", "month"]
+    assert [t.time_dimension for t in policy.tables] == ["quarter", "quarter", "month"]
 
 
 LEVEL = """weight = 0.5
@@ -80,8 +92,9 @@ weight = 0
     assert {name: round(p.weight, 6) for name, p in parts.items()} == {
         "a": 0.35,
         "a__quarter_district": 0.15,
-        "b": 0.375,
-        "b__month_district": 0.125,
+        "c": 0.5,
+        "b": 0.75,
+        "b__month_district": 0.25,
         "b_by_month": 0.0,
     }
     assert not parts["b_by_month"].measured  # weight 0: added up to, not measured
@@ -99,6 +112,11 @@ def test_a_person_unit_and_a_pure_dp_budget() -> None:
         '\nmax_cells = 3\n[budget]\nmechanism = "laplace"\nepsilon = 1.0'
         '\nhorizon = "year"\nhorizon_epsilon = 3.0',
     )
+    # Under a person unit all tables share one budget: their weights add up to 1.
+    text = text.replace("weight = 0.5\n", "weight = 0.25\n").replace(
+        "weight = 0.50", "weight = 0.25"
+    )
+    text = text.replace("weight = 1\n", "weight = 0.5\n")
     policy = parse_policy(text)
     assert (policy.unit.max_records_per_cell, policy.unit.max_cells) == (2, 3)
     assert (policy.budget.epsilon, policy.budget.rho) == (1.0, 0.5)
@@ -115,7 +133,8 @@ def test_a_person_unit_and_a_pure_dp_budget() -> None:
         (("rho = 0.5", "rho = -1"), "rho must be a positive number, not -1"),
         (
             ("weight = 0.5\n[[tables]]", "weight = 0.4\n[[tables]]"),
-            "the tables' weights add up to 0.9, not 1",
+            "the stops tables' weights add up to 0.9, not 1; under the record unit each weight "
+            "is that table's share of its source's budget",
         ),
         (
             ('"subject_race"]', '"shoe_size"]'),

@@ -8,6 +8,8 @@ from functools import lru_cache
 
 import opendp.prelude as dp
 
+from privacy.release.composition import parallel_sum
+
 dp.enable_features("contrib")
 
 
@@ -44,11 +46,20 @@ def _opendp_epsilon(rho: float, delta: float) -> float:
 
 
 def release_privacy(
-    mechanism: str, delta: float, rhos: Sequence[float], epsilons: Sequence[float]
+    mechanism: str,
+    delta: float,
+    rhos: Sequence[float],
+    epsilons: Sequence[float],
+    sources: Sequence[str] | None = None,
 ) -> tuple[float, float, float]:
     """A whole release's (rho, epsilon, delta) from its tables' charges: zCDP composes by
-    adding rhos, then converts; pure DP (``laplace``) composes by adding epsilons."""
-    rho = math.fsum(rhos)
+    adding rhos, then converts; pure DP (``laplace``) composes by adding epsilons.
+
+    With ``sources`` (one per charge; given under the record unit only) the tables of
+    different sources compose in parallel: no record is both a stop and an incident, so one
+    record's loss is that of its own source's tables, and the release costs the largest
+    source's sum, not the sum of all."""
+    rho = parallel_sum(rhos, sources)
     if mechanism == "laplace":
-        return rho, math.fsum(epsilons), 0.0
+        return rho, parallel_sum(epsilons, sources), 0.0
     return rho, epsilon_for(rho, delta), delta

@@ -149,7 +149,7 @@ def audit_table(
     mechanism = policy.budget.mechanism
     claimed = release_privacy(
         mechanism, delta, [c.rho for c in charges], [c.epsilon_shown for c in charges]
-    )[1]
+    )[1]  # one table's parts count the same records: they add up
     on_base, on_neighbour = draw_statistics(neighbours, measurements, mechanism, trials)
     return AuditResult(
         table=table,
@@ -421,6 +421,11 @@ def _release_epsilon(
                     plan_measurement(p.part, policy.budget, p.sensitivity, len(p.keys)).charge
                 )
     delta = max(c.delta_shown for c in charges)
+    sources = [c.source for c in charges] if policy.unit.kind == "record" else None
     return release_privacy(
-        policy.budget.mechanism, delta, [c.rho for c in charges], [c.epsilon_shown for c in charges]
+        policy.budget.mechanism,
+        delta,
+        [c.rho for c in charges],
+        [c.epsilon_shown for c in charges],
+        sources,
     )[1]

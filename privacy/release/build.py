@@ -11,9 +11,8 @@ records is released like any other, as noisy zeros.
 from __future__ import annotations
 
 import gc
-import math
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from privacy.release.accounting import epsilon_for, release_privacy
 from privacy.release.aggregate import count_table
 from privacy.release.ledger import (
     AlreadyCharged,
+    Charge,
     ChargeRequest,
     Receipt,
     charge_budget,
@@ -128,7 +128,13 @@ def _build(
         for c, p in zip(parts, planned, strict=True)
     ]
     tables = processor.tables(raw)
-    rho = math.fsum(p.charge.rho for p in measured)
+    rho = release_privacy(
+        policy.budget.mechanism,
+        policy.budget.delta,
+        [p.charge.rho for p in measured],
+        [p.charge.epsilon_shown for p in measured],
+        parallel_sources(policy, [p.charge for p in measured]),
+    )[0]
     content = ReleaseContent(
         period=str(quarter),
         release_key=release_key,
@@ -189,6 +195,12 @@ def charge_request(
     )
 
 
+def parallel_sources(policy: Policy, charges: Sequence[Charge]) -> list[str] | None:
+    """Each charge's source where sources compose in parallel (the record unit: no record
+    is of two sources), else None (a person may appear in several)."""
+    return [c.source for c in charges] if policy.unit.kind == "record" else None
+
+
 def refuse_unfinished(quarter: Quarter, today: date | None = None) -> None:
     """A quarter is released once it has ended, by this machine's clock: a decision from
     the calendar, never from the records."""
@@ -212,6 +224,7 @@ def budget_statement(
         budget.delta,
         [p.charge.rho for p in planned],
         [p.charge.epsilon_shown for p in planned],
+        parallel_sources(policy, [p.charge for p in planned]),
     )
     spent = rho if budget.currency == "rho" else epsilon
     # The quarter's total as (epsilon, delta): every release of it so far, this one included.

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from privacy.release.consistency import round_with_total
+from privacy.release.consistency import round_with_total, round_with_total_capped
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -195,19 +195,42 @@ class Estimator:
             x[child] = z[child] + share * (x[h.group_parent[group]] - sums[group])
         return x
 
-    def integers(self, estimate: Floats) -> Ints:
+    def integers(
+        self, estimate: Floats, caps: Ints | None = None, ranks: Ints | None = None
+    ) -> Ints:
         """Non-negative integers, top down: each root rounded, then each group made to add
         up exactly to its parent's integer (closest non-negative values, largest
-        remainders). Every table that splits a node therefore agrees on it."""
+        remainders). Every table that splits a node therefore agrees on it.
+
+        ``caps`` names, for each node, a node whose integer it may not exceed (-1 for
+        none), and ``ranks`` orders the rounding so that every cap is rounded before the
+        nodes it caps (see :mod:`privacy.release.nesting`)."""
         h = self.hierarchy
         published = np.zeros(h.size, dtype=np.int64)
-        roots = h.depth_block[0]
-        published[roots] = np.maximum(np.rint(estimate[roots]), 0).astype(np.int64)
-        for g in range(len(h.group_parent)):
-            start, stop = int(h.group_start[g]), int(h.group_stop[g])
-            published[start:stop] = round_with_total(
-                estimate[start:stop], int(published[h.group_parent[g]])
-            )
+        caps = np.full(h.size, -1, dtype=np.int64) if caps is None else caps
+        ranks = np.zeros(h.size, dtype=np.int64) if ranks is None else ranks
+        roots = range(h.depth_block[0].start, h.depth_block[0].stop)
+        steps = [(int(ranks[r]), 0, -1, r) for r in roots] + [
+            (int(ranks[p]), int(h.depth[p]) + 1, g, int(p)) for g, p in enumerate(h.group_parent)
+        ]
+        for _, _, group, node in sorted(steps):
+            if group == -1:  # a root
+                value = max(int(np.rint(estimate[node])), 0)
+                if caps[node] >= 0:
+                    value = min(value, int(published[caps[node]]))
+                published[node] = value
+                continue
+            start, stop = int(h.group_start[group]), int(h.group_stop[group])
+            total = int(published[node])
+            limits = caps[start:stop]
+            if (limits < 0).all():
+                published[start:stop] = round_with_total(estimate[start:stop], total)
+                continue
+            bounds = np.where(limits >= 0, published[np.maximum(limits, 0)], total)
+            if total <= int(bounds.sum()):
+                published[start:stop] = round_with_total_capped(estimate[start:stop], total, bounds)
+            else:  # the caps' own table splits its parent otherwise: they cannot all hold
+                published[start:stop] = round_with_total(estimate[start:stop], total)
         return published
 
 

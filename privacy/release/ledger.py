@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, Table, insert, select, text, true
 
+from privacy.release.composition import parallel_sum
 from privacy.release.policy import Currency, Horizon
 from privacy.store.audit import default_actor, record_audit, utc_now
 from privacy.store.models import BudgetCharge, BudgetHorizon, BudgetPeriod
@@ -113,13 +114,24 @@ class ChargeRequest:
     actor: str | None = None
 
     def amount(self, currency: Currency) -> float:
-        """What the request spends, counted in ``currency``."""
+        """What the request spends in all, counted in ``currency``."""
         return math.fsum(_cost(c, currency) for c in self.charges)
+
+    def by_source(self, currency: Currency) -> dict[str | None, float]:
+        """What the request spends from each source's share, counted in ``currency``."""
+        amounts: dict[str | None, float] = {}
+        for charge in self.charges:
+            amounts[charge.source] = amounts.get(charge.source, 0.0) + _cost(charge, currency)
+        return amounts
 
 
 @dataclass(frozen=True)
 class PeriodBudget:
-    """A period's cap, what has been spent and what remains, in the period's currency."""
+    """A period's cap, what has been spent and what remains, in the period's currency.
+
+    Under the record unit the sources spend in parallel (no record is both a stop and an
+    incident): ``spent`` is the largest of any one source's spend, ``by_source`` each one.
+    Under the person unit (a person may appear in several sources) ``spent`` is the sum."""
 
     period: str
     currency: Currency
@@ -127,15 +139,27 @@ class PeriodBudget:
     spent: float
     charges: int
     unit_kind: str = "record"
+    by_source: tuple[tuple[str | None, float], ...] = ()
 
     @property
     def remaining(self) -> float:
-        """What is left to spend, never below zero."""
+        """What is left to spend, never below zero (for each source, under the record
+        unit, what the busiest source has left)."""
         return max(0.0, self.cap - self.spent)
 
-    def allows(self, amount: float) -> bool:
-        """Whether ``amount`` more fits under the cap (the test the ledger applies)."""
-        return within(self.spent + amount, self.cap)
+    def after(self, amounts: dict[str | None, float], charges: int) -> PeriodBudget:
+        """The budget once ``amounts`` (by source) more are spent in ``charges`` charges."""
+        by_source = dict(self.by_source)
+        for source, amount in amounts.items():
+            by_source[source] = by_source.get(source, 0.0) + amount
+        parallel = self.unit_kind == "record"
+        spent = parallel_sum(list(by_source.values()), list(by_source) if parallel else None)
+        return replace(
+            self,
+            spent=spent,
+            charges=self.charges + charges,
+            by_source=tuple(sorted(by_source.items(), key=lambda kv: str(kv[0]))),
+        )
 
 
 @dataclass(frozen=True)
@@ -215,7 +239,7 @@ def charge_budget(engine: Engine, request: ChargeRequest) -> Receipt:
                 for c in request.charges
             ],
         )
-        spent = period.spent + request.amount(period.currency)
+        after = period.after(request.by_source(period.currency), len(request.charges))
         record_audit(
             connection,
             actor,
@@ -225,19 +249,11 @@ def charge_budget(engine: Engine, request: ChargeRequest) -> Receipt:
                 "period": request.period,
                 "horizon": request.horizon,
                 "currency": period.currency,
-                "amount": request.amount(period.currency),
+                "amount": after.spent - period.spent,
                 "tables": len(request.charges),
             },
         )
         connection.commit()
-    after = PeriodBudget(
-        request.period,
-        period.currency,
-        period.cap,
-        spent,
-        period.charges + len(request.charges),
-        period.unit_kind,
-    )
     if horizon is None:
         return Receipt(after, None)
     horizon_after = HorizonBudget(
@@ -379,8 +395,9 @@ def _period_state(
     if row is None:
         raise LookupError(f"the ledger has no period {period}")
     currency, cap, unit_kind = _currency(row[0]), row[1], row[2]
-    spent, count = _spent(connection, BudgetCharge.period == period, currency)
-    return PeriodBudget(period, currency, float(cap), spent, count, unit_kind)
+    by_source, count = _spent_by_source(connection, BudgetCharge.period == period, currency)
+    empty = PeriodBudget(period, currency, float(cap), 0.0, 0, unit_kind)
+    return empty.after(by_source, count)
 
 
 def _horizon_state(
@@ -398,8 +415,8 @@ def _horizon_state(
     if row is None:
         raise LookupError(f"the ledger has no horizon {horizon}")
     kind, currency, cap = row[0], _currency(row[1]), row[2]
-    spent, count = _spent(connection, BudgetCharge.horizon == horizon, currency)
-    return HorizonBudget(horizon, kind, currency, float(cap), spent, count)
+    by_source, count = _spent_by_source(connection, BudgetCharge.horizon == horizon, currency)
+    return HorizonBudget(horizon, kind, currency, float(cap), math.fsum(by_source.values()), count)
 
 
 def _currency(value: str) -> Currency:
@@ -408,11 +425,19 @@ def _currency(value: str) -> Currency:
     return "rho" if value == "rho" else "epsilon"
 
 
-def _spent(connection: Connection, where: object, currency: Currency) -> tuple[float, int]:
+def _spent_by_source(
+    connection: Connection, where: object, currency: Currency
+) -> tuple[dict[str | None, float], int]:
+    """Each source's spend and the number of charges (a charge recorded before sources
+    were is of source None, which counts against every source)."""
     column = BudgetCharge.rho if currency == "rho" else BudgetCharge.epsilon
-    amounts = connection.execute(select(column).where(where)).scalars().all()  # type: ignore[arg-type]
-    # An epsilon account only ever receives pure-DP charges, which all carry an epsilon.
-    return math.fsum(float(a) for a in amounts if a is not None), len(amounts)
+    rows = connection.execute(select(BudgetCharge.source, column).where(where)).all()  # type: ignore[arg-type]
+    by_source: dict[str | None, list[float]] = {}
+    for source, amount in rows:
+        # An epsilon account only ever receives pure-DP charges, which all carry an epsilon.
+        if amount is not None:
+            by_source.setdefault(source, []).append(float(amount))
+    return {source: math.fsum(values) for source, values in by_source.items()}, len(rows)
 
 
 def _earlier_charges(
@@ -495,16 +520,23 @@ def _mixed_units(connection: Connection, request: ChargeRequest) -> LedgerConfli
 def _overspend(
     request: ChargeRequest, period: PeriodBudget, horizon: HorizonBudget | None
 ) -> BudgetExceeded | None:
-    asked = request.amount(period.currency)
-    if not period.allows(asked):
+    after = period.after(request.by_source(period.currency), len(request.charges))
+    if not within(after.spent, period.cap):
+        asked = after.spent - period.spent
+        parallel = (
+            " (under the record unit each source spends the cap on its own, since no record "
+            "is of two sources; the busiest source is what counts)"
+            if period.unit_kind == "record"
+            else ""
+        )
         return BudgetExceeded(
             f"release {request.release_id} asks for {period.currency}={asked:.6g} of "
             f"{request.period}'s budget, but only {period.currency}={period.remaining:.6g} "
             f"of its {period.currency}={period.cap:.6g} remains ({period.charges} earlier "
-            f"charge(s) spent {period.currency}={period.spent:.6g}). Nothing was charged and "
-            "no noise was drawn. To publish, release fewer tables or lower the policy's "
-            f"budget so that the release asks for at most what remains; a period's cap is "
-            "fixed by its first release and cannot be raised."
+            f"charge(s) spent {period.currency}={period.spent:.6g}){parallel}. Nothing was "
+            "charged and no noise was drawn. To publish, release fewer tables or lower the "
+            "policy's budget so that the release asks for at most what remains; a period's "
+            "cap is fixed by its first release and cannot be raised."
         )
     if horizon is not None:
         asked = request.amount(horizon.currency)

@@ -37,6 +37,7 @@ class PartCounts:
     keys: tuple[Key, ...]
     counts: tuple[int, ...]
     identities: tuple[Hashable, ...]
+    nests: bool  # its cells are counts of its filtered records (record unit), see nesting
     up: int | None  # position, within its table's parts, of the level it adds up into
     up_cells: tuple[int, ...] | None  # the cell of that level each cell adds up into
     sensitivity: Sensitivity
@@ -75,6 +76,7 @@ def measured_parts(
                 keys=keys[i],
                 counts=tuple(int(c) for c in counts[i]),
                 identities=tuple((population, meanings[i], key) for key in keys[i]),
+                nests=unit.kind == "record",
                 up=i + 1 if i < len(ups) else None,
                 up_cells=tuple(int(c) for c in ups[i]) if i < len(ups) else None,
                 sensitivity=leaf if i == 0 else level,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from privacy.release.accounting import release_privacy
-from privacy.release.build import charge_request
+from privacy.release.build import charge_request, parallel_sources
 from privacy.release.ledger import HorizonBudget, PeriodBudget, preview_charge
 from privacy.release.periods import Quarter
 from privacy.release.policy import Policy
@@ -91,6 +91,7 @@ def plan_release(internal: Engine, public: Engine, period: str, policy: Policy) 
         policy.budget.delta,
         [c.rho for c in charges],
         [c.epsilon_shown for c in charges],
+        parallel_sources(policy, charges),
     )
     # A period's cap is fixed by its first release; before that it is the policy's.
     request = charge_request(

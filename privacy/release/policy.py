@@ -268,23 +268,41 @@ def parse_policy(text: str, *, origin: str = "<policy>") -> Policy:
     unit = _parse_unit(document.get("unit", {}), fail)
     if unit.kind == "record":  # a person unit's tables are each bounded on their own
         _check_nesting(tables, fail)
-    total = math.fsum(t.weight for t in tables)
-    if abs(total - 1.0) > WEIGHT_TOLERANCE:
-        raise fail(
-            f"the tables' weights add up to {total:g}, not 1; each weight is that "
-            "table's share of the period's budget"
-        )
+    budget = _parse_budget(document.get("budget"), unit, fail)
+    _check_weights(tables, unit, fail)
     return Policy(
         name=name,
         version=version,
         description=str(document.get("description", "")),
         period="quarter",
         unit=unit,
-        budget=_parse_budget(document.get("budget"), unit, fail),
+        budget=budget,
         tables=tables,
         text=text,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
+
+
+def _check_weights(tables: tuple[TableSpec, ...], unit: PrivacyUnit, fail: Any) -> None:
+    """Under the record unit no record is of two sources, so each source's tables share the
+    whole budget (parallel composition) and their weights add up to 1 per source; under the
+    person unit one person may appear in several sources, so all weights add up to 1."""
+    if unit.kind == "person":
+        total = math.fsum(t.weight for t in tables)
+        if abs(total - 1.0) > WEIGHT_TOLERANCE:
+            raise fail(
+                f"the tables' weights add up to {total:g}, not 1; under a person unit each "
+                "weight is that table's share of the period's budget"
+            )
+        return
+    for source in SOURCES:
+        total = math.fsum(t.weight for t in tables if t.source == source)
+        if total and abs(total - 1.0) > WEIGHT_TOLERANCE:
+            raise fail(
+                f"the {source} tables' weights add up to {total:g}, not 1; under the record "
+                f"unit each weight is that table's share of its source's budget (no record "
+                "is of two sources, so each source may spend the period's whole budget)"
+            )
 
 
 def _parse_unit(raw: Any, fail: Any) -> PrivacyUnit:

@@ -27,6 +27,7 @@ from privacy.release.intervals import (
     half_widths,
     intervals,
 )
+from privacy.release.nesting import nesting
 from privacy.release.noise import TableMeasurement
 from privacy.release.parts import PartCounts
 from publishing.releases import CellContent, TableContent
@@ -89,12 +90,13 @@ class PostProcessor:
             ],
         )
         self.half = half_widths(self.estimator, samplers, remembered=calibrations)
+        self.nesting = nesting(parts, hierarchy)
 
     def publish(self, raw: Sequence[Sequence[int]]) -> Published:
         """Consistent integers and intervals for every node, from each part's signed noisy
         counts (zeros for a part that is not measured)."""
         estimate = self.estimator.estimate([np.asarray(r, dtype=np.int64) for r in raw])
-        published = self.estimator.integers(estimate)
+        published = self.estimator.integers(estimate, *self.nesting)
         low, high = intervals(estimate, self.half, published)
         return Published(estimate, published, low, high)
 
