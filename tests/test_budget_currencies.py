@@ -261,3 +261,44 @@ def test_eight_concurrent_first_releases_charge_once(settings: Settings) -> None
     (budget,) = period_budgets(engine)
     engine.dispose()
     assert sum(results) == 1 and budget.charges == 1
+
+
+def _of(source: str, rho: float) -> Charge:
+    return Charge(
+        f"{source}_table",
+        source,
+        "gaussian",
+        1.0,
+        1 / math.sqrt(2 * rho),
+        rho=rho,
+        epsilon=None,
+        epsilon_shown=1.0,
+        delta_shown=1e-7,
+    )
+
+
+def test_sources_spend_in_parallel_under_the_record_unit(engines: tuple[Engine, Engine]) -> None:
+    internal, _ = engines
+    every_source = (_of("stops", 0.5), _of("incidents", 0.5), _of("force", 0.5))
+
+    receipt = charge_budget(internal, ask("r1", every_source, currency="rho", cap=0.5))
+
+    # No record is of two sources: the release costs its busiest source, 0.5, not 1.5.
+    assert receipt.period.spent == pytest.approx(0.5)
+    assert dict(receipt.period.by_source) == pytest.approx(
+        {"stops": 0.5, "incidents": 0.5, "force": 0.5}
+    )
+    with pytest.raises(BudgetExceeded, match="each source spends the cap on its own"):
+        charge_budget(internal, ask("r2", (_of("force", 0.01),), currency="rho", cap=0.5))
+
+
+def test_sources_add_up_under_the_person_unit(engines: tuple[Engine, Engine]) -> None:
+    internal, _ = engines
+    person = {"unit_kind": "person", "horizon": "portal", "horizon_cap": 5.0}
+    charge_budget(internal, ask("p1", (_of("stops", 0.3),), currency="rho", cap=0.5, **person))  # type: ignore[arg-type]
+
+    # One person may be stopped and have force used on them: their losses add up.
+    with pytest.raises(BudgetExceeded, match="asks for rho=0.3"):
+        charge_budget(internal, ask("p2", (_of("force", 0.3),), currency="rho", cap=0.5, **person))  # type: ignore[arg-type]
+    (budget,) = period_budgets(internal)
+    assert budget.spent == pytest.approx(0.3)

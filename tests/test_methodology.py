@@ -57,6 +57,8 @@ CLAIMS: dict[str, tuple[str, ...]] = {
         "tests/test_release_promises.py::test_a_zcdp_policy_is_refused_at_its_rho",
         "tests/test_ledger.py::test_epsilon_is_openDPs_conversion_of_rho",
         "tests/test_ledger.py::test_sixteen_concurrent_releases_never_overspend",
+        "tests/test_budget_currencies.py::test_sources_spend_in_parallel_under_the_record_unit",
+        "tests/test_budget_currencies.py::test_sources_add_up_under_the_person_unit",
     ),
     "decisions-text": (
         "tests/test_release_promises.py::test_every_decision_is_the_same_on_neighbouring_data_sets",
