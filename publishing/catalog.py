@@ -34,6 +34,13 @@ class PublishedCell:
     high: int
     std_error: float | None
     raw_noisy: int | None = None  # the signed noisy value measured for it, if measured
+    estimate: float | None = None  # the unbiased estimate behind ``value``, if kept
+
+    @property
+    def unbiased(self) -> float:
+        """The value sums and rates are computed from: the unbiased estimate where the
+        release kept it, else the published integer."""
+        return float(self.value) if self.estimate is None else self.estimate
 
 
 @dataclass(frozen=True)
@@ -190,7 +197,13 @@ class Catalog:
                         t.delta,
                         tuple(
                             PublishedCell(
-                                c.key, c.published, c.ci_low, c.ci_high, c.std_error, c.raw_noisy
+                                c.key,
+                                c.published,
+                                c.ci_low,
+                                c.ci_high,
+                                c.std_error,
+                                c.raw_noisy,
+                                c.estimate,
                             )
                             for c in t.cells
                         ),

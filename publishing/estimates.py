@@ -12,8 +12,11 @@ computed from several cells the standard errors the release publishes are combin
 * **a difference or ratio of numbers from independent measurements** (two releases, or two
   tables of one release): variances add; ratios use the delta method.
 
-Post-processing also rounds, so each interval is widened by half a unit on each side of
-the integers it is built from.
+Sums are built from each cell's unbiased least-squares estimate (kept with every release
+since public_0006), not from the rounded, non-negative integers shown for the cell; a
+release that kept no estimates is summed from its integers, with the interval widened by
+half a unit on each side. An estimate (and its interval) may dip below zero: that is what
+makes it unbiased.
 """
 
 from __future__ import annotations
@@ -29,12 +32,22 @@ Z95 = 1.959963984540054
 
 @dataclass(frozen=True)
 class Estimate:
-    """A published or derived value with its 95% interval and standard error."""
+    """A published or derived value with its 95% interval and standard error.
+
+    ``value`` is what is shown; ``center`` is what further figures are computed from. They
+    differ for a single published cell only: it shows its published integer, and lends its
+    unbiased estimate to sums, rates and changes."""
 
     value: float
     low: float
     high: float
     std_error: float
+    center: float | None = None  # None: the value itself
+
+    @property
+    def unbiased(self) -> float:
+        """The value to compute with."""
+        return self.value if self.center is None else self.center
 
     @property
     def spans_zero(self) -> bool:
@@ -43,38 +56,44 @@ class Estimate:
 
 
 def of_cell(cell: PublishedCell) -> Estimate:
-    """A cell as published, its interval unchanged."""
+    """A cell as published, its interval unchanged, its unbiased estimate kept for what is
+    computed from it."""
     se = cell.std_error if cell.std_error is not None else (cell.high - cell.low) / (2 * Z95)
-    return Estimate(float(cell.value), float(cell.low), float(cell.high), se)
+    return Estimate(float(cell.value), float(cell.low), float(cell.high), se, cell.unbiased)
 
 
 def total(cells: Iterable[PublishedCell]) -> Estimate:
-    """The sum of cells of one release (see the module's note on its standard error)."""
+    """The sum of cells of one release (see the module's note on its standard error), from
+    their unbiased estimates, not from their rounded integers: rounding to non-negative
+    integers leans (it lifts the small cells and takes from the large ones), and a sum of
+    many rounded cells leans by as much as their number. A single cell is shown as
+    published."""
     chosen = list(cells)
     if len(chosen) == 1:
         return of_cell(chosen[0])
-    value = float(sum(c.value for c in chosen))
+    value = math.fsum(c.unbiased for c in chosen)
     se = math.sqrt(sum(of_cell(c).std_error ** 2 for c in chosen))
-    half = Z95 * se + 0.5
-    return Estimate(value, max(0.0, value - half), value + half, se)
+    # Releases without estimates sum integers: their rounding widens the interval.
+    half = Z95 * se + (0.5 if any(c.estimate is None for c in chosen) else 0.0)
+    return Estimate(value, value - half, value + half, se)
 
 
 def difference(new: Estimate, old: Estimate) -> Estimate:
     """``new - old`` for independent measurements."""
     se = math.hypot(new.std_error, old.std_error)
-    value = new.value - old.value
-    return Estimate(value, value - Z95 * se - 0.5, value + Z95 * se + 0.5, se)
+    value = new.unbiased - old.unbiased
+    return Estimate(value, value - Z95 * se, value + Z95 * se, se)
 
 
 def ratio(numerator: Estimate, denominator: Estimate) -> Estimate | None:
-    """``numerator / denominator`` for independent measurements, by the delta method; None
-    when the denominator is not clearly above zero (the ratio would mean nothing)."""
-    if denominator.value <= 0 or denominator.low <= 0:
+    """``numerator / denominator`` for independent measurements, by the delta method, from
+    their unbiased values; None when the denominator is not clearly above zero (the ratio
+    would mean nothing)."""
+    bottom = denominator.unbiased
+    if bottom <= 0 or denominator.low <= 0:
         return None
-    value = numerator.value / denominator.value
-    se = math.hypot(
-        numerator.std_error / denominator.value, value * denominator.std_error / denominator.value
-    )
+    value = numerator.unbiased / bottom
+    se = math.hypot(numerator.std_error / bottom, value * denominator.std_error / bottom)
     return Estimate(value, max(0.0, value - Z95 * se), value + Z95 * se, se)
 
 
@@ -99,4 +118,5 @@ def scaled(estimate: Estimate, factor: float) -> Estimate:
         estimate.low * factor,
         estimate.high * factor,
         estimate.std_error * factor,
+        None if estimate.center is None else estimate.center * factor,
     )

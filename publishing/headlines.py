@@ -108,7 +108,7 @@ def headlines(catalog: Catalog, period: str) -> list[Headline]:
         if key in before:
             if suffix == "%":  # a share: the change in percentage points
                 se = math.hypot(now[key].std_error, before[key].std_error)
-                value = now[key].value - before[key].value
+                value = now[key].unbiased - before[key].unbiased
                 change = Estimate(value, value - Z95 * se, value + Z95 * se, se)
                 unit = " points"
             else:

@@ -148,6 +148,8 @@ class ReleaseCell(PublicBase):
     raw_noisy: Mapped[int] = mapped_column(Integer)
     std_error: Mapped[float | None] = mapped_column(Float, nullable=True)
     noise_scale: Mapped[float] = mapped_column(Float)
+    # The unbiased least-squares estimate behind ``published`` (None before public_0006).
+    estimate: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class Artifact(PublicBase):

@@ -29,7 +29,7 @@ from typing import Any, Final
 from publishing.catalog import PublishedCell, PublishedTable, ReleaseInfo
 from publishing.csvfiles import TEXT, csv_bytes
 
-MEASURES: Final = ("value", "ci_low", "ci_high", "std_error")
+MEASURES: Final = ("value", "ci_low", "ci_high", "std_error", "estimate")
 """The columns after a table's dimensions, in every CSV."""
 
 LICENSE: Final[Mapping[str, str]] = MappingProxyType(
@@ -116,6 +116,13 @@ MEASURE_DESCRIPTIONS: Final[Mapping[str, str]] = MappingProxyType(
             "value was rounded from, before rounding, computed from the known noise; "
             "up to 6 significant digits. Empty for releases made before it was kept."
         ),
+        "estimate": (
+            "The unbiased least-squares estimate of the count of {noun} that the value was "
+            "rounded from: it may be fractional or below zero, because rounding to whole "
+            "non-negative numbers leans (it lifts cells near zero and takes from large "
+            "ones). Add these, not the values, to total many cells, and divide these for "
+            "rates. Empty for releases made before it was kept."
+        ),
     }
 )
 """Plain-English descriptions of the columns after the dimensions (``{noun}`` is filled in
@@ -127,7 +134,13 @@ FIELD_DESCRIPTIONS: Final[Mapping[str, str]] = MappingProxyType(
 """Every column this module can describe, by name."""
 
 MEASURE_TYPES: Final[Mapping[str, str]] = MappingProxyType(
-    {"value": "integer", "ci_low": "integer", "ci_high": "integer", "std_error": "number"}
+    {
+        "value": "integer",
+        "ci_low": "integer",
+        "ci_high": "integer",
+        "std_error": "number",
+        "estimate": "number",
+    }
 )
 
 SOURCE_NOUNS: Final[Mapping[str, str]] = MappingProxyType(
@@ -159,7 +172,8 @@ class DictionaryEntry:
 
 
 def table_columns(table: PublishedTable) -> tuple[str, ...]:
-    """A table's CSV columns: its dimensions, then ``value,ci_low,ci_high,std_error``."""
+    """A table's CSV columns: its dimensions, then ``value,ci_low,ci_high,std_error,
+    estimate``."""
     return (*table.dimensions, *MEASURES)
 
 
@@ -182,21 +196,22 @@ def field_type(field: str) -> str:
     return MEASURE_TYPES.get(field, "string")
 
 
-def _std_error_text(std_error: float | None) -> str:
+def _decimal_text(number: float | None) -> str:
     """Up to 6 significant digits, in plain decimal notation (never an exponent)."""
-    if std_error is None:
+    if number is None:
         return ""
-    return format(Decimal(f"{std_error:.6g}"), "f")
+    return format(Decimal(f"{number:.6g}"), "f")
 
 
-def _std_error_number(std_error: float | None) -> float | None:
-    return None if std_error is None else float(f"{std_error:.6g}")
+def _decimal_number(number: float | None) -> float | None:
+    return None if number is None else float(f"{number:.6g}")
 
 
 def table_csv(release: ReleaseInfo, table: PublishedTable) -> bytes:
     """A table as UTF-8 CSV: a header of its dimensions then ``value,ci_low,ci_high,
-    std_error``, and one row per cell in the table's key-set order, with ``\\n`` line
-    endings. ``std_error`` has up to 6 significant digits and is empty when unknown.
+    std_error,estimate``, and one row per cell in the table's key-set order, with ``\\n``
+    line endings. ``std_error`` and ``estimate`` have up to 6 significant digits and are
+    empty when unknown.
 
     ``release`` is not written into the CSV (the data package and the JSON say which
     release a table belongs to); it is taken so every export has the same signature."""
@@ -208,7 +223,14 @@ def table_csv(release: ReleaseInfo, table: PublishedTable) -> bytes:
         columns,
         [field_type(column) for column in columns],
         (
-            [*cell.key, cell.value, cell.low, cell.high, _std_error_text(cell.std_error)]
+            [
+                *cell.key,
+                cell.value,
+                cell.low,
+                cell.high,
+                _decimal_text(cell.std_error),
+                _decimal_text(cell.estimate),
+            ]
             for cell in table.cells
         ),
     )
@@ -235,7 +257,8 @@ def _cell_object(table: PublishedTable, cell: PublishedCell) -> dict[str, Any]:
         "value": cell.value,
         "ci_low": cell.low,
         "ci_high": cell.high,
-        "std_error": _std_error_number(cell.std_error),
+        "std_error": _decimal_number(cell.std_error),
+        "estimate": _decimal_number(cell.estimate),
     }
 
 
@@ -248,8 +271,8 @@ def _canonical_json(content: Any) -> bytes:
 def table_json(release: ReleaseInfo, table: PublishedTable) -> bytes:
     """A table as UTF-8 JSON: ``release_id``, ``period``, the table's metadata (name, title,
     source, dimensions, level_of, mechanism, noise_scale, rho, epsilon, delta) and ``cells``,
-    a list of objects with one key per dimension plus value, ci_low, ci_high and std_error
-    (null when unknown), in key-set order. Keys sorted, compact separators."""
+    a list of objects with one key per dimension plus value, ci_low, ci_high, std_error and
+    estimate (null when unknown), in key-set order. Keys sorted, compact separators."""
     return _canonical_json(
         {
             "release_id": release.id,

@@ -30,6 +30,10 @@ class CellContent:
     ci_high: int
     raw_noisy: int
     std_error: float | None  # None in releases made before it was kept
+    # The unbiased least-squares estimate the published integer was rounded from: may be
+    # negative or fractional. Sums, rates and changes are computed from it. None in
+    # releases made before it was kept.
+    estimate: float | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ class ReleaseContent:
                 **{name: getattr(table, name) for name in _TABLE_FIELDS},
                 "cells": [
                     [list(c.key), c.published, c.ci_low, c.ci_high, c.raw_noisy, c.std_error]
+                    # Kept only where there is one, so that earlier releases keep their ids.
+                    + ([] if c.estimate is None else [c.estimate])
                     for c in table.cells
                 ],
             }
@@ -139,6 +145,7 @@ def write_release(public: Engine, content: ReleaseContent, *, created_at: dateti
                 cell.raw_noisy,
                 cell.std_error,
                 table.noise_scale,
+                cell.estimate,
             )
             for table in content.tables
             for i, cell in enumerate(table.cells)
@@ -158,6 +165,7 @@ _CELL_COLUMNS = (
     "raw_noisy",
     "std_error",
     "noise_scale",
+    "estimate",
 )
 
 
@@ -205,6 +213,7 @@ def read_release(public: Engine, release_id: str) -> ReleaseContent | None:
                     ReleaseCell.ci_high,
                     ReleaseCell.raw_noisy,
                     ReleaseCell.std_error,
+                    ReleaseCell.estimate,
                 )
                 .where(
                     ReleaseCell.release_id == release_id, ReleaseCell.table_name == table["name"]
@@ -224,8 +233,8 @@ def read_release(public: Engine, release_id: str) -> ReleaseContent | None:
                     epsilon=table["epsilon"],
                     delta=table["delta"],
                     cells=tuple(
-                        CellContent(tuple(json.loads(k)), p, lo, hi, raw, se)
-                        for k, p, lo, hi, raw, se in cells
+                        CellContent(tuple(json.loads(k)), p, lo, hi, raw, se, est)
+                        for k, p, lo, hi, raw, se, est in cells
                     ),
                 )
             )

@@ -69,12 +69,12 @@ BY_MONTH = PublishedTable(
     epsilon=1.67,
     delta=1e-7,
     cells=(
-        PublishedCell(("2025-07", "d1"), 120, 115, 125, 2.10261),
-        PublishedCell(("2025-07", "unknown"), 0, 0, 4, 2.10261),
-        PublishedCell(("2025-08", "d1"), 98, 93, 103, 2.1026149),  # 8 digits: rounded
-        PublishedCell(("2025-08", "unknown"), 3, 0, 7, None),
+        PublishedCell(("2025-07", "d1"), 120, 115, 125, 2.10261, estimate=120.4),
+        PublishedCell(("2025-07", "unknown"), 0, 0, 4, 2.10261, estimate=-1.25),
+        PublishedCell(("2025-08", "d1"), 98, 93, 103, 2.1026149, estimate=97.6),  # 8 digits
+        PublishedCell(("2025-08", "unknown"), 3, 0, 7, None),  # no std_error or estimate kept
     ),
-)  # std_error not kept
+)
 
 BY_QUARTER = PublishedTable(
     name="stops_by_district",
@@ -88,8 +88,8 @@ BY_QUARTER = PublishedTable(
     epsilon=1.14,
     delta=1e-7,
     cells=(
-        PublishedCell(("2025Q3", "d1"), 218, 211, 225, 1.48),
-        PublishedCell(("2025Q3", "unknown"), 3, 0, 8, 1.48),
+        PublishedCell(("2025Q3", "d1"), 218, 211, 225, 1.48, estimate=217.72),
+        PublishedCell(("2025Q3", "unknown"), 3, 0, 8, 1.48, estimate=2.6),
     ),
 )
 
@@ -98,11 +98,11 @@ TABLES = {t.name: t for t in (BY_MONTH, BY_QUARTER)}
 
 def test_a_table_as_csv() -> None:
     assert table_csv(RELEASE, BY_MONTH) == (
-        b"month,district,value,ci_low,ci_high,std_error\n"
-        b"2025-07,d1,120,115,125,2.10261\n"
-        b"2025-07,unknown,0,0,4,2.10261\n"
-        b"2025-08,d1,98,93,103,2.10261\n"
-        b"2025-08,unknown,3,0,7,\n"
+        b"month,district,value,ci_low,ci_high,std_error,estimate\n"
+        b"2025-07,d1,120,115,125,2.10261,120.4\n"
+        b"2025-07,unknown,0,0,4,2.10261,-1.25\n"
+        b"2025-08,d1,98,93,103,2.10261,97.6\n"
+        b"2025-08,unknown,3,0,7,,\n"
     )
 
 
@@ -122,7 +122,7 @@ def test_the_standard_error_has_six_significant_digits(
 ) -> None:
     table = replace(BY_QUARTER, cells=(PublishedCell(("2025Q3", "d1"), 1, 0, 2, std_error),))
 
-    assert table_csv(RELEASE, table).decode().splitlines()[1] == f"2025Q3,d1,1,0,2,{written}"
+    assert table_csv(RELEASE, table).decode().splitlines()[1] == f"2025Q3,d1,1,0,2,{written},"
 
 
 def test_a_table_as_json() -> None:
@@ -149,6 +149,7 @@ def test_a_table_as_json() -> None:
                 "ci_low": 211,
                 "ci_high": 225,
                 "std_error": 1.48,
+                "estimate": 217.72,
             },
             {
                 "quarter": "2025Q3",
@@ -157,6 +158,7 @@ def test_a_table_as_json() -> None:
                 "ci_low": 0,
                 "ci_high": 8,
                 "std_error": 1.48,
+                "estimate": 2.6,
             },
         ],
     }
@@ -178,6 +180,7 @@ def test_the_json_cells_round_trip(table: PublishedTable) -> None:
             c["ci_low"],
             c["ci_high"],
             c["std_error"],
+            estimate=c["estimate"],
         )
         for c in content["cells"]
     )
@@ -201,12 +204,14 @@ def test_the_data_dictionary_describes_every_column_of_every_table() -> None:
         ("stops_by_district", "ci_low", "integer"),
         ("stops_by_district", "ci_high", "integer"),
         ("stops_by_district", "std_error", "number"),
+        ("stops_by_district", "estimate", "number"),
         ("stops_by_month_district", "month", "string"),
         ("stops_by_month_district", "district", "string"),
         ("stops_by_month_district", "value", "integer"),
         ("stops_by_month_district", "ci_low", "integer"),
         ("stops_by_month_district", "ci_high", "integer"),
         ("stops_by_month_district", "std_error", "number"),
+        ("stops_by_month_district", "estimate", "number"),
     ]
     assert all(len(e.description) > 40 for e in entries)
     by_field = {e.field: e.description for e in entries}
@@ -219,6 +224,7 @@ def test_the_data_dictionary_describes_every_column_of_every_table() -> None:
     assert "post-processed" in by_field["value"]
     assert "95% interval" in by_field["ci_low"] and "95% interval" in by_field["ci_high"]
     assert "before rounding" in by_field["std_error"]
+    assert "Add these, not the values, to total many cells" in by_field["estimate"]
 
 
 def policy_dimensions() -> dict[str, tuple[str, ...]]:
@@ -344,6 +350,11 @@ def test_the_data_package_descriptor() -> None:
                     "type": "number",
                     "description": dictionary["stops_by_district", "std_error"],
                 },
+                {
+                    "name": "estimate",
+                    "type": "number",
+                    "description": dictionary["stops_by_district", "estimate"],
+                },
             ],
             "primaryKey": ["quarter", "district"],
             "missingValues": [""],
@@ -431,16 +442,16 @@ def test_a_real_release_of_the_synthetic_city_exports_valid_open_data(
 @pytest.mark.parametrize(
     ("row", "error"),
     [
-        (b"2025Q3,d1,-1,0,4,1.48\n", "constraint-error"),  # a negative count
-        (b"2025Q3,d1,1,0,4,wide\n", "type-error"),  # a standard error that is not a number
-        (b"2025Q3,,1,0,4,1.48\n", "constraint-error"),  # a missing district
+        (b"2025Q3,d1,-1,0,4,1.48,1\n", "constraint-error"),  # a negative count
+        (b"2025Q3,d1,1,0,4,wide,1\n", "type-error"),  # a standard error that is not a number
+        (b"2025Q3,,1,0,4,1.48,1\n", "constraint-error"),  # a missing district
     ],
 )
 def test_frictionless_catches_a_broken_table(tmp_path: Path, row: bytes, error: str) -> None:
     """The schema is not decoration: a file that breaks it fails validation."""
     path = write_open_data(RELEASE, TABLES, tmp_path)
     table = tmp_path / "tables" / "stops_by_district.csv"
-    table.write_bytes(table.read_bytes().replace(b"2025Q3,d1,218,211,225,1.48\n", row))
+    table.write_bytes(table.read_bytes().replace(b"2025Q3,d1,218,211,225,1.48,217.72\n", row))
 
     report = frictionless.validate(path)
 

@@ -107,13 +107,15 @@ class ReleaseDetail:
 
 @dataclass(frozen=True)
 class Cell:
-    """One published number: its dimension values, estimate and 95% interval."""
+    """One published number: its dimension values, value and 95% interval, and the
+    unbiased estimate it was rounded from (add those, not the values, for totals)."""
 
     key: dict[str, str]
     value: int
     ci_low: int
     ci_high: int
     std_error: float | None
+    estimate: float | None
 
 
 @dataclass(frozen=True)
@@ -272,7 +274,12 @@ def get_cells(
     def render(catalog: Catalog) -> CachedBody:
         cells = [
             Cell(
-                dict(zip(table.dimensions, c.key, strict=True)), c.value, c.low, c.high, c.std_error
+                dict(zip(table.dimensions, c.key, strict=True)),
+                c.value,
+                c.low,
+                c.high,
+                c.std_error,
+                c.estimate,
             )
             for c in table.where(**filters)
         ]

@@ -131,6 +131,7 @@ class PostProcessor:
                             int(result.high[n]),
                             int(r),
                             round(math.sqrt(variance[n]), 6),
+                            round(float(result.estimate[n]), 4),
                         )
                         for key, n, r in zip(part.keys, cells, noisy, strict=True)
                     ),

@@ -61,7 +61,7 @@ def beat_totals(
     index = {b: i for i, b in enumerate(beats)}
     for cell in released.where(beat=beats):
         i = index[cell.key[released.dimensions.index("beat")]]
-        values[i] += cell.value
+        values[i] += cell.unbiased
         variances[i] += of_cell(cell).std_error ** 2
     return beats, values, np.sqrt(variances)
 

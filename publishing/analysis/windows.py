@@ -54,7 +54,7 @@ def beats_total(
     **where: str | Sequence[str],
 ) -> Estimate | None:
     """The released count of ``table`` over ``beats`` and ``months`` (summed over any other
-    dimension), or None when a month has no release."""
+    dimension, from the cells' unbiased estimates), or None when a month has no release."""
     wanted = set(months)
     value, variance, found = 0.0, 0.0, set()
     for period in catalog.periods:
@@ -65,10 +65,10 @@ def beats_total(
         if not in_period:
             continue
         for cell in released.where(beat=beats, month=in_period, **where):
-            value += cell.value
+            value += cell.unbiased
             variance += of_cell(cell).std_error ** 2
         found.update(in_period)
     if found != wanted:
         return None
     se = math.sqrt(variance)
-    return Estimate(value, max(0.0, value - Z95 * se), value + Z95 * se, se)
+    return Estimate(value, value - Z95 * se, value + Z95 * se, se)
