@@ -298,7 +298,7 @@ def test_sources_add_up_under_the_person_unit(engines: tuple[Engine, Engine]) ->
     charge_budget(internal, ask("p1", (_of("stops", 0.3),), currency="rho", cap=0.5, **person))  # type: ignore[arg-type]
 
     # One person may be stopped and have force used on them: their losses add up.
-    with pytest.raises(BudgetExceeded, match="asks for rho=0.3"):
+    with pytest.raises(BudgetExceeded, match=r"asks for rho=0\.3"):
         charge_budget(internal, ask("p2", (_of("force", 0.3),), currency="rho", cap=0.5, **person))  # type: ignore[arg-type]
     (budget,) = period_budgets(internal)
     assert budget.spent == pytest.approx(0.3)
