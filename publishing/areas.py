@@ -24,3 +24,10 @@ def beat_districts(public: Engine) -> dict[str, str]:
             select(Area.code, Area.parent_code).where(Area.level == "beat")
         ).all()
     return {beat: parent for beat, parent in rows if parent is not None}
+
+
+def city_name(public: Engine) -> str | None:
+    """The declared city's name, if a city is declared."""
+    with public.connect() as connection:
+        row = connection.execute(select(Area.name).where(Area.level == "city").limit(1)).first()
+    return None if row is None else str(row[0])

@@ -19,7 +19,16 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from publishing.audits import AuditInfo, read_audits
-from publishing.models import Area, Artifact, FocusArea, FocusAreaBeat, PrivacyAudit, Release
+from publishing.models import (
+    Area,
+    Artifact,
+    DepartmentProfileRevision,
+    FocusArea,
+    FocusAreaBeat,
+    PrivacyAudit,
+    Release,
+)
+from publishing.profile import DepartmentProfile, read_profile
 from publishing.releases import read_release
 from publishing.statement import BudgetStatement
 
@@ -35,6 +44,7 @@ class PublishedCell:
     std_error: float | None
     raw_noisy: int | None = None  # the signed noisy value measured for it, if measured
     estimate: float | None = None  # the unbiased estimate behind ``value``, if kept
+    structural: bool = False  # a code this department does not record: 0, not measured
 
     @property
     def unbiased(self) -> float:
@@ -139,6 +149,7 @@ class Catalog:
     focus_areas: dict[str, FocusAreaInfo]
     engine: Engine
     audits: tuple[AuditInfo, ...] = ()
+    profile: DepartmentProfile | None = None
     _tables: dict[str, dict[str, PublishedTable]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -204,6 +215,7 @@ class Catalog:
                                 c.std_error,
                                 c.raw_noisy,
                                 c.estimate,
+                                c.structural,
                             )
                             for c in t.cells
                         ),
@@ -239,7 +251,8 @@ class Catalog:
 
 def catalog_version(engine: Engine) -> str:
     """A fingerprint of what the public store holds: changes when a release, an area, a
-    focus area, an artifact (a report) or a privacy audit is added or replaced."""
+    focus area, an artifact (a report), a privacy audit or a profile revision is added or
+    replaced."""
     with engine.connect() as connection:
         ids = connection.execute(select(Release.id).order_by(Release.id)).scalars().all()
         areas = connection.execute(select(func.count()).select_from(Area)).scalar_one()
@@ -248,7 +261,11 @@ def catalog_version(engine: Engine) -> str:
             connection.execute(select(Artifact.sha256).order_by(Artifact.sha256)).scalars().all()
         )
         audits = connection.execute(select(func.max(PrivacyAudit.id))).scalar_one()
-    return hashlib.sha256(json.dumps([ids, areas, beats, files, audits]).encode()).hexdigest()[:16]
+        profile = connection.execute(
+            select(func.max(DepartmentProfileRevision.revision))
+        ).scalar_one()
+    fingerprint = [ids, areas, beats, files, audits, profile]
+    return hashlib.sha256(json.dumps(fingerprint).encode()).hexdigest()[:16]
 
 
 def load_catalog(engine: Engine) -> Catalog:
@@ -297,4 +314,6 @@ def load_catalog(engine: Engine) -> Catalog:
             )
             for f in connection.execute(select(FocusArea).order_by(FocusArea.code))
         }
-    return Catalog(version, releases, areas, focus, engine, read_audits(engine))
+    return Catalog(
+        version, releases, areas, focus, engine, read_audits(engine), read_profile(engine)
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -150,6 +152,9 @@ class ReleaseCell(PublicBase):
     noise_scale: Mapped[float] = mapped_column(Float)
     # The unbiased least-squares estimate behind ``published`` (None before public_0006).
     estimate: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # A structural zero: not measured, since the department profile says its code cannot
+    # occur (public_0007).
+    structural: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Artifact(PublicBase):
@@ -192,3 +197,15 @@ class PrivacyAudit(PublicBase):
     release_epsilon: Mapped[float] = mapped_column(Float)  # the whole release's
     epsilon_lower_bound: Mapped[float] = mapped_column(Float)
     run_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class DepartmentProfileRevision(PublicBase):
+    """One revision of the department's public profile (see :mod:`publishing.profile`);
+    the latest is in force. Revisions are only ever added."""
+
+    __tablename__ = "department_profiles"
+
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)  # JSON
+    created_at: Mapped[datetime] = mapped_column(DateTime)

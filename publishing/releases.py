@@ -34,6 +34,9 @@ class CellContent:
     # negative or fractional. Sums, rates and changes are computed from it. None in
     # releases made before it was kept.
     estimate: float | None = None
+    # A structural zero: a code the department profile says cannot occur, so the cell was
+    # not measured; published as 0 with no noise ("not recorded by this department").
+    structural: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class ReleaseContent:
                     [list(c.key), c.published, c.ci_low, c.ci_high, c.raw_noisy, c.std_error]
                     # Kept only where there is one, so that earlier releases keep their ids.
                     + ([] if c.estimate is None else [c.estimate])
+                    + (["structural"] if c.structural else [])
                     for c in table.cells
                 ],
             }
@@ -146,6 +150,7 @@ def write_release(public: Engine, content: ReleaseContent, *, created_at: dateti
                 cell.std_error,
                 table.noise_scale,
                 cell.estimate,
+                cell.structural,
             )
             for table in content.tables
             for i, cell in enumerate(table.cells)
@@ -166,6 +171,7 @@ _CELL_COLUMNS = (
     "std_error",
     "noise_scale",
     "estimate",
+    "structural",
 )
 
 
@@ -214,6 +220,7 @@ def read_release(public: Engine, release_id: str) -> ReleaseContent | None:
                     ReleaseCell.raw_noisy,
                     ReleaseCell.std_error,
                     ReleaseCell.estimate,
+                    ReleaseCell.structural,
                 )
                 .where(
                     ReleaseCell.release_id == release_id, ReleaseCell.table_name == table["name"]
@@ -233,8 +240,8 @@ def read_release(public: Engine, release_id: str) -> ReleaseContent | None:
                     epsilon=table["epsilon"],
                     delta=table["delta"],
                     cells=tuple(
-                        CellContent(tuple(json.loads(k)), p, lo, hi, raw, se, est)
-                        for k, p, lo, hi, raw, se, est in cells
+                        CellContent(tuple(json.loads(k)), p, lo, hi, raw, se, est, bool(zero))
+                        for k, p, lo, hi, raw, se, est, zero in cells
                     ),
                 )
             )

@@ -254,6 +254,31 @@ def audit(
 
 
 @cli.group()
+def profile() -> None:
+    """The department's public profile: what it records and the windows its data cover."""
+
+
+@profile.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of TOML.")
+@click.pass_obj
+def profile_show(settings: Settings, as_json: bool) -> None:
+    """Print the profile in force (TOML, to review and edit)."""
+    from portal.cli.profile import show_profile
+
+    sys.exit(show_profile(settings, as_json=as_json, console=console))
+
+
+@profile.command("set")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.pass_obj
+def profile_set(settings: Settings, path: Path) -> None:
+    """Make the reviewed profile file PATH the one in force (a new revision)."""
+    from portal.cli.profile import set_profile
+
+    sys.exit(set_profile(settings, path, console=console))
+
+
+@cli.group()
 def release() -> None:
     """Plan, build and list releases."""
 

@@ -50,6 +50,8 @@ def ingest_file(
         )
         if dry_run:
             report.notes.extend(_undeclared_areas(public, report))
+        else:
+            report.notes.extend(declare_mapping(public, mapping))
         return report
     if skip_invalid:
         raise IngestRefused(
@@ -63,6 +65,26 @@ def ingest_file(
     if report.committed and not dry_run:
         report.batch_id = _log_reference_batch(internal, mapping, path, actor, report)
     return report
+
+
+def declare_mapping(public: Engine, mapping: Mapping) -> list[str]:
+    """Add what ``mapping`` records to the department profile in force (configuration is
+    public; nothing here reads a record); a note when that changed the profile."""
+    from privacy.profile import with_mapping
+    from privacy.store.audit import utc_now
+    from publishing.areas import city_name
+    from publishing.profile import read_profile, write_profile
+
+    current = read_profile(public)
+    name = f"{city_name(public) or 'City'} Police Department"
+    updated = with_mapping(current, mapping, name)
+    if current is not None and updated.as_json() == current.as_json():
+        return []
+    revision = write_profile(public, updated, now=utc_now())
+    return [
+        f"the department profile (revision {revision}) now says what mapping "
+        f"{mapping.name!r} records of {mapping.kind}; review it with `portal profile show`"
+    ]
 
 
 def _undeclared_areas(public: Engine, report: IngestReport) -> list[str]:

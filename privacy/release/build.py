@@ -36,7 +36,7 @@ from privacy.release.outcomes import explain_repeat
 from privacy.release.parts import measured_parts
 from privacy.release.periods import Quarter
 from privacy.release.policy import Policy
-from privacy.release.shape import ReleaseRefused, prepare, release_shape
+from privacy.release.shape import ReleaseRefused, ReleaseShape, prepare, release_shape
 from privacy.store.audit import record_audit, utc_now
 from publishing.models import Release
 from publishing.releases import ReleaseContent, write_release
@@ -104,13 +104,14 @@ def _build(
         preparing = pool.submit(prepare, shape, policy, internal)
         parts = [
             part
-            for spec in policy.tables
+            for spec in shape.tables
             for part in measured_parts(
                 count_table(internal, spec, quarter, policy.unit, shape.areas),
                 quarter,
                 policy.unit,
                 shape.areas,
                 shape.districts,
+                shape.profile,
             )
         ]
         planned, processor = preparing.result()
@@ -142,7 +143,7 @@ def _build(
         policy_version=policy.version,
         policy_sha256=policy.sha256,
         policy_text=policy.text,
-        budget_statement=budget_statement(policy, measured, receipt),
+        budget_statement=budget_statement(policy, measured, receipt) | profile_statement(shape),
         engine_version=version("transparency-portal"),
         tables=tables,
     )
@@ -210,6 +211,20 @@ def refuse_unfinished(quarter: Quarter, today: date | None = None) -> None:
             f"{quarter} has not ended yet (it ends on {quarter.end - timedelta(days=1):%Y-%m-%d}):"
             " a quarter is released once it is over"
         )
+
+
+def profile_statement(shape: ReleaseShape) -> dict[str, object]:
+    """What the department profile decided for this release, as published with it: the
+    tables withheld and why, each source's coverage, whether the quarter is partial."""
+    return {
+        "profile_revision": None if shape.profile is None else shape.profile.revision,
+        "withheld": [{"table": name, "why": why} for name, why in shape.withheld],
+        "coverage": {
+            source: [first.isoformat(), (last - timedelta(days=1)).isoformat()]
+            for source, (first, last) in shape.coverage.items()
+        },
+        "partial": shape.partial,
+    }
 
 
 def budget_statement(

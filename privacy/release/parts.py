@@ -26,7 +26,8 @@ from numpy.typing import NDArray
 from privacy import vocabulary as v
 from privacy.release.aggregate import Key, Sensitivity, TableCounts, key_set, sensitivity
 from privacy.release.periods import Quarter
-from privacy.release.policy import PartSpec, PrivacyUnit
+from privacy.release.policy import AREA_DIMENSIONS, TIME_DIMENSIONS, PartSpec, PrivacyUnit
+from publishing.profile import DepartmentProfile
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,16 @@ class PartCounts:
     up: int | None  # position, within its table's parts, of the level it adds up into
     up_cells: tuple[int, ...] | None  # the cell of that level each cell adds up into
     sensitivity: Sensitivity
+    # The full key set, and where in it each measured cell lies: the cells left out are
+    # structural zeros (a code the department profile says cannot occur), never measured.
+    all_keys: tuple[Key, ...] = ()
+    kept: tuple[int, ...] = ()
+
+    @property
+    def structural_keys(self) -> tuple[Key, ...]:
+        """The cells published as "not recorded by this department", without noise."""
+        kept = set(self.kept)
+        return tuple(k for i, k in enumerate(self.all_keys) if i not in kept)
 
 
 def measured_parts(
@@ -49,8 +60,11 @@ def measured_parts(
     unit: PrivacyUnit,
     areas: dict[str, tuple[str, ...]],
     beat_district: dict[str, str],
+    profile: DepartmentProfile | None = None,
 ) -> list[PartCounts]:
-    """The table's own cells and each of its levels, in order, with their true counts."""
+    """The table's own cells and each of its levels, in order, with their true counts;
+    cells whose code the department ``profile`` says cannot occur are left out (structural
+    zeros), which depends on the declared profile only, never on a count."""
     table = counted.spec
     parts = table.parts()
     population: Hashable = table.population if unit.kind == "record" else ("table", table.name)
@@ -68,21 +82,48 @@ def measured_parts(
             np.bincount(up, weights=counts[i], minlength=len(keys[i + 1])).astype(np.int64)
         )
     leaf, level = sensitivity(unit), _level_sensitivity(unit)
+    kept = [_kept(parts[i].dimensions, keys[i], table.source, profile) for i in range(len(parts))]
     result = []
     for i, part in enumerate(parts):
+        positions = kept[i]
+        up_cells = None
+        if i < len(ups):
+            compact = {full: index for index, full in enumerate(kept[i + 1])}
+            # A structural cell's codes are its children's too: a kept cell's parent is kept.
+            up_cells = tuple(compact[int(ups[i][p])] for p in positions)
         result.append(
             PartCounts(
                 part=part,
-                keys=keys[i],
-                counts=tuple(int(c) for c in counts[i]),
-                identities=tuple((population, meanings[i], key) for key in keys[i]),
+                keys=tuple(keys[i][p] for p in positions),
+                counts=tuple(int(counts[i][p]) for p in positions),
+                identities=tuple((population, meanings[i], keys[i][p]) for p in positions),
                 nests=unit.kind == "record",
                 up=i + 1 if i < len(ups) else None,
-                up_cells=tuple(int(c) for c in ups[i]) if i < len(ups) else None,
+                up_cells=up_cells,
                 sensitivity=leaf if i == 0 else level,
+                all_keys=keys[i],
+                kept=positions,
             )
         )
     return result
+
+
+def _kept(
+    dimensions: tuple[str, ...],
+    keys: tuple[Key, ...],
+    source: str,
+    profile: DepartmentProfile | None,
+) -> tuple[int, ...]:
+    """The positions of the cells every code of which can occur."""
+    if profile is None or source not in profile.sources:
+        return tuple(range(len(keys)))
+    recorded = profile.sources[source]
+    coded = [
+        (i, d) for i, d in enumerate(dimensions) if d not in (*TIME_DIMENSIONS, *AREA_DIMENSIONS)
+    ]
+    return tuple(
+        n for n, key in enumerate(keys) if all(recorded.can_occur(d, key[i]) for i, d in coded)
+    )
 
 
 def _up_cells(

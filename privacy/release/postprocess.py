@@ -123,18 +123,36 @@ class PostProcessor:
                     rho=charge.rho,
                     epsilon=charge.epsilon_shown,
                     delta=charge.delta_shown,
-                    cells=tuple(
-                        CellContent(
-                            key,
-                            int(result.published[n]),
-                            int(result.low[n]),
-                            int(result.high[n]),
-                            int(r),
-                            round(math.sqrt(variance[n]), 6),
-                            round(float(result.estimate[n]), 4),
-                        )
-                        for key, n, r in zip(part.keys, cells, noisy, strict=True)
+                    cells=_in_key_order(
+                        part,
+                        [
+                            CellContent(
+                                key,
+                                int(result.published[n]),
+                                int(result.low[n]),
+                                int(result.high[n]),
+                                int(r),
+                                round(math.sqrt(variance[n]), 6),
+                                round(float(result.estimate[n]), 4),
+                            )
+                            for key, n, r in zip(part.keys, cells, noisy, strict=True)
+                        ],
                     ),
                 )
             )
         return tuple(tables)
+
+
+def _in_key_order(part: PartCounts, measured: list[CellContent]) -> tuple[CellContent, ...]:
+    """The part's measured cells and its structural zeros (codes the department profile
+    says cannot occur: published as 0, exactly, with no noise and no interval), in the
+    order of its full key set."""
+    if not part.all_keys or len(part.kept) == len(part.all_keys):
+        return tuple(measured)
+    cells: list[CellContent | None] = [None] * len(part.all_keys)
+    for position, cell in zip(part.kept, measured, strict=True):
+        cells[position] = cell
+    return tuple(
+        cell if cell is not None else CellContent(key, 0, 0, 0, 0, None, 0.0, structural=True)
+        for key, cell in zip(part.all_keys, cells, strict=True)
+    )

@@ -1,14 +1,20 @@
 """A release's shape: its cells, levels and noise, known before any record is read.
 
-Everything here depends on the policy, the period and the declared areas only. So the
-release engine prepares it while the database counts (:mod:`privacy.release.build`), and
-``portal release plan`` shows it, with the intervals it implies, without spending budget
-(:mod:`privacy.release.plan`).
+Everything here depends on the policy, the period, the declared areas and the declared
+department profile only. So the release engine prepares it while the database counts
+(:mod:`privacy.release.build`), and ``portal release plan`` shows it, with the intervals
+it implies, without spending budget (:mod:`privacy.release.plan`).
+
+The profile decides which tables are released at all (a source the department does not
+publish, or a field it does not record, gives a table of noise only: it is withheld and
+spends nothing), which cells are structural zeros (a code that cannot occur), and how much
+of the quarter each source's data cover.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import Engine
 
@@ -18,9 +24,10 @@ from privacy.release.hierarchy import Hierarchy
 from privacy.release.noise import TableMeasurement, plan_measurement
 from privacy.release.parts import PartCounts, measured_parts
 from privacy.release.periods import Quarter
-from privacy.release.policy import Policy, TableSpec
+from privacy.release.policy import AREA_DIMENSIONS, TIME_DIMENSIONS, Policy, TableSpec
 from privacy.release.postprocess import PostProcessor, release_hierarchy
 from publishing.areas import area_codes, beat_districts
+from publishing.profile import DepartmentProfile, read_profile
 
 
 class ReleaseRefused(Exception):
@@ -30,19 +37,31 @@ class ReleaseRefused(Exception):
 
 @dataclass(frozen=True)
 class ReleaseShape:
-    """The parts of a release (every table and level, all counts zero), their hierarchy,
-    and the public areas their key sets come from."""
+    """The parts of a release (every released table and level, all counts zero), their
+    hierarchy, the public areas their key sets come from, and what the department profile
+    decided: the tables released, those withheld (with why), each source's coverage."""
 
     quarter: Quarter
     areas: dict[str, tuple[str, ...]]
     districts: dict[str, str]
     parts: list[PartCounts]
     hierarchy: Hierarchy
+    tables: tuple[TableSpec, ...]
+    withheld: tuple[tuple[str, str], ...]  # (table, why)
+    coverage: dict[str, tuple[date, date]]  # source -> (first day, day after the last)
+    profile: DepartmentProfile | None
+
+    @property
+    def partial(self) -> bool:
+        """Whether a released source's data cover only part of the quarter."""
+        whole = (self.quarter.start.date(), self.quarter.end.date())
+        return any(window != whole for window in self.coverage.values())
 
 
 def release_shape(public: Engine, quarter: Quarter, policy: Policy) -> ReleaseShape:
     """The shape of ``policy``'s release of ``quarter``. Refuses (nothing spent) when no
-    areas are declared or the policy's levels do not nest."""
+    areas are declared, when the department profile leaves no table to release, or when
+    the profile's declared windows cover none of the quarter."""
     areas = area_codes(public)
     if not areas.get("district"):
         raise ReleaseRefused(
@@ -50,14 +69,76 @@ def release_shape(public: Engine, quarter: Quarter, policy: Policy) -> ReleaseSh
             "key set: run `portal ingest areas FILE --mapping NAME` first"
         )
     districts = beat_districts(public)
+    profile = read_profile(public)
+    coverage = _coverage(profile, quarter, {spec.source for spec in policy.tables})
+    released, withheld = [], []
+    for spec in policy.tables:
+        why = withheld_because(spec, profile)
+        if why is None and spec.source not in coverage:
+            why = f"the department's {_NOUNS[spec.source]} do not cover {quarter}"
+        if why is None:
+            released.append(spec)
+        else:
+            withheld.append((spec.name, why))
+    coverage = {s: w for s, w in coverage.items() if any(t.source == s for t in released)}
+    if not released:
+        raise ReleaseRefused(
+            f"the department profile leaves no table of this policy to release for {quarter} ("
+            + "; ".join(f"{name}: {why}" for name, why in withheld)
+            + "): see `portal profile show`"
+        )
     parts = [
         part
-        for spec in policy.tables
+        for spec in released
         for part in measured_parts(
-            no_counts(spec, quarter, areas), quarter, policy.unit, areas, districts
+            no_counts(spec, quarter, areas), quarter, policy.unit, areas, districts, profile
         )
     ]
-    return ReleaseShape(quarter, areas, districts, parts, release_hierarchy(parts))
+    return ReleaseShape(
+        quarter,
+        areas,
+        districts,
+        parts,
+        release_hierarchy(parts),
+        tuple(released),
+        tuple(withheld),
+        coverage,
+        profile,
+    )
+
+
+def withheld_because(spec: TableSpec, profile: DepartmentProfile | None) -> str | None:
+    """Why the department profile leaves ``spec`` unreleased, or None to release it: it
+    would publish noise only."""
+    if profile is None:
+        return None
+    if not profile.publishes(spec.source):
+        return f"this department does not publish {_NOUNS[spec.source]}"
+    recorded = profile.sources[spec.source]
+    for dimension in spec.dimensions:
+        if dimension not in (*TIME_DIMENSIONS, *AREA_DIMENSIONS) and not recorded.records(
+            dimension
+        ):
+            return f"this department does not record {dimension} on {_NOUNS[spec.source]}"
+    for field, codes in spec.where:
+        if not any(recorded.can_occur(field, code) for code in codes):
+            if not recorded.records(field):
+                return f"this department does not record {field} on {_NOUNS[spec.source]}"
+            return f"none of {field} = {', '.join(codes)} can occur in this department's data"
+    return None
+
+
+_NOUNS = {"stops": "stops", "incidents": "crime reports", "force": "uses of force"}
+
+
+def _coverage(
+    profile: DepartmentProfile | None, quarter: Quarter, sources: set[str]
+) -> dict[str, tuple[date, date]]:
+    start, end = quarter.start.date(), quarter.end.date()
+    if profile is None:
+        return {source: (start, end) for source in sorted(sources)}
+    covered = {source: profile.coverage(source, start, end) for source in sorted(sources)}
+    return {source: window for source, window in covered.items() if window is not None}
 
 
 def prepare(

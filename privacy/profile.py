@@ -1,0 +1,77 @@
+"""The department profile as the internal side fills it in: from the mappings used for
+ingest (configuration is public; the records it reads are not), checked against the
+canonical vocabularies.
+
+A mapping says which categorical fields a source records (read from a column, or a constant
+other than ``unknown``) and which codes can occur in each (the codes its value tables and
+fallback name; every code of the vocabulary for a column read without a value table).
+Ingesting a file through a mapping adds that to the profile in force, so a first release
+needs no extra step; the profile can then be reviewed and edited (``portal profile``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping as MappingType
+
+from privacy.ingest.mapping import Mapping
+from privacy.schema import FieldType, fields_of
+from publishing.profile import SOURCES, DepartmentProfile, SourceProfile, Vocabularies
+
+RECORD_KINDS = ("stops", "incidents", "force")
+
+
+def vocabularies() -> Vocabularies:
+    """Each source's categorical fields and their codes."""
+    return {
+        source: {f.name: f.vocabulary for f in fields_of(source) if f.type is FieldType.CATEGORY}
+        for source in SOURCES
+    }
+
+
+def recorded_by(mapping: Mapping) -> SourceProfile:
+    """What a records mapping says its source records: fields and the codes they can hold."""
+    if mapping.kind not in RECORD_KINDS:
+        raise ValueError(f"a {mapping.kind} mapping declares no records")
+    fields: dict[str, tuple[str, ...] | None] = {}
+    for rule in mapping.rules:
+        target = rule.target
+        if target.type is not FieldType.CATEGORY:
+            continue
+        if rule.constant is not None:
+            if rule.constant != "unknown":
+                fields[target.name] = (rule.constant,)
+            continue
+        if not rule.columns:
+            continue  # left out: always unknown, so not recorded
+        if not rule.values:
+            fields[target.name] = None  # canonical codes read as they are: any may occur
+            continue
+        named = [*rule.values.values(), *([rule.fallback] if rule.fallback else [])]
+        fields[target.name] = tuple(c for c in target.vocabulary if c in set(named))
+    return SourceProfile(fields)
+
+
+def with_mapping(
+    profile: DepartmentProfile | None, mapping: Mapping, default_name: str
+) -> DepartmentProfile:
+    """``profile`` (or a new one named ``default_name``) with what ``mapping`` records added
+    to its source: fields joined, codes joined, the declared window kept."""
+    base = profile or DepartmentProfile(default_name, {})
+    source = mapping.kind
+    added = recorded_by(mapping)
+    current = base.sources.get(source)
+    fields = dict(current.fields) if current else {}
+    for name, codes in added.fields.items():
+        fields[name] = _joined(fields[name], codes) if name in fields else codes
+    sources = {**base.sources, source: SourceProfile(fields, current.window if current else None)}
+    return DepartmentProfile(base.name, _ordered(sources), base.revision)
+
+
+def _joined(old: tuple[str, ...] | None, new: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    if old is None or new is None:
+        return None
+    return tuple(dict.fromkeys((*old, *new)))
+
+
+def _ordered(sources: MappingType[str, SourceProfile]) -> dict[str, SourceProfile]:
+    return {s: sources[s] for s in SOURCES if s in sources}
