@@ -74,7 +74,7 @@ def total(cells: Iterable[PublishedCell]) -> Estimate:
     value = math.fsum(c.unbiased for c in chosen)
     se = math.sqrt(sum(of_cell(c).std_error ** 2 for c in chosen))
     # Releases without estimates sum integers: their rounding widens the interval.
-    half = Z95 * se + (0.5 if any(c.estimate is None for c in chosen) else 0.0)
+    half = Z95 * se + (0.5 if any(c.estimate is None and not c.structural for c in chosen) else 0.0)
     return Estimate(value, value - half, value + half, se)
 
 

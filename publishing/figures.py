@@ -130,17 +130,37 @@ def district_rates(catalog: Catalog, period: str) -> Chart | None:
     )
 
 
+# The city-wide tables that measure a district table's categories directly: a city figure
+# summed over many districts would add up the noise of every one.
+CITY_TABLES = {
+    "stops_by_district_race": "stops_by_race",
+    "stops_by_district_outcome": "stops_by_outcome",
+    "searches_by_district_race": "searches_by_race",
+    "search_hits_by_district_race": "search_hits_by_race",
+}
+
+
 def _by_category(
     catalog: Catalog, period: str, name: str, dimension: str, district: str | None
 ) -> list[tuple[str, Estimate]]:
-    table = catalog.table(period, name)
+    """A table's totals per code of ``dimension``, in a district or city-wide (from the
+    city-wide table where the release measured one). Codes the department does not record
+    (structural zeros) are left out."""
+    city = (
+        catalog.table(period, CITY_TABLES[name])
+        if district is None and name in CITY_TABLES
+        else None
+    )
+    table = city or catalog.table(period, name)
     if table is None:
         return []
     where = {} if district is None else {"district": district}
-    return [
-        (label(code), total(table.where(**{dimension: code}, **where)))
-        for code in table.values_of(dimension)
-    ]
+    bars = []
+    for code in table.values_of(dimension):
+        cells = table.where(**{dimension: code}, **where)
+        if cells and not all(c.structural for c in cells):
+            bars.append((label(code), total(cells)))
+    return bars
 
 
 def stops_by_race(catalog: Catalog, period: str, district: str | None) -> Chart | None:

@@ -31,6 +31,7 @@ class Headline:
     change: Estimate | None  # percent (or percentage points for a share)
     change_unit: str
     previous: str
+    not_compared: str = ""  # why no change is computed (a partial quarter), if that is why
 
     def value_text(self) -> str:
         """The figure and its interval in words."""
@@ -38,6 +39,8 @@ class Headline:
 
     def change_text(self) -> str:
         """The change, read so as not to overstate it."""
+        if self.not_compared:
+            return self.not_compared
         if self.change is None:
             return f"no release for {self.previous} to compare with"
         unit = self.change_unit
@@ -100,6 +103,21 @@ def headlines(catalog: Catalog, period: str) -> list[Headline]:
     now = quarter_figures(catalog, period)
     previous = year_earlier(period)
     before = quarter_figures(catalog, previous) if previous in catalog.current else {}
+    partial = [
+        p
+        for p in (period, previous)
+        if p in catalog.current and catalog.current[p].statement.partial
+    ]
+    not_compared = ""
+    if partial:
+        # A quarter only partly covered by the department's data is not compared silently.
+        covered = "; ".join(
+            f"{p}: {catalog.current[p].statement.coverage_words()}" for p in partial
+        )
+        not_compared = (
+            f"not compared with {previous}: only part of the quarter is covered ({covered})"
+        )
+        before = {}
     result = []
     for key, name, digits, suffix in _HEADLINES:
         if key not in now:
@@ -113,7 +131,9 @@ def headlines(catalog: Catalog, period: str) -> list[Headline]:
                 unit = " points"
             else:
                 change = percent_change(now[key], before[key])
-        result.append(Headline(key, name, now[key], digits, suffix, change, unit, previous))
+        result.append(
+            Headline(key, name, now[key], digits, suffix, change, unit, previous, not_compared)
+        )
     return result
 
 

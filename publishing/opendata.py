@@ -101,7 +101,9 @@ MEASURE_DESCRIPTIONS: Final[Mapping[str, str]] = MappingProxyType(
             "was added to the true count, and the noisy counts were then post-processed "
             "(which costs no privacy) so that every table and level of the release agrees "
             "and every count is a non-negative whole number. It is an estimate, not the "
-            "exact count."
+            "exact count. A cell of 0 with an interval of 0 to 0 and no standard error is a "
+            "structural zero: a code this department does not record (its profile says it "
+            "cannot occur), published without noise."
         ),
         "ci_low": (
             "Lower end of the 95% interval for the true count of this cell: intervals "
@@ -401,6 +403,14 @@ def datapackage(release: ReleaseInfo, tables: Mapping[str, PublishedTable]) -> d
     words = release.budget_statement.get("words")
     if words:
         description.append(str(words))
+    statement = release.statement
+    if statement.partial:
+        description.append(
+            f"A partial quarter: the department's data cover only part of {release.period} "
+            f"({statement.coverage_words()}); do not compare it with whole quarters as it is."
+        )
+    for why in statement.not_published:
+        description.append(f"Not published: {why}.")
     description.append(
         f"Made under privacy policy {release.policy_name} version {release.policy_version} "
         f"(SHA-256 {release.policy_sha256}) by engine {release.engine_version}. "

@@ -37,6 +37,11 @@ class BudgetStatement:
     horizon_cap: float | None
     horizon_spent: float | None
     words: str
+    # What the department profile decided: the tables withheld and why, each source's
+    # declared coverage of the quarter (first and last day), whether it is partial.
+    withheld: tuple[tuple[str, str], ...] = ()
+    coverage: tuple[tuple[str, str, str], ...] = ()  # (source, first day, last day)
+    partial: bool = False
 
     @classmethod
     def of(cls, raw: dict[str, Any]) -> BudgetStatement:
@@ -44,10 +49,11 @@ class BudgetStatement:
         currency = str(raw.get("currency", "rho"))
         spent = float(raw.get("spent", raw["rho"] if currency == "rho" else raw["epsilon"]))
         optional = {key: raw.get(key) for key in ("horizon", "horizon_cap", "horizon_spent")}
+        unit = str(raw.get("unit", "one record (a stop, an incident or a use of force)"))
         return cls(
-            unit=str(raw["unit"]),
-            unit_kind=str(raw.get("unit_kind", "person" if "person" in raw["unit"] else "record")),
-            mechanism=str(raw["mechanism"]),
+            unit=unit,
+            unit_kind=str(raw.get("unit_kind", "person" if "person" in unit else "record")),
+            mechanism=str(raw.get("mechanism", "gaussian")),
             currency=currency,
             spent=spent,
             rho=float(raw["rho"]),
@@ -61,12 +67,32 @@ class BudgetStatement:
             horizon_cap=_float(optional["horizon_cap"]),
             horizon_spent=_float(optional["horizon_spent"]),
             words=str(raw.get("words", "")),
+            withheld=tuple((str(w["table"]), str(w["why"])) for w in raw.get("withheld", [])),
+            coverage=tuple(
+                (str(source), str(days[0]), str(days[1]))
+                for source, days in dict(raw.get("coverage", {})).items()
+            ),
+            partial=bool(raw.get("partial", False)),
         )
 
     @property
     def currency_words(self) -> str:
         """The period's currency as people read it (see ``CURRENCY_WORDS``)."""
         return CURRENCY_WORDS.get(self.period_currency, self.period_currency)
+
+    @property
+    def not_published(self) -> tuple[str, ...]:
+        """Why tables were withheld, each reason once ("this department does not record
+        search_conducted on stops")."""
+        return tuple(dict.fromkeys(why for _, why in self.withheld))
+
+    def coverage_words(self) -> str:
+        """The quarter's coverage in words, for a partial quarter ("" otherwise)."""
+        if not self.partial:
+            return ""
+        return "; ".join(
+            f"{source} data from {first} to {last}" for source, first, last in self.coverage
+        )
 
     @property
     def pure(self) -> bool:

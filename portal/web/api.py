@@ -71,6 +71,7 @@ class ReleaseSummary:
     rho: float
     epsilon: float
     delta: float
+    partial: bool  # the department's data cover only part of the quarter
     url: str
 
 
@@ -141,6 +142,7 @@ def _summary(catalog: Catalog, release: ReleaseInfo) -> ReleaseSummary:
         float(statement["rho"]),
         float(statement["epsilon"]),
         float(statement["delta"]),
+        release.statement.partial,
         f"/api/v1/releases/{release.id}",
     )
 

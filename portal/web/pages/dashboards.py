@@ -47,6 +47,7 @@ def home(
                 headlines=headlines(catalog, chosen),
                 summary=summary(catalog, chosen),
                 release_id=catalog.current[chosen].id,
+                statement=catalog.current[chosen].statement,
             ),
             HTML,
         )
