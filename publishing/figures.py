@@ -203,21 +203,30 @@ def search_rates(catalog: Catalog, period: str, district: str | None) -> Chart |
     stops = _by_category(catalog, period, "stops_by_district_race", "subject_race", district)
     searches = _by_category(catalog, period, "searches_by_district_race", "subject_race", district)
     hits = _by_category(catalog, period, "search_hits_by_district_race", "subject_race", district)
-    if not (stops and searches and hits):
+    if not (stops and searches):
         return None
 
     where = _district_name(catalog, district)
+    series = [("Search rate (per 100 stops)", _ratio_series(searches, stops))]
+    if hits:
+        series.append(("Hit rate (per 100 searches)", _ratio_series(hits, searches)))
+        title = f"Search and hit rates by race, {where}, {period}"
+        summary = (
+            f"Per race in {where} in {period}: searches per 100 stops, and searches "
+            "that found contraband per 100 searches."
+        )
+    else:  # the department records searches but not what they found
+        title = f"Search rates by race, {where}, {period}"
+        summary = (
+            f"Per race in {where} in {period}: searches per 100 stops. The department's "
+            "records do not say whether a search found anything, so no hit rate is shown."
+        )
     return bar_chart(
         "search-rates",
-        f"Search and hit rates by race, {where}, {period}",
-        f"Per race in {where} in {period}: searches per 100 stops, and searches "
-        "that found contraband per 100 searches. Groups too small to give a "
-        "meaningful rate are left out.",
+        title,
+        summary + " Groups too small to give a meaningful rate are left out.",
         "per 100",
-        [
-            ("Search rate (per 100 stops)", _ratio_series(searches, stops)),
-            ("Hit rate (per 100 searches)", _ratio_series(hits, searches)),
-        ],
+        series,
         digits=1,
         category_title="race",
     )

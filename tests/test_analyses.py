@@ -160,5 +160,8 @@ def test_minneapolis_2017_through_ingest_release_and_analyses(
     for top in spread.top:
         assert 0 < top.low <= top.share <= top.high <= 1
     assert share is not None and len(share.table.rows) == 6  # six released months
+    # Minneapolis records searches but not what they found: search rates, no hit rate.
     assert rates is not None and rates.table.rows
+    assert [trace.name for trace in rates.figure.data] == ["Search rate (per 100 stops)"]
+    assert rates.title.startswith("Search rates by race")
     assert catalog.focus_areas == {}  # Minneapolis declares none: nothing to evaluate

@@ -194,3 +194,33 @@ def test_portal_profile_set_and_show(settings: Settings, tmp_path: Path) -> None
     assert shown.stdout.startswith("# department profile, revision 1\n")
     assert 'outcome = ["none", "citation", "unknown"]' in shown.stdout
     assert DepartmentProfile("x", {"stops": SourceProfile({})}).publishes("stops")
+
+
+def test_the_site_says_what_is_not_recorded_and_what_is_partial(
+    two_stores: list[tuple[Engine, Engine]],
+) -> None:
+    from litestar.testing import TestClient
+
+    from portal.web.app import create_app
+
+    (internal, public), _ = two_stores
+    _declare(public)
+    add_stops(internal, [stop(800 + n, datetime(2025, 8, 1 + n, 9)) for n in range(20)])
+    build_release(internal, public, "2024Q3", QUARTERLY)  # partial: data from 15 August
+    build_release(internal, public, "2025Q3", QUARTERLY)
+    url = str(public.url.render_as_string(hide_password=False))
+    settings = Settings(
+        data_dir=Path("."), internal_db_url=str(internal.url), public_db_url=url, site_db_url=url
+    )
+
+    with TestClient(app=create_app(settings)) as client:
+        home = client.get("/?period=2025Q3").text
+        partial = client.get("/?period=2024Q3").text
+        stops = client.get("/stops?period=2025Q3").text
+
+    assert "this department does not record search_conducted on stops" in home.lower()
+    assert "not compared with 2024Q3: only part of the quarter is covered" in home
+    assert 'id="partial"' in partial and "stops data from 2024-08-15 to 2024-09-30" in partial
+    assert 'id="partial"' not in home
+    assert "search-rates" not in stops  # no chart of noise
+    assert ">Arrest<" not in stops and ">Citation<" in stops  # outcomes it cannot record
