@@ -43,8 +43,9 @@ def recorded_by(mapping: Mapping) -> SourceProfile:
             continue
         if not rule.columns:
             continue  # left out: always unknown, so not recorded
-        if not rule.values:
-            fields[target.name] = None  # canonical codes read as they are: any may occur
+        if not rule.values or rule.numeric is not None:
+            # Canonical codes read as they are, or bands computed from a number: any may occur.
+            fields[target.name] = None
             continue
         named = [*rule.values.values(), *([rule.fallback] if rule.fallback else [])]
         fields[target.name] = tuple(c for c in target.vocabulary if c in set(named))

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select
 from portal.cli import cli
 from portal.settings import Settings
 from privacy.ingest import ingest_file, load_mapping
+from privacy.ingest.convert import RowConverter, RowErrors
 from privacy.profile import recorded_by, vocabularies, with_mapping
 from privacy.release.build import ReleaseRefused, build_release
 from privacy.release.policy import load_policy
@@ -33,6 +34,7 @@ from tests.test_release_promises import add_stops, decisions, stop, two_stores
 
 __all__ = ["two_stores"]  # the fixture, shared with the release promises' tests
 
+ROOT = Path(__file__).resolve().parents[1]
 QUARTERLY = load_policy("quarterly")
 # A department like Minneapolis's 2017 export: stops only; no search, contraband, age,
 # frisk or force fields; three outcome codes; its data from mid-August.
@@ -92,6 +94,31 @@ def test_a_mapping_says_what_its_source_records() -> None:
 
     joined = with_mapping(None, load_mapping("minneapolis-stops"), "Minneapolis PD")
     assert joined.name == "Minneapolis PD" and list(joined.sources) == ["stops"]
+
+
+def test_a_code_a_value_table_does_not_name_is_refused_not_hidden(tmp_path: Path) -> None:
+    # A value table names the codes that can occur; a canonical code it does not name used
+    # to pass through and land in a cell the release publishes as a structural zero.
+    text = (ROOT / "privacy" / "mappings" / "synthetic-stops.toml").read_text()
+    text += '\n[fields.outcome.values]\nARREST = "arrest"\nNONE = "none"\n'
+    text = text.replace('name = "synthetic-stops"', 'name = "two-outcomes"')
+    path = tmp_path / "two-outcomes.toml"
+    path.write_text(text)
+    mapping = load_mapping(path)
+    converter = RowConverter(mapping, list(stop_row(0)))
+    at = converter.field_names.index("outcome")
+
+    assert recorded_by(mapping).fields["outcome"] == ("none", "arrest")
+    assert converter.convert(list(stop_row(1, outcome="ARREST").values()))[at] == "arrest"
+    assert converter.convert(list(stop_row(1, outcome="arrest").values()))[at] == "arrest"
+    with pytest.raises(RowErrors) as refused:
+        converter.convert(list(stop_row(1, outcome="warning").values()))
+    assert "code not known to the mapping for outcome" in str(refused.value.errors[0])
+
+
+def test_bands_computed_from_a_number_can_be_any_band() -> None:
+    stanford = recorded_by(load_mapping("stanford-opp"))
+    assert stanford.fields["subject_age_band"] is None
 
 
 def test_ingesting_through_a_mapping_declares_what_it_records(

@@ -240,9 +240,13 @@ def _compile_category(rule: FieldRule, column: str, at: int, nulls: frozenset[st
 
 
 def category_table(rule: FieldRule) -> dict[str, str]:
-    """Source value -> canonical code for a category field (canonical codes map to
-    themselves, unless the mapping says otherwise)."""
-    table = {code: code for code in rule.target.vocabulary}
+    """Source value -> canonical code for a category field. Canonical codes map to
+    themselves unless the mapping says otherwise; where the mapping has a value table, only
+    the codes it (or its fallback) names do, because the department profile takes the
+    codes a value table names as the only ones that can occur: a code passed through
+    unnamed would land in a cell published as a structural zero."""
+    named = {*rule.values.values(), *([rule.fallback] if rule.fallback else [])}
+    table = {code: code for code in rule.target.vocabulary if not rule.values or code in named}
     table.update(rule.values)  # the mapping's own words win over identical canonical codes
     return table
 
