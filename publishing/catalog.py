@@ -29,7 +29,7 @@ from publishing.models import (
     Release,
 )
 from publishing.profile import DepartmentProfile, read_profile
-from publishing.releases import read_release
+from publishing.releases import TableContent, read_release
 from publishing.statement import BudgetStatement
 
 
@@ -94,6 +94,35 @@ class PublishedTable:
         """The values a dimension takes, in key-set order."""
         index = self.dimensions.index(dimension)
         return list(dict.fromkeys(c.key[index] for c in self.cells))
+
+
+def published_table(content: TableContent) -> PublishedTable:
+    """A release's table as the site reads it."""
+    return PublishedTable(
+        content.name,
+        content.title,
+        content.source,
+        content.dimensions,
+        content.level_of,
+        content.mechanism,
+        content.noise_scale,
+        content.rho,
+        content.epsilon,
+        content.delta,
+        tuple(
+            PublishedCell(
+                c.key,
+                c.published,
+                c.ci_low,
+                c.ci_high,
+                c.std_error,
+                c.raw_noisy,
+                c.estimate,
+                c.structural,
+            )
+            for c in content.cells
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -194,34 +223,7 @@ class Catalog:
                 content = read_release(self.engine, release_id)
                 if content is None:
                     raise KeyError(release_id)
-                self._tables[release_id] = {
-                    t.name: PublishedTable(
-                        t.name,
-                        t.title,
-                        t.source,
-                        t.dimensions,
-                        t.level_of,
-                        t.mechanism,
-                        t.noise_scale,
-                        t.rho,
-                        t.epsilon,
-                        t.delta,
-                        tuple(
-                            PublishedCell(
-                                c.key,
-                                c.published,
-                                c.ci_low,
-                                c.ci_high,
-                                c.std_error,
-                                c.raw_noisy,
-                                c.estimate,
-                                c.structural,
-                            )
-                            for c in t.cells
-                        ),
-                    )
-                    for t in content.tables
-                }
+                self._tables[release_id] = {t.name: published_table(t) for t in content.tables}
             return self._tables[release_id]
 
     def read_current(self) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from publishing.catalog import Catalog
+from publishing.catalog import Catalog, PublishedTable
 from publishing.charts import (
     Chart,
     area_map,
@@ -50,19 +50,6 @@ def quarterly(
         if found is not None:
             points.append((period, found))
     return points
-
-
-def _ratio_series(
-    top: list[tuple[str, Estimate]],
-    bottom: list[tuple[str, Estimate]],
-) -> list[tuple[str, Estimate]]:
-    under = dict(bottom)
-    series = []
-    for x, estimate in top:
-        share = ratio(estimate, under[x]) if x in under else None
-        if share is not None:
-            series.append((x, scaled(share, 100)))
-    return series
 
 
 def _district_name(catalog: Catalog, district: str | None) -> str:
@@ -154,13 +141,37 @@ def _by_category(
     table = city or catalog.table(period, name)
     if table is None:
         return []
+    return [
+        (label(code), estimate) for code, estimate in category_totals(table, dimension, district)
+    ]
+
+
+def category_totals(
+    table: PublishedTable, dimension: str, district: str | None = None
+) -> list[tuple[str, Estimate]]:
+    """A table's total per code of ``dimension`` (in ``district``, or over all its cells),
+    leaving out codes the department does not record (structural zeros)."""
     where = {} if district is None else {"district": district}
-    bars = []
+    totals = []
     for code in table.values_of(dimension):
         cells = table.where(**{dimension: code}, **where)
         if cells and not all(c.structural for c in cells):
-            bars.append((label(code), total(cells)))
-    return bars
+            totals.append((code, total(cells)))
+    return totals
+
+
+def rates(
+    numerators: list[tuple[str, Estimate]], denominators: list[tuple[str, Estimate]]
+) -> list[tuple[str, Estimate]]:
+    """Per category: numerator per 100 of the denominator, where the denominator is clearly
+    above zero (a rate of nothing means nothing)."""
+    under = dict(denominators)
+    series = []
+    for x, estimate in numerators:
+        share = ratio(estimate, under[x]) if x in under else None
+        if share is not None:
+            series.append((x, scaled(share, 100)))
+    return series
 
 
 def stops_by_race(catalog: Catalog, period: str, district: str | None) -> Chart | None:
@@ -207,9 +218,9 @@ def search_rates(catalog: Catalog, period: str, district: str | None) -> Chart |
         return None
 
     where = _district_name(catalog, district)
-    series = [("Search rate (per 100 stops)", _ratio_series(searches, stops))]
+    series = [("Search rate (per 100 stops)", rates(searches, stops))]
     if hits:
-        series.append(("Hit rate (per 100 searches)", _ratio_series(hits, searches)))
+        series.append(("Hit rate (per 100 searches)", rates(hits, searches)))
         title = f"Search and hit rates by race, {where}, {period}"
         summary = (
             f"Per race in {where} in {period}: searches per 100 stops, and searches "
@@ -236,11 +247,11 @@ def no_action_share(catalog: Catalog, district: str | None) -> Chart | None:
     """The share of stops that ended with no action, monthly city-wide or quarterly in a
     district."""
     if district is None:
-        series = _ratio_series(
+        series = rates(
             monthly(catalog, "no_action_stops_by_month"), monthly(catalog, "stops_by_month")
         )
     else:  # both by the district the beat lies in
-        series = _ratio_series(
+        series = rates(
             monthly(catalog, "no_action_stops_by_month_district", district=district),
             monthly(catalog, "stops_by_month_beat_district", district=district),
         )

@@ -14,6 +14,7 @@ SHIPPED = [
     "minneapolis-force",
     "minneapolis-incidents",
     "minneapolis-stops",
+    "sparse-stops",
     "stanford-opp",
     "synthetic-areas",
     "synthetic-focus-areas",

@@ -73,6 +73,13 @@ CLAIMS: dict[str, tuple[str, ...]] = {
         "tests/test_hierarchy.py::test_published_integers_add_up_everywhere_and_shared_margins_agree",
         "tests/test_releases_store.py::test_a_release_reads_back_exactly_as_written",
     ),
+    "profile-text": (
+        "tests/test_profile.py::test_a_release_follows_the_profile",
+        "tests/test_profile.py::test_the_profile_decides_the_same_on_neighbouring_data_sets",
+        "tests/test_profile.py::test_the_site_says_what_is_not_recorded_and_what_is_partial",
+        "tests/test_profile.py::test_ingesting_through_a_mapping_declares_what_it_records",
+        "tests/test_methodology.py::test_the_page_shows_the_department_profile",
+    ),
     "not-recorded": (
         "tests/test_aggregate.py::test_every_cell_of_the_key_set_is_counted_empty_ones_too",
         "tests/test_release_promises.py::test_an_empty_quarter_is_released_like_any_other",
@@ -297,3 +304,19 @@ def test_the_audit_on_the_page_is_the_one_in_the_store(published_city: Settings)
         )
         assert row in html
         assert audit.epsilon_lower_bound <= audit.claimed_epsilon
+
+
+def test_the_page_shows_the_department_profile(
+    published_city: Settings, page: tuple[str, _Paragraphs]
+) -> None:
+    html, _ = page
+    engine = make_engine(published_city.public_db_url, read_only=True)
+    profile = load_catalog(engine).profile
+    engine.dispose()
+    assert profile is not None and profile.name == "Synthetic City Police Department"
+    table = unescape(html[html.index('<table id="profile-table">') :])
+    table = table[: table.index("</table>")]
+    assert f"{profile.name}: department profile, revision {profile.revision}" in table
+    for source in ("Stops", "Reported crimes", "Uses of force"):
+        assert f'<th scope="row">{source}</th><td>2023-01-01 to 2025-12-31</td>' in table
+    assert "<li>Outcome: any code</li>" in table  # the canonical layout reads any code

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -19,10 +20,13 @@ from privacy.ingest import IngestRefused, IngestReport, ingest_file, load_mappin
 from privacy.release.build import ReleaseRefused, build_release
 from privacy.release.periods import Quarter
 from privacy.release.policy import load_policy
+from privacy.store.audit import utc_now
 from privacy.synth import CityManifest, generate_city
 from publishing.models import Area
+from publishing.profile import read_profile, write_profile
 
 # The order matters: areas before focus areas (which name beats) and before records.
+DEMO_DEPARTMENT = "Synthetic City Police Department"
 DEMO_AUDIT_TRIALS = 2000  # outputs per side: about ten seconds for one table
 DEMO_FILES = (
     ("areas", "areas"),
@@ -100,6 +104,7 @@ def run_demo(
                     )
                 )
         _print_summary(out, reports, public, manifest)
+        _declare_profile(out, public, manifest)
         _release_every_quarter(out, internal, public, manifest)
         _audit_once(out, settings, public, audit_trials)
     except IngestRefused as refused:
@@ -109,6 +114,28 @@ def run_demo(
         internal.dispose()
         public.dispose()
     return _build_reports(out, settings) if with_reports else 0
+
+
+def _declare_profile(out: Console, public: Engine, manifest: CityManifest) -> None:
+    """Name the department and declare the days its files cover, as a department would
+    after its first ingest (ingest declared what the mappings record)."""
+    parameters = json.loads(manifest.truth.read_text())["parameters"]
+    first = date.fromisoformat(parameters["start"])
+    last = datetime.fromisoformat(parameters["end"]).date() - timedelta(days=1)
+    profile = read_profile(public)
+    if profile is None:
+        return
+    declared = replace(
+        profile,
+        name=DEMO_DEPARTMENT,
+        sources={s: replace(p, window=(first, last)) for s, p in profile.sources.items()},
+    )
+    if declared.to_toml() != profile.to_toml():
+        revision = write_profile(public, declared, now=utc_now())
+        out.print(
+            f"[green]✓[/] department profile revision {revision}: {DEMO_DEPARTMENT}, "
+            f"data from {first} to {last}"
+        )
 
 
 def _audit_once(out: Console, settings: Settings, public: Engine, trials: int) -> None:

@@ -22,7 +22,6 @@ from importlib.metadata import version
 from sqlalchemy import Engine, select
 
 from privacy.release.accounting import epsilon_for, release_privacy
-from privacy.release.aggregate import count_table
 from privacy.release.ledger import (
     AlreadyCharged,
     Charge,
@@ -33,10 +32,15 @@ from privacy.release.ledger import (
 )
 from privacy.release.noise import TableMeasurement
 from privacy.release.outcomes import explain_repeat
-from privacy.release.parts import measured_parts
 from privacy.release.periods import Quarter
 from privacy.release.policy import Policy
-from privacy.release.shape import ReleaseRefused, ReleaseShape, prepare, release_shape
+from privacy.release.shape import (
+    ReleaseRefused,
+    ReleaseShape,
+    counted_parts,
+    prepare,
+    release_shape,
+)
 from privacy.store.audit import record_audit, utc_now
 from publishing.models import Release
 from publishing.releases import ReleaseContent, write_release
@@ -102,18 +106,7 @@ def _build(
     # prepared while the database counts; nothing there sees a record.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="release-shape") as pool:
         preparing = pool.submit(prepare, shape, policy, internal)
-        parts = [
-            part
-            for spec in shape.tables
-            for part in measured_parts(
-                count_table(internal, spec, quarter, policy.unit, shape.areas),
-                quarter,
-                policy.unit,
-                shape.areas,
-                shape.districts,
-                shape.profile,
-            )
-        ]
+        parts = counted_parts(internal, shape, policy)
         planned, processor = preparing.result()
     measured = [p for p in planned if p is not None]
     release_key = uuid.uuid4().hex

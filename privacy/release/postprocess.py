@@ -102,7 +102,15 @@ class PostProcessor:
 
     def tables(self, raw: Sequence[Sequence[int]]) -> tuple[TableContent, ...]:
         """The release's tables: one per measured part, levels included."""
-        result = self.publish(raw)
+        return self.contents(self.publish(raw), raw)
+
+    def contents(
+        self,
+        result: Published,
+        raw: Sequence[Sequence[int]],
+        names: frozenset[str] | None = None,
+    ) -> tuple[TableContent, ...]:
+        """The tables of a published ``result`` (those named in ``names``, or all)."""
         variance = self.estimator.variance
         tables = []
         for part, noisy, plan, cells in zip(
@@ -110,6 +118,8 @@ class PostProcessor:
         ):
             if plan is None:
                 continue  # another table measures and publishes this level
+            if names is not None and part.part.name not in names:
+                continue
             spec, charge = part.part, plan.charge
             tables.append(
                 TableContent(

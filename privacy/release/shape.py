@@ -18,7 +18,7 @@ from datetime import date
 
 from sqlalchemy import Engine
 
-from privacy.release.aggregate import TableCounts, key_set
+from privacy.release.aggregate import TableCounts, count_table, key_set
 from privacy.release.calibrations import StoredCalibrations
 from privacy.release.hierarchy import Hierarchy
 from privacy.release.noise import TableMeasurement, plan_measurement
@@ -157,6 +157,22 @@ def prepare(
         shape.hierarchy, shape.parts, planned, calibrations=StoredCalibrations(internal)
     )
     return planned, processor
+
+
+def counted_parts(internal: Engine, shape: ReleaseShape, policy: Policy) -> list[PartCounts]:
+    """The true counts of every part of the release (this reads the records)."""
+    return [
+        part
+        for spec in shape.tables
+        for part in measured_parts(
+            count_table(internal, spec, shape.quarter, policy.unit, shape.areas),
+            shape.quarter,
+            policy.unit,
+            shape.areas,
+            shape.districts,
+            shape.profile,
+        )
+    ]
 
 
 def no_counts(spec: TableSpec, quarter: Quarter, areas: dict[str, tuple[str, ...]]) -> TableCounts:

@@ -17,6 +17,9 @@ from publishing.analysis.windows import WINDOW_MONTHS
 from publishing.audits import AuditInfo, latest_audits
 from publishing.catalog import Catalog
 from publishing.decisions import DECISIONS
+from publishing.labels import label
+from publishing.opendata import SOURCE_NOUNS
+from publishing.profile import SOURCES, DepartmentProfile
 from publishing.statement import CENSUS_2020, UNIT_SHORT, BudgetStatement, odds_of, plain_words
 
 HTML = "text/html"
@@ -55,6 +58,40 @@ def budget_by_period(catalog: Catalog) -> list[PeriodBudget]:
     return rows
 
 
+@dataclass(frozen=True)
+class ProfileRow:
+    """One source of the department profile, as the methodology page lists it."""
+
+    source: str
+    window: str
+    fields: tuple[str, ...]  # "Outcome: None, Summons, Arrest"
+
+
+def profile_rows(profile: DepartmentProfile | None) -> list[ProfileRow]:
+    """The department profile's sources in words: the days covered, each recorded field
+    with the codes that can occur in it."""
+    if profile is None:
+        return []
+    rows = []
+    for source in SOURCES:
+        if source not in profile.sources:
+            rows.append(ProfileRow(SOURCE_NOUNS[source], "not published", ()))
+            continue
+        declared = profile.sources[source]
+        window = (
+            f"{declared.window[0].isoformat()} to {declared.window[1].isoformat()}"
+            if declared.window
+            else "not declared"
+        )
+        fields = tuple(
+            f"{label(name)}: "
+            + ("any code" if codes is None else ", ".join(label(c) for c in codes))
+            for name, codes in sorted(declared.fields.items())
+        )
+        rows.append(ProfileRow(SOURCE_NOUNS[source], window, fields))
+    return rows
+
+
 @get("/methodology", sync_to_thread=False)
 def methodology(
     request: Request[Any, Any, Any],
@@ -86,6 +123,8 @@ def methodology(
                 decisions=DECISIONS,
                 window_months=WINDOW_MONTHS,
                 top=TOP,
+                profile=catalog.profile,
+                profile_rows=profile_rows(catalog.profile),
             ),
             HTML,
         )
