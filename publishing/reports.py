@@ -177,7 +177,13 @@ def build_report(
             for c, svg in zip(charts, svgs, strict=True)
         }
     city = next(iter(catalog.areas_at("city")), None)
-    department = f"{city.name} Police Department" if city else "Police Department"
+    department = (
+        catalog.profile.name
+        if catalog.profile is not None
+        else f"{city.name} Police Department"
+        if city
+        else "Police Department"
+    )
     statement = release.statement
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES),

@@ -108,6 +108,7 @@ def test_the_demo_builds_everything_and_is_repeatable(tmp_path: Path) -> None:
     assert sorted(r["period"] for r in listed) == [
         f"{y}Q{q}" for y in (2023, 2024, 2025) for q in (1, 2, 3, 4)
     ]
+    assert all(r["created_at"].endswith("+00:00") for r in listed)  # with its offset
     budget = json.loads(portal(data_dir, "budget", "--json").stdout)
     assert all(
         (b["currency"], b["spent"], b["unpublished"]) == ("rho", pytest.approx(0.5), [])

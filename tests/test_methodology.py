@@ -313,7 +313,7 @@ def test_the_page_shows_the_department_profile(
     engine = make_engine(published_city.public_db_url, read_only=True)
     profile = load_catalog(engine).profile
     engine.dispose()
-    assert profile is not None and profile.name == "Synthetic City Police Department"
+    assert profile is not None and profile.name == "Riverton Police Department"
     table = unescape(html[html.index('<table id="profile-table">') :])
     table = table[: table.index("</table>")]
     assert f"{profile.name}: department profile, revision {profile.revision}" in table

@@ -6,13 +6,16 @@ figures residents read from them do not lean."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from io import BytesIO
 from pathlib import Path
 
 import numpy as np
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import Engine
 
 from portal.settings import Settings
@@ -29,6 +32,7 @@ from privacy.synth.sparse import (
 from publishing.catalog import load_catalog, published_table
 from publishing.figures import category_totals, rates
 from publishing.profile import read_profile
+from publishing.reports import build_report
 
 QUARTERLY = load_policy("quarterly")
 
@@ -161,3 +165,16 @@ def test_the_export_reads_as_a_department_writes_it(tmp_path: Path) -> None:
     assert header.startswith("STOP_ID,STOP_DATE,STOP_TIME,PCT,SECTOR,SUSPECT_RACE")
     first = manifest.stops.read_text().splitlines()[1].split(",")
     assert first[1][2] == "/" and first[1].endswith("/2023")  # month/day/year
+
+
+def test_the_report_of_the_partial_quarter_says_so(sparse: Stores) -> None:
+    report = build_report(load_catalog(sparse.public), "2023Q1", render_svgs=None)
+    text = re.sub(
+        r"\s+", " ", " ".join(p.extract_text() for p in PdfReader(BytesIO(report.pdf)).pages)
+    )
+
+    assert "Sparse City Police Department" in text
+    assert "A partial quarter: the department's data cover only part of 2023Q1" in text
+    assert "stops data from 2023-03-15 to 2023-03-31" in text
+    assert "this department does not publish uses of force" in text
+    assert "this department does not record reason on stops" in text

@@ -26,7 +26,6 @@ from publishing.models import Area
 from publishing.profile import read_profile, write_profile
 
 # The order matters: areas before focus areas (which name beats) and before records.
-DEMO_DEPARTMENT = "Synthetic City Police Department"
 DEMO_AUDIT_TRIALS = 2000  # outputs per side: about ten seconds for one table
 DEMO_FILES = (
     ("areas", "areas"),
@@ -125,15 +124,18 @@ def _declare_profile(out: Console, public: Engine, manifest: CityManifest) -> No
     profile = read_profile(public)
     if profile is None:
         return
+    with public.connect() as connection:
+        city = connection.scalar(select(Area.name).where(Area.level == "city"))
+    department = f"{city} Police Department"
     declared = replace(
         profile,
-        name=DEMO_DEPARTMENT,
+        name=department,
         sources={s: replace(p, window=(first, last)) for s, p in profile.sources.items()},
     )
     if declared.to_toml() != profile.to_toml():
         revision = write_profile(public, declared, now=utc_now())
         out.print(
-            f"[green]✓[/] department profile revision {revision}: {DEMO_DEPARTMENT}, "
+            f"[green]✓[/] department profile revision {revision}: {department}, "
             f"data from {first} to {last}"
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 from rich.console import Console
 from rich.table import Table
@@ -79,7 +80,7 @@ def print_releases(settings: Settings, *, as_json: bool, console: Console) -> No
             "rho": json.loads(r[3])["rho"],
             "epsilon": json.loads(r[3])["epsilon"],
             "delta": json.loads(r[3])["delta"],
-            "created_at": r[4].isoformat(),
+            "created_at": r[4].replace(tzinfo=UTC).isoformat(),  # stored as naive UTC
             "tables": r[5],
         }
         for r in rows
