@@ -145,6 +145,8 @@ class RowConverter:
                 return None
             try:
                 moment = parse(raw)
+            except AmbiguousDate as ambiguous:
+                raise FieldError(column, raw, str(ambiguous)) from None
             except ValueError:
                 raise FieldError(column, raw, f"not a date in the format {rule.format!r}") from None
             if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
@@ -193,6 +195,39 @@ def _parse_constant(rule: FieldRule) -> Value:
     return rule.constant
 
 
+class AmbiguousDate(ValueError):
+    """Digits run together that a format cannot split without leading zeros."""
+
+
+# Numbers (month, day, hour, ...) written directly after one another: without leading
+# zeros strptime splits "1012014" under %m%d%Y as 10/1/2014, silently. Digits run together
+# must therefore have their full widths.
+_WIDTHS = {"m": 2, "d": 2, "H": 2, "I": 2, "M": 2, "S": 2, "y": 2, "j": 3, "Y": 4}
+_TOKEN = re.compile(r"%(.)|([^%]+)")
+
+
+def _packed_pattern(fmt: str) -> re.Pattern[str] | None:
+    """A pattern that the text of ``fmt`` must match when some of its numbers run together
+    (each of those at its full width), or None when none do."""
+    tokens = [(m.group(1), m.group(2)) for m in _TOKEN.finditer(fmt)]
+    numeric = [d is not None and d in _WIDTHS for d, _ in tokens]
+    packed = [
+        numeric[i] and ((i > 0 and numeric[i - 1]) or (i + 1 < len(tokens) and numeric[i + 1]))
+        for i in range(len(tokens))
+    ]
+    if not any(packed):
+        return None
+    parts = []
+    for (directive, literal), fixed in zip(tokens, packed, strict=True):
+        if literal is not None:
+            parts.append(re.escape(literal))
+        elif fixed:
+            parts.append(rf"\d{{{_WIDTHS[directive]}}}")
+        else:
+            parts.append(".+?")
+    return re.compile("".join(parts))
+
+
 def _time_parser(fmt: str, zone: ZoneInfo) -> Callable[[str], datetime]:
     def to_local(moment: datetime) -> datetime:
         # Aware timestamps (UTC exports) become the department's local wall time.
@@ -202,7 +237,21 @@ def _time_parser(fmt: str, zone: ZoneInfo) -> Callable[[str], datetime]:
 
     if fmt == "iso":
         return lambda raw: to_local(datetime.fromisoformat(raw))
-    return lambda raw: to_local(datetime.strptime(raw, fmt))
+    pattern = _packed_pattern(fmt)
+    if pattern is None:
+        return lambda raw: to_local(datetime.strptime(raw, fmt))
+
+    def packed(raw: str) -> datetime:
+        moment = datetime.strptime(raw, fmt)
+        if not pattern.fullmatch(raw):
+            raise AmbiguousDate(
+                f"the digits of {raw!r} run together under the format {fmt!r} and can be "
+                "split more than one way without leading zeros; export the dates with "
+                "leading zeros, or with separators and a format that has them"
+            )
+        return to_local(moment)
+
+    return packed
 
 
 def _compile_category(rule: FieldRule, column: str, at: int, nulls: frozenset[str]) -> FieldFn:
