@@ -4,21 +4,29 @@ leading zeros (1 January 2014) moved every January stop to October with no error
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from io import StringIO
 from pathlib import Path
 
 import pytest
+from rich.console import Console
+from sqlalchemy import Engine
 
-from privacy.ingest import load_mapping
+from portal.cli.ingest import run_ingest
+from portal.settings import Settings
+from privacy.ingest import ingest_file, load_mapping
 from privacy.ingest.convert import RowConverter, RowErrors
-from tests.canonical import stop_row
+from privacy.store.audit import utc_now
+from publishing.profile import DepartmentProfile, SourceProfile, write_profile
+from tests.canonical import stop_row, write_stops
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def converter(tmp_path: Path, fmt: str) -> tuple[RowConverter, int]:
+def converter(tmp_path: Path, fmt: str, transform: str = "") -> tuple[RowConverter, int]:
     text = (ROOT / "privacy" / "mappings" / "synthetic-stops.toml").read_text()
-    text = text.replace('column = "occurred_at"', f'column = "occurred_at"\nformat = "{fmt}"', 1)
+    how = f'format = "{fmt}"' + (f'\ntransform = "{transform}"' if transform else "")
+    text = text.replace('column = "occurred_at"', f'column = "occurred_at"\n{how}', 1)
     path = tmp_path / "packed-dates.toml"
     path.write_text(text.replace('name = "synthetic-stops"', 'name = "packed-dates"'))
     read = RowConverter(load_mapping(path), list(stop_row(0)))
@@ -37,8 +45,17 @@ def test_packed_digits_without_leading_zeros_are_refused_with_the_fix(tmp_path: 
     with pytest.raises(RowErrors) as refused:
         occurred(read, at, "1012014")  # 1 January 2014, which strptime reads as 1 October
     message = str(refused.value)
-    assert "run together under the format '%m%d%Y'" in message
+    assert "'1012014'" in message  # the value
+    assert "read as 2014-01-01 00:00:00 or 2014-10-01 00:00:00" in message  # both readings
     assert "export the dates with leading zeros" in message
+
+
+def test_a_padding_transform_says_how_to_read_them(tmp_path: Path) -> None:
+    # The export pads the day and the year but not the month: pad the cell to 8 digits.
+    read, at = converter(tmp_path, "%m%d%Y", transform="zero-pad-8")
+
+    assert occurred(read, at, "1012014") == datetime(2014, 1, 1)
+    assert occurred(read, at, "12312014") == datetime(2014, 12, 31)
 
 
 @pytest.mark.parametrize(
@@ -54,3 +71,81 @@ def test_dates_that_read_one_way_only_are_read(
 ) -> None:
     read, at = converter(tmp_path, fmt)
     assert occurred(read, at, raw) == expected
+
+
+def months_file(tmp_path: Path, per_month: dict[int, int], *, repeat: int = 0) -> Path:
+    """Canonical stops of 2024: ``per_month[m]`` in month m, the first ``repeat`` ids twice."""
+    rows, n = [], 0
+    for month, count in per_month.items():
+        for i in range(count):
+            n += 1
+            at = f"2024-{month:02d}-{1 + i % 28:02d}T{i % 24:02d}:15:00"
+            rows.append(stop_row(n, occurred_at=at))
+    rows += [dict(row) for row in rows[:repeat]]
+    return write_stops(tmp_path / "stops.csv", rows)
+
+
+def test_every_report_counts_records_per_month_weekday_and_hour(
+    engines: tuple[Engine, Engine], tmp_path: Path
+) -> None:
+    path = months_file(tmp_path, {1: 300, 2: 290, 3: 310})
+    for dry_run in (True, False):
+        report = ingest_file(
+            *engines, "stops", path, load_mapping("synthetic-stops"), dry_run=dry_run
+        )
+        assert report.by_month() == {"2024-01": 300, "2024-02": 290, "2024-03": 310}
+        assert sum(report.by_weekday().values()) == 900
+        assert report.by_hour()["00"] == 13 + 13 + 13  # hours 0..23 in turn: i % 24 == 0
+        assert not [n for n in report.notes if "check the mapping's date format" in n]
+
+
+def test_a_month_far_below_its_neighbours_is_a_warning(
+    engines: tuple[Engine, Engine], tmp_path: Path
+) -> None:
+    path = months_file(tmp_path, {1: 300, 2: 60, 3: 310})
+    report = ingest_file(*engines, "stops", path, load_mapping("synthetic-stops"), dry_run=True)
+    assert (
+        "2024-02 has 60 records against 300 and 310 in the months beside it; if that is not "
+        "real, check the mapping's date format"
+    ) in report.notes
+
+
+def test_records_outside_the_declared_window_are_a_warning(
+    engines: tuple[Engine, Engine], tmp_path: Path
+) -> None:
+    internal, public = engines
+    profile = DepartmentProfile(
+        "Testville PD", {"stops": SourceProfile({}, (date(2024, 2, 1), date(2024, 12, 31)))}
+    )
+    write_profile(public, profile, now=utc_now())
+    path = months_file(tmp_path, {1: 30, 2: 30})
+    report = ingest_file(internal, public, "stops", path, load_mapping("synthetic-stops"))
+    assert (
+        "30 records fall outside the stops window the department profile declares "
+        "(2024-02-01 to 2024-12-31): check the dates, or the window with `portal profile show`"
+    ) in report.notes
+
+
+def test_counts_leave_out_rows_rejected_for_repeated_ids(
+    engines: tuple[Engine, Engine], tmp_path: Path
+) -> None:
+    # 100 ids written twice: all 200 rows are rejected, and no count may include them.
+    path = months_file(tmp_path, {1: 300, 2: 290}, repeat=100)
+    report = ingest_file(*engines, "stops", path, load_mapping("synthetic-stops"), dry_run=True)
+    assert report.rows_accepted == 490
+    assert sum(report.by_month().values()) == 490
+    assert report.by_month() == {"2024-01": 200, "2024-02": 290}
+    assert sum(report.category_counts["subject_race"].values()) == 490
+
+
+def test_cli_messages_print_as_written(settings: Settings, tmp_path: Path) -> None:
+    text = (ROOT / "privacy" / "mappings" / "synthetic-stops.toml").read_text()
+    path = tmp_path / "broken.toml"
+    path.write_text(text + '\n[fields.outcome.values]\nARREST = "arested"\n')
+    out = Console(file=StringIO(), width=300)
+    code = run_ingest(
+        settings, "stops", write_stops(tmp_path / "s.csv", [stop_row(1)]), str(path), console=out
+    )
+    said = out.file.getvalue()  # type: ignore[attr-defined]
+    assert code == 2
+    assert "[fields.outcome]" in said, said

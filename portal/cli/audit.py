@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from portal.cli.ingest import EXIT_REFUSED
@@ -45,7 +46,7 @@ def run_audit(
             if progress is not None:
                 progress(done + 1, len(chosen))
     except (PolicyError, AuditError) as refused:
-        err.print(f"[red]refused:[/] {refused}", highlight=False)
+        err.print(f"[red]refused:[/] {escape(str(refused))}", highlight=False)
         return EXIT_REFUSED
     public = public_engine(settings)
     try:

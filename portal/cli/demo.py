@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine, func, select
@@ -107,7 +108,7 @@ def run_demo(
         _release_every_quarter(out, internal, public, manifest)
         _audit_once(out, settings, public, audit_trials)
     except IngestRefused as refused:
-        out.print(f"[red]refused:[/] {refused}", highlight=False)
+        out.print(f"[red]refused:[/] {escape(str(refused))}", highlight=False)
         return EXIT_REFUSED
     finally:
         internal.dispose()
@@ -169,7 +170,7 @@ def _build_reports(out: Console, settings: Settings) -> int:
         with progress_bar("building reports") as update:
             built, kept = build_missing_reports(settings, progress=update)
     except ChartRenderError as error:
-        out.print(f"[red]reports not built:[/] {error}", highlight=False)
+        out.print(f"[red]reports not built:[/] {escape(str(error))}", highlight=False)
         return EXIT_REFUSED
     out.print(
         f"[green]✓[/] reports: {built} built, {kept} already there; see "

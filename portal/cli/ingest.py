@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from portal.progress import progress_bar
@@ -33,7 +34,7 @@ def run_ingest(
     try:
         mapping = load_mapping(mapping_name)
     except MappingError as error:
-        err.print(f"[red]error:[/] {error}", highlight=False)
+        err.print(f"[red]error:[/] {escape(str(error))}", highlight=False)
         return EXIT_REFUSED
     if not path.is_file():
         err.print(f"[red]error:[/] no such file: {path}", highlight=False)
@@ -54,7 +55,7 @@ def run_ingest(
                 progress=update,
             )
     except IngestRefused as refused:
-        err.print(f"[red]refused:[/] {refused}", highlight=False)
+        err.print(f"[red]refused:[/] {escape(str(refused))}", highlight=False)
         return EXIT_REFUSED
     except KeyboardInterrupt:
         # The batch's transaction was rolled back on the way out and the conversion worker
@@ -74,14 +75,29 @@ def run_ingest(
 
 def print_report(report: IngestReport, out: Console) -> None:
     """The summary, the problems and (for a dry run) the counts per category."""
-    out.print(report.summary(), highlight=False)
+    out.print(escape(report.summary()), highlight=False)
     for line in report.problem_lines():
-        out.print(f"  [yellow]•[/] {line}", highlight=False)
+        out.print(f"  [yellow]•[/] {escape(line)}", highlight=False)
     for note in report.notes:
-        out.print(f"  [yellow]note:[/] {note}", highlight=False)
+        out.print(f"  [yellow]note:[/] {escape(note)}", highlight=False)
+    months = report.by_month()
+    if months:
+        table = Table("month", "records", title="Accepted records per month")
+        for month, n in months.items():
+            table.add_row(month, f"{n:,}")
+        out.print(table)
+        out.print(
+            "per weekday: "
+            + ", ".join(f"{day[:3]} {n:,}" for day, n in report.by_weekday().items()),
+            highlight=False,
+        )
+        out.print(
+            "per hour: " + ", ".join(f"{h} {n:,}" for h, n in report.by_hour().items()),
+            highlight=False,
+        )
     if report.dry_run and report.category_counts:
         table = Table("field", "value", "rows", title="Rows per category (accepted rows)")
         for name, counts in report.category_counts.items():
             for value, n in sorted(counts.items(), key=lambda item: -item[1]):
-                table.add_row(name, value, f"{n:,}")
+                table.add_row(escape(name), escape(value), f"{n:,}")
         out.print(table)

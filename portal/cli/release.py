@@ -6,6 +6,7 @@ import json
 from datetime import UTC
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import func, select
 
@@ -29,7 +30,7 @@ def run_build(
         policy = load_policy(policy_name)
         built = build_release(internal, public, period, policy, rerelease=rerelease)
     except (PolicyError, PeriodError, ReleaseRefused, ChargeRefused) as refused:
-        err.print(f"[red]refused:[/] {refused}", highlight=False)
+        err.print(f"[red]refused:[/] {escape(str(refused))}", highlight=False)
         return EXIT_REFUSED
     finally:
         internal.dispose()
@@ -119,7 +120,7 @@ def print_plan(
         policy = load_policy(policy_name)
         plan = plan_release(internal, public, period, policy)
     except (PolicyError, PeriodError, ReleaseRefused) as refused:
-        err.print(f"[red]refused:[/] {refused}", highlight=False)
+        err.print(f"[red]refused:[/] {escape(str(refused))}", highlight=False)
         return EXIT_REFUSED
     finally:
         internal.dispose()

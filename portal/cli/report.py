@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from portal.cli.ingest import EXIT_REFUSED
 from portal.settings import Settings
@@ -77,10 +78,12 @@ def run_report(settings: Settings, period: str, out: Path | None, *, console: Co
         check_writable(target)
         target.write_bytes(report.pdf)
     except (ReportError, OutputError, ChartRenderError) as refused:
-        err.print(f"[red]refused:[/] {refused}", highlight=False)
+        err.print(f"[red]refused:[/] {escape(str(refused))}", highlight=False)
         return EXIT_REFUSED
     except OSError as error:
-        err.print(f"[red]refused:[/] cannot write the report: {error}", highlight=False)
+        err.print(
+            f"[red]refused:[/] cannot write the report: {escape(str(error))}", highlight=False
+        )
         return EXIT_REFUSED
     console.print(
         f"[green]✓[/] report for {period} ({report.charts} charts, "

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -119,7 +120,9 @@ def run_roles(
     try:
         report = create_roles(settings, request)
     except RolesRefused as refused:
-        Console(stderr=True, soft_wrap=True).print(f"[red]refused:[/] {refused}", highlight=False)
+        Console(stderr=True, soft_wrap=True).print(
+            f"[red]refused:[/] {escape(str(refused))}", highlight=False
+        )
         return EXIT_REFUSED
     console.print(
         f"[green]✓[/] role [bold]{report.site}[/] may connect to the public store and SELECT "
@@ -134,7 +137,7 @@ def run_roles(
         "superusers) only"
     )
     for note in report.notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
+        console.print(f"[yellow]note:[/] {escape(str(note))}", highlight=False)
     console.print(
         f"Serve the site with PORTAL_SITE_DB_URL={report.site_url} (add the role's password "
         f"if the server asks for one); run ingest and releases as {report.operator}, and "

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Mapping
 
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.engine import make_url
 
 from portal.settings import Settings
@@ -42,7 +43,9 @@ def serve(settings: Settings, *, host: str, port: int, workers: int, console: Co
     connection could write; otherwise replace this process with the site's."""
     problem = site_refusal(settings)
     if problem:
-        Console(stderr=True, soft_wrap=True).print(f"[red]refused:[/] {problem}", highlight=False)
+        Console(stderr=True, soft_wrap=True).print(
+            f"[red]refused:[/] {escape(str(problem))}", highlight=False
+        )
         sys.exit(EXIT_REFUSED)
     console.print(
         f"[green]✓[/] the portal is serving at [bold]http://{host}:{port}[/] "

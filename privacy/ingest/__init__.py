@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import Engine, insert
@@ -48,6 +49,7 @@ def ingest_file(
             progress=progress,
             parallel=parallel,
         )
+        report.notes.extend(report.date_warnings(_declared_window(public, kind)))
         if dry_run:
             report.notes.extend(_undeclared_areas(public, report))
         else:
@@ -85,6 +87,16 @@ def declare_mapping(public: Engine, mapping: Mapping) -> list[str]:
         f"the department profile (revision {revision}) now says what mapping "
         f"{mapping.name!r} records of {mapping.kind}; review it with `portal profile show`"
     ]
+
+
+def _declared_window(public: Engine, kind: str) -> tuple[date, date] | None:
+    """The days the department profile says its ``kind`` records cover, if declared."""
+    from publishing.profile import read_profile
+
+    profile = read_profile(public)
+    if profile is None or kind not in profile.sources:
+        return None
+    return profile.sources[kind].window
 
 
 def _undeclared_areas(public: Engine, report: IngestReport) -> list[str]:

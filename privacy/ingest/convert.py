@@ -8,6 +8,7 @@ chunk it is unsure of back to this code.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 from collections.abc import Callable, Sequence
@@ -59,6 +60,10 @@ _TRANSFORMS: dict[str, Callable[[str], str]] = {
     "lower": str.lower,
     "upper": str.upper,
     "strip-zeros": lambda s: s.lstrip("0") or ("0" if s else s),
+    # Dates whose first number lost its leading zero ("1012014" for 01012014): the
+    # department's export pads every other number, so padding on the left reads them once.
+    "zero-pad-6": lambda s: s.zfill(6),
+    "zero-pad-8": lambda s: s.zfill(8),
 }
 
 
@@ -125,6 +130,7 @@ class RowConverter:
 
     def _compile_time(self, rule: FieldRule) -> FieldFn:
         ats = [self.index[c] for c in rule.columns]
+        pad = _TRANSFORMS[rule.transform] if rule.transform else None  # the first column
         column = "+".join(rule.columns)
         parse = _time_parser(rule.format, self.mapping.timezone)
         want_date = rule.target.type is FieldType.DATE
@@ -134,15 +140,17 @@ class RowConverter:
 
         def read(row: Sequence[str]) -> Value:
             parts = [row[i].strip() for i in ats]
-            raw = " ".join(parts)
             if any(not part or part in nulls for part in parts):
                 if required:
                     raise FieldError(
                         column,
-                        raw,
+                        " ".join(parts),
                         f"{rule.target.name} is required but the cell is blank or a null value",
                     )
                 return None
+            if pad is not None:
+                parts[0] = pad(parts[0])
+            raw = " ".join(parts)
             try:
                 moment = parse(raw)
             except AmbiguousDate as ambiguous:
@@ -228,6 +236,39 @@ def _packed_pattern(fmt: str) -> re.Pattern[str] | None:
     return re.compile("".join(parts))
 
 
+def readings(raw: str, fmt: str) -> list[datetime]:
+    """Every date ``raw`` can be read as under ``fmt`` when its numbers may have lost their
+    leading zeros (each number of one digit up to its full width)."""
+    tokens = [(m.group(1), m.group(2)) for m in _TOKEN.finditer(fmt)]
+    found: set[datetime] = set()
+
+    def walk(at: int, rest: str, padded: str) -> None:
+        if at == len(tokens):
+            if not rest:
+                with contextlib.suppress(ValueError):  # not a date: not a reading
+                    found.add(datetime.strptime(padded, fmt))
+            return
+        directive, literal = tokens[at]
+        if literal is not None:
+            if rest.startswith(literal):
+                walk(at + 1, rest[len(literal) :], padded + literal)
+            return
+        width = _WIDTHS.get(directive or "")
+        if width is None:  # a directive that is not a number: up to the next literal
+            following = tokens[at + 1][1] if at + 1 < len(tokens) else None
+            end = rest.find(following) if following else len(rest)
+            if end > 0:
+                walk(at + 1, rest[end:], padded + rest[:end])
+            return
+        for used in range(4 if directive == "Y" else 1, width + 1):  # years keep 4 digits
+            digits = rest[:used]
+            if len(digits) == used and digits.isdigit():
+                walk(at + 1, rest[used:], padded + digits.zfill(width))
+
+    walk(0, raw, "")
+    return sorted(found)
+
+
 def _time_parser(fmt: str, zone: ZoneInfo) -> Callable[[str], datetime]:
     def to_local(moment: datetime) -> datetime:
         # Aware timestamps (UTC exports) become the department's local wall time.
@@ -244,10 +285,13 @@ def _time_parser(fmt: str, zone: ZoneInfo) -> Callable[[str], datetime]:
     def packed(raw: str) -> datetime:
         moment = datetime.strptime(raw, fmt)
         if not pattern.fullmatch(raw):
+            found = readings(raw, fmt)
+            said = " or ".join(m.isoformat(" ") for m in found) or "nothing valid"
             raise AmbiguousDate(
-                f"the digits of {raw!r} run together under the format {fmt!r} and can be "
-                "split more than one way without leading zeros; export the dates with "
-                "leading zeros, or with separators and a format that has them"
+                f"the digits run together under the format {fmt!r} and, without leading "
+                f"zeros, read as {said}; export the dates with leading zeros, or say how to "
+                'read them (transform = "zero-pad-8" when only the first number lost its '
+                "zero, or a format with separators)"
             )
         return to_local(moment)
 

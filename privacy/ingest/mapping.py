@@ -20,7 +20,7 @@ from privacy.shipped import resolve_toml, shipped_names
 from publishing.codes import AREA_CODE_RULE, is_area_code
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "mappings"
-TRANSFORMS = ("slug", "lower", "upper", "strip-zeros")
+TRANSFORMS = ("slug", "lower", "upper", "strip-zeros", "zero-pad-6", "zero-pad-8")
 COMBINES = ("any", "most_severe")
 NUMERIC = ("age_band",)
 _TOP_KEYS = {

@@ -15,6 +15,7 @@ import pickle
 import queue
 import signal
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
@@ -45,14 +46,26 @@ class Converted:
     copy: CopyBlocks | None
     count: int
     bytes_read: int
+    hours: Counter[str]  # records per "YYYY-MM-DD HH", for the report
+
+
+# Where a converted row holds its time: (line, source_id, occurred_at, ...) for every kind
+# of record (privacy/schema.py puts the id and the time first).
+OCCURRED_AT = 2
+
+
+def hour_of(moment: object) -> str:
+    """ "YYYY-MM-DD HH" of a converted time: text on SQLite, a datetime on PostgreSQL."""
+    return (moment if isinstance(moment, str) else str(moment))[:13]
 
 
 def _converted(
     rows: list[tuple[Any, ...]], bytes_read: int, as_copy: CopyTarget | None
 ) -> Converted:
+    hours = Counter(hour_of(row[OCCURRED_AT]) for row in rows)
     if as_copy is not None:
-        return Converted([], copy_blocks(rows, as_copy), len(rows), bytes_read)
-    return Converted(rows, None, len(rows), bytes_read)
+        return Converted([], copy_blocks(rows, as_copy), len(rows), bytes_read, hours)
+    return Converted(rows, None, len(rows), bytes_read, hours)
 
 
 def converted_stream(

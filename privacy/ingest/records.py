@@ -15,11 +15,11 @@ from datetime import datetime
 from operator import itemgetter
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, insert, update
+from sqlalchemy import Connection, Engine, insert, text, update
 
 from privacy.ingest.convert import HeaderError, RowConverter
 from privacy.ingest.mapping import Mapping
-from privacy.ingest.pipeline import converted_stream
+from privacy.ingest.pipeline import converted_stream, hour_of
 from privacy.ingest.reader import CsvSource, FileProblem
 from privacy.ingest.report import (
     PROBLEMS_SHOWN,
@@ -88,10 +88,18 @@ def ingest_records(
                 connection, table, mapping.source, batch_id, fields_of(mapping.kind)
             )
             _write_rows(source, converter, writer, report, progress, parallel)
-            _reject_duplicate_ids(writer, report)
+            recounted = _reject_duplicate_ids(writer, report)
+            if recounted:
+                _recount(connection, table, batch_id, report)
             _decide(report)
             report.rows_added = writer.finish()
             report.rows_already_present = report.rows_accepted - report.rows_added
+            if recounted and report.rows_already_present:
+                report.notes.append(
+                    "the counts per month and per category are of the rows this file adds: "
+                    "rows with repeated ids were taken out, rows already present are not "
+                    "counted"
+                )
             if dry_run:
                 transaction.rollback()  # the batch row and its records go with it
                 return report
@@ -128,22 +136,26 @@ def _write_rows(
         else []
     )
     counts: dict[str, Counter[str]] = {name: Counter() for _, name in counted}
+    hours: Counter[str] = Counter()
     as_copy = writer.copy_target if not counted else None
     for chunk in converted_stream(source, converter, report, parallel=parallel, as_copy=as_copy):
         writer.append(chunk)
         for at, name in counted:  # C-speed counting over a column of the chunk
             counts[name].update(map(itemgetter(at), chunk.rows))
+        hours.update(chunk.hours)
         if progress is not None:
             progress(chunk.bytes_read, source.size)
     report.category_counts = {name: dict(sorted(c.items())) for name, c in counts.items()}
+    report.hour_counts = dict(sorted(hours.items()))
     if progress is not None:
         progress(source.size, source.size)
 
 
-def _reject_duplicate_ids(writer: BatchWriter, report: IngestReport) -> None:
+def _reject_duplicate_ids(writer: BatchWriter, report: IngestReport) -> bool:
+    """Reject every row whose id repeats in the file; whether any was."""
     total, examples = writer.duplicate_ids(limit=PROBLEMS_SHOWN)
     if not total:
-        return
+        return False
     for source_id, lines in examples:
         for line in lines:
             others = ", ".join(str(n) for n in lines if n != line)
@@ -164,6 +176,25 @@ def _reject_duplicate_ids(writer: BatchWriter, report: IngestReport) -> None:
         f"{total:,} source id(s) occur more than once in the file; "
         f"all {removed:,} rows carrying them are rejected"
     )
+    return True
+
+
+def _recount(connection: Connection, table: str, batch_id: int, report: IngestReport) -> None:
+    """Count per hour (and, in a dry run, per category) the records the batch holds once
+    rows with repeated ids are out: the counts made while reading included them."""
+    fields = list(report.category_counts)
+    columns = ", ".join(["occurred_at", *fields])
+    rows = connection.execute(
+        text(f"SELECT {columns} FROM {table} WHERE batch_id = :batch"), {"batch": batch_id}
+    )
+    hours: Counter[str] = Counter()
+    counts: dict[str, Counter[str]] = {name: Counter() for name in fields}
+    for row in rows:
+        hours[hour_of(row[0])] += 1
+        for name, value in zip(fields, row[1:], strict=True):
+            counts[name][value] += 1
+    report.hour_counts = dict(sorted(hours.items()))
+    report.category_counts = {name: dict(sorted(c.items())) for name, c in counts.items()}
 
 
 def _decide(report: IngestReport) -> None:

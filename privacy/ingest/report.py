@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,11 @@ from typing import Any
 PROBLEMS_SHOWN = 20
 # How many rejected rows a batch's stored report lists one by one.
 REJECTED_RECORDED = 10_000
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# A month below this share of the mean of the two months beside it is worth a warning (a
+# date format that swaps day and month moves whole months), once those hold enough records.
+LOW_MONTH_SHARE = 0.5
+LOW_MONTH_MINIMUM = 50
 
 
 def file_label(path: Path) -> str:
@@ -51,6 +58,8 @@ class IngestReport:
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0
     category_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Accepted records per hour of the file: "YYYY-MM-DD HH" -> count (internal only).
+    hour_counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     committed: bool = False
     file_sha256: str = ""
@@ -79,6 +88,52 @@ class IngestReport:
             lines.append(f"... and {rest:,} more problem(s)")
         return lines
 
+    def by_month(self) -> dict[str, int]:
+        """Accepted records per month ("2014-01"), in order."""
+        return _summed(self.hour_counts, lambda key: key[:7])
+
+    def by_weekday(self) -> dict[str, int]:
+        """Accepted records per weekday, Monday first."""
+        days = _summed(
+            self.hour_counts, lambda key: WEEKDAYS[date.fromisoformat(key[:10]).weekday()]
+        )
+        return {day: days.get(day, 0) for day in WEEKDAYS}
+
+    def by_hour(self) -> dict[str, int]:
+        """Accepted records per hour of the day ("00" to "23")."""
+        hours = _summed(self.hour_counts, lambda key: key[11:13])
+        return {f"{h:02d}": hours.get(f"{h:02d}", 0) for h in range(24)}
+
+    def date_warnings(self, window: tuple[date, date] | None = None) -> list[str]:
+        """Warnings a person should look at: a month far below the months beside it (a
+        date format read the wrong way moves records between months), and records outside
+        the source's declared window."""
+        warnings = []
+        months = self.by_month()
+        names = list(months)
+        for before, month, after in zip(names, names[1:], names[2:], strict=False):
+            around = (months[before] + months[after]) / 2
+            if around >= LOW_MONTH_MINIMUM and months[month] < LOW_MONTH_SHARE * around:
+                warnings.append(
+                    f"{month} has {months[month]:,} records against {months[before]:,} and "
+                    f"{months[after]:,} in the months beside it; if that is not real, check "
+                    "the mapping's date format"
+                )
+        if window is not None:
+            first, last = window
+            outside = sum(
+                n
+                for key, n in self.hour_counts.items()
+                if not first <= date.fromisoformat(key[:10]) <= last
+            )
+            if outside:
+                warnings.append(
+                    f"{outside:,} records fall outside the {self.kind} window the department "
+                    f"profile declares ({first} to {last}): check the dates, or the window "
+                    "with `portal profile show`"
+                )
+        return warnings
+
     def to_json(self) -> str:
         """The report as stored with the batch (internal store only)."""
         payload: dict[str, Any] = {
@@ -90,6 +145,7 @@ class IngestReport:
             "problem_count": self.problem_count,
             "rejected": [p.__dict__ for p in self.sorted_problems()],
             "category_counts": self.category_counts,
+            "records_per_month": self.by_month(),
             "notes": self.notes,
         }
         return json.dumps(payload, sort_keys=True)
@@ -128,6 +184,13 @@ class IngestReport:
                 "--skip-invalid to load the valid rows and record the rejected ones."
             )
         return head
+
+
+def _summed(counts: dict[str, int], key: Callable[[str], str]) -> dict[str, int]:
+    summed: dict[str, int] = {}
+    for hour in sorted(counts):
+        summed[key(hour)] = summed.get(key(hour), 0) + counts[hour]
+    return summed
 
 
 class IngestRefused(Exception):
