@@ -35,9 +35,12 @@ DECISIONS: tuple[Decision, ...] = (
     Decision(
         "what",
         "Which cells are published",
-        "The policy's tables and the declared areas and codes: every combination is a cell, "
-        "empty or not. Records in areas or with codes that are not declared are counted "
-        "under “Not recorded”, never dropped.",
+        "The policy's tables, the department profile and the declared areas and codes: "
+        "every combination is a cell, empty or not. A table over records or a field the "
+        "profile says the department does not record is not published; a code it says "
+        "cannot occur is published as a zero without noise; with no beats declared, a table "
+        "by beat is published by district. Records in areas or with codes that are not "
+        "declared are counted under “Not recorded”, never dropped.",
     ),
     Decision(
         "noise",

@@ -123,6 +123,8 @@ DECISION_TESTS: dict[str, tuple[str, ...]] = {
     ),
     "what": (
         "tests/test_release_promises.py::test_every_decision_is_the_same_on_neighbouring_data_sets",
+        "tests/test_profile.py::test_the_profile_decides_the_same_on_neighbouring_data_sets",
+        "tests/test_districts_only.py::test_the_shape_depends_on_the_declared_areas_only",
     ),
     "noise": (
         "tests/test_release_promises.py::test_every_decision_is_the_same_on_neighbouring_data_sets",

@@ -13,7 +13,7 @@ of the quarter each source's data cover.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import Engine
@@ -72,7 +72,15 @@ def release_shape(public: Engine, quarter: Quarter, policy: Policy) -> ReleaseSh
     profile = read_profile(public)
     coverage = _coverage(profile, quarter, {spec.source for spec in policy.tables})
     released, withheld = [], []
-    for spec in policy.tables:
+    for declared in policy.tables:
+        spec = declared if areas.get("beat") else without_beats(declared)
+        if spec is None:
+            withheld.append((declared.name, "this department declares no beats"))
+            continue
+        if spec is not declared:
+            withheld.append(
+                (declared.name, f"this department declares no beats: published as {spec.name}")
+            )
         why = withheld_because(spec, profile)
         if why is None and spec.source not in coverage:
             why = f"the department's {_NOUNS[spec.source]} do not cover {quarter}"
@@ -105,6 +113,25 @@ def release_shape(public: Engine, quarter: Quarter, policy: Policy) -> ReleaseSh
         coverage,
         profile,
     )
+
+
+def without_beats(spec: TableSpec) -> TableSpec | None:
+    """``spec`` for a department that declares districts but no beats: a table by beat
+    becomes its first level without beats (counted from the district on each record, at
+    the table's whole weight), keeping the levels after it; None when every level has
+    beats. The areas are public declarations, so this depends on no record."""
+    if "beat" not in spec.dimensions:
+        return spec
+    for at, level in enumerate(spec.levels):
+        if "beat" not in level.dimensions:
+            return replace(
+                spec,
+                name=level.name,
+                title=level.title,
+                dimensions=level.dimensions,
+                levels=spec.levels[at + 1 :],
+            )
+    return None
 
 
 def withheld_because(spec: TableSpec, profile: DepartmentProfile | None) -> str | None:
