@@ -94,10 +94,9 @@ def test_a_draft_guesses_columns_codes_and_the_date_format(tmp_path: Path) -> No
     assert re.search(r"^# SEARCHED: coded, 2 distinct values$", text, re.M)
     assert re.search(r"^#   STOP_DATE: date/time, 5 distinct values$", text, re.M)
     # The repeated id is named in the draft and in the summary.
-    assert "1 ids of 'STOP_ID' repeat (1 extra rows" in text
-    assert '"A3"' in text
-    assert "ids: 1 values repeat (1 extra rows)" in result.output
-    assert "warning: 1 ids of 'STOP_ID' repeat" in result.output
+    assert "1 id of 'STOP_ID' repeats (1 extra row; for example \"A3\")" in text
+    assert "ids: 1 repeated (rows with an id seen before: 1)" in result.output
+    assert "warning: 1 id of 'STOP_ID' repeats" in result.output
 
 
 def test_a_draft_refuses_to_choose_between_day_and_month(tmp_path: Path) -> None:

@@ -61,7 +61,8 @@ def run_draft(
     if draft.repeated_ids:
         _say(
             console,
-            f"ids: {draft.repeated_ids:,} values repeat ({draft.extra_id_rows:,} extra rows)",
+            f"ids: {draft.repeated_ids:,} repeated (rows with an id seen before: "
+            f"{draft.extra_id_rows:,})",
         )
     for warning in draft.warnings:
         _say(console, f"warning: {warning}", "yellow")

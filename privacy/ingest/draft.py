@@ -597,9 +597,11 @@ class _Writer:
         self.extra_id_rows = check.extra_rows
         if check.repeated:
             examples = ", ".join(_quote(x) for x in sorted(check.repeated)[:3])
+            n = len(check.repeated)
             message = (
-                f"{len(check.repeated):,} ids of {column!r} repeat ({check.extra_rows:,} extra "
-                f"rows; for example {examples}): an ingest refuses a file with repeated ids"
+                f"{_plural(n, 'id')} of {column!r} repeat{'s' if n == 1 else ''} "
+                f"({_plural(check.extra_rows, 'extra row')}; for example {examples}): "
+                "an ingest refuses a file with repeated ids"
             )
             self.lines.append(f"# TODO: {_comment(message)}")
             self.warnings.append(message)
@@ -712,6 +714,10 @@ class _Writer:
             )
         if profile.blank or profile.nulls:
             out.append('fallback = "unknown"            # suggested: for the blank cells')
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _reading(fmt: str, example: str) -> str:
