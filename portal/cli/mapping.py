@@ -51,14 +51,18 @@ def run_draft(
     target.write_text(draft.text, encoding="utf-8")
     _say(console, f"{draft.rows:,} rows read from {path.name}; draft mapping written to {target}")
     if unreadable:
-        _say(console, f"  {unreadable:,} rows could not be read as data (see the check)")
+        _say(
+            console,
+            f"  {unreadable:,} row{'' if unreadable == 1 else 's'} could not be read as data "
+            "(see the check)",
+        )
     table = Table("field", "column(s)", title="Columns guessed")
     for name, columns in draft.guesses.items():
         table.add_row(Text(name), Text(", ".join(columns)))
     console.print(table)
     if draft.date_format:
         _say(console, f"date format: {draft.date_format} (reads every value)")
-    if draft.repeated_ids:
+    if "source_id" in draft.guesses:
         _say(
             console,
             f"ids: {draft.repeated_ids:,} repeated (rows with an id seen before: "

@@ -141,6 +141,10 @@ VALUE_WORDS: dict[str, tuple[str, ...]] = {
     "vehicular": ("vehicle", "traffic", "v", "car"),
     "pedestrian": ("ped", "p", "walking"),
     "traffic_violation": ("traffic", "moving_violation", "moving"),
+    "suspicious": ("reasonable_suspicion", "suspicious_activity", "suspicious_person"),
+    "investigative": ("probable_cause", "investigation", "investigatory"),
+    "call_for_service": ("call", "dispatch", "dispatched", "911", "911_call"),
+    "warrant": ("probation_parole", "parole", "probation", "warrant_check"),
     "citation": ("ticket", "cited", "citation_issued"),
     "arrest": ("arrested", "custodial_arrest"),
     "warning": ("warned", "verbal_warning", "written_warning"),
@@ -402,7 +406,8 @@ def draft_mapping(
     if kind not in RECORD_KINDS:
         raise ValueError(f"a draft is for one of {', '.join(RECORD_KINDS)}, not {kind!r}")
     candidates = candidate_columns(kind, header)
-    profile = profile_rows(header, rows, [c for c, _ in candidates["source_id"]])
+    # Only the likeliest id column is checked for repeats: that takes a set of every id.
+    profile = profile_rows(header, rows, [c for c, _ in candidates["source_id"][:1]])
     writer = _Writer(kind, profile, candidates)
     return writer.write(
         name=name, source=source, file_label=file_label, encoding=encoding, delimiter=delimiter
