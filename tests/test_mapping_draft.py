@@ -269,3 +269,11 @@ def test_a_clean_check_exits_zero(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "2 rows read, 2 accepted, 0 rejected" in result.output
     assert "Rejected rows" not in result.output
+
+
+def test_a_draft_of_a_file_without_rows_does_not_claim_a_date_format(tmp_path: Path) -> None:
+    draft, _ = draft_file(write_csv(tmp_path / "empty.csv", ["id", "date"], []), "incidents")
+
+    assert draft.date_format is None
+    assert "'date' holds no dates to read a format from" in draft.warnings
+    assert draft.guesses["source_id"] == ("id",)

@@ -617,6 +617,10 @@ class _Writer:
         out = self.lines
         profile = self.profile.columns[column]
         readings = profile.dates.readings()
+        if not profile.filled:
+            out.append('format = "iso"                  # TODO: no dates to read a format from')
+            self.warnings.append(f"{column!r} holds no dates to read a format from")
+            return
         if not readings:
             samples = ", ".join(_quote(x) for x in profile.first_values[:3])
             out.append(f"# TODO: no candidate format reads every value (for example {samples})")
