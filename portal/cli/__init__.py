@@ -17,6 +17,7 @@ from portal.settings import Settings
 console = Console()
 err_console = Console(stderr=True)
 KIND_CHOICES = ("stops", "incidents", "force", "areas", "focus-areas")
+RECORD_KIND_CHOICES = ("stops", "incidents", "force")
 
 
 @click.group()
@@ -118,6 +119,53 @@ def mappings() -> None:
         mapping = load_mapping(name)
         table.add_row(name, mapping.kind, mapping.source, mapping.description)
     console.print(table)
+
+
+@cli.group()
+def mapping() -> None:
+    """Draft a mapping for a new export, and check a mapping against a file."""
+
+
+@mapping.command("draft")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--kind", required=True, type=click.Choice(RECORD_KIND_CHOICES))
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Where to write the draft  [default: ./STEM-KIND-mapping.toml, never overwritten]",
+)
+@click.option("--encoding", default="utf-8", show_default=True, help="The file's encoding.")
+@click.option("--delimiter", default=",", show_default=True, help="The file's delimiter.")
+def mapping_draft(
+    path: Path, kind: str, out_path: Path | None, encoding: str, delimiter: str
+) -> None:
+    """Write a first mapping for the export PATH: columns guessed by name, each column's
+    type, value tables with suggested codes, the date format that reads every value."""
+    from portal.cli.mapping import run_draft
+
+    sys.exit(
+        run_draft(path, kind, out_path, encoding=encoding, delimiter=delimiter, console=console)
+    )
+
+
+@mapping.command("check")
+@click.argument("mapping_name", metavar="MAPPING")
+@click.argument("path", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--kind",
+    type=click.Choice(RECORD_KIND_CHOICES),
+    default=None,
+    help="The kind of records the file holds  [default: the mapping's]",
+)
+def mapping_check(mapping_name: str, path: Path, kind: str | None) -> None:
+    """Run MAPPING (a shipped name or a file) over FILE, writing nothing: rows accepted,
+    records per month, codes the mapping does not map, rejected rows by reason. Exit
+    status 1 when some rows would be rejected, 2 when the check cannot run."""
+    from portal.cli.mapping import run_check
+
+    sys.exit(run_check(mapping_name, path, kind, console=console))
 
 
 @cli.command()

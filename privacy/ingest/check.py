@@ -1,0 +1,164 @@
+"""Run a mapping over a file without writing anything, and say what an ingest would find.
+
+The converter is the ingest's own (:class:`~privacy.ingest.convert.RowConverter`), row by
+row: the rows it rejects here are the rows an ingest would reject, for the same reasons.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from privacy.ingest.convert import FieldError, RowConverter, RowErrors, category_table
+from privacy.ingest.mapping import Mapping
+from privacy.ingest.reader import CsvSource
+from privacy.schema import RECORD_KINDS, FieldType
+
+# Line numbers and example values kept per group of rejected rows.
+LINES_KEPT = 5
+# Distinct unmapped values counted per field.
+UNMAPPED_CAP = 1_000
+
+
+@dataclass
+class Rejection:
+    """Rows rejected for one reason: how many, the first lines and some values."""
+
+    count: int = 0
+    lines: list[int] = field(default_factory=list)
+    values: list[str] = field(default_factory=list)
+
+    def add(self, line: int, value: str) -> None:
+        """Count one row."""
+        self.count += 1
+        if len(self.lines) < LINES_KEPT:
+            self.lines.append(line)
+        if value not in self.values and len(self.values) < LINES_KEPT:
+            self.values.append(value)
+
+
+@dataclass
+class Unmapped:
+    """Source values of a coded field that its mapping does not name."""
+
+    columns: tuple[str, ...]
+    fallback: str | None
+    counts: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class CheckReport:
+    """What running a mapping over a file found."""
+
+    mapping: str
+    kind: str
+    file_name: str
+    rows_read: int = 0
+    rows_rejected: int = 0
+    per_month: Counter[str] = field(default_factory=Counter)
+    unmapped: dict[str, Unmapped] = field(default_factory=dict)
+    # (field, column, reason) -> the rows; field is "" for rows that are not readable data
+    rejections: dict[tuple[str, str, str], Rejection] = field(default_factory=dict)
+    repeated_ids: int = 0
+    extra_id_rows: int = 0
+
+    @property
+    def rows_accepted(self) -> int:
+        """Rows the mapping converts."""
+        return self.rows_read - self.rows_rejected
+
+    def reject(self, key: tuple[str, str, str], line: int, value: str) -> None:
+        """Count one rejected row's problem."""
+        self.rejections.setdefault(key, Rejection()).add(line, value)
+
+
+class _Coded:
+    """Reads the source values of one coded field and counts those its table lacks."""
+
+    def __init__(self, converter: RowConverter, at: int) -> None:
+        rule = converter.mapping.rules[at]
+        self.name = rule.target.name
+        self.table = category_table(rule)
+        self.numeric = rule.numeric is not None
+        self.indexes = [converter.index[c] for c in rule.columns]
+        self.found = Unmapped(rule.columns, rule.fallback)
+
+    def count(self, row: list[str]) -> None:
+        for at in self.indexes:
+            raw = row[at].strip()
+            if raw in self.table or (self.numeric and _is_number(raw)):
+                continue
+            counts = self.found.counts
+            if raw in counts or len(counts) < UNMAPPED_CAP:
+                counts[raw] += 1
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def check_file(mapping: Mapping, path: Path) -> CheckReport:
+    """Convert every row of ``path`` with ``mapping`` and report; nothing is written.
+
+    Raises :class:`~privacy.ingest.reader.FileProblem` for a file that cannot be read and
+    :class:`~privacy.ingest.convert.HeaderError` for a header that lacks what the mapping
+    reads."""
+    if mapping.kind not in RECORD_KINDS:
+        raise ValueError(
+            f"mapping {mapping.name!r} is for {mapping.kind}; a check is for "
+            + ", ".join(RECORD_KINDS)
+        )
+    with CsvSource(
+        path,
+        encoding=mapping.encoding,
+        delimiter=mapping.delimiter,
+        max_field_length=mapping.max_field_length,
+    ) as source:
+        report = CheckReport(mapping.name, mapping.kind, source.name)
+        converter = RowConverter(mapping, source.header)
+        names = converter.field_names
+        occurred_at = names.index("occurred_at")
+        source_id = names.index("source_id")
+        coded = [
+            _Coded(converter, i)
+            for i, rule in enumerate(mapping.rules)
+            if rule.target.type is FieldType.CATEGORY and rule.columns
+        ]
+        seen: set[str] = set()
+        repeated: set[str] = set()
+        for chunk in source.chunks(1_000):
+            report.rows_read += len(chunk.rows) + len(chunk.problems)
+            for problem in chunk.problems:
+                report.rows_rejected += 1
+                report.reject(("", problem.column, problem.reason), problem.line, problem.value)
+            for line, row in zip(chunk.lines, chunk.rows, strict=True):
+                for reader in coded:
+                    reader.count(row)
+                try:
+                    values = converter.convert(row)
+                except RowErrors:
+                    report.rows_rejected += 1
+                    for name, read in zip(names, converter.field_functions, strict=True):
+                        try:
+                            read(row)
+                        except FieldError as error:
+                            report.reject((name, error.column, error.reason), line, error.value)
+                    continue
+                moment = values[occurred_at]
+                if isinstance(moment, date):
+                    report.per_month[f"{moment.year:04d}-{moment.month:02d}"] += 1
+                key = str(values[source_id])
+                if key in seen:
+                    repeated.add(key)
+                    report.extra_id_rows += 1
+                else:
+                    seen.add(key)
+        report.repeated_ids = len(repeated)
+    report.unmapped = {reader.name: reader.found for reader in coded if reader.found.counts}
+    return report
