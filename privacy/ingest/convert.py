@@ -132,7 +132,7 @@ class RowConverter:
         ats = [self.index[c] for c in rule.columns]
         pad = _TRANSFORMS[rule.transform] if rule.transform else None  # the first column
         column = "+".join(rule.columns)
-        parse = _time_parser(rule.format, self.mapping.timezone)
+        parse = time_parser(rule.format, self.mapping.timezone)
         want_date = rule.target.type is FieldType.DATE
         as_text = self.datetime_as_text
         required = rule.target.required
@@ -269,7 +269,7 @@ def readings(raw: str, fmt: str) -> list[datetime]:
     return sorted(found)
 
 
-def _time_parser(fmt: str, zone: ZoneInfo) -> Callable[[str], datetime]:
+def time_parser(fmt: str, zone: ZoneInfo) -> Callable[[str], datetime]:
     def to_local(moment: datetime) -> datetime:
         # Aware timestamps (UTC exports) become the department's local wall time.
         if moment.tzinfo is not None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from privacy import vocabulary as v
-from privacy.ingest.convert import EARLIEST_YEAR, LATEST_YEAR, _time_parser, slug
+from privacy.ingest.convert import EARLIEST_YEAR, LATEST_YEAR, slug, time_parser
 from privacy.ingest.reader import CsvSource
 from privacy.schema import RECORD_KINDS, CanonicalField, FieldType, fields_of
 from publishing.codes import is_area_code
@@ -178,7 +178,7 @@ class FormatTracker:
 
     def __init__(self, formats: Sequence[str], *, check_year: bool) -> None:
         self.live = list(formats)
-        self._parsers = {fmt: _time_parser(fmt, _UTC) for fmt in formats}
+        self._parsers = {fmt: time_parser(fmt, _UTC) for fmt in formats}
         self._check_year = check_year
         self.differ: dict[tuple[str, str], str] = {}  # pair -> a value read differently
 
@@ -731,7 +731,7 @@ def _plural(n: int, noun: str) -> str:
 
 def _reading(fmt: str, example: str) -> str:
     try:
-        moment = _time_parser(fmt, _UTC)(example)
+        moment = time_parser(fmt, _UTC)(example)
     except ValueError:
         return "unreadable"
     return moment.isoformat(" ") if moment.time() != moment.min.time() else str(moment.date())
