@@ -43,11 +43,15 @@ def recorded_by(mapping: Mapping) -> SourceProfile:
             continue
         if not rule.columns:
             continue  # left out: always unknown, so not recorded
-        if not rule.values or rule.numeric is not None:
+        if (not rule.values and not rule.column_values) or rule.numeric is not None:
             # Canonical codes read as they are, or bands computed from a number: any may occur.
             fields[target.name] = None
             continue
-        named = [*rule.values.values(), *([rule.fallback] if rule.fallback else [])]
+        named = [
+            *rule.values.values(),
+            *(code for table in rule.column_values.values() for code in table.values()),
+            *([rule.fallback] if rule.fallback else []),
+        ]
         fields[target.name] = tuple(c for c in target.vocabulary if c in set(named))
     return SourceProfile(fields)
 

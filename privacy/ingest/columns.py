@@ -92,7 +92,12 @@ class ColumnConverter:
             return self._optional_text(at)
         if simple and kind is FieldType.FLOAT:
             return self._floats(at)
-        if kind is FieldType.DATETIME and len(rule.columns) == 1 and rule.format == "iso":
+        if (
+            kind is FieldType.DATETIME
+            and len(rule.columns) == 1
+            and rule.format == "iso"
+            and rule.transform is None
+        ):
             return self._iso_datetimes(at, self.row_converter.datetime_as_text)
         return lambda rows, columns: list(map(row_fn, rows))
 

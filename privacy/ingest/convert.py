@@ -12,12 +12,13 @@ import contextlib
 import difflib
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from privacy import vocabulary as v
-from privacy.ingest.mapping import FieldRule, Mapping
+from privacy.ingest.mapping import JOIN, FieldRule, Mapping
 from privacy.ingest.safety import (
     area_code_reason,
     holds_area_code,
@@ -166,8 +167,28 @@ class RowConverter:
         return read
 
     def _compile_combined(self, rule: FieldRule) -> FieldFn:
+        nulls = self.mapping.null_values
+        if rule.combine == JOIN:  # an id or text from several columns
+            parts = [
+                _compile_text(replace(rule, values={}), column, self.index[column], nulls)
+                for column in rule.columns
+            ]
+            separator = rule.separator
+
+            def joined(row: Sequence[str]) -> Value:
+                found = [part(row) for part in parts]
+                if any(value is None for value in found):
+                    return None  # a blank part: blank as a whole (an error if required)
+                return separator.join(str(value) for value in found)
+
+            return joined
         readers = [
-            _compile_category(rule, column, self.index[column], self.mapping.null_values)
+            _compile_category(
+                replace(rule, values=rule.column_values.get(column, rule.values)),
+                column,
+                self.index[column],
+                nulls,
+            )
             for column in rule.columns
         ]
         if rule.combine == "any":
@@ -176,6 +197,10 @@ class RowConverter:
                 if "yes" in codes:
                     return "yes"
                 return v.UNKNOWN if v.UNKNOWN in codes else "no"
+        elif rule.combine == "first":  # flag columns in order of priority
+
+            def combine(codes: list[str]) -> str:
+                return next((code for code in codes if code != v.UNKNOWN), v.UNKNOWN)
         else:
 
             def combine(codes: list[str]) -> str:

@@ -21,7 +21,9 @@ from publishing.codes import AREA_CODE_RULE, is_area_code
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "mappings"
 TRANSFORMS = ("slug", "lower", "upper", "strip-zeros", "zero-pad-6", "zero-pad-8")
-COMBINES = ("any", "most_severe")
+COMBINES = ("any", "most_severe", "first")  # for coded fields read from several columns
+JOIN = "join"  # for an id or text read from several columns: joined with ``separator``
+DUPLICATES = ("error", "first")
 NUMERIC = ("age_band",)
 _TOP_KEYS = {
     "name",
@@ -33,6 +35,7 @@ _TOP_KEYS = {
     "timezone",
     "max_field_length",
     "null_values",
+    "duplicates",
     "fields",
     "extra_areas",
 }
@@ -47,6 +50,7 @@ _FIELD_KEYS = {
     "combine",
     "numeric",
     "separator",
+    "column_values",
 }
 
 
@@ -68,6 +72,9 @@ class FieldRule:
     combine: str | None = None
     numeric: str | None = None
     separator: str = ";"
+    # Per-column value tables, for a coded field read from several columns (an arrest flag
+    # and a summons flag, each Y or N): column -> source value -> canonical code.
+    column_values: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,10 @@ class Mapping:
     rules: tuple[FieldRule, ...]
     extra_areas: tuple[dict[str, str], ...]
     sha256: str
+    # What to do with an id that repeats in a file: "error" rejects every row carrying it;
+    # "first" keeps the first row and leaves the later ones out (a file that repeats a stop
+    # once per weapon found, say), saying how many.
+    duplicates: str = "error"
 
     @property
     def required_columns(self) -> tuple[str, ...]:
@@ -161,6 +172,9 @@ def parse_mapping(
     if not isinstance(null_values, list) or not all(isinstance(v, str) for v in null_values):
         raise fail("'null_values' must be a list of strings")
 
+    duplicates = document.get("duplicates", "error")
+    if duplicates not in DUPLICATES:
+        raise fail(f"'duplicates' must be one of {', '.join(DUPLICATES)}, not {duplicates!r}")
     field_specs = document.get("fields", {})
     if not isinstance(field_specs, dict):
         raise fail("'fields' must be a table of [fields.NAME] tables")
@@ -195,6 +209,7 @@ def parse_mapping(
         rules=rules,
         extra_areas=tuple({k: str(v) for k, v in area.items()} for area in extra_areas),
         sha256=sha256,
+        duplicates=str(duplicates),
     )
 
 
@@ -224,6 +239,32 @@ def _check_outputs(where: str, outputs: list[tuple[str, str]], area_codes: bool,
             )
         if unstorable(output):
             raise fail(f"{where} {label} {output!r}, which holds a NUL or a lone surrogate")
+
+
+def _column_values(
+    where: str, raw: object, columns: tuple[str, ...], target: CanonicalField, fail: Any
+) -> dict[str, dict[str, str]]:
+    """Per-column value tables: each names a column the rule reads, and maps to codes of
+    the field's vocabulary."""
+    if not isinstance(raw, dict):
+        raise fail(f"{where} 'column_values' must be a table of column = {{ value = code }}")
+    tables: dict[str, dict[str, str]] = {}
+    for column, table in raw.items():
+        if column not in columns:
+            raise fail(
+                f"{where} column_values names {column!r}, which the rule does not read "
+                f"(it reads {', '.join(columns) or 'no column'})"
+            )
+        if not isinstance(table, dict):
+            raise fail(f"{where} column_values.{column} must be a table of value = code")
+        tables[str(column)] = {str(k): str(v) for k, v in table.items()}
+        for source_value, code in tables[str(column)].items():
+            if target.vocabulary and code not in target.vocabulary:
+                raise fail(
+                    f"{where} column_values.{column} maps {source_value!r} to {code!r}, which "
+                    "is not one of: " + ", ".join(target.vocabulary)
+                )
+    return tables
 
 
 def _parse_rule(target: CanonicalField, spec: Any, fail: Any, area_codes: bool) -> FieldRule:
@@ -270,14 +311,23 @@ def _parse_rule(target: CanonicalField, spec: Any, fail: Any, area_codes: bool) 
         raise fail(f"{where} transform {transform!r} is not one of: {', '.join(TRANSFORMS)}")
     combine = spec.get("combine")
     several = len(columns) > 1 and target.type not in (FieldType.DATETIME, FieldType.DATE)
-    if several and combine not in COMBINES:
+    textual = target.type in (FieldType.ID, FieldType.TEXT)
+    allowed = (JOIN,) if textual else COMBINES
+    if several and combine not in allowed:
         raise fail(
-            f"{where} reads several columns, so it needs combine = one of " + ", ".join(COMBINES)
+            f"{where} reads several columns, so it needs combine = one of " + ", ".join(allowed)
         )
+    separator = str(spec.get("separator", "-" if combine == JOIN else ";"))
+    column_values = _column_values(where, spec.get("column_values", {}), columns, target, fail)
     numeric = spec.get("numeric")
     if numeric is not None and (numeric not in NUMERIC or target.name != "subject_age_band"):
         raise fail(f"{where} numeric = 'age_band' is the only numeric rule (for subject_age_band)")
     outputs = [(f"maps {k!r} to", code) for k, code in values.items()]
+    outputs += [
+        (f"maps {k!r} of {column!r} to", code)
+        for column, table in column_values.items()
+        for k, code in table.items()
+    ]
     outputs += [("value", str(constant))] if constant is not None else []
     outputs += [("fallback", str(fallback))] if fallback is not None else []
     _check_outputs(where, outputs, area_codes, fail)
@@ -291,5 +341,6 @@ def _parse_rule(target: CanonicalField, spec: Any, fail: Any, area_codes: bool) 
         transform=transform,
         combine=combine,
         numeric=numeric,
-        separator=str(spec.get("separator", ";")),
+        separator=separator,
+        column_values=column_values,
     )

@@ -88,7 +88,7 @@ def ingest_records(
                 connection, table, mapping.source, batch_id, fields_of(mapping.kind)
             )
             _write_rows(source, converter, writer, report, progress, parallel)
-            recounted = _reject_duplicate_ids(writer, report)
+            recounted = _reject_duplicate_ids(writer, report, mapping.duplicates)
             if recounted:
                 _recount(connection, table, batch_id, report)
             _decide(report)
@@ -151,11 +151,20 @@ def _write_rows(
         progress(source.size, source.size)
 
 
-def _reject_duplicate_ids(writer: BatchWriter, report: IngestReport) -> bool:
-    """Reject every row whose id repeats in the file; whether any was."""
+def _reject_duplicate_ids(writer: BatchWriter, report: IngestReport, policy: str) -> bool:
+    """Reject every row whose id repeats in the file, or (``policy`` "first") keep the
+    first row of each such id and leave the later ones out; whether any id repeats."""
     total, examples = writer.duplicate_ids(limit=PROBLEMS_SHOWN)
     if not total:
         return False
+    if policy == "first":  # the first row of each id went in: the writers keep the first
+        report.rows_repeated = writer.later_copies()
+        report.notes.append(
+            f"{total:,} source id(s) occur more than once in the file; as the mapping says "
+            f'(duplicates = "first"), the first row of each is kept and the '
+            f"{report.rows_repeated:,} later row(s) are left out"
+        )
+        return True
     for source_id, lines in examples:
         for line in lines:
             others = ", ".join(str(n) for n in lines if n != line)

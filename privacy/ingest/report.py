@@ -52,6 +52,7 @@ class IngestReport:
     skip_invalid: bool
     rows_read: int = 0
     rows_rejected: int = 0
+    rows_repeated: int = 0  # later rows of an id, left out as the mapping says
     rows_added: int = 0
     rows_already_present: int = 0
     rows_updated: int = 0
@@ -68,7 +69,7 @@ class IngestReport:
     @property
     def rows_accepted(self) -> int:
         """Rows that passed validation."""
-        return self.rows_read - self.rows_rejected
+        return self.rows_read - self.rows_rejected - self.rows_repeated
 
     def add_problem(self, problem: Problem) -> None:
         """Count a rejected row's problem; keep it in detail while there is room."""
@@ -139,6 +140,7 @@ class IngestReport:
         payload: dict[str, Any] = {
             "rows_read": self.rows_read,
             "rows_rejected": self.rows_rejected,
+            "rows_repeated": self.rows_repeated,
             "rows_added": self.rows_added,
             "rows_already_present": self.rows_already_present,
             "rows_updated": self.rows_updated,
@@ -156,7 +158,9 @@ class IngestReport:
             head = (
                 f"Dry run of {self.file_name} with mapping {self.mapping!r}: "
                 f"{self.rows_read:,} rows read, {self.rows_accepted:,} would be accepted, "
-                f"{self.rows_rejected:,} rejected; {self.rows_added:,} would be new, "
+                f"{self.rows_rejected:,} rejected"
+                + (f", {self.rows_repeated:,} repeating an id" if self.rows_repeated else "")
+                + f"; {self.rows_added:,} would be new, "
                 f"{self.rows_already_present:,} are already present. Nothing was written."
             )
         elif self.committed:
@@ -171,6 +175,8 @@ class IngestReport:
                 )
             if self.rows_updated:
                 head += f", {self.rows_updated:,} updated"
+            if self.rows_repeated:
+                head += f", {self.rows_repeated:,} left out for repeating an id"
             if self.rows_rejected:
                 head += (
                     f", {self.rows_rejected:,} rejected and recorded in the batch's report "

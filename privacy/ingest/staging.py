@@ -98,6 +98,14 @@ class BatchWriter(ABC):
             found.append((str(source_id), [int(n) for n in lines]))
         return int(total), found
 
+    def later_copies(self) -> int:
+        """How many rows repeat an id of an earlier row of the file."""
+        return int(
+            self.connection.execute(
+                text(f"SELECT COUNT(*) - COUNT(DISTINCT source_id) FROM {IDS}")
+            ).scalar_one()
+        )
+
     def drop_duplicate_ids(self) -> int:
         """Take every row whose source id occurs more than once in the file out of the
         batch (the first of them went in); return how many rows of the file that rejects."""

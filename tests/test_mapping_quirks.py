@@ -1,0 +1,136 @@
+"""Quirks of real exports that a mapping reads without a pre-processing script: an id made of
+two columns, a stop repeated once per weapon found, an outcome spread over yes/no columns,
+a reason spread over flag columns in order of priority. Each test ingests a small export
+and checks the exact counts per month and per code."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from privacy.ingest import IngestRefused, ingest_file, load_mapping
+from privacy.ingest.mapping import MappingError
+from privacy.profile import recorded_by
+
+HEADER = ["PCT", "SER_NUM", "DATE", "ARREST_MADE", "SUMMONS_ISSUED", "CS_FURTIVE", "CS_DRUGS"]
+MAPPING = """
+name = "quirks"
+kind = "stops"
+source = "quirks-pd"
+timezone = "America/New_York"
+{top}
+
+[fields.source_id]
+columns = ["PCT", "SER_NUM"]
+combine = "join"                # the serial number repeats across precincts
+
+[fields.occurred_at]
+column = "DATE"
+format = "%m/%d/%Y"
+
+[fields.outcome]
+columns = ["ARREST_MADE", "SUMMONS_ISSUED"]
+combine = "most_severe"
+[fields.outcome.column_values]
+ARREST_MADE = {{ Y = "arrest", N = "none" }}
+SUMMONS_ISSUED = {{ Y = "summons", N = "none" }}
+
+[fields.reason]
+columns = ["CS_FURTIVE", "CS_DRUGS"]
+combine = "first"               # the first flag set, in this order, gives the reason
+[fields.reason.column_values]
+CS_FURTIVE = {{ Y = "suspicious", N = "unknown" }}
+CS_DRUGS = {{ Y = "investigative", N = "unknown" }}
+"""
+
+
+def export(tmp_path: Path, rows: list[list[str]], top: str = "") -> tuple[Path, Path]:
+    path = tmp_path / "export.csv"
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerows([HEADER, *rows])
+    mapping = tmp_path / "quirks.toml"
+    mapping.write_text(MAPPING.format(top=top))
+    return path, mapping
+
+
+ROWS = [
+    # PCT, SER_NUM, DATE, ARREST, SUMMONS, FURTIVE, DRUGS
+    ["1", "100", "01/05/2024", "Y", "Y", "Y", "Y"],
+    ["2", "100", "01/06/2024", "N", "Y", "N", "Y"],  # same serial, other precinct
+    ["1", "101", "02/07/2024", "N", "N", "N", "N"],
+    ["3", "100", "02/09/2024", "N", "N", "Y", "N"],
+]
+
+
+def counts(engine: Engine, column: str) -> dict[str, int]:
+    with engine.connect() as connection:
+        found = connection.execute(text(f"SELECT {column}, COUNT(*) FROM stops GROUP BY {column}"))
+        return {str(value): int(n) for value, n in found}
+
+
+def test_ids_outcomes_and_reasons_from_several_columns(
+    engines: tuple[Engine, Engine], tmp_path: Path
+) -> None:
+    internal, public = engines
+    path, mapping = export(tmp_path, ROWS)
+    report = ingest_file(internal, public, "stops", path, load_mapping(mapping))
+
+    assert (report.rows_read, report.rows_added) == (4, 4)
+    assert report.by_month() == {"2024-01": 2, "2024-02": 2}
+    assert counts(internal, "source_id") == {"1-100": 1, "2-100": 1, "1-101": 1, "3-100": 1}
+    assert counts(internal, "outcome") == {"arrest": 1, "summons": 1, "none": 2}
+    assert counts(internal, "reason") == {"suspicious": 2, "investigative": 1, "unknown": 1}
+    recorded = recorded_by(load_mapping(mapping))
+    assert recorded.fields["outcome"] == ("none", "summons", "arrest")
+
+
+def test_a_stop_repeated_once_per_weapon_keeps_its_first_row(
+    engines: tuple[Engine, Engine], tmp_path: Path
+) -> None:
+    internal, public = engines
+    weapons = [*ROWS, ROWS[0], ROWS[0], ROWS[2]]  # stop 1-100 three times, 1-101 twice
+    path, mapping = export(tmp_path, weapons, top='duplicates = "first"')
+    report = ingest_file(internal, public, "stops", path, load_mapping(mapping))
+
+    assert (report.rows_read, report.rows_repeated, report.rows_added) == (7, 3, 4)
+    assert report.rows_rejected == 0 and report.rows_accepted == 4
+    assert report.by_month() == {"2024-01": 2, "2024-02": 2}  # the copies are not counted
+    assert counts(internal, "outcome") == {"arrest": 1, "summons": 1, "none": 2}
+    assert any('as the mapping says (duplicates = "first")' in n for n in report.notes)
+
+
+def test_without_a_duplicate_policy_repeated_ids_are_refused(
+    engines: tuple[Engine, Engine], tmp_path: Path
+) -> None:
+    internal, public = engines
+    path, mapping = export(tmp_path, [*ROWS, ROWS[0]])
+    with pytest.raises(IngestRefused, match="duplicate id inside the file"):
+        ingest_file(internal, public, "stops", path, load_mapping(mapping))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (('combine = "join"', 'combine = "any"'), "needs combine = one of join"),
+        (('combine = "first"', 'combine = "join"'), "needs combine = one of any, most_severe"),
+        (("ARREST_MADE = {", "ARREST = {"), "column_values names 'ARREST'"),
+        (('{ Y = "arrest"', '{ Y = "arrested"'), "maps 'Y' to 'arrested'"),
+    ],
+)
+def test_a_bad_several_column_rule_says_what_to_fix(
+    tmp_path: Path, change: tuple[str, str], message: str
+) -> None:
+    mapping = tmp_path / "bad.toml"
+    mapping.write_text(MAPPING.format(top="").replace(*change, 1))
+    with pytest.raises(MappingError, match=message):
+        load_mapping(mapping)
+
+
+def test_an_unknown_duplicate_policy_is_refused(tmp_path: Path) -> None:
+    mapping = tmp_path / "bad.toml"
+    mapping.write_text(MAPPING.format(top='duplicates = "merge-all"'))
+    with pytest.raises(MappingError, match="'duplicates' must be one of error, first"):
+        load_mapping(mapping)
