@@ -83,7 +83,7 @@ def db_roles(
 
 @cli.command()
 @click.argument("kind", type=click.Choice(KIND_CHOICES))
-@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("path", type=click.Path(path_type=Path))
 @click.option(
     "--mapping",
     "mapping_name",
@@ -101,7 +101,8 @@ def db_roles(
 def ingest(
     settings: Settings, kind: str, path: Path, mapping_name: str, dry_run: bool, skip_invalid: bool
 ) -> None:
-    """Ingest the file PATH of KIND records through a mapping."""
+    """Ingest PATH, KIND records, through a mapping: a file, a directory of CSV files or a
+    quoted glob pattern ("exports/stops-*.csv"), each file its own batch, in name order."""
     from portal.cli.ingest import run_ingest
 
     sys.exit(

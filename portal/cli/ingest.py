@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 from pathlib import Path
 
 from rich.console import Console
@@ -18,6 +19,18 @@ EXIT_REFUSED = 2
 EXIT_INTERRUPTED = 130
 
 
+def input_files(path: Path) -> list[Path]:
+    """The files ``path`` names, in order: the file itself, a directory's CSV files, or the
+    files a glob pattern matches, sorted by name (yearly exports load oldest first)."""
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".csv")
+    if any(c in str(path) for c in "*?["):
+        return sorted(Path(p) for p in glob.glob(str(path)) if Path(p).is_file())
+    return []
+
+
 def run_ingest(
     settings: Settings,
     kind: str,
@@ -28,7 +41,8 @@ def run_ingest(
     skip_invalid: bool = False,
     console: Console | None = None,
 ) -> int:
-    """Ingest ``path``; print the report; return the process exit code."""
+    """Ingest the file, directory or glob ``path``, each file its own batch, in order;
+    print each report and, for several files, a summary; return the process exit code."""
     out = console or Console()
     err = Console(stderr=True) if console is None else console
     try:
@@ -36,26 +50,42 @@ def run_ingest(
     except MappingError as error:
         err.print(f"[red]error:[/] {escape(str(error))}", highlight=False)
         return EXIT_REFUSED
-    if not path.is_file():
-        err.print(f"[red]error:[/] no such file: {path}", highlight=False)
+    files = input_files(path)
+    if not files:
+        err.print(
+            f"[red]error:[/] no such file, and no CSV file in or matching: {escape(str(path))}",
+            highlight=False,
+        )
         return EXIT_REFUSED
     internal, public = internal_engine(settings), public_engine(settings)
+    reports: list[IngestReport] = []
     try:
-        with progress_bar(
-            f"{'checking' if dry_run else 'ingesting'} {path.name}", in_bytes=True
-        ) as update:
-            report = ingest_file(
-                internal,
-                public,
-                kind,
-                path,
-                mapping,
-                dry_run=dry_run,
-                skip_invalid=skip_invalid,
-                progress=update,
-            )
+        for number, file in enumerate(files, start=1):
+            if len(files) > 1:
+                out.print(f"[bold]file {number} of {len(files)}:[/] {escape(file.name)}")
+            verb = "checking" if dry_run else "ingesting"
+            with progress_bar(f"{verb} {file.name}", in_bytes=True) as update:
+                report = ingest_file(
+                    internal,
+                    public,
+                    kind,
+                    file,
+                    mapping,
+                    dry_run=dry_run,
+                    skip_invalid=skip_invalid,
+                    progress=update,
+                )
+            reports.append(report)
+            print_report(report, out)
     except IngestRefused as refused:
         err.print(f"[red]refused:[/] {escape(str(refused))}", highlight=False)
+        if reports and not dry_run:
+            loaded = ", ".join(r.file_name for r in reports)
+            err.print(
+                f"The files before it stay loaded ({escape(loaded)}); fix this one and run "
+                "the same command again: files already loaded add nothing.",
+                highlight=False,
+            )
         return EXIT_REFUSED
     except KeyboardInterrupt:
         # The batch's transaction was rolled back on the way out and the conversion worker
@@ -69,8 +99,32 @@ def run_ingest(
     finally:
         internal.dispose()
         public.dispose()
-    print_report(report, out)
+    if len(reports) > 1:
+        print_summary(reports, out)
     return 0
+
+
+def print_summary(reports: list[IngestReport], out: Console) -> None:
+    """One line per file of a many-file ingest, and the totals."""
+    table = Table("file", "batch", "read", "accepted", "added", "rejected", title="Files")
+    for r in reports:
+        table.add_row(
+            escape(r.file_name),
+            "dry run" if r.dry_run else str(r.batch_id),
+            f"{r.rows_read:,}",
+            f"{r.rows_accepted:,}",
+            f"{r.rows_added:,}",
+            f"{r.rows_rejected:,}",
+        )
+    table.add_row(
+        "all files",
+        "",
+        f"{sum(r.rows_read for r in reports):,}",
+        f"{sum(r.rows_accepted for r in reports):,}",
+        f"{sum(r.rows_added for r in reports):,}",
+        f"{sum(r.rows_rejected for r in reports):,}",
+    )
+    out.print(table)
 
 
 def print_report(report: IngestReport, out: Console) -> None:
