@@ -134,3 +134,30 @@ def test_an_unknown_duplicate_policy_is_refused(tmp_path: Path) -> None:
     mapping.write_text(MAPPING.format(top='duplicates = "merge-all"'))
     with pytest.raises(MappingError, match="'duplicates' must be one of error, first"):
         load_mapping(mapping)
+
+
+def test_a_date_and_a_time_column_that_both_carry_both(
+    engines: tuple[Engine, Engine], tmp_path: Path
+) -> None:
+    internal, public = engines
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "ID,STOP_DATE,STOP_TIME\n"
+        "1,01/05/2024 00:00,12/30/1899 09:05\n"
+        "2,02/29/2024 00:00,12/30/1899 23:59\n"
+    )
+    mapping = tmp_path / "two-parts.toml"
+    mapping.write_text(
+        'name = "two-parts"\nkind = "stops"\nsource = "two-parts"\n'
+        '[fields.source_id]\ncolumn = "ID"\n'
+        '[fields.occurred_at]\ncolumns = ["STOP_DATE", "STOP_TIME"]\n'
+        'take = ["date", "time"]\nformat = "%m/%d/%Y %H:%M"\n'
+    )
+    report = ingest_file(internal, public, "stops", path, load_mapping(mapping))
+
+    assert report.rows_added == 2
+    assert report.hour_counts == {"2024-01-05 09": 1, "2024-02-29 23": 1}
+    bad = mapping.read_text().replace('take = ["date", "time"]', 'take = ["date"]')
+    mapping.write_text(bad)
+    with pytest.raises(MappingError, match="take must list, for each of its columns"):
+        load_mapping(mapping)

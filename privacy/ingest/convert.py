@@ -132,6 +132,7 @@ class RowConverter:
     def _compile_time(self, rule: FieldRule) -> FieldFn:
         ats = [self.index[c] for c in rule.columns]
         pad = _TRANSFORMS[rule.transform] if rule.transform else None  # the first column
+        take = rule.take
         column = "+".join(rule.columns)
         parse = time_parser(rule.format, self.mapping.timezone)
         want_date = rule.target.type is FieldType.DATE
@@ -151,6 +152,8 @@ class RowConverter:
                 return None
             if pad is not None:
                 parts[0] = pad(parts[0])
+            if take:
+                parts = [_part_of(cell, part) for cell, part in zip(parts, take, strict=True)]
             raw = " ".join(parts)
             try:
                 moment = parse(raw)
@@ -226,6 +229,17 @@ def _parse_constant(rule: FieldRule) -> Value:
     if rule.target.type is FieldType.FLOAT:
         return float(rule.constant)
     return rule.constant
+
+
+def _part_of(cell: str, part: str) -> str:
+    """The date ("2014-01-05") or the time ("09:05:00") of a cell that may hold both,
+    split at its first space or "T"; a cell with one part gives it whole."""
+    if part == "all":
+        return cell
+    split = re.split(r"[ T]", cell, maxsplit=1)
+    if len(split) == 1:
+        return cell
+    return split[0] if part == "date" else split[1]
 
 
 class AmbiguousDate(ValueError):

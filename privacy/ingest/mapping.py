@@ -24,6 +24,7 @@ TRANSFORMS = ("slug", "lower", "upper", "strip-zeros", "zero-pad-6", "zero-pad-8
 COMBINES = ("any", "most_severe", "first")  # for coded fields read from several columns
 JOIN = "join"  # for an id or text read from several columns: joined with ``separator``
 DUPLICATES = ("error", "first")
+TAKES = ("date", "time", "all")  # the part of a cell a time field takes
 NUMERIC = ("age_band",)
 _TOP_KEYS = {
     "name",
@@ -51,6 +52,7 @@ _FIELD_KEYS = {
     "numeric",
     "separator",
     "column_values",
+    "take",
 }
 
 
@@ -75,6 +77,9 @@ class FieldRule:
     # Per-column value tables, for a coded field read from several columns (an arrest flag
     # and a summons flag, each Y or N): column -> source value -> canonical code.
     column_values: dict[str, dict[str, str]] = field(default_factory=dict)
+    # For a time read from a date column and a time column that both carry a date and a
+    # time ("2014-01-05 00:00:00" and "1899-12-30 09:05:00"): the part each one gives.
+    take: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -318,6 +323,18 @@ def _parse_rule(target: CanonicalField, spec: Any, fail: Any, area_codes: bool) 
             f"{where} reads several columns, so it needs combine = one of " + ", ".join(allowed)
         )
     separator = str(spec.get("separator", "-" if combine == JOIN else ";"))
+    take = spec.get("take", [])
+    if take and (
+        target.type not in (FieldType.DATETIME, FieldType.DATE)
+        or not isinstance(take, list)
+        or len(take) != len(columns)
+        or any(part not in TAKES for part in take)
+    ):
+        raise fail(
+            f"{where} take must list, for each of its columns, the part it gives: one of "
+            + ", ".join(TAKES)
+            + ' (take = ["date", "time"] for a date column and a time column)'
+        )
     column_values = _column_values(where, spec.get("column_values", {}), columns, target, fail)
     numeric = spec.get("numeric")
     if numeric is not None and (numeric not in NUMERIC or target.name != "subject_age_band"):
@@ -343,4 +360,5 @@ def _parse_rule(target: CanonicalField, spec: Any, fail: Any, area_codes: bool) 
         numeric=numeric,
         separator=separator,
         column_values=column_values,
+        take=tuple(str(part) for part in take),
     )
