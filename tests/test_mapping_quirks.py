@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 from privacy.ingest import IngestRefused, ingest_file, load_mapping
 from privacy.ingest.mapping import MappingError
 from privacy.profile import recorded_by
+from tests.canonical import AREAS_HEADER, small_city_rows, write_csv
 
 HEADER = ["PCT", "SER_NUM", "DATE", "ARREST_MADE", "SUMMONS_ISSUED", "CS_FURTIVE", "CS_DRUGS"]
 MAPPING = """
@@ -161,3 +162,30 @@ def test_a_date_and_a_time_column_that_both_carry_both(
     mapping.write_text(bad)
     with pytest.raises(MappingError, match="take must list, for each of its columns"):
         load_mapping(mapping)
+
+
+def test_the_district_is_the_declared_parent_of_the_beat(
+    engines: tuple[Engine, Engine], tmp_path: Path
+) -> None:
+    internal, public = engines
+    mapping = tmp_path / "beats-only.toml"
+    mapping.write_text(
+        'name = "beats-only"\nkind = "stops"\nsource = "beats-only"\n'
+        '[fields.source_id]\ncolumn = "ID"\n'
+        '[fields.occurred_at]\ncolumn = "WHEN"\n'
+        '[fields.beat]\ncolumn = "BEAT"\n'
+        '[fields.district]\nparent_of = "beat"\n'
+    )
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "ID,WHEN,BEAT\n1,2024-01-05T10:00,d1b1\n2,2024-01-05T11:00,d1b2\n"
+        "3,2024-01-06T11:00,d1b1\n4,2024-01-07T12:00,x9\n"
+    )
+    with pytest.raises(IngestRefused, match="no beats are declared: ingest the areas first"):
+        ingest_file(internal, public, "stops", path, load_mapping(mapping))
+
+    areas = write_csv(tmp_path / "areas.csv", AREAS_HEADER, small_city_rows())
+    ingest_file(internal, public, "areas", areas, load_mapping("synthetic-areas"))
+    ingest_file(internal, public, "stops", path, load_mapping(mapping))
+
+    assert counts(internal, "district") == {"d1": 3, "unknown": 1}  # x9 is not declared

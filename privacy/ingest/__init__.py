@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from privacy.ingest.report import IngestRefused, IngestReport
 from privacy.schema import RECORD_KINDS
 from privacy.store.audit import default_actor, record_audit, utc_now
 from privacy.store.models import IngestBatch
-from publishing.areas import area_codes
+from publishing.areas import area_codes, beat_districts
 
 __all__ = ["IngestRefused", "IngestReport", "MappingError", "ingest_file", "load_mapping"]
 
@@ -39,6 +40,15 @@ def ingest_file(
             f"mapping {mapping.name!r} is for {mapping.kind}, not {kind}; pick a {kind} mapping"
         )
     if kind in RECORD_KINDS:
+        if mapping.district_from_beat:
+            parents = beat_districts(public)
+            if not parents:
+                raise IngestRefused(
+                    f"mapping {mapping.name!r} takes the district from the beat's declared "
+                    "parent, but no beats are declared: ingest the areas first "
+                    "(`portal ingest areas FILE --mapping NAME`)"
+                )
+            mapping = replace(mapping, beat_districts=parents)
         report = ingest_records(
             internal,
             mapping,

@@ -75,6 +75,8 @@ class ColumnConverter:
             and rule.fallback is None
             and rule.numeric is None
         )
+        if rule.parent_of is not None:  # read from another field: row by row
+            return lambda rows, columns: list(map(row_fn, rows))
         if not rule.columns:  # a constant, or a field the mapping leaves out
             constant = row_fn(())
             return lambda rows, columns: [constant] * len(rows)

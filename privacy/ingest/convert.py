@@ -110,6 +110,10 @@ class RowConverter:
 
     def _compile(self, rule: FieldRule) -> FieldFn:
         target = rule.target
+        if rule.parent_of == "beat":
+            beat = self._compile(next(r for r in self.mapping.rules if r.target.name == "beat"))
+            parents = self.mapping.beat_districts
+            return lambda row: parents.get(str(beat(row)), v.UNKNOWN)
         if not _has_source(rule):
             default = _default_for(rule)
             return lambda row: default

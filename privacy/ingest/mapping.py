@@ -53,6 +53,7 @@ _FIELD_KEYS = {
     "separator",
     "column_values",
     "take",
+    "parent_of",
 }
 
 
@@ -80,6 +81,7 @@ class FieldRule:
     # For a time read from a date column and a time column that both carry a date and a
     # time ("2014-01-05 00:00:00" and "1899-12-30 09:05:00"): the part each one gives.
     take: tuple[str, ...] = ()
+    parent_of: str | None = None  # "beat": the district is the declared parent of the beat
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,14 @@ class Mapping:
     # "first" keeps the first row and leaves the later ones out (a file that repeats a stop
     # once per weapon found, say), saying how many.
     duplicates: str = "error"
+    # Each declared beat's district, filled in at ingest from the public areas, for a
+    # district read as the parent of the beat (``parent_of = "beat"``).
+    beat_districts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def district_from_beat(self) -> bool:
+        """Whether the district is taken from the beat's declared parent."""
+        return any(rule.parent_of == "beat" for rule in self.rules)
 
     @property
     def required_columns(self) -> tuple[str, ...]:
@@ -283,9 +293,12 @@ def _parse_rule(target: CanonicalField, spec: Any, fail: Any, area_codes: bool) 
     unknown = set(spec) - _FIELD_KEYS
     if unknown:
         raise fail(f"{where} has unknown keys {sorted(unknown)}; allowed: {sorted(_FIELD_KEYS)}")
-    sources = [k for k in ("column", "columns", "value") if k in spec]
+    sources = [k for k in ("column", "columns", "value", "parent_of") if k in spec]
     if len(sources) != 1:
-        raise fail(f"{where} needs exactly one of 'column', 'columns' or 'value'")
+        raise fail(f"{where} needs exactly one of 'column', 'columns', 'value' or 'parent_of'")
+    parent_of = spec.get("parent_of")
+    if parent_of is not None and (parent_of != "beat" or target.name != "district"):
+        raise fail(f'{where} parent_of = "beat" is the only parent rule (for the district)')
     columns: tuple[str, ...] = ()
     if "column" in spec:
         columns = (str(spec["column"]),)
@@ -361,4 +374,5 @@ def _parse_rule(target: CanonicalField, spec: Any, fail: Any, area_codes: bool) 
         separator=separator,
         column_values=column_values,
         take=tuple(str(part) for part in take),
+        parent_of=None if parent_of is None else str(parent_of),
     )
