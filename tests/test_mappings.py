@@ -103,7 +103,7 @@ def minimal(**changes: Any) -> dict[str, Any]:
             minimal(
                 fields={"source_id": {"column": "id", "value": "x"}, "occurred_at": {"column": "t"}}
             ),
-            "needs exactly one of 'column', 'columns' or 'value'",
+            "needs exactly one of 'column', 'columns', 'value' or 'parent_of'",
         ),
     ],
     ids=[
