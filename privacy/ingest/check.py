@@ -13,7 +13,6 @@ from pathlib import Path
 
 from privacy.ingest.convert import FieldError, RowConverter, RowErrors, category_table
 from privacy.ingest.mapping import Mapping
-from privacy.ingest.reader import CsvSource
 from privacy.schema import RECORD_KINDS, FieldType
 
 # Line numbers and example values kept per group of rejected rows.
@@ -114,12 +113,7 @@ def check_file(mapping: Mapping, path: Path) -> CheckReport:
             f"mapping {mapping.name!r} is for {mapping.kind}; a check is for "
             + ", ".join(RECORD_KINDS)
         )
-    with CsvSource(
-        path,
-        encoding=mapping.encoding,
-        delimiter=mapping.delimiter,
-        max_field_length=mapping.max_field_length,
-    ) as source:
+    with mapping.open(path) as source:
         report = CheckReport(mapping.name, mapping.kind, source.name)
         converter = RowConverter(mapping, source.header)
         names = converter.field_names

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from privacy import vocabulary as v
+from privacy.ingest.reader import CsvSource
 from privacy.ingest.safety import holds_area_code, unstorable
 from privacy.schema import KINDS, CanonicalField, FieldType, fields_of
 from privacy.shipped import resolve_toml, shipped_names
@@ -107,6 +108,15 @@ class Mapping:
     # Each declared beat's district, filled in at ingest from the public areas, for a
     # district read as the parent of the beat (``parent_of = "beat"``).
     beat_districts: dict[str, str] = field(default_factory=dict)
+
+    def open(self, path: Path) -> CsvSource:
+        """``path`` opened for streaming as the mapping declares its files to be written."""
+        return CsvSource(
+            path,
+            encoding=self.encoding,
+            delimiter=self.delimiter,
+            max_field_length=self.max_field_length,
+        )
 
     @property
     def district_from_beat(self) -> bool:

@@ -216,12 +216,7 @@ def _convert_and_send(
             dry_run=False,
             skip_invalid=False,
         )
-        with CsvSource(
-            path,
-            encoding=mapping.encoding,
-            delimiter=mapping.delimiter,
-            max_field_length=mapping.max_field_length,
-        ) as source:
+        with mapping.open(path) as source:
             converter = RowConverter(mapping, source.header, datetime_as_text=datetime_as_text)
             for rows in converted_chunks(source, converter, report):
                 message = ("rows", _converted(rows, source.bytes_read, as_copy))

@@ -66,12 +66,7 @@ def ingest_records(
     )
     started = utc_now()
     try:
-        source = CsvSource(
-            path,
-            encoding=mapping.encoding,
-            delimiter=mapping.delimiter,
-            max_field_length=mapping.max_field_length,
-        )
+        source = mapping.open(path)
     except FileProblem as error:
         raise IngestRefused(str(error), report) from None
     with source, engine.connect() as connection:

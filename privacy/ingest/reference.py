@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from privacy.ingest.convert import HeaderError, RowConverter
 from privacy.ingest.mapping import Mapping
-from privacy.ingest.reader import CsvSource, FileProblem
+from privacy.ingest.reader import FileProblem
 from privacy.ingest.report import IngestRefused, IngestReport, Problem, file_label
 from privacy.ingest.rows import converted_chunks
 from publishing.models import Area, FocusArea, FocusAreaBeat
@@ -69,12 +69,7 @@ def ingest_reference(
 
 def _read_all(mapping: Mapping, path: Path, report: IngestReport) -> list[dict[str, Any]]:
     try:
-        source = CsvSource(
-            path,
-            encoding=mapping.encoding,
-            delimiter=mapping.delimiter,
-            max_field_length=mapping.max_field_length,
-        )
+        source = mapping.open(path)
     except FileProblem as error:
         raise IngestRefused(str(error), report) from None
     records: list[dict[str, Any]] = []
