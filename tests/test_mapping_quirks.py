@@ -189,3 +189,34 @@ def test_the_district_is_the_declared_parent_of_the_beat(
     ingest_file(internal, public, "stops", path, load_mapping(mapping))
 
     assert counts(internal, "district") == {"d1": 3, "unknown": 1}  # x9 is not declared
+
+
+def test_a_file_without_ids_takes_its_name_and_line(
+    engines: tuple[Engine, Engine], tmp_path: Path
+) -> None:
+    internal, public = engines
+    path = tmp_path / "2024-01-stop-and-search.csv"
+    path.write_text(
+        "Date,Outcome\n2024-01-05T10:00:00,Arrest\n2024-01-05T10:00:00,Arrest\n"
+        "2024-01-09T18:30:00,Nothing found\n"
+    )
+    mapping = tmp_path / "no-ids.toml"
+    mapping.write_text(
+        'name = "no-ids"\nkind = "stops"\nsource = "uk-force"\n'
+        "[fields.source_id]\nfrom_line = true\n"
+        '[fields.occurred_at]\ncolumn = "Date"\n'
+        '[fields.outcome]\ncolumn = "Outcome"\n'
+        'values = { Arrest = "arrest", "Nothing found" = "none" }\n'
+    )
+    first = ingest_file(internal, public, "stops", path, load_mapping(mapping))
+    again = ingest_file(internal, public, "stops", path, load_mapping(mapping))
+
+    assert counts(internal, "source_id") == {
+        "2024-01-stop-and-search.csv:2": 1,
+        "2024-01-stop-and-search.csv:3": 1,  # the same stop twice is two stops here
+        "2024-01-stop-and-search.csv:4": 1,
+    }
+    assert (first.rows_added, again.rows_added, again.rows_already_present) == (3, 0, 3)
+    mapping.write_text(mapping.read_text().replace("from_line = true", "from_line = 1"))
+    with pytest.raises(MappingError, match="from_line = true is for the source_id"):
+        load_mapping(mapping)

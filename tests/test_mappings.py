@@ -103,7 +103,7 @@ def minimal(**changes: Any) -> dict[str, Any]:
             minimal(
                 fields={"source_id": {"column": "id", "value": "x"}, "occurred_at": {"column": "t"}}
             ),
-            "needs exactly one of 'column', 'columns', 'value' or 'parent_of'",
+            "needs exactly one of 'column', 'columns', 'value', 'parent_of' or 'from_line'",
         ),
     ],
     ids=[

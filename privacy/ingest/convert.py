@@ -80,6 +80,10 @@ class RowConverter:
         # SQLite stores datetimes as text; producing it here saves a pass over every row.
         self.datetime_as_text = datetime_as_text
         self.field_functions = [self._compile(rule) for rule in mapping.rules]
+        # Where a converted row, (line, *values), takes an id made from the line, if any.
+        self.line_id_at = next(
+            (1 + i for i, rule in enumerate(mapping.rules) if rule.from_line), None
+        )
         derived = mapping.kind == "incidents" and not _has_source(
             next(r for r in mapping.rules if r.target.name == "crime_against")
         )
@@ -110,6 +114,8 @@ class RowConverter:
 
     def _compile(self, rule: FieldRule) -> FieldFn:
         target = rule.target
+        if rule.from_line:  # filled in with the line by the chunk loop (privacy.ingest.rows)
+            return lambda row: None
         if rule.parent_of == "beat":
             beat = self._compile(next(r for r in self.mapping.rules if r.target.name == "beat"))
             parents = self.mapping.beat_districts

@@ -55,6 +55,7 @@ _FIELD_KEYS = {
     "column_values",
     "take",
     "parent_of",
+    "from_line",
 }
 
 
@@ -83,6 +84,7 @@ class FieldRule:
     # time ("2014-01-05 00:00:00" and "1899-12-30 09:05:00"): the part each one gives.
     take: tuple[str, ...] = ()
     parent_of: str | None = None  # "beat": the district is the declared parent of the beat
+    from_line: bool = False  # an id made of the file's name and the row's line
 
 
 @dataclass(frozen=True)
@@ -303,9 +305,17 @@ def _parse_rule(target: CanonicalField, spec: Any, fail: Any, area_codes: bool) 
     unknown = set(spec) - _FIELD_KEYS
     if unknown:
         raise fail(f"{where} has unknown keys {sorted(unknown)}; allowed: {sorted(_FIELD_KEYS)}")
-    sources = [k for k in ("column", "columns", "value", "parent_of") if k in spec]
+    sources = [k for k in ("column", "columns", "value", "parent_of", "from_line") if k in spec]
     if len(sources) != 1:
-        raise fail(f"{where} needs exactly one of 'column', 'columns', 'value' or 'parent_of'")
+        raise fail(
+            f"{where} needs exactly one of 'column', 'columns', 'value', 'parent_of' or 'from_line'"
+        )
+    from_line = spec.get("from_line", False)
+    if "from_line" in spec and (from_line is not True or target.name != "source_id"):
+        raise fail(
+            f"{where} from_line = true is for the source_id of a file without ids (the id "
+            "is the file's name and the row's line)"
+        )
     parent_of = spec.get("parent_of")
     if parent_of is not None and (parent_of != "beat" or target.name != "district"):
         raise fail(f'{where} parent_of = "beat" is the only parent rule (for the district)')
@@ -385,4 +395,5 @@ def _parse_rule(target: CanonicalField, spec: Any, fail: Any, area_codes: bool) 
         column_values=column_values,
         take=tuple(str(part) for part in take),
         parent_of=None if parent_of is None else str(parent_of),
+        from_line=bool(from_line),
     )

@@ -10,7 +10,7 @@ from typing import Any
 from privacy.ingest.columns import ColumnConverter
 from privacy.ingest.convert import RowConverter, RowErrors
 from privacy.ingest.reader import CsvSource
-from privacy.ingest.report import IngestReport, Problem
+from privacy.ingest.report import IngestReport, Problem, file_label
 
 CHUNK_ROWS = 1_000
 
@@ -54,6 +54,10 @@ def _chunks(
         converted = fast.convert(chunk.lines, chunk.rows)
         if converted is None:
             converted = _row_by_row(converter, chunk.lines, chunk.rows, report)
+        at = converter.line_id_at
+        if at is not None:  # a file without ids: the file's name and the row's line
+            name = file_label(source.path)
+            converted = [(*row[:at], f"{name}:{row[0]}", *row[at + 1 :]) for row in converted]
         yield converted
 
 
