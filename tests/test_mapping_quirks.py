@@ -220,3 +220,36 @@ def test_a_file_without_ids_takes_its_name_and_line(
     mapping.write_text(mapping.read_text().replace("from_line = true", "from_line = 1"))
     with pytest.raises(MappingError, match="from_line = true is for the source_id"):
         load_mapping(mapping)
+
+
+def test_a_code_table_read_from_a_lookup_file(
+    engines: tuple[Engine, Engine], tmp_path: Path
+) -> None:
+    internal, public = engines
+    (tmp_path / "outcomes.csv").write_text(
+        "source value,canonical code\nArrest,arrest\nCommunity resolution,warning\n"
+        "Nothing found,none\n"
+    )
+    mapping = tmp_path / "lookup.toml"
+    mapping.write_text(
+        'name = "lookup"\nkind = "stops"\nsource = "lookup"\n'
+        '[fields.source_id]\ncolumn = "ID"\n'
+        '[fields.occurred_at]\ncolumn = "Date"\n'
+        '[fields.outcome]\ncolumn = "Outcome"\nvalues_file = "outcomes.csv"\n'
+        'values = { "Nothing found" = "unknown" }  # the mapping wins over the file\n'
+    )
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "ID,Date,Outcome\n1,2024-01-05T10:00,Arrest\n2,2024-01-06T10:00,Community resolution\n"
+        "3,2024-01-07T10:00,Nothing found\n"
+    )
+    loaded = load_mapping(mapping)
+    ingest_file(internal, public, "stops", path, loaded)
+
+    assert counts(internal, "outcome") == {"arrest": 1, "warning": 1, "unknown": 1}
+    before = loaded.sha256
+    (tmp_path / "outcomes.csv").write_text("value,code\nArrest,arrest\nArrest,summons\n")
+    with pytest.raises(MappingError, match=r"'Arrest' is mapped twice in outcomes\.csv"):
+        load_mapping(mapping)
+    (tmp_path / "outcomes.csv").write_text("value,code\nArrest,summons\n")
+    assert load_mapping(mapping).sha256 != before  # the lookup file is part of the mapping

@@ -6,7 +6,9 @@ not code. Shipped mappings live in ``privacy/mappings/NAME.toml`` and are found 
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,7 +154,49 @@ def load_mapping(name_or_path: str | Path) -> Mapping:
         document = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise MappingError(f"mapping file {path} is not valid TOML: {error}") from None
-    return parse_mapping(document, sha256=hashlib.sha256(raw).hexdigest(), origin=str(path))
+    digest = hashlib.sha256(raw)
+    document = _read_lookup_files(document, path, digest)
+    return parse_mapping(document, sha256=digest.hexdigest(), origin=str(path))
+
+
+def _read_lookup_files(document: dict[str, Any], path: Path, digest: Any) -> dict[str, Any]:
+    """Each ``values_file = "codes.csv"`` (a CSV of source value and canonical code, beside
+    the mapping) read into its field's ``values``; values written in the mapping win. The
+    files' bytes join the mapping's SHA-256, so a batch records what it was read with."""
+    fields = document.get("fields")
+    if not isinstance(fields, dict):
+        return document
+    resolved = {}
+    for name, spec in fields.items():
+        if not isinstance(spec, dict) or "values_file" not in spec:
+            resolved[name] = spec
+            continue
+        where = f"{path}: [fields.{name}] values_file"
+        lookup = path.parent / str(spec["values_file"])
+        try:
+            raw = lookup.read_bytes()
+            rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+        except (OSError, UnicodeDecodeError) as error:
+            raise MappingError(f"{where}: cannot read {lookup}: {error}") from None
+        digest.update(raw)
+        table: dict[str, str] = {}
+        for number, row in enumerate(rows[1:], start=2):  # the first line is a header
+            if len(row) != 2:
+                raise MappingError(
+                    f"{where}: line {number} of {lookup.name} has {len(row)} cells; each line "
+                    "is a source value and its canonical code"
+                )
+            value, code = row[0].strip(), row[1].strip()
+            if table.get(value, code) != code:
+                raise MappingError(
+                    f"{where}: {value!r} is mapped twice in {lookup.name}, to "
+                    f"{table[value]!r} and {code!r}"
+                )
+            table[value] = code
+        rest = {k: v for k, v in spec.items() if k != "values_file"}
+        rest["values"] = {**table, **rest.get("values", {})}
+        resolved[name] = rest
+    return {**document, "fields": resolved}
 
 
 def shipped_mapping_names() -> list[str]:
