@@ -24,6 +24,7 @@ from datetime import date, datetime
 
 from sqlalchemy import Engine, func, insert, select
 
+from publishing.keys import unknown_keys
 from publishing.models import DepartmentProfileRevision
 
 SOURCES = ("stops", "incidents", "force")
@@ -172,7 +173,7 @@ def _source(
 ) -> SourceProfile:
     extra = sorted(set(raw) - {"fields", "window"})
     if extra:
-        raise fail(f"[{source}] has unknown keys {extra}; allowed: fields, window")
+        raise fail(f"[{source}] {unknown_keys(extra, ('fields', 'window'))}")
     window = _window(source, raw.get("window"), fail)
     raw_fields = raw.get("fields", {})
     if not isinstance(raw_fields, Mapping):

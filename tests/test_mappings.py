@@ -67,7 +67,7 @@ def minimal(**changes: Any) -> dict[str, Any]:
         (minimal(kind="arrests"), "'kind' must be one of stops, incidents, force"),
         (minimal(timezone="Mars/Olympus"), "unknown time zone 'Mars/Olympus'"),
         (minimal(encoding="klingon"), "unknown encoding 'klingon'"),
-        (minimal(colour="red"), "unknown top-level keys ['colour']"),
+        (minimal(colour="red"), "top level: unknown keys ['colour']"),
         (minimal(fields={"occurred_at": {"column": "t"}}), "[fields.source_id] is required"),
         (
             minimal(
@@ -131,3 +131,13 @@ def test_an_unknown_mapping_name_lists_the_shipped_ones() -> None:
         "minneapolis-areas, minneapolis-force",
     ):
         load_mapping("minneapolis")
+
+
+def test_a_misspelt_key_is_named_with_the_key_meant() -> None:
+    document = minimal()
+    document["fields"]["source_id"] = {"colum": "id"}
+    with pytest.raises(MappingError) as error:
+        parse_mapping(document)
+    assert "[fields.source_id] unknown keys ['colum'] ('colum': did you mean 'column'?)" in str(
+        error.value
+    )

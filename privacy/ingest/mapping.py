@@ -21,6 +21,7 @@ from privacy.ingest.safety import holds_area_code, unstorable
 from privacy.schema import KINDS, CanonicalField, FieldType, fields_of
 from privacy.shipped import resolve_toml, shipped_names
 from publishing.codes import AREA_CODE_RULE, is_area_code
+from publishing.keys import unknown_keys
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "mappings"
 TRANSFORMS = ("slug", "lower", "upper", "strip-zeros", "zero-pad-6", "zero-pad-8")
@@ -214,7 +215,7 @@ def parse_mapping(
 
     unknown = set(document) - _TOP_KEYS
     if unknown:
-        raise fail(f"unknown top-level keys {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}")
+        raise fail(f"top level: {unknown_keys(unknown, _TOP_KEYS)}")
     kind = document.get("kind")
     if kind not in KINDS:
         raise fail(f"'kind' must be one of {', '.join(KINDS)}, not {kind!r}")
@@ -348,7 +349,7 @@ def _parse_rule(target: CanonicalField, spec: Any, fail: Any, area_codes: bool) 
         raise fail(f"{where} must be a table")
     unknown = set(spec) - _FIELD_KEYS
     if unknown:
-        raise fail(f"{where} has unknown keys {sorted(unknown)}; allowed: {sorted(_FIELD_KEYS)}")
+        raise fail(f"{where} {unknown_keys(unknown, _FIELD_KEYS)}")
     sources = [k for k in ("column", "columns", "value", "parent_of", "from_line") if k in spec]
     if len(sources) != 1:
         raise fail(

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from privacy.schema import FieldType, fields_of
 from privacy.shipped import resolve_toml, shipped_names
+from publishing.keys import unknown_keys
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "policies"
 TIME_DIMENSIONS = ("month", "quarter")
@@ -249,7 +250,7 @@ def parse_policy(text: str, *, origin: str = "<policy>") -> Policy:
         raise fail(f"not valid TOML: {error}") from None
     unknown = set(document) - _TOP_KEYS
     if unknown:
-        raise fail(f"unknown top-level keys {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}")
+        raise fail(f"top level: {unknown_keys(unknown, _TOP_KEYS)}")
     name = document.get("name")
     if not isinstance(name, str) or not name.strip():
         raise fail("'name' is required and must be a non-empty string")
@@ -330,7 +331,7 @@ def _parse_budget(raw: Any, unit: PrivacyUnit, fail: Any) -> Budget:
         )
     unknown = set(raw) - _BUDGET_KEYS
     if unknown:
-        raise fail(f"[budget] unknown keys {sorted(unknown)}; allowed: {sorted(_BUDGET_KEYS)}")
+        raise fail(f"[budget] {unknown_keys(unknown, _BUDGET_KEYS)}")
     period = _parse_period_budget(raw, fail)
     horizon, horizon_cap = _parse_horizon(raw, period, unit, fail)
     return Budget(
@@ -403,7 +404,7 @@ def _parse_table(raw: Any, fail: Any) -> TableSpec:
         raise fail(f"{where}: 'name' must be an identifier (letters, digits, _)")
     unknown = set(raw) - _TABLE_KEYS
     if unknown:
-        raise fail(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(_TABLE_KEYS)}")
+        raise fail(f"{where}: {unknown_keys(unknown, _TABLE_KEYS)}")
     source = raw.get("source")
     if source not in SOURCES:
         raise fail(f"{where}: source must be one of {', '.join(SOURCES)}, not {source!r}")
@@ -500,10 +501,7 @@ def _parse_levels(
             raise fail(f"{where}: level {index} must be a table")
         unknown = set(entry) - _LEVEL_KEYS
         if unknown:
-            raise fail(
-                f"{where}: level {index} has unknown keys {sorted(unknown)}; "
-                f"allowed: {sorted(_LEVEL_KEYS)}"
-            )
+            raise fail(f"{where}: level {index}: {unknown_keys(unknown, _LEVEL_KEYS)}")
         coarser = entry.get("dimensions")
         if not isinstance(coarser, list) or not all(d in allowed for d in coarser):
             raise fail(
