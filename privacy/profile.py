@@ -66,8 +66,11 @@ def with_mapping(
     added = recorded_by(mapping)
     current = base.sources.get(source)
     fields = dict(current.fields) if current else {}
+    order = vocabularies()[source]
     for name, codes in added.fields.items():
-        fields[name] = _joined(fields[name], codes) if name in fields else codes
+        joined = _joined(fields[name], codes) if name in fields else codes
+        # In the vocabulary's order, whichever mapping named a code first.
+        fields[name] = None if joined is None else tuple(c for c in order[name] if c in joined)
     sources = {**base.sources, source: SourceProfile(fields, current.window if current else None)}
     return DepartmentProfile(base.name, _ordered(sources), base.revision)
 

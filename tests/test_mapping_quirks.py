@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 from privacy.ingest import IngestRefused, ingest_file, load_mapping
 from privacy.ingest.mapping import MappingError
 from privacy.profile import recorded_by
+from publishing.profile import read_profile
 from tests.canonical import AREAS_HEADER, small_city_rows, write_csv
 
 HEADER = ["PCT", "SER_NUM", "DATE", "ARREST_MADE", "SUMMONS_ISSUED", "CS_FURTIVE", "CS_DRUGS"]
@@ -253,3 +254,54 @@ def test_a_code_table_read_from_a_lookup_file(
         load_mapping(mapping)
     (tmp_path / "outcomes.csv").write_text("value,code\nArrest,summons\n")
     assert load_mapping(mapping).sha256 != before  # the lookup file is part of the mapping
+
+
+VARIANTS = """
+name = "two-layouts"
+kind = "stops"
+source = "two-layouts"
+
+[fields.source_id]
+column = "STOP_ID"
+
+[fields.occurred_at]
+column = "STOP_DATE"
+format = "%m/%d/%Y"
+
+[fields.outcome]
+column = "OUTCOME"
+values = { A = "arrest", N = "none" }
+
+[[variants]]
+name = "2017 and later"
+when_header_has = ["STOP_FRISK_DATE"]
+[variants.fields.occurred_at]
+column = "STOP_FRISK_DATE"
+format = "%Y-%m-%d"
+[variants.fields.outcome]
+column = "OUTCOME"
+values = { ARREST = "arrest", NONE = "none", SUMMONS = "summons" }
+"""
+
+
+def test_a_layout_that_changed_between_files_is_read_by_its_variant(
+    engines: tuple[Engine, Engine], tmp_path: Path
+) -> None:
+    internal, public = engines
+    mapping = tmp_path / "two-layouts.toml"
+    mapping.write_text(VARIANTS)
+    old = tmp_path / "2016.csv"
+    old.write_text("STOP_ID,STOP_DATE,OUTCOME\n1,12/30/2016,A\n2,12/31/2016,N\n")
+    new = tmp_path / "2017.csv"
+    new.write_text("STOP_ID,STOP_FRISK_DATE,OUTCOME\n3,2017-01-02,SUMMONS\n4,2017-01-03,NONE\n")
+
+    first = ingest_file(internal, public, "stops", old, load_mapping(mapping))
+    second = ingest_file(internal, public, "stops", new, load_mapping(mapping))
+
+    assert first.by_month() == {"2016-12": 2} and second.by_month() == {"2017-01": 2}
+    assert "read with the mapping's variant '2017 and later'" in second.notes
+    assert not any("variant" in note for note in first.notes)
+    assert counts(internal, "outcome") == {"arrest": 1, "none": 2, "summons": 1}
+    profile = read_profile(public)
+    assert profile is not None  # what any layout records: the variant's summons too
+    assert profile.sources["stops"].fields["outcome"] == ("none", "summons", "arrest")

@@ -90,6 +90,8 @@ def declare_mapping(public: Engine, mapping: Mapping) -> list[str]:
     current = read_profile(public)
     name = f"{city_name(public) or 'City'} Police Department"
     updated = with_mapping(current, mapping, name)
+    for _columns, variant in mapping.variants:  # what any of its layouts records
+        updated = with_mapping(updated, variant, name)
     if current is not None and updated.as_json() == current.as_json():
         return []
     revision = write_profile(public, updated, now=utc_now())

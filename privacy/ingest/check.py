@@ -114,6 +114,7 @@ def check_file(mapping: Mapping, path: Path) -> CheckReport:
             + ", ".join(RECORD_KINDS)
         )
     with mapping.open(path) as source:
+        mapping = mapping.for_header(source.header)
         report = CheckReport(mapping.name, mapping.kind, source.name)
         converter = RowConverter(mapping, source.header)
         names = converter.field_names

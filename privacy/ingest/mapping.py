@@ -10,7 +10,8 @@ import csv
 import hashlib
 import io
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -43,6 +44,7 @@ _TOP_KEYS = {
     "duplicates",
     "fields",
     "extra_areas",
+    "variants",
 }
 _FIELD_KEYS = {
     "column",
@@ -123,6 +125,19 @@ class Mapping:
             max_field_length=self.max_field_length,
         )
 
+    # Layouts the export has had: (the columns a header must have, the mapping for it).
+    variants: tuple[tuple[tuple[str, ...], Mapping], ...] = ()
+    variant: str = ""  # the variant's name, for a mapping that is one
+
+    def for_header(self, header: Sequence[str]) -> Mapping:
+        """The mapping for a file with ``header``: the first variant whose columns the
+        header has all of, or this mapping."""
+        names = {h.strip() for h in header}
+        for columns, variant in self.variants:
+            if set(columns) <= names:
+                return variant
+        return self
+
     @property
     def district_from_beat(self) -> bool:
         """Whether the district is taken from the beat's declared parent."""
@@ -160,13 +175,58 @@ def load_mapping(name_or_path: str | Path) -> Mapping:
     return parse_mapping(document, sha256=digest.hexdigest(), origin=str(path))
 
 
+def _variants(
+    document: dict[str, Any], sha256: str, origin: str, fail: Any
+) -> tuple[tuple[tuple[str, ...], Mapping], ...]:
+    """Each ``[[variants]]`` entry: a name, the columns that tell its files apart
+    (``when_header_has``), and the fields it reads differently (each replaces the base
+    mapping's rule for that field whole)."""
+    raw = document.get("variants", [])
+    if not isinstance(raw, list):
+        raise fail("'variants' must be a list of [[variants]] tables")
+    found = []
+    for number, entry in enumerate(raw, start=1):
+        where = f"[[variants]] {number}"
+        if not isinstance(entry, dict):
+            raise fail(f"{where} must be a table")
+        unknown = set(entry) - {"name", "when_header_has", "fields"}
+        if unknown:
+            raise fail(f"{where}: {unknown_keys(unknown, ('name', 'when_header_has', 'fields'))}")
+        name, columns = entry.get("name"), entry.get("when_header_has")
+        if not isinstance(name, str) or not name.strip():
+            raise fail(f"{where} needs a name")
+        if not isinstance(columns, list) or not columns:
+            raise fail(f"{where} ({name}) needs when_header_has = [the columns its files have]")
+        fields = entry.get("fields", {})
+        if not isinstance(fields, dict):
+            raise fail(f"{where} ({name}) 'fields' must be a table of [variants.fields.NAME]")
+        base = {k: v for k, v in document.items() if k != "variants"}
+        merged = {**base, "fields": {**base.get("fields", {}), **fields}}
+        variant = parse_mapping(merged, sha256=sha256, origin=f"{origin} ({name})")
+        found.append((tuple(str(c) for c in columns), replace(variant, variant=name)))
+    return tuple(found)
+
+
 def _read_lookup_files(document: dict[str, Any], path: Path, digest: Any) -> dict[str, Any]:
     """Each ``values_file = "codes.csv"`` (a CSV of source value and canonical code, beside
     the mapping) read into its field's ``values``; values written in the mapping win. The
     files' bytes join the mapping's SHA-256, so a batch records what it was read with."""
-    fields = document.get("fields")
+
+    def with_tables(table: Any) -> Any:
+        if not isinstance(table, dict) or "fields" not in table:
+            return table
+        return {**table, "fields": _lookups(table["fields"], path, digest)}
+
+    resolved = with_tables(document)
+    if isinstance(resolved.get("variants"), list):
+        resolved["variants"] = [with_tables(v) for v in resolved["variants"]]
+    return dict(resolved)
+
+
+def _lookups(fields: Any, path: Path, digest: Any) -> Any:
+    """``fields`` with each ``values_file`` read into its ``values``."""
     if not isinstance(fields, dict):
-        return document
+        return fields
     resolved = {}
     for name, spec in fields.items():
         if not isinstance(spec, dict) or "values_file" not in spec:
@@ -197,7 +257,7 @@ def _read_lookup_files(document: dict[str, Any], path: Path, digest: Any) -> dic
         rest = {k: v for k, v in spec.items() if k != "values_file"}
         rest["values"] = {**table, **rest.get("values", {})}
         resolved[name] = rest
-    return {**document, "fields": resolved}
+    return resolved
 
 
 def shipped_mapping_names() -> list[str]:
@@ -216,6 +276,7 @@ def parse_mapping(
     unknown = set(document) - _TOP_KEYS
     if unknown:
         raise fail(f"top level: {unknown_keys(unknown, _TOP_KEYS)}")
+    variants = _variants(document, sha256, origin, fail)
     kind = document.get("kind")
     if kind not in KINDS:
         raise fail(f"'kind' must be one of {', '.join(KINDS)}, not {kind!r}")
@@ -282,6 +343,7 @@ def parse_mapping(
         extra_areas=tuple({k: str(v) for k, v in area.items()} for area in extra_areas),
         sha256=sha256,
         duplicates=str(duplicates),
+        variants=variants,
     )
 
 

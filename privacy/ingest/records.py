@@ -69,6 +69,9 @@ def ingest_records(
         source = mapping.open(path)
     except FileProblem as error:
         raise IngestRefused(str(error), report) from None
+    mapping = mapping.for_header(source.header)
+    if mapping.variant:
+        report.notes.append(f"read with the mapping's variant {mapping.variant!r}")
     with source, engine.connect() as connection:
         try:
             converter = RowConverter(
