@@ -277,3 +277,28 @@ def test_a_draft_of_a_file_without_rows_does_not_claim_a_date_format(tmp_path: P
     assert draft.date_format is None
     assert "'date' holds no dates to read a format from" in draft.warnings
     assert draft.guesses["source_id"] == ("id",)
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "read", "accepted"),
+    [
+        ("minneapolis/mpls_police_incidents_2017.csv", "incidents", 14_109, 14_109),
+        ("minneapolis/mpls_police_use_of_force.csv", "force", 12_925, 12_925),
+        # Two rows without a date and one ragged row: rejected, as they should be.
+        ("oakland-opp-excerpt/ca_oakland_2020_04_01_SHORT.csv", "stops", 98, 95),
+    ],
+)
+def test_a_draft_of_each_real_file_is_accepted_by_the_check(
+    tmp_path: Path, name: str, kind: str, read: int, accepted: int
+) -> None:
+    real = MPLS_STOPS.parents[1] / name
+    if not real.exists():
+        pytest.skip(f"the shared data file {real} is absent (a fresh clone has none)")
+    draft, _ = draft_file(real, kind)
+    path = tmp_path / "draft.toml"
+    path.write_text(draft.text, encoding="utf-8")
+
+    report = check_file(load_mapping(path), real)
+
+    assert (report.rows_read, report.rows_accepted) == (read, accepted)
+    assert sum(report.per_month.values()) == accepted
