@@ -45,7 +45,9 @@ REASON = (
     UNKNOWN,
 )
 # Ordered from least to most severe: a stop's outcome is the most severe thing that happened.
-OUTCOME = ("none", "warning", "citation", "summons", "arrest", UNKNOWN)
+# A referral (referred for prosecution, or to another agency, without an arrest) ranks above
+# a summons and below an arrest.
+OUTCOME = ("none", "warning", "citation", "summons", "referral", "arrest", UNKNOWN)
 # Tri-state flags: a source that does not record a flag says so with ``unknown``.
 FLAG = ("yes", "no", UNKNOWN)
 

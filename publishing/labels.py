@@ -23,6 +23,7 @@ LABELS = {
     "warning": "Warning",
     "citation": "Citation",
     "summons": "Summons",
+    "referral": "Referral",
     "arrest": "Arrest",
     "traffic_violation": "Traffic violation",
     "equipment": "Equipment",

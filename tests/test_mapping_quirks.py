@@ -305,3 +305,23 @@ def test_a_layout_that_changed_between_files_is_read_by_its_variant(
     profile = read_profile(public)
     assert profile is not None  # what any layout records: the variant's summons too
     assert profile.sources["stops"].fields["outcome"] == ("none", "summons", "arrest")
+
+
+def test_a_referral_is_an_outcome_of_its_own(
+    engines: tuple[Engine, Engine], tmp_path: Path
+) -> None:
+    internal, public = engines
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "ID,Date,Outcome\n1,2024-01-05T10:00,Referred for prosecution\n2,2024-01-06T10:00,Arrest\n"
+    )
+    mapping = tmp_path / "referrals.toml"
+    mapping.write_text(
+        'name = "referrals"\nkind = "stops"\nsource = "referrals"\n'
+        '[fields.source_id]\ncolumn = "ID"\n'
+        '[fields.occurred_at]\ncolumn = "Date"\n'
+        '[fields.outcome]\ncolumn = "Outcome"\n'
+        'values = { "Referred for prosecution" = "referral", Arrest = "arrest" }\n'
+    )
+    ingest_file(internal, public, "stops", path, load_mapping(mapping))
+    assert counts(internal, "outcome") == {"referral": 1, "arrest": 1}
