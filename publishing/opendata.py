@@ -70,7 +70,8 @@ DIMENSION_DESCRIPTIONS: Final[Mapping[str, str]] = MappingProxyType(
         ),
         "outcome": (
             "Most severe outcome of the stop, from least to most severe: none, warning, "
-            "citation, summons, arrest; " + _UNKNOWN
+            "citation, summons, referral (for prosecution or to another agency, without an "
+            "arrest), arrest; " + _UNKNOWN
         ),
         "frisk_performed": "Whether the person was frisked: yes, no; " + _UNKNOWN,
         "search_conducted": "Whether a search was conducted: yes, no; " + _UNKNOWN,
