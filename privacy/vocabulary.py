@@ -7,6 +7,7 @@ value is counted, never dropped; the release engine relies on the key set being 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -116,6 +117,43 @@ def age_band(age: float) -> str:
         if age >= lower:
             return band
     return UNKNOWN  # pragma: no cover - the bounds above end at 0
+
+
+_AGE_RANGE = re.compile(
+    r"^\s*(?:(?P<lo>\d{1,3})\s*(?:-|\u2013|to)\s*(?P<hi>\d{1,3})"
+    r"|(?:over|above|older than)\s*(?P<over>\d{1,3})|(?P<plus>\d{1,3})\s*(?:\+|and over)"
+    r"|(?:under|below|younger than|<)\s*(?P<under>\d{1,3}))\s*$",
+    re.IGNORECASE,
+)
+
+
+class StraddlingRange(ValueError):
+    """An age range that is not inside one canonical band."""
+
+
+def age_range_band(text: str) -> str:
+    """The canonical band of a declared age range ("18-24", "25 to 34", "over 34",
+    "65+", "under 10"). ValueError for text that is not a range; :class:`StraddlingRange`
+    for a range that crosses a band's edge ("18-25"): no band may silently take it."""
+    found = _AGE_RANGE.match(text)
+    if found is None:
+        raise ValueError(f"not an age range: {text!r}")
+    if found["lo"] is not None:
+        lo, hi = int(found["lo"]), int(found["hi"])
+    elif found["over"] is not None:
+        lo, hi = int(found["over"]) + 1, 120
+    elif found["plus"] is not None:
+        lo, hi = int(found["plus"]), 120
+    else:
+        lo, hi = 0, int(found["under"]) - 1
+    first, last = age_band(lo), age_band(hi)
+    if lo > hi or first != last:
+        raise StraddlingRange(
+            f"the age range {text!r} straddles the bands {first} and {last}"
+            if lo <= hi
+            else f"the age range {text!r} is empty"
+        )
+    return first
 
 
 def outcome_severity(outcome: str) -> int:

@@ -325,3 +325,40 @@ def test_a_referral_is_an_outcome_of_its_own(
     )
     ingest_file(internal, public, "stops", path, load_mapping(mapping))
     assert counts(internal, "outcome") == {"referral": 1, "arrest": 1}
+
+
+def test_declared_age_ranges_reach_the_bands_and_a_straddling_one_is_decided_in_the_mapping(
+    engines: tuple[Engine, Engine], tmp_path: Path
+) -> None:
+    internal, public = engines
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "ID,Date,Age range\n1,2024-01-05T10:00,18-24\n2,2024-01-05T10:00,25 to 34\n"
+        "3,2024-01-05T10:00,over 34\n4,2024-01-05T10:00,10-17\n5,2024-01-05T10:00,65+\n"
+    )
+    mapping = tmp_path / "ages.toml"
+    text = (
+        'name = "ages"\nkind = "stops"\nsource = "ages"\n'
+        '[fields.source_id]\ncolumn = "ID"\n'
+        '[fields.occurred_at]\ncolumn = "Date"\n'
+        '[fields.subject_age_band]\ncolumn = "Age range"\nnumeric = "age_range"\n'
+    )
+    mapping.write_text(text)
+    refused = ingest_file(
+        internal, public, "stops", path, load_mapping(mapping), dry_run=True
+    ).problem_lines()
+    assert refused == [
+        "line 4, column 'Age range', value 'over 34': the age range 'over 34' straddles the "
+        'bands 35_44 and 65_plus: map it in the mapping\'s values, to "unknown" or to the band '
+        "you decide (the mapping then records that decision)"
+    ]
+
+    mapping.write_text(text + 'values = { "over 34" = "unknown" }\n')
+    ingest_file(internal, public, "stops", path, load_mapping(mapping))
+    assert counts(internal, "subject_age_band") == {
+        "18_24": 1,
+        "25_34": 1,
+        "unknown": 1,
+        "under_18": 1,
+        "65_plus": 1,
+    }

@@ -359,9 +359,21 @@ def _compile_category(rule: FieldRule, column: str, at: int, nulls: frozenset[st
             return table[raw]
         except KeyError:
             pass
-        if numeric is not None:
+        if numeric == "age_band":
             try:
                 return v.age_band(float(raw))
+            except ValueError:
+                pass
+        elif numeric == "age_range":
+            try:
+                return v.age_range_band(raw)
+            except v.StraddlingRange as straddling:
+                raise FieldError(
+                    column,
+                    raw,
+                    f'{straddling}: map it in the mapping\'s values, to "unknown" or to the '
+                    "band you decide (the mapping then records that decision)",
+                ) from None
             except ValueError:
                 pass
         if fallback is not None:

@@ -30,7 +30,7 @@ COMBINES = ("any", "most_severe", "first")  # for coded fields read from several
 JOIN = "join"  # for an id or text read from several columns: joined with ``separator``
 DUPLICATES = ("error", "first")
 TAKES = ("date", "time", "all")  # the part of a cell a time field takes
-NUMERIC = ("age_band",)
+NUMERIC = ("age_band", "age_range")  # a numeric age, or a declared range such as "18-24"
 _TOP_KEYS = {
     "name",
     "kind",
@@ -478,7 +478,7 @@ def _parse_rule(target: CanonicalField, spec: Any, fail: Any, area_codes: bool) 
     column_values = _column_values(where, spec.get("column_values", {}), columns, target, fail)
     numeric = spec.get("numeric")
     if numeric is not None and (numeric not in NUMERIC or target.name != "subject_age_band"):
-        raise fail(f"{where} numeric = 'age_band' is the only numeric rule (for subject_age_band)")
+        raise fail(f"{where} numeric = one of {', '.join(NUMERIC)} is for subject_age_band only")
     outputs = [(f"maps {k!r} to", code) for k, code in values.items()]
     outputs += [
         (f"maps {k!r} of {column!r} to", code)
