@@ -42,6 +42,7 @@ def test_packed_digits_without_leading_zeros_are_refused_with_the_fix(tmp_path: 
 
     assert occurred(read, at, "01012014") == datetime(2014, 1, 1)
     assert occurred(read, at, "10012014") == datetime(2014, 10, 1)
+    assert occurred(read, at, "3022014") == datetime(2014, 3, 2)  # 30/2 is no date: one way
     with pytest.raises(RowErrors) as refused:
         occurred(read, at, "1012014")  # 1 January 2014, which strptime reads as 1 October
     message = str(refused.value)

@@ -362,3 +362,48 @@ def test_declared_age_ranges_reach_the_bands_and_a_straddling_one_is_decided_in_
         "under_18": 1,
         "65_plus": 1,
     }
+
+
+def test_a_blank_flag_leaves_the_outcome_unknown(
+    engines: tuple[Engine, Engine], tmp_path: Path
+) -> None:
+    internal, public = engines
+    rows = [
+        ["1", "1", "01/05/2024", "", "N", "N", "N"],  # arrest not recorded, no summons
+        ["1", "2", "01/05/2024", "", "Y", "N", "N"],  # a summons, whatever the arrest cell
+    ]
+    path, mapping = export(tmp_path, rows)
+    # The field's values apply to every column; a column's own table adds to them.
+    text = mapping.read_text().replace(
+        'combine = "most_severe"', 'combine = "most_severe"\nvalues = { "" = "unknown" }'
+    )
+    mapping.write_text(text)
+    ingest_file(internal, public, "stops", path, load_mapping(mapping))
+    assert counts(internal, "outcome") == {"unknown": 1, "summons": 1}
+
+
+def test_ids_that_restart_in_a_later_file_are_named(
+    engines: tuple[Engine, Engine], tmp_path: Path
+) -> None:
+    internal, public = engines
+    path, mapping = export(tmp_path, ROWS)
+    ingest_file(internal, public, "stops", path, load_mapping(mapping))
+    restarted = [[*ROWS[0][:2], "01/05/2025", *ROWS[0][3:]], ROWS[1]]  # a new stop, an old id
+    path, _ = export(tmp_path, restarted)
+    report = ingest_file(internal, public, "stops", path, load_mapping(mapping))
+
+    assert (report.rows_added, report.rows_already_present) == (0, 2)
+    note = next(n for n in report.notes if "earlier batches stored with another time" in n)
+    assert note.startswith("1 rows carry ids") and "id '1-100'" in note
+
+
+def test_the_check_counts_what_an_ingest_keeps(tmp_path: Path) -> None:
+    from privacy.ingest.check import check_file
+
+    weapons = [*ROWS, ROWS[0], ROWS[0]]
+    path, mapping = export(tmp_path, weapons, top='duplicates = "first"')
+    report = check_file(load_mapping(mapping), path)
+
+    assert (report.rows_read, report.repeated_ids, report.extra_id_rows) == (6, 1, 2)
+    assert dict(report.per_month) == {"2024-01": 2, "2024-02": 2}  # the copies left out
+    assert report.unmapped == {}  # every flag is in its column's own table

@@ -125,6 +125,12 @@ def print_summary(reports: list[IngestReport], out: Console) -> None:
         f"{sum(r.rows_rejected for r in reports):,}",
     )
     out.print(table)
+    if all(r.dry_run for r in reports):
+        out.print(
+            "A dry run checks each file against the store as it is now: an id that one of "
+            "these files repeats from another is not seen until the first is loaded.",
+            highlight=False,
+        )
 
 
 def print_report(report: IngestReport, out: Console) -> None:

@@ -111,10 +111,17 @@ def print_check(report: CheckReport, out: Console) -> None:
             table.add_row(month, f"{count:,}")
         out.print(table)
     if report.repeated_ids:
+        fate = (
+            'as the mapping says (duplicates = "first"), an ingest keeps the first row of '
+            "each and leaves the later ones out (not counted above)"
+            if report.duplicates == "first"
+            else 'an ingest refuses every row carrying them (duplicates = "first" keeps the '
+            "first row of each instead)"
+        )
         _say(
             out,
             f"repeated ids: {report.repeated_ids:,} ids repeat ({report.extra_id_rows:,} extra "
-            "rows); an ingest refuses a file with repeated ids",
+            f"rows); {fate}",
             "yellow",
         )
     if report.unmapped:

@@ -6,12 +6,19 @@ row: the rows it rejects here are the rows an ingest would reject, for the same 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from privacy.ingest.convert import FieldError, RowConverter, RowErrors, category_table
+from privacy.ingest.convert import (
+    FieldError,
+    RowConverter,
+    RowErrors,
+    category_table,
+    column_table,
+)
 from privacy.ingest.mapping import Mapping
 from privacy.schema import RECORD_KINDS, FieldType
 
@@ -62,6 +69,7 @@ class CheckReport:
     rejections: dict[tuple[str, str, str], Rejection] = field(default_factory=dict)
     repeated_ids: int = 0
     extra_id_rows: int = 0
+    duplicates: str = "error"  # the mapping's policy for repeated ids
 
     @property
     def rows_accepted(self) -> int:
@@ -79,19 +87,33 @@ class _Coded:
     def __init__(self, converter: RowConverter, at: int) -> None:
         rule = converter.mapping.rules[at]
         self.name = rule.target.name
-        self.table = category_table(rule)
         self.numeric = rule.numeric is not None
-        self.indexes = [converter.index[c] for c in rule.columns]
+        # Each column with its own table (a column_values table joins the field's values).
+        self.columns = [
+            (
+                column,
+                converter.index[column],
+                category_table(replace(rule, values=column_table(rule, column))),
+            )
+            for column in rule.columns
+        ]
         self.found = Unmapped(rule.columns, rule.fallback)
 
     def count(self, row: list[str]) -> None:
-        for at in self.indexes:
+        for column, at, table in self.columns:
             raw = row[at].strip()
-            if raw in self.table or (self.numeric and _is_number(raw)):
+            if raw in table or (self.numeric and _is_number(raw)):
                 continue
+            shown = raw if len(self.columns) == 1 else f"{column}: {raw}"
             counts = self.found.counts
-            if raw in counts or len(counts) < UNMAPPED_CAP:
-                counts[raw] += 1
+            if shown in counts or len(counts) < UNMAPPED_CAP:
+                counts[shown] += 1
+
+
+def _kind_of(reason: str) -> str:
+    """A rejection's reason without what is particular to one value (a date's readings),
+    so that rows rejected for the same reason are counted together."""
+    return re.sub(r"read as .*?;", "read as more than one date;", reason)
 
 
 def _is_number(text: str) -> bool:
@@ -143,17 +165,21 @@ def check_file(mapping: Mapping, path: Path) -> CheckReport:
                         try:
                             read(row)
                         except FieldError as error:
-                            report.reject((name, error.column, error.reason), line, error.value)
+                            reason = _kind_of(error.reason)
+                            report.reject((name, error.column, reason), line, error.value)
                     continue
-                moment = values[occurred_at]
-                if isinstance(moment, date):
-                    report.per_month[f"{moment.year:04d}-{moment.month:02d}"] += 1
                 key = str(values[source_id])
                 if key in seen:
                     repeated.add(key)
                     report.extra_id_rows += 1
+                    if mapping.duplicates == "first":
+                        continue  # left out by an ingest: not counted
                 else:
                     seen.add(key)
+                moment = values[occurred_at]
+                if isinstance(moment, date):
+                    report.per_month[f"{moment.year:04d}-{moment.month:02d}"] += 1
         report.repeated_ids = len(repeated)
+        report.duplicates = mapping.duplicates
     report.unmapped = {reader.name: reader.found for reader in coded if reader.found.counts}
     return report

@@ -197,10 +197,7 @@ class RowConverter:
             return joined
         readers = [
             _compile_category(
-                replace(rule, values=rule.column_values.get(column, rule.values)),
-                column,
-                self.index[column],
-                nulls,
+                replace(rule, values=column_table(rule, column)), column, self.index[column], nulls
             )
             for column in rule.columns
         ]
@@ -217,7 +214,9 @@ class RowConverter:
         else:
 
             def combine(codes: list[str]) -> str:
-                return max(codes, key=v.outcome_severity)
+                worst = max(codes, key=v.outcome_severity)
+                # "none" with a column not recorded is not known to be none.
+                return v.UNKNOWN if worst == "none" and v.UNKNOWN in codes else worst
 
         return lambda row: combine([read(row) for read in readers])
 
@@ -335,6 +334,8 @@ def time_parser(fmt: str, zone: ZoneInfo) -> Callable[[str], datetime]:
         moment = datetime.strptime(raw, fmt)
         if not pattern.fullmatch(raw):
             found = readings(raw, fmt)
+            if len(found) == 1:  # the digits split one way only ("3022024": 3/02/2024)
+                return to_local(found[0])
             said = " or ".join(m.isoformat(" ") for m in found) or "nothing valid"
             raise AmbiguousDate(
                 f"the digits run together under the format {fmt!r} and, without leading "
@@ -391,6 +392,12 @@ def _compile_category(rule: FieldRule, column: str, at: int, nulls: frozenset[st
         )
 
     return read
+
+
+def column_table(rule: FieldRule, column: str) -> dict[str, str]:
+    """The value table for one of a rule's columns: the field's ``values``, with the
+    column's own ``column_values`` over them."""
+    return {**rule.values, **rule.column_values.get(column, {})}
 
 
 def category_table(rule: FieldRule) -> dict[str, str]:

@@ -92,6 +92,16 @@ def ingest_records(
             _decide(report)
             report.rows_added = writer.finish()
             report.rows_already_present = report.rows_accepted - report.rows_added
+            if writer.changed:
+                example = "; ".join(
+                    f"id {i!r}: stored {a}, this file {b}" for i, a, b in writer.changed_examples
+                )
+                report.notes.append(
+                    f"{writer.changed:,} rows carry ids that earlier batches stored with another "
+                    f"time ({example}), so they were left out as already present. If the "
+                    "export's ids restart (each year, say), make them unique with the year: "
+                    'columns = ["YEAR", "ID"] and combine = "join"'
+                )
             if recounted and report.rows_already_present:
                 report.notes.append(
                     "the counts per month and per category are of the rows this file adds: "

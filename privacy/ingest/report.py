@@ -163,6 +163,11 @@ class IngestReport:
                 + f"; {self.rows_added:,} would be new, "
                 f"{self.rows_already_present:,} are already present. Nothing was written."
             )
+            if self.rows_rejected and not self.skip_invalid:
+                head += (
+                    " An ingest would refuse this file: fix the rows below, or pass "
+                    "--skip-invalid to load the valid rows and record the rejected ones."
+                )
         elif self.committed:
             head = (
                 f"Ingested {self.file_name} as batch {self.batch_id}: {self.rows_read:,} rows "
@@ -185,7 +190,7 @@ class IngestReport:
             head += "."
         else:
             head = (
-                f"Refused {self.file_name}: {self.rows_rejected:,} of {self.rows_read:,} rows "
+                f"{self.file_name}: {self.rows_rejected:,} of {self.rows_read:,} rows "
                 "are invalid, so nothing was written. Fix the file or the mapping, or pass "
                 "--skip-invalid to load the valid rows and record the rejected ones."
             )

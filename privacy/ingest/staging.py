@@ -49,6 +49,9 @@ class BatchWriter(ABC):
         self.source = source
         self.batch_id = batch_id
         self.names = tuple(f.name for f in fields)
+        # Rows whose id an earlier batch stored with another time: (id, stored, this file's).
+        self.changed = 0
+        self.changed_examples: list[tuple[str, str, str]] = []
         self.added = 0
         self._pending: list[Converted] = []
         self._pending_rows = 0
@@ -97,6 +100,21 @@ class BatchWriter(ABC):
             )
             found.append((str(source_id), [int(n) for n in lines]))
         return int(total), found
+
+    def _note_changed(self) -> None:
+        """Count the staged rows whose id is stored from an earlier batch with another time:
+        ON CONFLICT left them out as already present, but they are not the same record."""
+        found = self.connection.execute(
+            text(
+                f"SELECT s.source_id, t.occurred_at, s.occurred_at FROM {STAGING} s "
+                f"JOIN {self.table} t ON t.source = :source AND t.source_id = s.source_id "
+                "WHERE t.batch_id <> :batch AND t.occurred_at <> s.occurred_at"
+            ),
+            {"source": self.source, "batch": self.batch_id},
+        ).all()
+        self.changed += len(found)
+        room = 3 - len(self.changed_examples)
+        self.changed_examples += [(str(a), str(b), str(c)) for a, b, c in found[:room]]
 
     def later_copies(self) -> int:
         """How many rows repeat an id of an earlier row of the file."""
@@ -180,6 +198,8 @@ class SqliteBatchWriter(BatchWriter):
             self._move, {"source": self.source, "batch_id": self.batch_id}
         )
         self.added += int(moved.rowcount)
+        if moved.rowcount < sum(chunk.count for chunk in chunks):
+            self._note_changed()
         self.connection.exec_driver_sql(
             f"INSERT INTO {IDS} (line, source_id) SELECT line, source_id FROM {STAGING}"
         )
@@ -232,6 +252,7 @@ class PostgresBatchWriter(BatchWriter):
                 f"FROM {STAGING} ON CONFLICT (source, source_id) DO NOTHING"
             )
             self.added += int(moved.rowcount)
+            self._note_changed()
             self.connection.exec_driver_sql(f"TRUNCATE {STAGING}")
         else:
             savepoint.commit()
