@@ -302,3 +302,19 @@ def test_a_draft_of_each_real_file_is_accepted_by_the_check(
 
     assert (report.rows_read, report.rows_accepted) == (read, accepted)
     assert sum(report.per_month.values()) == accepted
+
+
+def test_a_few_bad_dates_do_not_hide_the_format(tmp_path: Path) -> None:
+    export = tmp_path / "stops.csv"
+    lines = ["STOP_ID,STOP_DATE"] + [f"S{n},{1 + n % 12}/{1 + n % 28}/2024" for n in range(300)]
+    lines[40] = "S39,13/45/2024"  # one value that is no date at all
+    export.write_text("\n".join(lines) + "\n")
+
+    draft, _ = draft_file(export, "stops")
+    path = tmp_path / "draft.toml"
+    path.write_text(draft.text, encoding="utf-8")
+
+    assert draft.date_format == "%m/%d/%Y"
+    assert "1 values of 'STOP_DATE' are not dates in '%m/%d/%Y'" in " ".join(draft.warnings)
+    report = check_file(load_mapping(path), export)
+    assert (report.rows_read, report.rows_accepted) == (300, 299)

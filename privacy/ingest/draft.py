@@ -172,31 +172,54 @@ def suggest_code(value: str, vocabulary: Sequence[str]) -> str:
     return close[0] if close else v.UNKNOWN
 
 
+# A format that fails on a few values still reads the column: those rows are bad data, not
+# a sign of another format (a "13/45/2024" among thousands of dates).
+FORMAT_FAILURES_KEPT = 5
+FORMAT_FAILURE_SHARE = 0.01
+
+
 class FormatTracker:
-    """Which candidate formats read every value fed to it, and which of those pairs ever
-    read a value differently."""
+    """Which candidate formats read every value fed to it (or all but a few), and which of
+    those pairs ever read a value differently."""
 
     def __init__(self, formats: Sequence[str], *, check_year: bool) -> None:
         self.live = list(formats)
         self._parsers = {fmt: time_parser(fmt, _UTC) for fmt in formats}
         self._check_year = check_year
         self.differ: dict[tuple[str, str], str] = {}  # pair -> a value read differently
+        self.fed = 0
+        self.failures: Counter[str] = Counter()
+        self.failed_examples: dict[str, list[str]] = {}
+
+    def _tolerated(self, fmt: str) -> bool:
+        failed = self.failures[fmt]
+        return failed == 0 or (
+            failed <= max(FORMAT_FAILURES_KEPT, FORMAT_FAILURE_SHARE * self.fed)
+            and failed < self.fed / 2
+        )
 
     def feed(self, value: str) -> None:
         """Test one non-blank value against the formats still in the running."""
         if not self.live:
             return
+        self.fed += 1
         readings = {}
         for fmt in self.live:
             try:
                 moment = self._parsers[fmt](value)
             except ValueError:
-                continue
-            if self._check_year and not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+                moment = None
+            if moment is None or (
+                self._check_year and not EARLIEST_YEAR <= moment.year <= LATEST_YEAR
+            ):
+                self.failures[fmt] += 1
+                examples = self.failed_examples.setdefault(fmt, [])
+                if len(examples) < 3:
+                    examples.append(value)
                 continue
             readings[fmt] = moment
         if len(readings) != len(self.live):
-            self.live = [fmt for fmt in self.live if fmt in readings]
+            self.live = [fmt for fmt in self.live if fmt in readings or self._tolerated(fmt)]
         if len(readings) > 1:
             read = list(readings.items())
             for i, (a, first) in enumerate(read):
@@ -206,10 +229,14 @@ class FormatTracker:
 
     def readings(self) -> list[str]:
         """One format per distinct reading of the values (the preferred of those that read
-        them alike): one means the format is settled, two or more that it is not."""
+        them alike, fewest failures first): one means the format is settled, two or more
+        that it is not."""
         kept: list[str] = []
-        for fmt in self.live:
-            if all((rep, fmt) in self.differ for rep in kept):
+        ranked = sorted(
+            (fmt for fmt in self.live if self._tolerated(fmt)), key=lambda f: self.failures[f]
+        )
+        for fmt in ranked:
+            if all((rep, fmt) in self.differ or (fmt, rep) in self.differ for rep in kept):
                 kept.append(fmt)
         return kept
 
@@ -643,10 +670,19 @@ class _Writer:
             )
             return
         fmt = readings[0]
+        failed = profile.dates.failures[fmt]
         if time_column is not None and fmt != "iso":
             fmt += " " + self.profile.columns[time_column].times.readings()[0]
         self.date_format = fmt
-        out.append(f"format = {_quote(fmt)}   # reads every value")
+        if failed:
+            bad = ", ".join(_quote(x) for x in profile.dates.failed_examples[readings[0]])
+            out.append(f"format = {_quote(fmt)}   # reads all but {failed:,} values")
+            out.append(f"# TODO: {failed:,} values are not dates ({bad}): those rows are rejected")
+            self.warnings.append(
+                f"{failed:,} values of {column!r} are not dates in {fmt!r} (for example {bad})"
+            )
+        else:
+            out.append(f"format = {_quote(fmt)}   # reads every value")
 
     def _time_column(self, date_column: str) -> str | None:
         """A column of times beside a column of dates alone, if there is one."""
