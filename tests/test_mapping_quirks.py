@@ -67,6 +67,13 @@ ROWS = [
 ]
 
 
+def mapping_file(tmp_path: Path, name: str, fields: str) -> Path:
+    """A stops mapping called ``name`` (its source too) with the ``fields`` given."""
+    path = tmp_path / f"{name}.toml"
+    path.write_text(f'name = "{name}"\nkind = "stops"\nsource = "{name}"\n' + fields)
+    return path
+
+
 def counts(engine: Engine, column: str) -> dict[str, int]:
     with engine.connect() as connection:
         found = connection.execute(text(f"SELECT {column}, COUNT(*) FROM stops GROUP BY {column}"))
@@ -148,12 +155,12 @@ def test_a_date_and_a_time_column_that_both_carry_both(
         "1,01/05/2024 00:00,12/30/1899 09:05\n"
         "2,02/29/2024 00:00,12/30/1899 23:59\n"
     )
-    mapping = tmp_path / "two-parts.toml"
-    mapping.write_text(
-        'name = "two-parts"\nkind = "stops"\nsource = "two-parts"\n'
+    mapping = mapping_file(
+        tmp_path,
+        "two-parts",
         '[fields.source_id]\ncolumn = "ID"\n'
         '[fields.occurred_at]\ncolumns = ["STOP_DATE", "STOP_TIME"]\n'
-        'take = ["date", "time"]\nformat = "%m/%d/%Y %H:%M"\n'
+        'take = ["date", "time"]\nformat = "%m/%d/%Y %H:%M"\n',
     )
     report = ingest_file(internal, public, "stops", path, load_mapping(mapping))
 
@@ -169,13 +176,13 @@ def test_the_district_is_the_declared_parent_of_the_beat(
     engines: tuple[Engine, Engine], tmp_path: Path
 ) -> None:
     internal, public = engines
-    mapping = tmp_path / "beats-only.toml"
-    mapping.write_text(
-        'name = "beats-only"\nkind = "stops"\nsource = "beats-only"\n'
+    mapping = mapping_file(
+        tmp_path,
+        "beats-only",
         '[fields.source_id]\ncolumn = "ID"\n'
         '[fields.occurred_at]\ncolumn = "WHEN"\n'
         '[fields.beat]\ncolumn = "BEAT"\n'
-        '[fields.district]\nparent_of = "beat"\n'
+        '[fields.district]\nparent_of = "beat"\n',
     )
     path = tmp_path / "export.csv"
     path.write_text(
@@ -201,13 +208,13 @@ def test_a_file_without_ids_takes_its_name_and_line(
         "Date,Outcome\n2024-01-05T10:00:00,Arrest\n2024-01-05T10:00:00,Arrest\n"
         "2024-01-09T18:30:00,Nothing found\n"
     )
-    mapping = tmp_path / "no-ids.toml"
-    mapping.write_text(
-        'name = "no-ids"\nkind = "stops"\nsource = "uk-force"\n'
+    mapping = mapping_file(
+        tmp_path,
+        "no-ids",
         "[fields.source_id]\nfrom_line = true\n"
         '[fields.occurred_at]\ncolumn = "Date"\n'
         '[fields.outcome]\ncolumn = "Outcome"\n'
-        'values = { Arrest = "arrest", "Nothing found" = "none" }\n'
+        'values = { Arrest = "arrest", "Nothing found" = "none" }\n',
     )
     first = ingest_file(internal, public, "stops", path, load_mapping(mapping))
     again = ingest_file(internal, public, "stops", path, load_mapping(mapping))
@@ -231,13 +238,13 @@ def test_a_code_table_read_from_a_lookup_file(
         "source value,canonical code\nArrest,arrest\nCommunity resolution,warning\n"
         "Nothing found,none\n"
     )
-    mapping = tmp_path / "lookup.toml"
-    mapping.write_text(
-        'name = "lookup"\nkind = "stops"\nsource = "lookup"\n'
+    mapping = mapping_file(
+        tmp_path,
+        "lookup",
         '[fields.source_id]\ncolumn = "ID"\n'
         '[fields.occurred_at]\ncolumn = "Date"\n'
         '[fields.outcome]\ncolumn = "Outcome"\nvalues_file = "outcomes.csv"\n'
-        'values = { "Nothing found" = "unknown" }  # the mapping wins over the file\n'
+        'values = { "Nothing found" = "unknown" }  # the mapping wins over the file\n',
     )
     path = tmp_path / "export.csv"
     path.write_text(
@@ -315,13 +322,13 @@ def test_a_referral_is_an_outcome_of_its_own(
     path.write_text(
         "ID,Date,Outcome\n1,2024-01-05T10:00,Referred for prosecution\n2,2024-01-06T10:00,Arrest\n"
     )
-    mapping = tmp_path / "referrals.toml"
-    mapping.write_text(
-        'name = "referrals"\nkind = "stops"\nsource = "referrals"\n'
+    mapping = mapping_file(
+        tmp_path,
+        "referrals",
         '[fields.source_id]\ncolumn = "ID"\n'
         '[fields.occurred_at]\ncolumn = "Date"\n'
         '[fields.outcome]\ncolumn = "Outcome"\n'
-        'values = { "Referred for prosecution" = "referral", Arrest = "arrest" }\n'
+        'values = { "Referred for prosecution" = "referral", Arrest = "arrest" }\n',
     )
     ingest_file(internal, public, "stops", path, load_mapping(mapping))
     assert counts(internal, "outcome") == {"referral": 1, "arrest": 1}
