@@ -318,3 +318,26 @@ def test_a_few_bad_dates_do_not_hide_the_format(tmp_path: Path) -> None:
     assert "1 values of 'STOP_DATE' are not dates in '%m/%d/%Y'" in " ".join(draft.warnings)
     report = check_file(load_mapping(path), export)
     assert (report.rows_read, report.rows_accepted) == (300, 299)
+
+
+@pytest.mark.parametrize(
+    ("ages", "suggested"),
+    [
+        ([str(18 + n % 60) for n in range(199)] + ["abc"], 'numeric = "age_band"'),
+        (["18-24", "25-34", "over 34", "10-17", ""] * 20, 'numeric = "age_range"'),
+    ],
+)
+def test_an_age_column_is_read_as_ages_or_ranges(
+    tmp_path: Path, ages: list[str], suggested: str
+) -> None:
+    export = tmp_path / "stops.csv"
+    rows = [f"S{n},2024-01-0{1 + n % 9},{age}" for n, age in enumerate(ages)]
+    export.write_text("\n".join(["STOP_ID,STOP_DATE,AGE", *rows]) + "\n")
+
+    draft, _ = draft_file(export, "stops")
+    path = tmp_path / "draft.toml"
+    path.write_text(draft.text, encoding="utf-8")
+
+    assert suggested in draft.text
+    rule = next(r for r in load_mapping(path).rules if r.target.name == "subject_age_band")
+    assert rule.numeric == suggested.split('"')[1]

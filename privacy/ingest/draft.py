@@ -703,9 +703,7 @@ class _Writer:
     def _category(self, target: CanonicalField, columns: list[str]) -> None:
         out = self.lines
         profiles = [self.profile.columns[c] for c in columns]
-        if target.name == "subject_age_band" and all(
-            p.kind in ("integer", "number") for p in profiles
-        ):
+        if target.name == "subject_age_band" and all(_mostly_ages(p) for p in profiles):
             out.append('numeric = "age_band"            # suggested: ages become age bands')
             counts: Counter[str] = Counter()
             for p in profiles:
@@ -714,6 +712,22 @@ class _Writer:
                 if p.blank:
                     counts[""] += p.blank
             self._values(target, counts)
+            return
+        if (
+            target.name == "subject_age_band"
+            and all(p.counts for p in profiles)
+            and all(_is_age_range(x) for p in profiles for x in p.counts or () if x not in _NULLS)
+        ):
+            out.append(
+                'numeric = "age_range"           # suggested: declared ranges become bands; '
+                "map any range that straddles two bands in values"
+            )
+            unread: Counter[str] = Counter()
+            for p in profiles:
+                unread.update(p.nulls)
+                if p.blank:
+                    unread[""] += p.blank
+            self._values(target, unread)
             return
         total: Counter[str] = Counter()
         for p in profiles:
@@ -771,3 +785,31 @@ def _reading(fmt: str, example: str) -> str:
     except ValueError:
         return "unreadable"
     return moment.isoformat(" ") if moment.time() != moment.min.time() else str(moment.date())
+
+
+# A column of ages may hold a few values that are not numbers ("abc", "unknown"): they are
+# listed in values, and the column is still read as ages.
+AGES_NOT_NUMBERS_SHARE = 0.05
+
+
+def _mostly_ages(profile: ColumnProfile) -> bool:
+    """Whether a column holds numbers but for a few values."""
+    if profile.kind in ("integer", "number"):
+        return True
+    odd = sum(profile.non_numeric.values())
+    return (
+        bool(profile.filled)
+        and len(profile.non_numeric) <= CODED_MAX
+        and (odd <= AGES_NOT_NUMBERS_SHARE * profile.filled)
+    )
+
+
+def _is_age_range(text: str) -> bool:
+    """Whether ``text`` is a declared age range ("18-24", "over 34", "65+")."""
+    try:
+        v.age_range_band(text)
+    except v.StraddlingRange:
+        return True
+    except ValueError:
+        return text.strip() == ""
+    return True
