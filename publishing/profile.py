@@ -19,10 +19,10 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from publishing.keys import unknown_keys
 from publishing.models import DepartmentProfileRevision
@@ -68,6 +68,12 @@ class DepartmentProfile:
     name: str
     sources: Mapping[str, SourceProfile] = field(default_factory=dict)
     revision: int | None = None  # in the public store; None before it is written
+
+    def declared(self, name: str, window: tuple[date, date]) -> DepartmentProfile:
+        """This profile with the department's ``name`` and, for every source it publishes,
+        the days its data cover (what a department states after its first ingest)."""
+        sources = {s: replace(p, window=window) for s, p in self.sources.items()}
+        return replace(self, name=name, sources=sources)
 
     def publishes(self, source: str) -> bool:
         """Whether the department publishes ``source`` at all."""
@@ -224,17 +230,23 @@ def _window(source: str, raw: object, fail: Fail) -> tuple[date, date] | None:
     return first, last
 
 
+def _latest(connection: Connection) -> tuple[int, str] | None:
+    """The newest revision's number and content, if any."""
+    row = connection.execute(
+        select(DepartmentProfileRevision.revision, DepartmentProfileRevision.content)
+        .order_by(DepartmentProfileRevision.revision.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
 def read_profile(engine: Engine) -> DepartmentProfile | None:
     """The profile in force: the public store's latest revision, or None."""
     with engine.connect() as connection:
-        row = connection.execute(
-            select(DepartmentProfileRevision.revision, DepartmentProfileRevision.content)
-            .order_by(DepartmentProfileRevision.revision.desc())
-            .limit(1)
-        ).first()
-    if row is None:
+        latest = _latest(connection)
+    if latest is None:
         return None
-    return profile_from_json(json.loads(row[1]), revision=int(row[0]))
+    return profile_from_json(json.loads(latest[1]), revision=latest[0])
 
 
 def write_profile(engine: Engine, profile: DepartmentProfile, *, now: datetime) -> int:
@@ -242,18 +254,10 @@ def write_profile(engine: Engine, profile: DepartmentProfile, *, now: datetime) 
     one in force); return the revision in force."""
     content = json.dumps(profile.as_json(), sort_keys=True, ensure_ascii=False)
     with engine.begin() as connection:
-        latest = connection.execute(
-            select(DepartmentProfileRevision.revision, DepartmentProfileRevision.content)
-            .order_by(DepartmentProfileRevision.revision.desc())
-            .limit(1)
-        ).first()
+        latest = _latest(connection)
         if latest is not None and latest[1] == content:
-            return int(latest[0])
-        revision = int(
-            connection.execute(
-                select(func.coalesce(func.max(DepartmentProfileRevision.revision), 0))
-            ).scalar_one()
-        )
+            return latest[0]
+        revision = 0 if latest is None else latest[0]
         connection.execute(
             insert(DepartmentProfileRevision).values(
                 revision=revision + 1, name=profile.name, content=content, created_at=now

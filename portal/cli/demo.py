@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from privacy.release.periods import Quarter
 from privacy.release.policy import load_policy
 from privacy.store.audit import utc_now
 from privacy.synth import CityManifest, generate_city
+from publishing.areas import city_name
 from publishing.models import Area
 from publishing.profile import read_profile, write_profile
 
@@ -125,14 +125,8 @@ def _declare_profile(out: Console, public: Engine, manifest: CityManifest) -> No
     profile = read_profile(public)
     if profile is None:
         return
-    with public.connect() as connection:
-        city = connection.scalar(select(Area.name).where(Area.level == "city"))
-    department = f"{city} Police Department"
-    declared = replace(
-        profile,
-        name=department,
-        sources={s: replace(p, window=(first, last)) for s, p in profile.sources.items()},
-    )
+    department = f"{city_name(public) or 'City'} Police Department"
+    declared = profile.declared(department, (first, last))
     if declared.to_toml() != profile.to_toml():
         revision = write_profile(public, declared, now=utc_now())
         out.print(

@@ -19,7 +19,7 @@ precinct's single sector, no finer.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -157,6 +157,6 @@ def ingest_sparse_department(internal: Engine, public: Engine, manifest: SparseM
     ingest_file(internal, public, "stops", manifest.stops, load_mapping("sparse-stops"))
     profile = read_profile(public)
     assert profile is not None  # the stops mapping declared what it records
-    stops = replace(profile.sources["stops"], window=(manifest.first_day, manifest.last_day))
-    declared = replace(profile, name="Sparse City Police Department", sources={"stops": stops})
+    window = (manifest.first_day, manifest.last_day)
+    declared = profile.declared("Sparse City Police Department", window)
     write_profile(public, declared, now=utc_now())
