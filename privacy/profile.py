@@ -15,7 +15,14 @@ from collections.abc import Mapping as MappingType
 
 from privacy.ingest.mapping import Mapping
 from privacy.schema import FieldType, fields_of
-from publishing.profile import SOURCES, DepartmentProfile, SourceProfile, Vocabularies
+from publishing.profile import (
+    SOURCES,
+    DepartmentProfile,
+    ProfileError,
+    SourceProfile,
+    Vocabularies,
+)
+from publishing.vocabularies import FAMILIES
 
 RECORD_KINDS = ("stops", "incidents", "force")
 
@@ -33,10 +40,13 @@ def recorded_by(mapping: Mapping) -> SourceProfile:
     if mapping.kind not in RECORD_KINDS:
         raise ValueError(f"a {mapping.kind} mapping declares no records")
     fields: dict[str, tuple[str, ...] | None] = {}
+    chosen: dict[str, str] = {}
     for rule in mapping.rules:
         target = rule.target
         if target.type is not FieldType.CATEGORY:
             continue
+        if target.declared is not None and (rule.columns or rule.constant is not None):
+            chosen[target.name] = target.declared
         if rule.constant is not None:
             if rule.constant != "unknown":
                 fields[target.name] = (rule.constant,)
@@ -53,7 +63,11 @@ def recorded_by(mapping: Mapping) -> SourceProfile:
             *([rule.fallback] if rule.fallback else []),
         ]
         fields[target.name] = tuple(c for c in target.vocabulary if c in set(named))
-    return SourceProfile(fields)
+    return SourceProfile(fields, vocabularies=_non_default(chosen))
+
+
+def _non_default(chosen: dict[str, str]) -> dict[str, str]:
+    return {k: name for k, name in chosen.items() if FAMILIES[k][0].name != name}
 
 
 def with_mapping(
@@ -66,12 +80,28 @@ def with_mapping(
     added = recorded_by(mapping)
     current = base.sources.get(source)
     fields = dict(current.fields) if current else {}
+    chosen = dict(current.vocabularies) if current else {}
+    for name in added.fields:
+        before = current.vocabulary(name) if current and name in current.fields else None
+        after = added.vocabulary(name)
+        if before is not None and after is not None and before != after:
+            raise ProfileError(
+                f"the mapping {mapping.name} reads {name} in the vocabulary {after.name}, but "
+                f"the department profile says its {source} use {before.name}; one source "
+                "keeps one vocabulary per field. If the department has changed how it codes "
+                f"{name}, declare it with `portal profile set` before ingesting"
+            )
+        if after is not None and after is not FAMILIES[name][0]:
+            chosen[name] = after.name
     order = vocabularies()[source]
     for name, codes in added.fields.items():
         joined = _joined(fields[name], codes) if name in fields else codes
+        vocabulary = added.vocabulary(name)
+        codes_in_order = vocabulary.codes if vocabulary else order[name]
         # In the vocabulary's order, whichever mapping named a code first.
-        fields[name] = None if joined is None else tuple(c for c in order[name] if c in joined)
-    sources = {**base.sources, source: SourceProfile(fields, current.window if current else None)}
+        fields[name] = None if joined is None else tuple(c for c in codes_in_order if c in joined)
+    window = current.window if current else None
+    sources = {**base.sources, source: SourceProfile(fields, window, chosen)}
     return DepartmentProfile(base.name, _ordered(sources), base.revision)
 
 

@@ -7,10 +7,11 @@ is what the synthetic city writes and what the ``canonical-*`` mappings read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from privacy import vocabulary as v
+from publishing import vocabularies
 
 
 class FieldType(StrEnum):
@@ -34,9 +35,22 @@ class CanonicalField:
 
     name: str
     type: FieldType
-    vocabulary: tuple[str, ...] = ()
+    vocabulary: tuple[str, ...] = ()  # the codes it takes (its default vocabulary's)
     required: bool = False
     description: str = ""
+    declared: str | None = None  # the vocabulary declared for it, when not the default
+
+    @property
+    def stored_codes(self) -> tuple[str, ...]:
+        """Every code the store accepts in the field, whatever vocabulary is declared."""
+        return vocabularies.stored_codes(self.name, self.vocabulary)
+
+    def using(self, vocabulary: str) -> CanonicalField:
+        """The field as a department that declares ``vocabulary`` for it records it
+        (VocabularyError for a vocabulary the field cannot use)."""
+        found = vocabularies.declared(self.name, vocabulary)
+        assert found is not None  # declared() raises for a field without a family
+        return replace(self, vocabulary=found.codes, declared=found.name)
 
 
 _F = CanonicalField
@@ -49,7 +63,13 @@ STOP_FIELDS = (
     _F("beat", _T.AREA, description="beat code"),
     _F("stop_type", _T.CATEGORY, v.STOP_TYPE),
     _F("reason", _T.CATEGORY, v.REASON, description="reason category for the stop"),
-    _F("subject_race", _T.CATEGORY, v.SUBJECT_RACE),
+    _F("subject_race", _T.CATEGORY, v.SUBJECT_RACE, description="as the officer recorded it"),
+    _F(
+        "subject_self_defined_ethnicity",
+        _T.CATEGORY,
+        vocabularies.ETHNIC_GROUPS.codes,
+        description="as the person stated it, where a department records both",
+    ),
     _F("subject_sex", _T.CATEGORY, v.SUBJECT_SEX),
     _F("subject_age_band", _T.CATEGORY, v.SUBJECT_AGE_BAND),
     _F("frisk_performed", _T.CATEGORY, v.FLAG),
@@ -66,7 +86,12 @@ STOP_FIELDS = (
 INCIDENT_FIELDS = (
     _F("source_id", _T.ID, required=True, description="the source's id of the incident"),
     _F("occurred_at", _T.DATETIME, required=True, description="when the offence began, local"),
-    _F("offense_category", _T.CATEGORY, v.OFFENSE_CATEGORY, description="UCR Part I or other"),
+    _F(
+        "offense_category",
+        _T.CATEGORY,
+        v.OFFENSE_CATEGORY,
+        description="in the declared offence vocabulary",
+    ),
     _F(
         "crime_against",
         _T.CATEGORY,

@@ -11,29 +11,15 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
-UNKNOWN = "unknown"
+from publishing import vocabularies as shipped
 
-# Stanford Open Policing Project's standard race categories, with its spelling of
-# "asian/pacific islander" folded into a code that is safe in URLs and column names.
-SUBJECT_RACE = (
-    "asian_pacific_islander",
-    "black",
-    "hispanic",
-    "white",
-    "other",
-    UNKNOWN,
-)
+UNKNOWN = shipped.UNKNOWN
+
+# The default vocabularies of the fields that can declare another (see
+# :mod:`publishing.vocabularies`).
+SUBJECT_RACE = shipped.US_RACE.codes
 SUBJECT_SEX = ("female", "male", "other", UNKNOWN)
-SUBJECT_AGE_BAND = (
-    "under_18",
-    "18_24",
-    "25_34",
-    "35_44",
-    "45_54",
-    "55_64",
-    "65_plus",
-    UNKNOWN,
-)
+SUBJECT_AGE_BAND = shipped.US_AGE_BANDS.codes
 STOP_TYPE = ("vehicular", "pedestrian", "other", UNKNOWN)
 REASON = (
     "traffic_violation",
@@ -45,40 +31,62 @@ REASON = (
     "other",
     UNKNOWN,
 )
-# Ordered from least to most severe: a stop's outcome is the most severe thing that happened.
-# A referral (referred for prosecution, or to another agency, without an arrest) ranks above
-# a summons and below an arrest.
-OUTCOME = ("none", "warning", "citation", "summons", "referral", "arrest", UNKNOWN)
+OUTCOME = shipped.US_OUTCOMES.codes
 # Tri-state flags: a source that does not record a flag says so with ``unknown``.
 FLAG = ("yes", "no", UNKNOWN)
 
 # UCR Part I offences plus "other" (Part II and anything a source does not classify).
-OFFENSE_CATEGORY = (
-    "homicide",
-    "rape",
-    "robbery",
-    "aggravated_assault",
-    "burglary",
-    "larceny",
-    "motor_vehicle_theft",
-    "arson",
-    "other",
-    UNKNOWN,
-)
+OFFENSE_CATEGORY = shipped.UCR_PART_ONE.codes
 CRIME_AGAINST = ("person", "property", "society", UNKNOWN)
-# What a record is against when the source does not say (NIBRS's grouping of Part I).
+_AGAINST = {
+    "person": (
+        "homicide",
+        "rape",
+        "aggravated_assault",
+        "kidnapping",
+        "human_trafficking",
+        "sex_offenses",
+        "assault",
+        "violence_and_sexual_offences",
+    ),
+    "property": (
+        "robbery",
+        "burglary",
+        "larceny",
+        "motor_vehicle_theft",
+        "arson",
+        "destruction_vandalism",
+        "stolen_property",
+        "fraud",
+        "embezzlement",
+        "counterfeiting_forgery",
+        "extortion",
+        "bribery",
+        "vehicle_crime",
+        "theft_from_the_person",
+        "shoplifting",
+        "bicycle_theft",
+        "other_theft",
+        "criminal_damage_and_arson",
+    ),
+    "society": (
+        "drug_offenses",
+        "weapon_law_violations",
+        "prostitution",
+        "pornography",
+        "gambling",
+        "animal_cruelty",
+        "drugs",
+        "possession_of_weapons",
+        "public_order",
+    ),
+}
+# What a record is against when the source does not say: NIBRS's grouping, for the codes of
+# every offence vocabulary ("other", anti-social behaviour and unknown say nothing).
 CRIME_AGAINST_BY_OFFENSE: Mapping[str, str] = MappingProxyType(
     {
-        "homicide": "person",
-        "rape": "person",
-        "aggravated_assault": "person",
-        "robbery": "property",
-        "burglary": "property",
-        "larceny": "property",
-        "motor_vehicle_theft": "property",
-        "arson": "property",
-        "other": UNKNOWN,
-        UNKNOWN: UNKNOWN,
+        code: next((k for k, codes in _AGAINST.items() if code in codes), UNKNOWN)
+        for code in shipped.stored_codes("offense_category", ())
     }
 )
 
@@ -156,8 +164,9 @@ def age_range_band(text: str) -> str:
     return first
 
 
-def outcome_severity(outcome: str) -> int:
-    """Rank an outcome code; ``unknown`` ranks below ``none`` so any known outcome wins."""
+def outcome_severity(outcome: str, codes: tuple[str, ...] = OUTCOME) -> int:
+    """Rank an outcome code among ``codes`` (an outcome vocabulary, least severe first);
+    ``unknown`` ranks below every known outcome so any known outcome wins."""
     if outcome == UNKNOWN:
         return -1
-    return OUTCOME.index(outcome)
+    return codes.index(outcome)

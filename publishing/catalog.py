@@ -31,6 +31,7 @@ from publishing.models import (
 from publishing.profile import DepartmentProfile, read_profile
 from publishing.releases import TableContent, read_release
 from publishing.statement import BudgetStatement
+from publishing.vocabularies import Vocabulary, declared
 
 
 @dataclass(frozen=True)
@@ -238,6 +239,20 @@ class Catalog:
         if release is None:
             return None
         return self.tables(release.id).get(name)
+
+    def vocabulary(self, field_name: str, period: str | None = None) -> Vocabulary:
+        """The vocabulary ``period``'s release (the latest release when None) counts a coded
+        field in: its codes, in order, and its headline measure. The field's default when
+        there is no release yet."""
+        chosen = self.current.get(period) if period else None
+        if chosen is None and period is None and self.periods:
+            chosen = self.current[self.periods[-1]]
+        found = (
+            chosen.statement.vocabulary(field_name) if chosen is not None else declared(field_name)
+        )
+        if found is None:
+            raise KeyError(f"{field_name} has no vocabularies to choose from")
+        return found
 
     def areas_at(self, level: str) -> list[AreaInfo]:
         """The declared areas of a level, by code."""

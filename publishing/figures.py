@@ -20,8 +20,8 @@ from publishing.charts import (
     trend_chart,
 )
 from publishing.estimates import Z95, Estimate, ratio, scaled, total
-from publishing.headlines import released_total
-from publishing.labels import PART_ONE, label
+from publishing.headlines import crime_headline, released_total
+from publishing.labels import label
 
 
 def monthly(
@@ -327,9 +327,10 @@ def crime_trend(catalog: Catalog, district: str | None) -> Chart | None:
         else ("incidents_by_month_district_offense")
     )
     where: dict[str, str] = {} if district is None else {"district": district}
+    offences = catalog.vocabulary("offense_category").known
     series = [
         (label(code), monthly(catalog, table_name, offense_category=code, **where))
-        for code in (*PART_ONE, "other")
+        for code in offences
     ]
     series = [(name, points) for name, points in series if points]
     if not series:
@@ -345,20 +346,23 @@ def crime_trend(catalog: Catalog, district: str | None) -> Chart | None:
 
 
 def crime_districts_quarter(catalog: Catalog, period: str) -> Chart | None:
-    """Part I crimes by district in a quarter (the district its beats lie in)."""
+    """The headline crimes (Part I, Group A, ...) by district in a quarter (the district
+    its beats lie in)."""
     table = catalog.table(period, "incidents_by_month_district_offense")
     if table is None:
         return None
+    counted = crime_headline(catalog, period)
     bars = [
-        (catalog.area_name(code), total(table.where(district=code, offense_category=PART_ONE)))
+        (catalog.area_name(code), total(table.where(district=code, offense_category=counted.codes)))
         for code in table.values_of("district")
     ]
     return bar_chart(
         "crime-district-quarter",
-        f"Part I crimes by district, {period}",
-        f"Part I crimes reported in each district in {period}, with 95% intervals.",
+        f"{counted.label} by district, {period}",
+        f"{counted.label} reported in each district in {period}, with 95% intervals."
+        + (f" ({counted.note[0].upper()}{counted.note[1:]}.)" if counted.note else ""),
         "crimes",
-        [("Part I crimes", bars)],
+        [(counted.label, bars)],
         category_title="district",
     )
 
@@ -392,7 +396,8 @@ def crime_concentration(catalog: Catalog, period: str) -> Chart | None:
 
 
 def crime_by_district(catalog: Catalog) -> Chart | None:
-    """Part I crimes per month in each district (the district its beats lie in)."""
+    """The headline crimes per month in each district (the district its beats lie in)."""
+    counted = crime_headline(catalog)
     series = [
         (
             a.name,
@@ -400,7 +405,7 @@ def crime_by_district(catalog: Catalog) -> Chart | None:
                 catalog,
                 "incidents_by_month_district_offense",
                 district=a.code,
-                offense_category=PART_ONE,
+                offense_category=counted.codes,
             ),
         )
         for a in catalog.areas_at("district")
@@ -410,8 +415,8 @@ def crime_by_district(catalog: Catalog) -> Chart | None:
         return None
     return trend_chart(
         "crime-districts",
-        "Part I crimes per month by district",
-        "Part I crimes reported per month in each district, with 95% bands.",
+        f"{counted.label} per month by district",
+        f"{counted.label} reported per month in each district, with 95% bands.",
         "crimes",
         series,
     )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from publishing.catalog import Catalog, PublishedTable
 from publishing.charts import fmt, interval_text
 from publishing.estimates import Z95, Estimate, percent_change, ratio, scaled, total
-from publishing.labels import PART_ONE
+from publishing.vocabularies import Headline as VocabularyHeadline
 
 
 def year_earlier(period: str) -> str:
@@ -62,6 +62,14 @@ def released_total(table: PublishedTable | None, **where: str | Iterable[str]) -
     return total(cells) if cells else None
 
 
+def crime_headline(catalog: Catalog, period: str | None = None) -> VocabularyHeadline:
+    """The crimes a period's headline counts: its offence vocabulary's own measure (Part I
+    crimes, Group A offences, recorded crimes without anti-social behaviour)."""
+    headline = catalog.vocabulary("offense_category", period).headline
+    assert headline is not None  # every offence vocabulary has one
+    return headline
+
+
 def quarter_figures(catalog: Catalog, period: str) -> dict[str, Estimate]:
     """A quarter's headline numbers (those its release has)."""
     t = catalog.table
@@ -70,8 +78,9 @@ def quarter_figures(catalog: Catalog, period: str) -> dict[str, Estimate]:
         "no_action": released_total(t(period, "no_action_stops_in_quarter")),
         "searches": released_total(t(period, "searches_in_quarter")),
         "hits": released_total(t(period, "search_hits_in_quarter")),
-        "part_one": released_total(
-            t(period, "incidents_by_month_offense"), offense_category=PART_ONE
+        "crimes": released_total(
+            t(period, "incidents_by_month_offense"),
+            offense_category=crime_headline(catalog, period).codes,
         ),
         "force": released_total(t(period, "force_in_quarter")),
     }
@@ -93,7 +102,7 @@ _HEADLINES = (
     ("no_action_share", "Share of stops with no action", 1, "%"),
     ("searches", "Searches", 0, ""),
     ("hit_rate", "Searches that found contraband", 1, "%"),
-    ("part_one", "Part I crimes reported", 0, ""),
+    ("crimes", "{crimes} reported", 0, ""),
     ("force", "Uses of force", 0, ""),
 )
 
@@ -118,10 +127,14 @@ def headlines(catalog: Catalog, period: str) -> list[Headline]:
             f"not compared with {previous}: only part of the quarter is covered ({covered})"
         )
         before = {}
+    counted = crime_headline(catalog, period)
+    if "crimes" in before and crime_headline(catalog, previous) != counted:
+        del before["crimes"]  # counted in another vocabulary: not the same measure
     result = []
     for key, name, digits, suffix in _HEADLINES:
         if key not in now:
             continue
+        name = name.format(crimes=counted.label)
         change, unit = None, "%"
         if key in before:
             if suffix == "%":  # a share: the change in percentage points
@@ -151,10 +164,11 @@ def summary(catalog: Catalog, period: str) -> str:
             f"{figures['no_action_share'].estimate.value:.0f}% of stops ended with "
             f"no action; {figures['no_action_share'].change_text()}."
         )
-    if "part_one" in figures:
+    if "crimes" in figures:
+        counted = crime_headline(catalog, period)
         parts.append(
-            f"About {fmt(figures['part_one'].estimate.value)} Part I crimes were "
-            f"reported; {figures['part_one'].change_text()}."
+            f"About {fmt(figures['crimes'].estimate.value)} {counted.noun} were "
+            f"reported; {figures['crimes'].change_text()}."
         )
     parts.append(
         "Every figure is a privacy-protected estimate; the range after it is where "

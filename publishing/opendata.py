@@ -28,6 +28,7 @@ from typing import Any, Final
 
 from publishing.catalog import PublishedCell, PublishedTable, ReleaseInfo
 from publishing.csvfiles import TEXT, csv_bytes
+from publishing.vocabularies import Vocabulary, declared
 
 MEASURES: Final = ("value", "ci_low", "ci_high", "std_error", "estimate")
 """The columns after a table's dimensions, in every CSV."""
@@ -54,34 +55,16 @@ DIMENSION_DESCRIPTIONS: Final[Mapping[str, str]] = MappingProxyType(
             "Beat code (a beat lies within one district); `unknown` where the record's beat "
             "was not recorded or not a declared beat."
         ),
-        "subject_race": (
-            "Race of the person, as the department recorded it: "
-            "asian_pacific_islander, black, hispanic, white, other; " + _UNKNOWN
-        ),
         "subject_sex": "Sex of the person, as recorded: female, male, other; " + _UNKNOWN,
-        "subject_age_band": (
-            "Age of the person in years, as a band: under_18, 18_24, 25_34, "
-            "35_44, 45_54, 55_64, 65_plus; " + _UNKNOWN
-        ),
         "stop_type": "Kind of stop: vehicular, pedestrian, other; " + _UNKNOWN,
         "reason": (
             "Reason for the stop, as a category: traffic_violation, equipment, "
             "investigative, suspicious, call_for_service, warrant, other; " + _UNKNOWN
         ),
-        "outcome": (
-            "Most severe outcome of the stop, from least to most severe: none, warning, "
-            "citation, summons, referral (for prosecution or to another agency, without an "
-            "arrest), arrest; " + _UNKNOWN
-        ),
         "frisk_performed": "Whether the person was frisked: yes, no; " + _UNKNOWN,
         "search_conducted": "Whether a search was conducted: yes, no; " + _UNKNOWN,
         "contraband_found": "Whether a search found contraband: yes, no; " + _UNKNOWN,
         "use_of_force": "Whether force was used during the stop: yes, no; " + _UNKNOWN,
-        "offense_category": (
-            "Offence, as a UCR Part I category: homicide, rape, robbery, "
-            "aggravated_assault, burglary, larceny, motor_vehicle_theft, arson; "
-            "other for everything else (Part II and unclassified offences); " + _UNKNOWN
-        ),
         "crime_against": (
             "What the offence was against: person, property, society; derived from "
             "the offence where the source does not say; " + _UNKNOWN
@@ -93,7 +76,27 @@ DIMENSION_DESCRIPTIONS: Final[Mapping[str, str]] = MappingProxyType(
         "subject_injury": "Whether the person was injured: yes, no; " + _UNKNOWN,
     }
 )
-"""Plain-English descriptions of the dimensions a table can have."""
+"""Plain-English descriptions of the dimensions a table can have (coded fields with several
+vocabularies are described by :func:`coded_description`)."""
+
+CODED_FIELDS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "subject_race": "Race or ethnic group of the person, as the officer recorded it",
+        "subject_self_defined_ethnicity": "Ethnic group of the person, as they stated it",
+        "subject_age_band": "Age of the person in years, as a band",
+        "outcome": "Most severe outcome of the stop, from least to most severe",
+        "offense_category": "Offence",
+    }
+)
+
+
+def coded_description(field: str, vocabulary: Vocabulary) -> str:
+    """A coded field's description in the vocabulary a release counts it in."""
+    return (
+        f"{CODED_FIELDS[field]}, in the vocabulary {vocabulary.name} ({vocabulary.title}): "
+        f"{vocabulary.description}; {_UNKNOWN}"
+    )
+
 
 MEASURE_DESCRIPTIONS: Final[Mapping[str, str]] = MappingProxyType(
     {
@@ -180,12 +183,19 @@ def table_columns(table: PublishedTable) -> tuple[str, ...]:
     return (*table.dimensions, *MEASURES)
 
 
-def field_description(table: PublishedTable, field: str) -> str:
-    """The plain-English description of one column of a table, or
+def field_description(
+    table: PublishedTable, field: str, vocabularies: Mapping[str, str] | None = None
+) -> str:
+    """The plain-English description of one column of a table (a coded field in the
+    vocabulary of ``vocabularies``, field -> name, or its default), or
     :class:`UndescribedColumn` if there is none."""
     if field in MEASURE_DESCRIPTIONS:
         noun = SOURCE_NOUNS.get(table.source, f"{table.source} records")
         return MEASURE_DESCRIPTIONS[field].format(noun=noun)
+    if field in table.dimensions and field in CODED_FIELDS:
+        vocabulary = declared(field, (vocabularies or {}).get(field))
+        assert vocabulary is not None  # every coded field described here has vocabularies
+        return coded_description(field, vocabulary)
     if field in table.dimensions and field in DIMENSION_DESCRIPTIONS:
         return DIMENSION_DESCRIPTIONS[field]
     raise UndescribedColumn(
@@ -290,23 +300,33 @@ def _by_name(tables: Mapping[str, PublishedTable]) -> list[PublishedTable]:
     return [tables[name] for name in sorted(tables)]
 
 
-def data_dictionary(tables: Mapping[str, PublishedTable]) -> list[DictionaryEntry]:
+def data_dictionary(
+    tables: Mapping[str, PublishedTable], vocabularies: Mapping[str, str] | None = None
+) -> list[DictionaryEntry]:
     """Every column of every table (tables by name, columns in CSV order), with its type and
-    plain-English description; :class:`UndescribedColumn` if a column has no description."""
+    plain-English description (coded fields in the release's ``vocabularies``);
+    :class:`UndescribedColumn` if a column has no description."""
     return [
-        DictionaryEntry(table.name, column, field_type(column), field_description(table, column))
+        DictionaryEntry(
+            table.name,
+            column,
+            field_type(column),
+            field_description(table, column, vocabularies),
+        )
         for table in _by_name(tables)
         for column in table_columns(table)
     ]
 
 
-def data_dictionary_csv(tables: Mapping[str, PublishedTable]) -> bytes:
+def data_dictionary_csv(
+    tables: Mapping[str, PublishedTable], vocabularies: Mapping[str, str] | None = None
+) -> bytes:
     """The data dictionary as UTF-8 CSV with the header ``table,field,type,description``
     (every column is text)."""
     return csv_bytes(
         ("table", "field", "type", "description"),
         [TEXT] * 4,
-        (astuple(entry) for entry in data_dictionary(tables)),
+        (astuple(entry) for entry in data_dictionary(tables, vocabularies)),
     )
 
 
@@ -357,13 +377,13 @@ def _resource_description(table: PublishedTable) -> str:
     return " ".join(words)
 
 
-def _schema(table: PublishedTable) -> dict[str, Any]:
+def _schema(table: PublishedTable, vocabularies: Mapping[str, str]) -> dict[str, Any]:
     fields: list[dict[str, Any]] = []
     for column in table_columns(table):
         field: dict[str, Any] = {
             "name": column,
             "type": field_type(column),
-            "description": field_description(table, column),
+            "description": field_description(table, column, vocabularies),
         }
         if column in table.dimensions or column == "value":
             field["constraints"] = {"required": True}
@@ -373,7 +393,7 @@ def _schema(table: PublishedTable) -> dict[str, Any]:
     return {"fields": fields, "primaryKey": list(table.dimensions), "missingValues": [""]}
 
 
-def _resource(table: PublishedTable) -> dict[str, Any]:
+def _resource(table: PublishedTable, vocabularies: Mapping[str, str]) -> dict[str, Any]:
     name = _checked_name(table)
     return {
         "name": name,
@@ -384,7 +404,7 @@ def _resource(table: PublishedTable) -> dict[str, Any]:
         "encoding": "utf-8",
         "title": table.title,
         "description": _resource_description(table),
-        "schema": _schema(table),
+        "schema": _schema(table, vocabularies),
     }
 
 
@@ -428,7 +448,7 @@ def datapackage(release: ReleaseInfo, tables: Mapping[str, PublishedTable]) -> d
         "created": _created(release),
         "licenses": [dict(LICENSE)],
         "keywords": ["police", "transparency", "differential privacy", release.period],
-        "resources": [_resource(table) for table in _by_name(tables)],
+        "resources": [_resource(table, dict(statement.vocabularies)) for table in _by_name(tables)],
     }
 
 
@@ -453,7 +473,7 @@ def open_data_files(
         + "\n"
     )
     yield "datapackage.json", package.encode("utf-8")
-    yield "data-dictionary.csv", data_dictionary_csv(tables)
+    yield "data-dictionary.csv", data_dictionary_csv(tables, dict(release.statement.vocabularies))
     for table in _by_name(tables):
         name = _checked_name(table)
         yield f"tables/{name}.csv", table_csv(release, table)

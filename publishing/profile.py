@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, insert, select
 
 from publishing.keys import unknown_keys
 from publishing.models import DepartmentProfileRevision
+from publishing.vocabularies import FAMILIES, Vocabulary, VocabularyError, declared
 
 SOURCES = ("stops", "incidents", "force")
 ALL_CODES = "all"
@@ -47,6 +48,12 @@ class SourceProfile:
 
     fields: Mapping[str, tuple[str, ...] | None]
     window: tuple[date, date] | None = None
+    # The vocabulary each field with several declares, where it is not the default.
+    vocabularies: Mapping[str, str] = field(default_factory=dict)
+
+    def vocabulary(self, name: str) -> Vocabulary | None:
+        """The vocabulary the field uses (None for a field with a single one)."""
+        return declared(name, self.vocabularies.get(name))
 
     def records(self, name: str) -> bool:
         """Whether the field is recorded at all."""
@@ -58,7 +65,10 @@ class SourceProfile:
         if name not in self.fields:
             return code == "unknown"
         codes = self.fields[name]
-        return codes is None or code in codes
+        if codes is None:
+            vocabulary = self.vocabulary(name)
+            return vocabulary is None or code in vocabulary.codes
+        return code in codes
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,9 @@ class DepartmentProfile:
                     f'window = ["{profile.window[0].isoformat()}", '
                     f'"{profile.window[1].isoformat()}"]'
                 )
+            if profile.vocabularies:
+                lines.append(f"[{source}.vocabularies]")
+                lines += [f'{k} = "{v}"' for k, v in sorted(profile.vocabularies.items())]
             lines.append(f"[{source}.fields]")
             for name in sorted(profile.fields):
                 codes = profile.fields[name]
@@ -122,6 +135,7 @@ class DepartmentProfile:
                     else [p.window[0].isoformat(), p.window[1].isoformat()],
                     "fields": {k: (None if v is None else list(v)) for k, v in p.fields.items()},
                 }
+                | ({"vocabularies": dict(p.vocabularies)} if p.vocabularies else {})
                 for source, p in self.sources.items()
             },
         }
@@ -177,10 +191,11 @@ def profile_from_json(
 def _source(
     source: str, raw: Mapping[str, object], vocabularies: Vocabularies | None, fail: Fail
 ) -> SourceProfile:
-    extra = sorted(set(raw) - {"fields", "window"})
+    extra = sorted(set(raw) - {"fields", "window", "vocabularies"})
     if extra:
-        raise fail(f"[{source}] {unknown_keys(extra, ('fields', 'window'))}")
+        raise fail(f"[{source}] {unknown_keys(extra, ('fields', 'window', 'vocabularies'))}")
     window = _window(source, raw.get("window"), fail)
+    chosen = _vocabularies(source, raw.get("vocabularies", {}), fail)
     raw_fields = raw.get("fields", {})
     if not isinstance(raw_fields, Mapping):
         raise fail(f'[{source}.fields] must be a table of field = [codes] or "all"')
@@ -200,16 +215,36 @@ def _source(
                 f"[{source}.fields] {name} must be a list of the codes that can occur, or "
                 f'"{ALL_CODES}"'
             )
-        if known is not None:
-            bad = [c for c in codes if c not in known[name]]
+        vocabulary = declared(name, chosen.get(name)) if name in FAMILIES else None
+        allowed = vocabulary.codes if vocabulary else known[name] if known else None
+        if allowed is not None:
+            bad = [c for c in codes if c not in allowed]
             if bad:
                 raise fail(
-                    f"[{source}.fields] {name}: {bad} are not codes of {name} (its codes: "
-                    + ", ".join(known[name])
+                    f"[{source}.fields] {name}: {bad} are not codes of {name}"
+                    + (f" in the vocabulary {vocabulary.name}" if vocabulary else "")
+                    + " (its codes: "
+                    + ", ".join(allowed)
                     + ")"
                 )
         fields[name] = tuple(dict.fromkeys(codes))
-    return SourceProfile(fields, window)
+    return SourceProfile(fields, window, chosen)
+
+
+def _vocabularies(source: str, raw: object, fail: Fail) -> dict[str, str]:
+    """The ``[SOURCE.vocabularies]`` table: field = the shipped vocabulary it uses."""
+    if not isinstance(raw, Mapping) or not all(isinstance(v, str) for v in raw.values()):
+        raise fail(f'[{source}.vocabularies] must be a table of field = "vocabulary name"')
+    chosen = {}
+    for name, vocabulary in raw.items():
+        try:
+            found = declared(str(name), str(vocabulary))
+        except VocabularyError as error:
+            raise fail(f"[{source}.vocabularies] {error}") from None
+        # The default is not written down, so a profile has one way to say it.
+        if found is not None and found is not FAMILIES[str(name)][0]:
+            chosen[str(name)] = found.name
+    return chosen
 
 
 def _window(source: str, raw: object, fail: Fail) -> tuple[date, date] | None:

@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from publishing.vocabularies import Vocabulary, declared
+
 # Greek letters are the field's own notation, as on the methodology page.
 CURRENCY_WORDS = {"rho": "zCDP ρ", "epsilon": "pure-DP ε"}  # noqa: RUF001
 
@@ -42,6 +44,8 @@ class BudgetStatement:
     withheld: tuple[tuple[str, str], ...] = ()
     coverage: tuple[tuple[str, str, str], ...] = ()  # (source, first day, last day)
     partial: bool = False
+    # The vocabulary each coded field was counted in (field -> shipped vocabulary name).
+    vocabularies: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(cls, raw: dict[str, Any]) -> BudgetStatement:
@@ -73,7 +77,15 @@ class BudgetStatement:
                 for source, days in dict(raw.get("coverage", {})).items()
             ),
             partial=bool(raw.get("partial", False)),
+            vocabularies=tuple(
+                (str(k), str(v)) for k, v in dict(raw.get("vocabularies", {})).items()
+            ),
         )
+
+    def vocabulary(self, field_name: str) -> Vocabulary | None:
+        """The vocabulary the release counts ``field_name`` in (a release written before
+        vocabularies were declared used the defaults)."""
+        return declared(field_name, dict(self.vocabularies).get(field_name))
 
     @property
     def currency_words(self) -> str:

@@ -21,6 +21,7 @@ def stop_row(n: int, **overrides: str) -> dict[str, str]:
         "stop_type": "vehicular",
         "reason": "traffic_violation",
         "subject_race": ("black", "white", "hispanic", "unknown")[n % 4],
+        "subject_self_defined_ethnicity": "unknown",
         "subject_sex": "male" if n % 3 else "female",
         "subject_age_band": "25_34",
         "frisk_performed": "no",

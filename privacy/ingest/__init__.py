@@ -16,6 +16,7 @@ from privacy.schema import RECORD_KINDS
 from privacy.store.audit import default_actor, record_audit, utc_now
 from privacy.store.models import IngestBatch
 from publishing.areas import area_codes, beat_districts
+from publishing.profile import DepartmentProfile
 
 __all__ = ["IngestRefused", "IngestReport", "MappingError", "ingest_file", "load_mapping"]
 
@@ -49,6 +50,9 @@ def ingest_file(
                     "(`portal ingest areas FILE --mapping NAME`)"
                 )
             mapping = replace(mapping, beat_districts=parents)
+        # A mapping whose vocabularies contradict the profile's is refused before a row is
+        # read: the store would hold one field in two codings.
+        _profiled(public, mapping)
         report = ingest_records(
             internal,
             mapping,
@@ -79,19 +83,32 @@ def ingest_file(
     return report
 
 
-def declare_mapping(public: Engine, mapping: Mapping) -> list[str]:
-    """Add what ``mapping`` records to the department profile in force (configuration is
-    public; nothing here reads a record); a note when that changed the profile."""
+def _profiled(
+    public: Engine, mapping: Mapping
+) -> tuple[DepartmentProfile | None, DepartmentProfile]:
+    """The profile in force, and the profile with what ``mapping`` records added; refused
+    when the mapping contradicts it."""
     from privacy.profile import with_mapping
-    from privacy.store.audit import utc_now
     from publishing.areas import city_name
-    from publishing.profile import read_profile, write_profile
+    from publishing.profile import ProfileError, read_profile
 
     current = read_profile(public)
     name = f"{city_name(public) or 'City'} Police Department"
-    updated = with_mapping(current, mapping, name)
-    for _columns, variant in mapping.variants:  # what any of its layouts records
-        updated = with_mapping(updated, variant, name)
+    try:
+        updated = with_mapping(current, mapping, name)
+        for _columns, variant in mapping.variants:  # what any of its layouts records
+            updated = with_mapping(updated, variant, name)
+    except ProfileError as error:
+        raise IngestRefused(str(error)) from None
+    return current, updated
+
+
+def declare_mapping(public: Engine, mapping: Mapping) -> list[str]:
+    """Add what ``mapping`` records to the department profile in force (configuration is
+    public; nothing here reads a record); a note when that changed the profile."""
+    from publishing.profile import write_profile
+
+    current, updated = _profiled(public, mapping)
     if current is not None and updated.as_json() == current.as_json():
         return []
     revision = write_profile(public, updated, now=utc_now())

@@ -212,11 +212,13 @@ class RowConverter:
             def combine(codes: list[str]) -> str:
                 return next((code for code in codes if code != v.UNKNOWN), v.UNKNOWN)
         else:
+            severity = rule.target.vocabulary
 
             def combine(codes: list[str]) -> str:
-                worst = max(codes, key=v.outcome_severity)
+                worst = max(codes, key=lambda code: v.outcome_severity(code, severity))
                 # "none" with a column not recorded is not known to be none.
-                return v.UNKNOWN if worst == "none" and v.UNKNOWN in codes else worst
+                least = severity[0]  # "none" (or "no further action")
+                return v.UNKNOWN if worst == least and v.UNKNOWN in codes else worst
 
         return lambda row: combine([read(row) for read in readers])
 

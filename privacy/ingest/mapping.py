@@ -23,6 +23,7 @@ from privacy.schema import KINDS, CanonicalField, FieldType, fields_of
 from privacy.shipped import resolve_toml, shipped_names
 from publishing.codes import AREA_CODE_RULE, is_area_code
 from publishing.keys import unknown_keys
+from publishing.vocabularies import US_AGE_BANDS, VocabularyError
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "mappings"
 TRANSFORMS = ("slug", "lower", "upper", "strip-zeros", "zero-pad-6", "zero-pad-8")
@@ -61,6 +62,7 @@ _FIELD_KEYS = {
     "take",
     "parent_of",
     "from_line",
+    "vocabulary",
 }
 
 
@@ -412,6 +414,11 @@ def _parse_rule(target: CanonicalField, spec: Any, fail: Any, area_codes: bool) 
     unknown = set(spec) - _FIELD_KEYS
     if unknown:
         raise fail(f"{where} {unknown_keys(unknown, _FIELD_KEYS)}")
+    if "vocabulary" in spec:
+        try:
+            target = target.using(str(spec["vocabulary"]))
+        except VocabularyError as error:
+            raise fail(f"{where} {error}") from None
     sources = [k for k in ("column", "columns", "value", "parent_of", "from_line") if k in spec]
     if len(sources) != 1:
         raise fail(
@@ -479,6 +486,11 @@ def _parse_rule(target: CanonicalField, spec: Any, fail: Any, area_codes: bool) 
     numeric = spec.get("numeric")
     if numeric is not None and (numeric not in NUMERIC or target.name != "subject_age_band"):
         raise fail(f"{where} numeric = one of {', '.join(NUMERIC)} is for subject_age_band only")
+    if numeric is not None and target.declared not in (None, US_AGE_BANDS.name):
+        raise fail(
+            f"{where} numeric computes the {US_AGE_BANDS.name} bands; with the vocabulary "
+            f"{target.declared!r}, map each of the export's ranges with 'values'"
+        )
     outputs = [(f"maps {k!r} to", code) for k, code in values.items()]
     outputs += [
         (f"maps {k!r} of {column!r} to", code)

@@ -30,7 +30,6 @@ from sqlalchemy import (
 from privacy import vocabulary as v
 from privacy.release.periods import Quarter
 from privacy.release.policy import AREA_DIMENSIONS, PrivacyUnit, TableSpec
-from privacy.schema import fields_of
 from privacy.store.models import RECORD_TABLES, InternalBase
 
 Key = tuple[str, ...]
@@ -95,7 +94,7 @@ def _values(
                 "--mapping NAME` first"
             )
         return (*areas[dimension], v.UNKNOWN)
-    return next(f.vocabulary for f in fields_of(spec.source) if f.name == dimension)
+    return spec.codes_of(dimension)
 
 
 def count_table(
@@ -137,11 +136,7 @@ def _key_expression(
     if dimension == "quarter":
         return literal(None, String()).label("quarter")  # one value per release: filled in below
     column: Column[Any] = columns[dimension]
-    known = (
-        areas[dimension]
-        if dimension in AREA_DIMENSIONS
-        else next(f.vocabulary for f in fields_of(spec.source) if f.name == dimension)
-    )
+    known = areas[dimension] if dimension in AREA_DIMENSIONS else spec.codes_of(dimension)
     return case((column.in_(known), column), else_=literal(v.UNKNOWN, String())).label(dimension)
 
 

@@ -40,6 +40,7 @@ from privacy.release.shape import (
     counted_parts,
     prepare,
     release_shape,
+    vocabularies_used,
 )
 from privacy.store.audit import record_audit, utc_now
 from publishing.models import Release
@@ -217,6 +218,7 @@ def profile_statement(shape: ReleaseShape) -> dict[str, object]:
             for source, (first, last) in shape.coverage.items()
         },
         "partial": shape.partial,
+        "vocabularies": vocabularies_used(shape.tables),
     }
 
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from privacy.schema import FieldType, fields_of
 from privacy.shipped import resolve_toml, shipped_names
 from publishing.keys import unknown_keys
+from publishing.vocabularies import FAMILIES, group_codes
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "policies"
 TIME_DIMENSIONS = ("month", "quarter")
@@ -127,6 +128,15 @@ class TableSpec:
     where: tuple[tuple[str, tuple[str, ...]], ...]  # field -> codes a record must have
     weight: float  # this table's share of the period's budget, levels included
     levels: tuple[LevelSpec, ...] = ()
+    # The vocabulary each coded field is counted in, where the department declares one
+    # other than the default (filled in from the department profile at release time).
+    vocabularies: tuple[tuple[str, str], ...] = ()
+
+    def codes_of(self, field_name: str) -> tuple[str, ...]:
+        """The codes of a coded field in the vocabulary this table counts it in."""
+        target = next(f for f in fields_of(self.source) if f.name == field_name)
+        chosen = dict(self.vocabularies).get(field_name)
+        return target.vocabulary if chosen is None else target.using(chosen).vocabulary
 
     @property
     def time_dimension(self) -> str | None:
@@ -408,7 +418,7 @@ def _parse_table(raw: Any, fail: Any) -> TableSpec:
     source = raw.get("source")
     if source not in SOURCES:
         raise fail(f"{where}: source must be one of {', '.join(SOURCES)}, not {source!r}")
-    categories = {f.name: f.vocabulary for f in fields_of(source) if f.type is FieldType.CATEGORY}
+    categories = {f.name: f.stored_codes for f in fields_of(source) if f.type is FieldType.CATEGORY}
     allowed = (*TIME_DIMENSIONS, *AREA_DIMENSIONS, *categories)
     dimensions = raw.get("dimensions")
     if not isinstance(dimensions, list) or not dimensions:
@@ -434,15 +444,27 @@ def _parse_table(raw: Any, fail: Any) -> TableSpec:
                 + ", ".join(categories)
             )
         codes = [codes] if isinstance(codes, str) else codes
-        bad = [c for c in codes if c not in categories[field]]
-        if bad or not codes:
+        # A named group ("no_enforcement") stands for its codes in every vocabulary of the
+        # field: a department's records hold the codes of its own vocabulary only.
+        named = [
+            code
+            for name in codes
+            for code in (group_codes(field, name) or (name,) if isinstance(name, str) else (name,))
+        ]
+        bad = [c for c in named if c not in categories[field]]
+        if bad or not named:
+            family = FAMILIES.get(field, ())
+            listed = (
+                "; ".join(f"{v.name}: {', '.join(v.codes)}" for v in family)
+                if family
+                else ", ".join(categories[field])
+            )
+            groups = sorted({g for v in family for g in v.groups})
             raise fail(
                 f"{where}: where.{field} codes {bad or codes} are not in its vocabulary "
-                + "("
-                + ", ".join(categories[field])
-                + ")"
+                f"({listed})" + (f" nor one of its groups ({', '.join(groups)})" if groups else "")
             )
-        parsed_filters.append((field, tuple(codes)))
+        parsed_filters.append((field, tuple(dict.fromkeys(named))))
     weight = raw.get("weight")
     if not isinstance(weight, int | float) or not weight > 0:
         raise fail(f"{where}: weight must be a positive number (its share of the budget)")

@@ -28,6 +28,7 @@ from privacy.release.policy import AREA_DIMENSIONS, TIME_DIMENSIONS, Policy, Tab
 from privacy.release.postprocess import PostProcessor, release_hierarchy
 from publishing.areas import area_codes, beat_districts
 from publishing.profile import DepartmentProfile, read_profile
+from publishing.vocabularies import FAMILIES
 
 
 class ReleaseRefused(Exception):
@@ -81,6 +82,7 @@ def release_shape(public: Engine, quarter: Quarter, policy: Policy) -> ReleaseSh
             withheld.append(
                 (declared.name, f"this department declares no beats: published as {spec.name}")
             )
+        spec = in_declared_vocabularies(spec, profile)
         why = withheld_because(spec, profile)
         if why is None and spec.source not in coverage:
             why = f"the department's {_NOUNS[spec.source]} do not cover {quarter}"
@@ -132,6 +134,28 @@ def without_beats(spec: TableSpec) -> TableSpec | None:
                 levels=spec.levels[at + 1 :],
             )
     return None
+
+
+def in_declared_vocabularies(spec: TableSpec, profile: DepartmentProfile | None) -> TableSpec:
+    """``spec`` counting each coded field in the vocabulary the department profile declares
+    for it (a public declaration: the key set depends on no record)."""
+    if profile is None or spec.source not in profile.sources:
+        return spec
+    declared = profile.sources[spec.source].vocabularies
+    chosen = tuple((d, declared[d]) for d in spec.dimensions if d in declared)
+    return replace(spec, vocabularies=chosen) if chosen else spec
+
+
+def vocabularies_used(tables: tuple[TableSpec, ...]) -> dict[str, str]:
+    """The vocabulary of every coded field the tables count by (for the release's
+    statement, so that the site names codes and headline figures in the same terms)."""
+    used: dict[str, str] = {}
+    for spec in tables:
+        chosen = dict(spec.vocabularies)
+        for dimension in spec.dimensions:
+            if dimension in FAMILIES:
+                used[dimension] = chosen.get(dimension, FAMILIES[dimension][0].name)
+    return dict(sorted(used.items()))
 
 
 def withheld_because(spec: TableSpec, profile: DepartmentProfile | None) -> str | None:

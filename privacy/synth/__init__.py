@@ -50,8 +50,12 @@ class CityManifest:
     n_force: int
 
 
+# The city's officers record race as they perceive it; nobody is asked to state theirs.
+_NOT_RECORDED = ("subject_self_defined_ethnicity",)
+
+
 def _header(kind: str) -> list[str]:
-    return [f.name for f in fields_of(kind)]
+    return [f.name for f in fields_of(kind) if f.name not in _NOT_RECORDED]
 
 
 def generate_city(

@@ -169,7 +169,9 @@ def dictionary(
                 title=f"Data dictionary, {release.period}",
                 active="/releases",
                 release=release,
-                entries=opendata.data_dictionary(catalog.tables(release.id)),
+                entries=opendata.data_dictionary(
+                    catalog.tables(release.id), dict(release.statement.vocabularies)
+                ),
             ),
             HTML,
             immutable=True,
@@ -187,7 +189,9 @@ def dictionary_csv(
 
     def render(catalog: Catalog) -> CachedBody:
         return CachedBody.of(
-            opendata.data_dictionary_csv(catalog.tables(release.id)),
+            opendata.data_dictionary_csv(
+                catalog.tables(release.id), dict(release.statement.vocabularies)
+            ),
             "text/csv",
             immutable=True,
             headers=_attachment(release, "data-dictionary.csv"),
