@@ -87,9 +87,10 @@ def with_mapping(
         if before is not None and after is not None and before != after:
             raise ProfileError(
                 f"the mapping {mapping.name} reads {name} in the vocabulary {after.name}, but "
-                f"the department profile says its {source} use {before.name}; one source "
-                "keeps one vocabulary per field. If the department has changed how it codes "
-                f"{name}, declare it with `portal profile set` before ingesting"
+                f"the department profile says its {source} use {before.name}, and the "
+                f"records already stored are coded so; one field keeps one vocabulary. Map "
+                f"the export's codes to {before.name} (its values table), or load the "
+                f"department afresh in {after.name}"
             )
         if after is not None and after is not FAMILIES[name][0]:
             chosen[name] = after.name
