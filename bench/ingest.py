@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 from portal.settings import Settings  # noqa: E402
 from portal.stores import upgrade_stores  # noqa: E402
-from privacy.schema import FieldType, fields_of  # noqa: E402
-from privacy.synth import generate_city  # noqa: E402
+from privacy.schema import CanonicalField, FieldType, fields_of  # noqa: E402
+from privacy.synth import NOT_WRITTEN, generate_city  # noqa: E402
 
 POSTGRES_URL = os.environ.get(
     "PORTAL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -53,24 +53,28 @@ def stops_file(rows: int) -> Path:
     return city / "stops.csv"
 
 
+def written_fields() -> list[CanonicalField]:
+    """The canonical stop fields the synthetic city writes, in its file's column order."""
+    return [f for f in fields_of("stops") if f.name not in NOT_WRITTEN]
+
+
 def constrained_ddl(table: str) -> str:
     """The canonical stop columns with the records table's constraints."""
     columns, checks = [], []
-    for field in fields_of("stops"):
+    for field in written_fields():
         kind = {FieldType.DATETIME: "TIMESTAMP", FieldType.FLOAT: "DOUBLE PRECISION"}.get(
             field.type, "VARCHAR(128)"
         )
         null = " NOT NULL" if field.type not in (FieldType.FLOAT, FieldType.KEY) else ""
         columns.append(f"{field.name} {kind}{null}")
         if field.type is FieldType.CATEGORY:
-            checks.append(
-                "CHECK (" + " OR ".join(f"{field.name} = '{c}'" for c in field.vocabulary) + ")"
-            )
+            codes = " OR ".join(f"{field.name} = '{c}'" for c in field.stored_codes)
+            checks.append(f"CHECK ({codes})")
     return f"CREATE TABLE {table} ({', '.join(columns + checks)}, UNIQUE (source_id))"
 
 
 def bare_ddl(table: str) -> str:
-    return f"CREATE TABLE {table} ({', '.join(f.name + ' TEXT' for f in fields_of('stops'))})"
+    return f"CREATE TABLE {table} ({', '.join(f.name + ' TEXT' for f in written_fields())})"
 
 
 def run_ingest(settings: Settings, path: Path) -> dict[str, float]:

@@ -14,6 +14,8 @@ SHIPPED = [
     "minneapolis-force",
     "minneapolis-incidents",
     "minneapolis-stops",
+    "police-uk-stop-search",
+    "police-uk-street",
     "sparse-stops",
     "stanford-opp",
     "synthetic-areas",

@@ -21,6 +21,8 @@ from sqlalchemy import Engine, text
 from portal.settings import Settings
 from portal.web.app import create_app
 from privacy.ingest import ingest_file, load_mapping
+from privacy.ingest.check import check_file
+from privacy.ingest.draft import draft_file
 from privacy.ingest.mapping import MappingError, parse_mapping
 from privacy.ingest.report import IngestRefused
 from privacy.release.build import build_release
@@ -259,6 +261,7 @@ def test_an_english_force_publishes_its_own_headline_and_categories(
         home, crime, stops = (client.get(p).text for p in ("/", "/crime", "/stops"))
         release_id = catalog.current["2024Q1"].id
         dictionary = client.get(f"/releases/{release_id}/data-dictionary.csv").text
+        methodology = client.get("/methodology").text
     assert "Recorded crimes reported" in home and "Part I" not in home
     assert "Violence and sexual offences" in crime and "Anti-social behaviour" in crime
     assert "Recorded crimes by district" in crime and "Part I" not in crime
@@ -266,6 +269,7 @@ def test_an_english_force_publishes_its_own_headline_and_categories(
     assert "No further action" in stops and "Community resolution" in stops
     assert "home-office" in dictionary and "violence_and_sexual_offences" in dictionary
     assert "uk-stop-search" in dictionary and "homicide" not in dictionary
+    assert "coded as Home Office crime types (data.police.uk)" in methodology
 
 
 def test_the_headline_counts_violence_but_not_anti_social_behaviour(
@@ -430,3 +434,40 @@ def test_a_field_with_one_vocabulary_declares_none() -> None:
                 '[fields.reason]\ncolumn = "r"\nvocabulary = "us-stop"\n'
             )
         )
+
+
+@pytest.mark.parametrize(
+    ("kind", "header", "rows", "declared"),
+    [
+        ("incidents", STREET_HEADER, street_rows(), {"offense_category": "home-office"}),
+        (
+            "stops",
+            SEARCH_HEADER,
+            search_rows(),
+            {
+                "outcome": "uk-stop-search",
+                "subject_age_band": "uk-age-ranges",
+                "subject_race": "uk-ethnic-groups",  # the self-defined field's default
+            },
+        ),
+    ],
+)
+def test_a_draft_of_an_english_export_declares_its_vocabularies_and_reads_every_row(
+    tmp_path: Path,
+    kind: str,
+    header: list[str],
+    rows: list[dict[str, str]],
+    declared: dict[str, str],
+) -> None:
+    export = write_csv(tmp_path / f"2024-01-testshire-{kind}.csv", header, rows)
+    draft, _ = draft_file(export, kind)
+    path = tmp_path / "draft.toml"
+    path.write_text(draft.text, encoding="utf-8")
+    mapping = load_mapping(path)
+
+    assert {r.target.name: r.target.declared for r in mapping.rules if r.target.declared} == (
+        declared
+    )
+    assert next(r for r in mapping.rules if r.target.name == "source_id").from_line
+    report = check_file(mapping, export)
+    assert (report.rows_read, report.rows_accepted) == (len(rows), len(rows))

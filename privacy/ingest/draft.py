@@ -21,6 +21,7 @@ from privacy.ingest.convert import EARLIEST_YEAR, LATEST_YEAR, slug, time_parser
 from privacy.ingest.reader import CsvSource
 from privacy.schema import RECORD_KINDS, CanonicalField, FieldType, fields_of
 from publishing.codes import is_area_code
+from publishing.vocabularies import FAMILIES, Vocabulary
 
 # Distinct values counted per column; past this a column is "many-valued" and not listed.
 DISTINCT_CAP = 1_000
@@ -69,6 +70,9 @@ DATE_FORMATS = (
     "%d %b %Y",
     "%b %d %Y",
     "%b %d, %Y",
+    # A month alone (data.police.uk's street files): each record dated the month's first day.
+    "%Y-%m",
+    "%m/%Y",
 )
 TIME_FORMATS = ("%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p", "%H%M")
 
@@ -104,17 +108,26 @@ COLUMN_WORDS: dict[str, tuple[str, ...]] = {
         "eventdate",
         "responsedatetime",
         "timestamp",
+        "month",
     ),
     "district": ("district", "precinct", "policeprecinct", "pct", "division", "districtcode"),
-    "beat": ("beat", "neighborhood", "neighbourhood", "sector", "zone", "beatcode"),
+    "beat": ("beat", "neighborhood", "neighbourhood", "sector", "zone", "beatcode", "lsoacode"),
     "stop_type": ("stoptype", "type", "problem", "stopcategory"),
     "reason": ("reason", "reasonforstop", "stopreason", "problem"),
-    "subject_race": ("subjectrace", "race", "suspectrace", "ethnicity", "racedescription"),
+    "subject_race": (
+        "subjectrace",
+        "race",
+        "suspectrace",
+        "ethnicity",
+        "racedescription",
+        "officerdefinedethnicity",
+    ),
+    "subject_self_defined_ethnicity": ("selfdefinedethnicity", "selfreportedrace"),
     "subject_sex": ("subjectsex", "sex", "gender", "suspectsex"),
     "subject_age_band": ("subjectageband", "ageband", "agegroup", "agerange", "subjectage", "age"),
     "frisk_performed": ("friskperformed", "frisk", "frisked", "patdown"),
     "search_conducted": ("searchconducted", "search", "searched", "personsearch", "vehiclesearch"),
-    "contraband_found": ("contrabandfound", "contraband"),
+    "contraband_found": ("contrabandfound", "contraband", "outcomelinkedtoobjectofsearch"),
     "outcome": ("outcome", "result", "disposition", "citationissued", "arrestmade"),
     "use_of_force": ("useofforce", "forceused"),
     "person_key": ("personkey", "personid", "subjectid"),
@@ -138,8 +151,8 @@ VALUE_WORDS: dict[str, tuple[str, ...]] = {
     "hispanic": ("h", "latino", "latinx", "hispanic_latino"),
     "white": ("w", "caucasian"),
     "other": ("o", "native_american", "american_indian", "american_indian_alaskan_native"),
-    "vehicular": ("vehicle", "traffic", "v", "car"),
-    "pedestrian": ("ped", "p", "walking"),
+    "vehicular": ("vehicle", "traffic", "v", "car", "vehicle_search", "person_and_vehicle_search"),
+    "pedestrian": ("ped", "p", "walking", "person_search"),
     "traffic_violation": ("traffic", "moving_violation", "moving"),
     "suspicious": ("reasonable_suspicion", "suspicious_activity", "suspicious_person"),
     "investigative": ("probable_cause", "investigation", "investigatory"),
@@ -168,8 +181,38 @@ def suggest_code(value: str, vocabulary: Sequence[str]) -> str:
     for code in vocabulary:
         if key in VALUE_WORDS.get(code, ()):
             return code
+    if key.endswith(("_not_stated", "_not_known", "_unknown")):
+        return v.UNKNOWN
+    # A group and its detail ("White - Irish", "Asian/Asian British - Indian", "Other ethnic
+    # group - Arab"): the group's first word names the code.
+    head = re.split(r"\s+-\s+|/", text)[0]
+    head_key = _WORD.sub("_", head).strip("_")
+    for code in vocabulary if head != text else ():
+        if code != v.UNKNOWN and (head_key == code or head_key.startswith(f"{code}_")):
+            return code
     close = difflib.get_close_matches(key, vocabulary, n=1, cutoff=0.6)
     return close[0] if close else v.UNKNOWN
+
+
+def suggest_vocabulary(field_name: str, counts: Counter[str]) -> list[Vocabulary]:
+    """The vocabularies a coded column could be declared in, the likeliest first: by the
+    rows whose values are a vocabulary's codes or their common synonyms ("Latino" is a US
+    race), then by the rows whose values are its codes as they stand; the default first
+    among equals. A near spelling is no evidence ("over 64" is not "over 34"). Empty for a
+    field with a single vocabulary."""
+    family = FAMILIES.get(field_name, ())
+
+    def score(vocabulary: Vocabulary) -> tuple[int, int]:
+        named = exact = 0
+        for value, n in counts.items():
+            key = _WORD.sub("_", value.strip().lower()).strip("_")
+            if key in vocabulary.known:
+                named, exact = named + n, exact + n
+            elif any(key in VALUE_WORDS.get(code, ()) for code in vocabulary.known):
+                named += n
+        return named, exact
+
+    return sorted(family, key=score, reverse=True)  # a stable sort keeps the default first
 
 
 # A format that fails on a few values still reads the column: those rows are bad data, not
@@ -576,6 +619,14 @@ class _Writer:
         out = self.lines
         found = self._columns_for(target)
         header = f"[fields.{target.name}]"
+        if not found and target.name == "source_id":
+            out += [
+                header,
+                "from_line = true   # suggested: no id column found, so each record's id is the "
+                "file's name and its line (never edit a file once loaded); name the id column "
+                "instead if there is one",
+            ]
+            return
         if not found:
             why = "required: find its column" if target.required else "left out: unknown or empty"
             out += [f"# {header}   # no column found ({why})", '# column = "..."']
@@ -713,10 +764,15 @@ class _Writer:
                     counts[""] += p.blank
             self._values(target, counts)
             return
+        total: Counter[str] = Counter()
+        for p in profiles:
+            total.update(p.counts or {})
         if (
             target.name == "subject_age_band"
             and all(p.counts for p in profiles)
             and all(_is_age_range(x) for p in profiles for x in p.counts or () if x not in _NULLS)
+            # data.police.uk's ranges are a vocabulary of their own, not US bands
+            and suggest_vocabulary(target.name, total)[0] is FAMILIES[target.name][0]
         ):
             out.append(
                 'numeric = "age_range"           # suggested: declared ranges become bands; '
@@ -729,7 +785,7 @@ class _Writer:
                     unread[""] += p.blank
             self._values(target, unread)
             return
-        total: Counter[str] = Counter()
+        total = Counter()
         for p in profiles:
             if p.counts is None or len(p.counts) > CODED_MAX:
                 many = f"{DISTINCT_CAP:,}+" if p.counts is None else f"{len(p.counts):,}"
@@ -745,6 +801,16 @@ class _Writer:
         if not counts:
             return
         out = self.lines
+        ranked = suggest_vocabulary(target.name, counts)
+        if ranked and ranked[0] is not FAMILIES[target.name][0]:
+            out.append(
+                f'vocabulary = "{ranked[0].name}"  # suggested: the values are its codes '
+                f"({ranked[0].title})"
+            )
+            target = target.using(ranked[0].name)
+        elif len(ranked) > 1:
+            others = ", ".join(f'"{other.name}" ({other.title})' for other in ranked[1:])
+            out.append(f"# the default vocabulary; a department may declare vocabulary = {others}")
         out.append(f"[fields.{target.name}.values]")
         skipped = 0
         rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))

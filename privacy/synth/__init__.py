@@ -51,11 +51,11 @@ class CityManifest:
 
 
 # The city's officers record race as they perceive it; nobody is asked to state theirs.
-_NOT_RECORDED = ("subject_self_defined_ethnicity",)
+NOT_WRITTEN = ("subject_self_defined_ethnicity",)
 
 
 def _header(kind: str) -> list[str]:
-    return [f.name for f in fields_of(kind) if f.name not in _NOT_RECORDED]
+    return [f.name for f in fields_of(kind) if f.name not in NOT_WRITTEN]
 
 
 def generate_city(

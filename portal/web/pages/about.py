@@ -19,7 +19,7 @@ from publishing.catalog import Catalog
 from publishing.decisions import DECISIONS
 from publishing.labels import label
 from publishing.opendata import SOURCE_NOUNS
-from publishing.profile import SOURCES, DepartmentProfile
+from publishing.profile import SOURCES, DepartmentProfile, SourceProfile
 from publishing.statement import CENSUS_2020, UNIT_SHORT, BudgetStatement, odds_of, plain_words
 
 HTML = "text/html"
@@ -69,7 +69,8 @@ class ProfileRow:
 
 def profile_rows(profile: DepartmentProfile | None) -> list[ProfileRow]:
     """The department profile's sources in words: the days covered, each recorded field
-    with the codes that can occur in it."""
+    with the vocabulary it is coded in (where the department declares one other than the
+    default) and the codes that can occur in it."""
     if profile is None:
         return []
     rows = []
@@ -84,12 +85,21 @@ def profile_rows(profile: DepartmentProfile | None) -> list[ProfileRow]:
             else "not declared"
         )
         fields = tuple(
-            f"{label(name)}: "
+            f"{label(name)}"
+            + _coded_as(declared, name)
+            + ": "
             + ("any code" if codes is None else ", ".join(label(c) for c in codes))
             for name, codes in sorted(declared.fields.items())
         )
         rows.append(ProfileRow(SOURCE_NOUNS[source], window, fields))
     return rows
+
+
+def _coded_as(declared: SourceProfile, name: str) -> str:
+    """ ", coded as NIBRS Group A offence categories" for a field the department declares in
+    a vocabulary other than the default."""
+    vocabulary = declared.vocabulary(name) if name in declared.vocabularies else None
+    return f", coded as {vocabulary.title}" if vocabulary else ""
 
 
 @get("/methodology", sync_to_thread=False)
