@@ -13,8 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping as MappingType
 
+from sqlalchemy import Engine, select
+
 from privacy.ingest.mapping import Mapping
 from privacy.schema import FieldType, fields_of
+from privacy.store.models import RECORD_TABLES, InternalBase
 from publishing.profile import (
     SOURCES,
     DepartmentProfile,
@@ -114,3 +117,34 @@ def _joined(old: tuple[str, ...] | None, new: tuple[str, ...] | None) -> tuple[s
 
 def _ordered(sources: MappingType[str, SourceProfile]) -> dict[str, SourceProfile]:
     return {s: sources[s] for s in SOURCES if s in sources}
+
+
+def vocabulary_switch(
+    current: DepartmentProfile | None, new: DepartmentProfile, internal: Engine
+) -> str | None:
+    """Why ``new`` may not replace ``current``: it codes a field of a source in another
+    vocabulary than the records already stored (they would read as ``unknown`` and vanish
+    into structural zeros); None when it may. Looks only at whether such records exist."""
+    for source, declared in new.sources.items():
+        before = current.sources.get(source) if current is not None else None
+        for name in FAMILIES:
+            if not any(f.name == name for f in fields_of(source)):
+                continue
+            old = before.vocabulary(name) if before is not None else FAMILIES[name][0]
+            changed = declared.vocabulary(name)
+            if old == changed or not _holds_records(internal, source):
+                continue
+            assert old is not None and changed is not None  # both fields have vocabularies
+            return (
+                f"the {source} already stored are coded in {old.name} for {name}; a profile "
+                f"that reads them as {changed.name} would count them as unknown. One field "
+                f'keeps one vocabulary: declare {name} = "{old.name}" under '
+                f"[{source}.vocabularies], or load the department afresh in {changed.name}"
+            )
+    return None
+
+
+def _holds_records(internal: Engine, source: str) -> bool:
+    table = InternalBase.metadata.tables[RECORD_TABLES[source]]
+    with internal.connect() as connection:
+        return connection.execute(select(table.c.id).limit(1)).first() is not None

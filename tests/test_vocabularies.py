@@ -15,9 +15,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from litestar.testing import TestClient
 from sqlalchemy import Engine, text
 
+from portal.cli import cli
 from portal.settings import Settings
 from portal.web.app import create_app
 from privacy.ingest import ingest_file, load_mapping
@@ -471,3 +473,38 @@ def test_a_draft_of_an_english_export_declares_its_vocabularies_and_reads_every_
     assert next(r for r in mapping.rules if r.target.name == "source_id").from_line
     report = check_file(mapping, export)
     assert (report.rows_read, report.rows_accepted) == (len(rows), len(rows))
+    assert report.repeated_ids == 0  # each id is the file's name and the row's line
+
+
+def test_a_profile_cannot_recode_records_already_stored(
+    settings: Settings, engines: tuple[Engine, Engine], tmp_path: Path
+) -> None:
+    internal, public = engines
+    city = generate_city(tmp_path / "city", stops=10, incidents=60, force_events=5)
+    ingest_file(internal, public, "areas", city.areas, load_mapping("synthetic-areas"))
+    ingest_file(internal, public, "incidents", city.incidents, load_mapping("synthetic-incidents"))
+    before = read_profile(public)
+    assert before is not None
+    recoded = tmp_path / "profile.toml"
+    recoded.write_text(
+        before.to_toml()
+        .replace(
+            "[incidents.fields]",
+            '[incidents.vocabularies]\noffense_category = "nibrs-group-a"\n[incidents.fields]',
+        )
+        .replace('offense_category = "all"', 'offense_category = ["assault", "other"]'),
+        encoding="utf-8",
+    )
+    env = {
+        "PORTAL_INTERNAL_DB_URL": settings.internal_db_url,
+        "PORTAL_PUBLIC_DB_URL": settings.public_db_url,
+    }
+
+    refused = CliRunner().invoke(cli, ["profile", "set", str(recoded)], env=env)
+
+    assert refused.exit_code == 2, refused.output
+    assert "the incidents already stored are coded in ucr-part1 for offense_category" in (
+        " ".join(refused.stderr.split())
+    )
+    after = read_profile(public)
+    assert after is not None and after.revision == before.revision

@@ -11,8 +11,8 @@ from rich.markup import escape
 
 from portal.cli.ingest import EXIT_REFUSED
 from portal.settings import Settings
-from portal.stores import public_engine
-from privacy.profile import vocabularies
+from portal.stores import internal_engine, public_engine
+from privacy.profile import vocabularies, vocabulary_switch
 from privacy.store.audit import utc_now
 from publishing.profile import ProfileError, parse_profile, read_profile, write_profile
 
@@ -52,11 +52,16 @@ def set_profile(settings: Settings, path: Path, *, console: Console) -> int:
     except ProfileError as error:
         err.print(f"[red]refused:[/] {escape(str(error))}")
         return EXIT_REFUSED
-    public = public_engine(settings)
+    public, internal = public_engine(settings), internal_engine(settings)
     try:
+        refusal = vocabulary_switch(read_profile(public), profile, internal)
+        if refusal is not None:
+            err.print(f"[red]refused:[/] {escape(refusal)}")
+            return EXIT_REFUSED
         revision = write_profile(public, profile, now=utc_now())
     finally:
         public.dispose()
+        internal.dispose()
     console.print(
         f"[green]✓[/] the department profile in force is revision {revision} "
         f"({escape(profile.name)}); releases from now on follow it"

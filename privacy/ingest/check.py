@@ -168,7 +168,9 @@ def check_file(mapping: Mapping, path: Path) -> CheckReport:
                             reason = _kind_of(error.reason)
                             report.reject((name, error.column, reason), line, error.value)
                     continue
-                key = str(values[source_id])
+                # A file without ids: each id is the file's name and the row's line, as ingest
+                # makes it, so no two rows share one.
+                key = str(values[source_id]) if converter.line_id_at is None else str(line)
                 if key in seen:
                     repeated.add(key)
                     report.extra_id_rows += 1
