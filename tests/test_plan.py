@@ -37,6 +37,9 @@ def test_a_plan_spends_nothing_and_describes_the_release_that_follows(
     assert count(internal, BudgetCharge) == 0
     assert plan.fits and plan.budget.spent == 0 and plan.refusal is None
     assert plan.rho == pytest.approx(QUARTERLY.budget.rho)
+    # Each source's tables share the whole quarter (no record is of two sources): the
+    # release spends one source's share, not the sum of the three.
+    assert plan.spend == pytest.approx(QUARTERLY.budget.rho)
     assert plan.epsilon > plan.rho and plan.delta == QUARTERLY.budget.delta
     assert [t.name for t in plan.tables] == [p.name for p in QUARTERLY.parts() if p.measured]
     assert all(0 < t.half_width < 6 * t.noise_scale for t in plan.tables)
@@ -56,7 +59,7 @@ def test_a_plan_spends_nothing_and_describes_the_release_that_follows(
     assert sum(len(t.cells) for t in release.tables) == sum(t.cells for t in plan.tables)
 
     after = plan_release(internal, public, "2024Q3", QUARTERLY)
-    assert after.budget.spent == pytest.approx(QUARTERLY.budget.rho) and not after.fits
+    assert after.budget.spent == pytest.approx(plan.spend) and not after.fits
     assert after.refusal is not None and "already charged under this policy" in after.refusal
 
 

@@ -107,7 +107,10 @@ def plan_release(internal: Engine, public: Engine, period: str, policy: Policy) 
         epsilon,
         delta,
         policy.budget.currency,
-        request.amount(preview.period.currency),
+        # What the period's spend would grow by: under the record unit each source spends
+        # in parallel, so the busiest source's share, not the sum of all tables.
+        preview.period.after(request.by_source(preview.period.currency), 0).spent
+        - preview.period.spent,
         preview.period,
         preview.horizon,
         str(preview.refusal) if preview.refusal is not None else None,
