@@ -27,7 +27,8 @@ from publishing.labels import label
 def monthly(
     catalog: Catalog, name: str, *, month: str = "month", **where: str | Iterable[str]
 ) -> list[tuple[str, Estimate]]:
-    """A table's monthly totals across every released quarter."""
+    """A table's monthly totals across every released quarter (none where every cell is a
+    structural zero: a code the department does not record is not a count of 0)."""
     points = []
     for period in catalog.periods:
         table = catalog.table(period, name)
@@ -35,7 +36,7 @@ def monthly(
             continue
         for value in table.values_of(month):
             cells = table.where(**{month: value}, **where)
-            if cells:
+            if cells and not all(cell.structural for cell in cells):
                 points.append((value, total(cells)))
     return points
 
@@ -258,12 +259,12 @@ def no_action_share(catalog: Catalog, district: str | None) -> Chart | None:
     if not series:
         return None
     where = _district_name(catalog, district)
+    ended = catalog.vocabulary("outcome").group_words["no_enforcement"]
     return trend_chart(
         "no-action-share",
         f"Share of stops that ended with no action, {where}",
-        f"The percentage of stops in {where} that ended with no citation, "
-        "summons or arrest and found no contraband, month by month, with its "
-        "95% interval.",
+        f"The percentage of stops in {where} that ended with {ended} and found no "
+        "contraband, month by month, with its 95% interval.",
         "% of stops",
         [("Stops with no action", series)],
         digits=1,

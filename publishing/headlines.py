@@ -55,11 +55,12 @@ class Headline:
 
 
 def released_total(table: PublishedTable | None, **where: str | Iterable[str]) -> Estimate | None:
-    """The total of a table's cells matching ``where``, or None without the table."""
+    """The total of a table's cells matching ``where``, or None without the table or when
+    every one is a structural zero (a code the department does not record)."""
     if table is None:
         return None
     cells = table.where(**where)
-    return total(cells) if cells else None
+    return total(cells) if cells and not all(cell.structural for cell in cells) else None
 
 
 def crime_headline(catalog: Catalog, period: str | None = None) -> VocabularyHeadline:

@@ -45,6 +45,8 @@ class Vocabulary:
     # Named sets of codes a policy may filter on, whatever the vocabulary: "no_enforcement"
     # is "none or a warning" for a US department and "no further action" in England.
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Each group in words, for the sentences beside the figures built on it.
+    group_words: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def known(self) -> tuple[str, ...]:
@@ -58,10 +60,17 @@ def _v(
     codes: tuple[str, ...],
     description: str,
     headline: Headline | None = None,
-    groups: Mapping[str, tuple[str, ...]] | None = None,
+    groups: Mapping[str, tuple[tuple[str, ...], str]] | None = None,
 ) -> Vocabulary:
+    found = dict(groups or {})
     return Vocabulary(
-        name, title, (*codes, UNKNOWN), description, headline, MappingProxyType(dict(groups or {}))
+        name,
+        title,
+        (*codes, UNKNOWN),
+        description,
+        headline,
+        MappingProxyType({k: codes for k, (codes, _) in found.items()}),
+        MappingProxyType({k: words for k, (_, words) in found.items()}),
     )
 
 
@@ -157,7 +166,7 @@ US_OUTCOMES = _v(
     ("none", "warning", "citation", "summons", "referral", "arrest"),
     "none, warning, citation, summons, referral (for prosecution or to another agency, "
     "without an arrest), arrest",
-    groups={"no_enforcement": ("none", "warning")},
+    groups={"no_enforcement": (("none", "warning"), "no citation, summons, referral or arrest")},
 )
 UK_OUTCOMES = _v(
     "uk-stop-search",
@@ -174,7 +183,7 @@ UK_OUTCOMES = _v(
     "as data.police.uk records them: no_further_action, "
     "cannabis_warning (khat or cannabis warning), community_resolution, penalty_notice "
     "(for disorder), caution (simple or conditional), summons (or charged by post), arrest",
-    groups={"no_enforcement": ("no_further_action",)},
+    groups={"no_enforcement": (("no_further_action",), "no further action")},
 )
 
 US_RACE = _v(

@@ -103,7 +103,7 @@ SELF_DEFINED = {
 def uk_areas(tmp_path: Path) -> Path:
     """A force of two districts whose beats are census LSOAs."""
     rows = [
-        {"code": "force", "level": "city", "name": "Testshire"},
+        {"code": "force", "level": "city", "name": "Testshire Police area"},
         {"code": "north", "level": "district", "name": "North Testshire", "parent": "force"},
         {"code": "south", "level": "district", "name": "South Testshire", "parent": "force"},
         *({"code": c, "level": "beat", "name": c, "parent": d} for c, d in LSOAS.items()),
@@ -229,6 +229,7 @@ def test_an_english_force_loads_every_row_in_its_own_codes(
 
     profile = read_profile(public)
     assert profile is not None
+    assert profile.name == "Testshire Police area"  # not "... Police area Police Department"
     assert dict(profile.sources["incidents"].vocabularies) == {"offense_category": "home-office"}
     assert dict(profile.sources["stops"].vocabularies) == {
         "outcome": "uk-stop-search",
@@ -269,6 +270,7 @@ def test_an_english_force_publishes_its_own_headline_and_categories(
     assert "Recorded crimes by district" in crime and "Part I" not in crime
     assert "not a crime and is not counted" in crime
     assert "No further action" in stops and "Community resolution" in stops
+    assert "ended with no further action and found no contraband" in stops
     assert "home-office" in dictionary and "violence_and_sexual_offences" in dictionary
     assert "uk-stop-search" in dictionary and "homicide" not in dictionary
     assert "coded as Home Office crime types (data.police.uk)" in methodology
@@ -387,6 +389,8 @@ def test_an_agency_that_reports_nibrs_publishes_group_a_offences(
         home, crime = client.get("/").text, client.get("/crime").text
     assert "Group A offences reported" in home and "Part I" not in home
     assert "Drug or narcotic offences" in crime and "Assault" in crime
+    # Codes the mapping never gives are not recorded, not counts of 0: no series for them.
+    assert "Kidnapping" not in crime and "Bribery" not in crime
 
 
 def test_a_mapping_in_another_vocabulary_than_the_profile_is_refused(
@@ -508,3 +512,14 @@ def test_a_profile_cannot_recode_records_already_stored(
     )
     after = read_profile(public)
     assert after is not None and after.revision == before.revision
+
+
+def test_a_draft_of_a_nibrs_export_reads_its_offence_codes(tmp_path: Path) -> None:
+    export = write_csv(tmp_path / "nibrs.csv", NIBRS_HEADER, nibrs_rows())
+    draft, _ = draft_file(export, "incidents")
+    path = tmp_path / "draft.toml"
+    path.write_text(draft.text, encoding="utf-8")
+
+    rule = next(r for r in load_mapping(path).rules if r.target.name == "offense_category")
+    assert rule.target.declared == "nibrs-group-a"
+    assert rule.values == {**NIBRS_CODES, "90D": "other", "90Z": "other"}

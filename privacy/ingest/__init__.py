@@ -93,7 +93,9 @@ def _profiled(
     from publishing.profile import ProfileError, read_profile
 
     current = read_profile(public)
-    name = f"{city_name(public) or 'City'} Police Department"
+    place = city_name(public) or "City"
+    # "Greater Manchester Police area" names its force already.
+    name = place if "police" in place.lower() else f"{place} Police Department"
     try:
         updated = with_mapping(current, mapping, name)
         for _columns, variant in mapping.variants:  # what any of its layouts records

@@ -134,10 +134,46 @@ COLUMN_WORDS: dict[str, tuple[str, ...]] = {
     "officer_key": ("officerkey", "officerid", "badge", "badgenumber"),
     "lat": ("lat", "latitude"),
     "lng": ("lng", "long", "lon", "longitude"),
-    "offense_category": ("offensecategory", "ucrcode", "offense", "offensetype", "crimetype"),
+    "offense_category": (
+        "offensecategory",
+        "ucrcode",
+        "offense",
+        "offensetype",
+        "crimetype",
+        "offensecode",
+        "nibrscode",
+    ),
     "crime_against": ("crimeagainst",),
     "force_type": ("forcetype", "typeofforce"),
     "subject_injury": ("subjectinjury", "injury", "injured"),
+}
+# The NIBRS offence codes of each offence category (Group B's 90-codes are "other").
+NIBRS_CODES: dict[str, tuple[str, ...]] = {
+    "homicide": ("09a", "09b"),
+    "rape": ("11a", "11b", "11c"),
+    "aggravated_assault": ("13a",),
+    "kidnapping": ("100",),
+    "human_trafficking": ("64a", "64b"),
+    "sex_offenses": ("11a", "11b", "11c", "11d", "36a", "36b"),
+    "assault": ("13a", "13b", "13c"),
+    "robbery": ("120",),
+    "burglary": ("220",),
+    "larceny": tuple(f"23{x}" for x in "abcdefgh"),
+    "motor_vehicle_theft": ("240",),
+    "arson": ("200",),
+    "destruction_vandalism": ("290",),
+    "stolen_property": ("280",),
+    "fraud": tuple(f"26{x}" for x in "abcdefgh"),
+    "embezzlement": ("270",),
+    "counterfeiting_forgery": ("250",),
+    "extortion": ("210",),
+    "bribery": ("510",),
+    "drug_offenses": ("35a", "35b"),
+    "weapon_law_violations": ("520",),
+    "prostitution": ("40a", "40b", "40c"),
+    "pornography": ("370",),
+    "gambling": ("39a", "39b", "39c", "39d"),
+    "animal_cruelty": ("720",),
 }
 # Source words (lower case, other characters as "_") that suggest each canonical code.
 VALUE_WORDS: dict[str, tuple[str, ...]] = {
@@ -150,7 +186,15 @@ VALUE_WORDS: dict[str, tuple[str, ...]] = {
     "black": ("b", "african_american", "black_or_african_american"),
     "hispanic": ("h", "latino", "latinx", "hispanic_latino"),
     "white": ("w", "caucasian"),
-    "other": ("o", "native_american", "american_indian", "american_indian_alaskan_native"),
+    "other": (
+        "o",
+        "native_american",
+        "american_indian",
+        "american_indian_alaskan_native",
+        "other_crime",
+        "other_ethnic_group",
+        *(f"90{x}" for x in "abcdefghijz"),
+    ),
     "vehicular": ("vehicle", "traffic", "v", "car", "vehicle_search", "person_and_vehicle_search"),
     "pedestrian": ("ped", "p", "walking", "person_search"),
     "traffic_violation": ("traffic", "moving_violation", "moving"),
@@ -159,9 +203,18 @@ VALUE_WORDS: dict[str, tuple[str, ...]] = {
     "call_for_service": ("call", "dispatch", "dispatched", "911", "911_call"),
     "warrant": ("probation_parole", "parole", "probation", "warrant_check"),
     "citation": ("ticket", "cited", "citation_issued"),
-    "arrest": ("arrested", "custodial_arrest"),
+    "arrest": ("arrested", "custodial_arrest", "suspect_arrested"),
     "warning": ("warned", "verbal_warning", "written_warning"),
     "none": ("no_action", "nothing"),
+    # data.police.uk's stop and search outcomes, current and older wordings
+    "no_further_action": ("a_no_further_action_disposal", "nothing_found_no_further_action"),
+    "cannabis_warning": ("khat_or_cannabis_warning", "offender_given_drugs_possession_warning"),
+    "community_resolution": ("local_resolution",),
+    "penalty_notice": ("penalty_notice_for_disorder", "offender_given_penalty_notice"),
+    "caution": ("caution_simple_or_conditional", "offender_cautioned"),
+    "summons": ("summons_charged_by_post", "suspect_summonsed_to_court", "summonsed"),
+    # NIBRS offence codes (lower case) for the Group A categories and for UCR Part I
+    **NIBRS_CODES,
 }
 
 
@@ -805,7 +858,7 @@ class _Writer:
         if ranked and ranked[0] is not FAMILIES[target.name][0]:
             out.append(
                 f'vocabulary = "{ranked[0].name}"  # suggested: the values are its codes '
-                f"({ranked[0].title})"
+                f"or name them ({ranked[0].title})"
             )
             target = target.using(ranked[0].name)
         elif len(ranked) > 1:
