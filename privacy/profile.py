@@ -19,6 +19,7 @@ from privacy.ingest.mapping import Mapping
 from privacy.schema import FieldType, fields_of
 from privacy.store.models import RECORD_TABLES, InternalBase
 from publishing.profile import (
+    AREA_LEVELS,
     SOURCES,
     DepartmentProfile,
     ProfileError,
@@ -66,7 +67,13 @@ def recorded_by(mapping: Mapping) -> SourceProfile:
             *([rule.fallback] if rule.fallback else []),
         ]
         fields[target.name] = tuple(c for c in target.vocabulary if c in set(named))
-    return SourceProfile(fields, vocabularies=_non_default(chosen))
+    places = tuple(
+        rule.target.name
+        for rule in mapping.rules
+        if rule.target.name in AREA_LEVELS
+        and (rule.columns or rule.parent_of or rule.constant not in (None, "unknown"))
+    )
+    return SourceProfile(fields, vocabularies=_non_default(chosen), areas=places)
 
 
 def _non_default(chosen: dict[str, str]) -> dict[str, str]:
@@ -105,7 +112,11 @@ def with_mapping(
         # In the vocabulary's order, whichever mapping named a code first.
         fields[name] = None if joined is None else tuple(c for c in codes_in_order if c in joined)
     window = current.window if current else None
-    sources = {**base.sources, source: SourceProfile(fields, window, chosen)}
+    areas = added.areas
+    if current is not None:  # a profile written before areas were declared says all
+        areas = None if current.areas is None or areas is None else (*current.areas, *areas)
+    named = None if areas is None else tuple(a for a in AREA_LEVELS if a in areas)
+    sources = {**base.sources, source: SourceProfile(fields, window, chosen, named)}
     return DepartmentProfile(base.name, _ordered(sources), base.revision)
 
 

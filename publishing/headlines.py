@@ -77,8 +77,12 @@ def quarter_figures(catalog: Catalog, period: str) -> dict[str, Estimate]:
     found: dict[str, Estimate | None] = {
         "stops": released_total(t(period, "stops_in_quarter")),
         "no_action": released_total(t(period, "no_action_stops_in_quarter")),
-        "searches": released_total(t(period, "searches_in_quarter")),
-        "hits": released_total(t(period, "search_hits_in_quarter")),
+        # A department whose stops name no district has no table by district, whose level
+        # these are: the city-wide tables by race add up to the same totals.
+        "searches": released_total(t(period, "searches_in_quarter"))
+        or released_total(t(period, "searches_by_race")),
+        "hits": released_total(t(period, "search_hits_in_quarter"))
+        or released_total(t(period, "search_hits_by_race")),
         "crimes": released_total(
             t(period, "incidents_by_month_offense"),
             offense_category=crime_headline(catalog, period).codes,

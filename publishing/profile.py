@@ -29,6 +29,7 @@ from publishing.models import DepartmentProfileRevision
 from publishing.vocabularies import FAMILIES, Vocabulary, VocabularyError, declared
 
 SOURCES = ("stops", "incidents", "force")
+AREA_LEVELS = ("district", "beat")
 ALL_CODES = "all"
 
 
@@ -50,6 +51,12 @@ class SourceProfile:
     window: tuple[date, date] | None = None
     # The vocabulary each field with several declares, where it is not the default.
     vocabularies: Mapping[str, str] = field(default_factory=dict)
+    # The area levels its records name ("district", "beat"); None: not declared, so all.
+    areas: tuple[str, ...] | None = None
+
+    def records_area(self, level: str) -> bool:
+        """Whether the source's records say which ``level`` (district or beat) they are in."""
+        return self.areas is None or level in self.areas
 
     def vocabulary(self, name: str) -> Vocabulary | None:
         """The vocabulary the field uses (None for a field with a single one)."""
@@ -109,6 +116,8 @@ class DepartmentProfile:
                 continue
             profile = self.sources[source]
             lines += ["", f"[{source}]"]
+            if profile.areas is not None:
+                lines.append(f"areas = {json.dumps(list(profile.areas))}")
             if profile.window is not None:
                 lines.append(
                     f'window = ["{profile.window[0].isoformat()}", '
@@ -136,6 +145,7 @@ class DepartmentProfile:
                     "fields": {k: (None if v is None else list(v)) for k, v in p.fields.items()},
                 }
                 | ({"vocabularies": dict(p.vocabularies)} if p.vocabularies else {})
+                | ({"areas": list(p.areas)} if p.areas is not None else {})
                 for source, p in self.sources.items()
             },
         }
@@ -191,9 +201,17 @@ def profile_from_json(
 def _source(
     source: str, raw: Mapping[str, object], vocabularies: Vocabularies | None, fail: Fail
 ) -> SourceProfile:
-    extra = sorted(set(raw) - {"fields", "window", "vocabularies"})
+    keys = ("fields", "window", "vocabularies", "areas")
+    extra = sorted(set(raw) - set(keys))
     if extra:
-        raise fail(f"[{source}] {unknown_keys(extra, ('fields', 'window', 'vocabularies'))}")
+        raise fail(f"[{source}] {unknown_keys(extra, keys)}")
+    areas = raw.get("areas")
+    if areas is not None and (not isinstance(areas, list) or not set(areas) <= set(AREA_LEVELS)):
+        raise fail(
+            f"[{source}] areas must list the area levels its records name: "
+            + ", ".join(f'"{level}"' for level in AREA_LEVELS)
+            + " (an empty list when they name none)"
+        )
     window = _window(source, raw.get("window"), fail)
     chosen = _vocabularies(source, raw.get("vocabularies", {}), fail)
     raw_fields = raw.get("fields", {})
@@ -228,7 +246,8 @@ def _source(
                     + ")"
                 )
         fields[name] = tuple(dict.fromkeys(codes))
-    return SourceProfile(fields, window, chosen)
+    found = None if areas is None else tuple(a for a in AREA_LEVELS if a in areas)
+    return SourceProfile(fields, window, chosen, found)
 
 
 def _vocabularies(source: str, raw: object, fail: Fail) -> dict[str, str]:

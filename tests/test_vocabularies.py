@@ -31,6 +31,7 @@ from privacy.release.build import build_release
 from privacy.release.policy import load_policy, parse_policy
 from privacy.synth import generate_city
 from publishing.catalog import load_catalog
+from publishing.headlines import quarter_figures
 from publishing.profile import read_profile
 from publishing.vocabularies import ETHNIC_GROUPS, HOME_OFFICE, NIBRS_GROUP_A, UK_OUTCOMES
 from tests.canonical import AREAS_HEADER, write_csv
@@ -259,6 +260,21 @@ def test_an_english_force_publishes_its_own_headline_and_categories(
     assert catalog.table("2024Q1", "no_action_stops_in_quarter") is not None
     statement = catalog.current["2024Q1"].statement
     assert dict(statement.vocabularies)["offense_category"] == "home-office"
+    # The stop and search files name no place: nothing by district is published for stops
+    # (it would be noise around zero), and what is city-wide stays.
+    withheld = dict(statement.withheld)
+    assert (
+        withheld["stops_by_district_race"] == "this department's stops do not name their district"
+    )
+    assert withheld["stops_by_month_beat"] == (
+        "this department's stops do not name their beat or district: published as stops_by_month"
+    )
+    assert not any(
+        "district" in t.dimensions
+        for t in catalog.tables(catalog.current["2024Q1"].id).values()
+        if t.source == "stops"
+    )
+    assert {"searches", "hits", "stops", "no_action"} <= set(quarter_figures(catalog, "2024Q1"))
 
     with TestClient(app=create_app(site(engines, tmp_path))) as client:
         home, crime, stops = (client.get(p).text for p in ("/", "/crime", "/stops"))
@@ -279,8 +295,6 @@ def test_an_english_force_publishes_its_own_headline_and_categories(
 def test_the_headline_counts_violence_but_not_anti_social_behaviour(
     engines: tuple[Engine, Engine], tmp_path: Path
 ) -> None:
-    from publishing.headlines import quarter_figures
-
     onboard_force(engines, tmp_path)
     internal, public = engines
     build_release(internal, public, "2024Q1", QUARTERLY, actor="test")

@@ -74,14 +74,14 @@ def release_shape(public: Engine, quarter: Quarter, policy: Policy) -> ReleaseSh
     coverage = _coverage(profile, quarter, {spec.source for spec in policy.tables})
     released, withheld = [], []
     for declared in policy.tables:
-        spec = declared if areas.get("beat") else without_beats(declared)
+        missing = _areas_missing(areas, profile, declared)
+        spec = without_areas(declared, set(missing))
+        because = "; ".join(dict.fromkeys(missing.values()))
         if spec is None:
-            withheld.append((declared.name, "this department declares no beats"))
+            withheld.append((declared.name, because))
             continue
         if spec is not declared:
-            withheld.append(
-                (declared.name, f"this department declares no beats: published as {spec.name}")
-            )
+            withheld.append((declared.name, f"{because}: published as {spec.name}"))
         spec = in_declared_vocabularies(spec, profile)
         why = withheld_because(spec, profile)
         if why is None and spec.source not in coverage:
@@ -117,15 +117,20 @@ def release_shape(public: Engine, quarter: Quarter, policy: Policy) -> ReleaseSh
     )
 
 
-def without_beats(spec: TableSpec) -> TableSpec | None:
-    """``spec`` for a department that declares districts but no beats: a table by beat
-    becomes its first level without beats (counted from the district on each record, at
-    the table's whole weight), keeping the levels after it; None when every level has
-    beats. The areas are public declarations, so this depends on no record."""
-    if "beat" not in spec.dimensions:
+def without_areas(spec: TableSpec, missing: set[str]) -> TableSpec | None:
+    """``spec`` without the area levels in ``missing`` (a department that declares no beats,
+    or a source whose records name no district): a table by such a level becomes its first
+    level without any of them that keeps its other dimensions (counted from what each
+    record does name, at the table's whole weight), keeping the levels after it; None when
+    there is none. Areas and profile are public declarations, so this depends on no
+    record."""
+    if not missing & set(spec.dimensions):
         return spec
+    # The level must keep what the table is about (its months, its races): a table by
+    # district and race becomes no total of stops that says nothing about race.
+    kept = set(spec.dimensions) - set(AREA_DIMENSIONS)
     for at, level in enumerate(spec.levels):
-        if "beat" not in level.dimensions:
+        if not missing & set(level.dimensions) and kept <= set(level.dimensions):
             return replace(
                 spec,
                 name=level.name,
@@ -134,6 +139,29 @@ def without_beats(spec: TableSpec) -> TableSpec | None:
                 levels=spec.levels[at + 1 :],
             )
     return None
+
+
+def _areas_missing(
+    areas: dict[str, tuple[str, ...]], profile: DepartmentProfile | None, spec: TableSpec
+) -> dict[str, str]:
+    """The area levels a table of ``spec``'s source cannot be counted by, each with why."""
+    recorded = profile.sources.get(spec.source) if profile is not None else None
+    used = {d for dims in (spec.dimensions, *(lv.dimensions for lv in spec.levels)) for d in dims}
+    undeclared = [level for level in AREA_DIMENSIONS if level in used and not areas.get(level)]
+    unnamed = [
+        level
+        for level in AREA_DIMENSIONS
+        if level in used
+        and level not in undeclared
+        and recorded is not None
+        and not recorded.records_area(level)
+    ]
+    missing = {level: f"this department declares no {level}s" for level in undeclared}
+    missing |= {
+        level: f"this department's {_NOUNS[spec.source]} do not name their " + " or ".join(unnamed)
+        for level in unnamed
+    }
+    return missing
 
 
 def in_declared_vocabularies(spec: TableSpec, profile: DepartmentProfile | None) -> TableSpec:
