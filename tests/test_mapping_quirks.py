@@ -226,7 +226,7 @@ def test_a_file_without_ids_takes_its_name_and_line(
     }
     assert (first.rows_added, again.rows_added, again.rows_already_present) == (3, 0, 3)
     mapping.write_text(mapping.read_text().replace("from_line = true", "from_line = 1"))
-    with pytest.raises(MappingError, match="from_line = true is for the source_id"):
+    with pytest.raises(MappingError, match="from_line: expected true or false, got a whole number"):
         load_mapping(mapping)
 
 

@@ -2,6 +2,8 @@
 
 A mapping is a TOML file (format in the README). Onboarding a department means writing one,
 not code. Shipped mappings live in ``privacy/mappings/NAME.toml`` and are found by name.
+Its keys and their types are declared in :mod:`privacy.ingest.mapping_schema`; this module
+checks what only code can.
 """
 
 from __future__ import annotations
@@ -16,13 +18,20 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import msgspec
+
 from privacy import vocabulary as v
+from privacy.ingest.mapping_schema import (
+    AreaDocument,
+    FieldDocument,
+    MappingDocument,
+)
 from privacy.ingest.reader import CsvSource
 from privacy.ingest.safety import holds_area_code, unstorable
 from privacy.schema import KINDS, CanonicalField, FieldType, fields_of
 from privacy.shipped import resolve_toml, shipped_names
 from publishing.codes import AREA_CODE_RULE, is_area_code
-from publishing.keys import unknown_keys
+from publishing.documents import read_document
 from publishing.vocabularies import US_AGE_BANDS, VocabularyError
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "mappings"
@@ -32,38 +41,6 @@ JOIN = "join"  # for an id or text read from several columns: joined with ``sepa
 DUPLICATES = ("error", "first")
 TAKES = ("date", "time", "all")  # the part of a cell a time field takes
 NUMERIC = ("age_band", "age_range")  # a numeric age, or a declared range such as "18-24"
-_TOP_KEYS = {
-    "name",
-    "kind",
-    "source",
-    "description",
-    "encoding",
-    "delimiter",
-    "timezone",
-    "max_field_length",
-    "null_values",
-    "duplicates",
-    "fields",
-    "extra_areas",
-    "variants",
-}
-_FIELD_KEYS = {
-    "column",
-    "columns",
-    "value",
-    "values",
-    "fallback",
-    "format",
-    "transform",
-    "combine",
-    "numeric",
-    "separator",
-    "column_values",
-    "take",
-    "parent_of",
-    "from_line",
-    "vocabulary",
-}
 
 
 class MappingError(ValueError):
@@ -178,34 +155,25 @@ def load_mapping(name_or_path: str | Path) -> Mapping:
 
 
 def _variants(
-    document: dict[str, Any], sha256: str, origin: str, fail: Any
+    document: dict[str, Any], declared: MappingDocument, sha256: str, origin: str, fail: Any
 ) -> tuple[tuple[tuple[str, ...], Mapping], ...]:
     """Each ``[[variants]]`` entry: a name, the columns that tell its files apart
     (``when_header_has``), and the fields it reads differently (each replaces the base
     mapping's rule for that field whole)."""
-    raw = document.get("variants", [])
-    if not isinstance(raw, list):
-        raise fail("'variants' must be a list of [[variants]] tables")
     found = []
-    for number, entry in enumerate(raw, start=1):
+    raw_variants = document.get("variants", [])
+    for number, (entry, raw) in enumerate(zip(declared.variants, raw_variants, strict=True), 1):
         where = f"[[variants]] {number}"
-        if not isinstance(entry, dict):
-            raise fail(f"{where} must be a table")
-        unknown = set(entry) - {"name", "when_header_has", "fields"}
-        if unknown:
-            raise fail(f"{where}: {unknown_keys(unknown, ('name', 'when_header_has', 'fields'))}")
-        name, columns = entry.get("name"), entry.get("when_header_has")
-        if not isinstance(name, str) or not name.strip():
+        if not entry.name.strip():
             raise fail(f"{where} needs a name")
-        if not isinstance(columns, list) or not columns:
-            raise fail(f"{where} ({name}) needs when_header_has = [the columns its files have]")
-        fields = entry.get("fields", {})
-        if not isinstance(fields, dict):
-            raise fail(f"{where} ({name}) 'fields' must be a table of [variants.fields.NAME]")
+        if not entry.when_header_has:
+            raise fail(
+                f"{where} ({entry.name}) needs when_header_has = [the columns its files have]"
+            )
         base = {k: v for k, v in document.items() if k != "variants"}
-        merged = {**base, "fields": {**base.get("fields", {}), **fields}}
-        variant = parse_mapping(merged, sha256=sha256, origin=f"{origin} ({name})")
-        found.append((tuple(str(c) for c in columns), replace(variant, variant=name)))
+        merged = {**base, "fields": {**base.get("fields", {}), **raw.get("fields", {})}}
+        variant = parse_mapping(merged, sha256=sha256, origin=f"{origin} ({entry.name})")
+        found.append((tuple(entry.when_header_has), replace(variant, variant=entry.name)))
     return tuple(found)
 
 
@@ -275,44 +243,34 @@ def parse_mapping(
     def fail(message: str) -> MappingError:
         return MappingError(f"{origin}: {message}")
 
-    unknown = set(document) - _TOP_KEYS
-    if unknown:
-        raise fail(f"top level: {unknown_keys(unknown, _TOP_KEYS)}")
-    variants = _variants(document, sha256, origin, fail)
-    kind = document.get("kind")
+    declared = read_document(document, MappingDocument, fail)
+    variants = _variants(document, declared, sha256, origin, fail)
+    kind = declared.kind
     if kind not in KINDS:
         raise fail(f"'kind' must be one of {', '.join(KINDS)}, not {kind!r}")
-    for key in ("name", "source"):
-        if not isinstance(document.get(key), str) or not document[key].strip():
+    for key, given in (("name", declared.name), ("source", declared.source)):
+        if not given.strip():
             raise fail(f"'{key}' is required and must be a non-empty string")
     try:
-        timezone = ZoneInfo(document.get("timezone", "UTC"))
+        timezone = ZoneInfo(declared.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise fail(
-            f"unknown time zone {document.get('timezone')!r} (use an IANA name such as "
-            "'America/Chicago')"
+            f"unknown time zone {declared.timezone!r} (use an IANA name such as 'America/Chicago')"
         ) from None
-    encoding = str(document.get("encoding", "utf-8"))
+    encoding = declared.encoding
     try:
         "".encode(encoding)
     except LookupError:
         raise fail(f"unknown encoding {encoding!r}") from None
-    delimiter = str(document.get("delimiter", ","))
+    delimiter = declared.delimiter
     if len(delimiter) != 1:
         raise fail(f"'delimiter' must be one character, not {delimiter!r}")
-    max_field_length = document.get("max_field_length", 10_000)
-    if not isinstance(max_field_length, int) or max_field_length < 1:
+    if declared.max_field_length < 1:
         raise fail("'max_field_length' must be a positive integer")
-    null_values = document.get("null_values", [""])
-    if not isinstance(null_values, list) or not all(isinstance(v, str) for v in null_values):
-        raise fail("'null_values' must be a list of strings")
-
-    duplicates = document.get("duplicates", "error")
+    duplicates = declared.duplicates
     if duplicates not in DUPLICATES:
         raise fail(f"'duplicates' must be one of {', '.join(DUPLICATES)}, not {duplicates!r}")
-    field_specs = document.get("fields", {})
-    if not isinstance(field_specs, dict):
-        raise fail("'fields' must be a table of [fields.NAME] tables")
+    field_specs = declared.fields
     targets = {f.name: f for f in fields_of(kind)}
     stray = set(field_specs) - set(targets)
     if stray:
@@ -324,45 +282,40 @@ def parse_mapping(
         _parse_rule(target, field_specs.get(target.name), fail, holds_area_code(kind, target))
         for target in targets.values()
     )
-    extra_areas = document.get("extra_areas", [])
-    if extra_areas and kind != "areas":
+    if declared.extra_areas and kind != "areas":
         raise fail("'extra_areas' is only allowed in an areas mapping")
-    if not isinstance(extra_areas, list):
-        raise fail("'extra_areas' must be a list of { code, level, name, parent } tables")
-    for number, area in enumerate(extra_areas, start=1):
+    for number, area in enumerate(declared.extra_areas, start=1):
         _check_extra_area(number, area, fail)
     return Mapping(
-        name=document["name"],
+        name=declared.name,
         kind=kind,
-        source=document["source"],
-        description=str(document.get("description", "")),
+        source=declared.source,
+        description=declared.description,
         encoding=encoding,
         delimiter=delimiter,
         timezone=timezone,
-        max_field_length=max_field_length,
-        null_values=frozenset(null_values),
+        max_field_length=declared.max_field_length,
+        null_values=frozenset(declared.null_values),
         rules=rules,
-        extra_areas=tuple({k: str(v) for k, v in area.items()} for area in extra_areas),
+        extra_areas=tuple(
+            {k: v for k, v in msgspec.structs.asdict(area).items() if v is not None}
+            for area in declared.extra_areas
+        ),
         sha256=sha256,
         duplicates=str(duplicates),
         variants=variants,
     )
 
 
-def _check_extra_area(number: int, area: Any, fail: Any) -> None:
+def _check_extra_area(number: int, area: AreaDocument, fail: Any) -> None:
     where = f"extra_areas entry {number}"
-    if not isinstance(area, dict) or not {"code", "level", "name"} <= set(area):
-        raise fail(f"{where} must be a table with code, level and name (and parent)")
-    stray = set(area) - {"code", "level", "name", "parent"}
-    if stray:
-        raise fail(f"{where} has unknown keys {sorted(stray)}; allowed: code, level, name, parent")
-    if area["level"] not in v.AREA_LEVEL:
-        raise fail(f"{where}: level {area['level']!r} is not one of: {', '.join(v.AREA_LEVEL)}")
-    for key in ("code", "parent"):
-        if key in area and not is_area_code(str(area[key])):
-            raise fail(f"{where}: {key} {area[key]!r} is not a valid area code: {AREA_CODE_RULE}")
-    if unstorable(str(area["name"])):
-        raise fail(f"{where}: name {area['name']!r} holds a NUL or a lone surrogate")
+    if area.level not in v.AREA_LEVEL:
+        raise fail(f"{where}: level {area.level!r} is not one of: {', '.join(v.AREA_LEVEL)}")
+    for key, code in (("code", area.code), ("parent", area.parent)):
+        if code is not None and not is_area_code(code):
+            raise fail(f"{where}: {key} {code!r} is not a valid area code: {AREA_CODE_RULE}")
+    if unstorable(area.name):
+        raise fail(f"{where}: name {area.name!r} holds a NUL or a lone surrogate")
 
 
 def _check_outputs(where: str, outputs: list[tuple[str, str]], area_codes: bool, fail: Any) -> None:
@@ -378,12 +331,14 @@ def _check_outputs(where: str, outputs: list[tuple[str, str]], area_codes: bool,
 
 
 def _column_values(
-    where: str, raw: object, columns: tuple[str, ...], target: CanonicalField, fail: Any
+    where: str,
+    raw: dict[str, dict[str, str]],
+    columns: tuple[str, ...],
+    target: CanonicalField,
+    fail: Any,
 ) -> dict[str, dict[str, str]]:
     """Per-column value tables: each names a column the rule reads, and maps to codes of
     the field's vocabulary."""
-    if not isinstance(raw, dict):
-        raise fail(f"{where} 'column_values' must be a table of column = {{ value = code }}")
     tables: dict[str, dict[str, str]] = {}
     for column, table in raw.items():
         if column not in columns:
@@ -391,9 +346,7 @@ def _column_values(
                 f"{where} column_values names {column!r}, which the rule does not read "
                 f"(it reads {', '.join(columns) or 'no column'})"
             )
-        if not isinstance(table, dict):
-            raise fail(f"{where} column_values.{column} must be a table of value = code")
-        tables[str(column)] = {str(k): str(v) for k, v in table.items()}
+        tables[str(column)] = dict(table)
         for source_value, code in tables[str(column)].items():
             if target.vocabulary and code not in target.vocabulary:
                 raise fail(
@@ -403,47 +356,48 @@ def _column_values(
     return tables
 
 
-def _parse_rule(target: CanonicalField, spec: Any, fail: Any, area_codes: bool) -> FieldRule:
+def _parse_rule(
+    target: CanonicalField, spec: FieldDocument | None, fail: Any, area_codes: bool
+) -> FieldRule:
     where = f"[fields.{target.name}]"
     if spec is None:
         if target.required:
             raise fail(f"{where} is required: the {target.name} field has no default")
         return FieldRule(target=target)
-    if not isinstance(spec, dict):
-        raise fail(f"{where} must be a table")
-    unknown = set(spec) - _FIELD_KEYS
-    if unknown:
-        raise fail(f"{where} {unknown_keys(unknown, _FIELD_KEYS)}")
-    if "vocabulary" in spec:
+    if spec.vocabulary is not None:
         try:
-            target = target.using(str(spec["vocabulary"]))
+            target = target.using(spec.vocabulary)
         except VocabularyError as error:
             raise fail(f"{where} {error}") from None
-    sources = [k for k in ("column", "columns", "value", "parent_of", "from_line") if k in spec]
+    given = {
+        "column": spec.column,
+        "columns": spec.columns,
+        "value": spec.value,
+        "parent_of": spec.parent_of,
+        "from_line": spec.from_line,
+    }
+    sources = [key for key, value in given.items() if value is not None]
     if len(sources) != 1:
         raise fail(
             f"{where} needs exactly one of 'column', 'columns', 'value', 'parent_of' or 'from_line'"
         )
-    from_line = spec.get("from_line", False)
-    if "from_line" in spec and (from_line is not True or target.name != "source_id"):
+    from_line = spec.from_line
+    if from_line is not None and (from_line is not True or target.name != "source_id"):
         raise fail(
             f"{where} from_line = true is for the source_id of a file without ids (the id "
             "is the file's name and the row's line)"
         )
-    parent_of = spec.get("parent_of")
+    parent_of = spec.parent_of
     if parent_of is not None and (parent_of != "beat" or target.name != "district"):
         raise fail(f'{where} parent_of = "beat" is the only parent rule (for the district)')
     columns: tuple[str, ...] = ()
-    if "column" in spec:
-        columns = (str(spec["column"]),)
-    elif "columns" in spec:
-        columns = tuple(str(c) for c in spec["columns"])
+    if spec.column is not None:
+        columns = (spec.column,)
+    elif spec.columns is not None:
+        columns = tuple(spec.columns)
         if not columns:
             raise fail(f"{where} 'columns' must name at least one column")
-    values = spec.get("values", {})
-    if not isinstance(values, dict):
-        raise fail(f"{where} 'values' must be a table of source value = canonical value")
-    values = {str(k): str(v) for k, v in values.items()}
+    values = dict(spec.values)
     vocabulary = target.vocabulary
     if vocabulary:
         for source_value, code in values.items():
@@ -452,16 +406,16 @@ def _parse_rule(target: CanonicalField, spec: Any, fail: Any, area_codes: bool) 
                     f"{where} maps {source_value!r} to {code!r}, which is not one of: "
                     + ", ".join(vocabulary)
                 )
-    constant = spec.get("value")
+    constant = spec.value
     if constant is not None and vocabulary and str(constant) not in vocabulary:
         raise fail(f"{where} value {constant!r} is not one of: {', '.join(vocabulary)}")
-    fallback = spec.get("fallback")
+    fallback = spec.fallback
     if fallback is not None and vocabulary and fallback not in vocabulary:
         raise fail(f"{where} fallback {fallback!r} is not one of: {', '.join(vocabulary)}")
-    transform = spec.get("transform")
+    transform = spec.transform
     if transform is not None and transform not in TRANSFORMS:
         raise fail(f"{where} transform {transform!r} is not one of: {', '.join(TRANSFORMS)}")
-    combine = spec.get("combine")
+    combine = spec.combine
     several = len(columns) > 1 and target.type not in (FieldType.DATETIME, FieldType.DATE)
     textual = target.type in (FieldType.ID, FieldType.TEXT)
     allowed = (JOIN,) if textual else COMBINES
@@ -469,11 +423,10 @@ def _parse_rule(target: CanonicalField, spec: Any, fail: Any, area_codes: bool) 
         raise fail(
             f"{where} reads several columns, so it needs combine = one of " + ", ".join(allowed)
         )
-    separator = str(spec.get("separator", "-" if combine == JOIN else ";"))
-    take = spec.get("take", [])
+    separator = spec.separator if spec.separator is not None else "-" if combine == JOIN else ";"
+    take = spec.take
     if take and (
         target.type not in (FieldType.DATETIME, FieldType.DATE)
-        or not isinstance(take, list)
         or len(take) != len(columns)
         or any(part not in TAKES for part in take)
     ):
@@ -482,8 +435,8 @@ def _parse_rule(target: CanonicalField, spec: Any, fail: Any, area_codes: bool) 
             + ", ".join(TAKES)
             + ' (take = ["date", "time"] for a date column and a time column)'
         )
-    column_values = _column_values(where, spec.get("column_values", {}), columns, target, fail)
-    numeric = spec.get("numeric")
+    column_values = _column_values(where, spec.column_values, columns, target, fail)
+    numeric = spec.numeric
     if numeric is not None and (numeric not in NUMERIC or target.name != "subject_age_band"):
         raise fail(f"{where} numeric = one of {', '.join(NUMERIC)} is for subject_age_band only")
     if numeric is not None and target.declared not in (None, US_AGE_BANDS.name):
@@ -506,13 +459,13 @@ def _parse_rule(target: CanonicalField, spec: Any, fail: Any, area_codes: bool) 
         constant=None if constant is None else str(constant),
         values=values,
         fallback=None if fallback is None else str(fallback),
-        format=str(spec.get("format", "iso")),
+        format=spec.format,
         transform=transform,
         combine=combine,
         numeric=numeric,
         separator=separator,
         column_values=column_values,
-        take=tuple(str(part) for part in take),
+        take=tuple(take),
         parent_of=None if parent_of is None else str(parent_of),
         from_line=bool(from_line),
     )

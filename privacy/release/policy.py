@@ -1,7 +1,8 @@
 """The privacy policy: who is protected, how much budget a period may spend, which tables.
 
 A policy is a TOML file, versioned and stored with every release. Shipped policies live in
-``privacy/policies/NAME.toml`` and are found by name, like mappings.
+``privacy/policies/NAME.toml`` and are found by name, like mappings. Its keys and their types
+are declared in :mod:`privacy.release.policy_schema`; this module checks what only code can.
 """
 
 from __future__ import annotations
@@ -12,11 +13,18 @@ import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
+from privacy.release.policy_schema import (
+    BudgetDocument,
+    LevelDocument,
+    PolicyDocument,
+    TableDocument,
+    UnitDocument,
+)
 from privacy.schema import FieldType, fields_of
 from privacy.shipped import resolve_toml, shipped_names
-from publishing.keys import unknown_keys
+from publishing.documents import read_document
 from publishing.vocabularies import FAMILIES, group_codes
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "policies"
@@ -25,18 +33,6 @@ AREA_DIMENSIONS = ("beat", "district")
 SOURCES = ("stops", "incidents", "force")
 MECHANISMS = ("gaussian", "laplace")
 WEIGHT_TOLERANCE = 1e-9
-_TOP_KEYS = {"name", "version", "description", "period", "unit", "budget", "tables"}
-_TABLE_KEYS = {"name", "title", "source", "dimensions", "where", "weight", "levels"}
-_LEVEL_KEYS = {"name", "title", "dimensions", "weight"}
-_BUDGET_KEYS = {
-    "mechanism",
-    "rho",
-    "epsilon",
-    "delta",
-    "horizon",
-    "horizon_rho",
-    "horizon_epsilon",
-}
 HORIZONS = ("year", "portal")
 
 
@@ -258,33 +254,30 @@ def parse_policy(text: str, *, origin: str = "<policy>") -> Policy:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise fail(f"not valid TOML: {error}") from None
-    unknown = set(document) - _TOP_KEYS
-    if unknown:
-        raise fail(f"top level: {unknown_keys(unknown, _TOP_KEYS)}")
-    name = document.get("name")
-    if not isinstance(name, str) or not name.strip():
+    declared = read_document(document, PolicyDocument, fail)
+    name, version = declared.name, declared.version
+    if not name.strip():
         raise fail("'name' is required and must be a non-empty string")
-    version = document.get("version", 1)
-    if not isinstance(version, int) or version < 1:
+    if version < 1:
         raise fail("'version' must be a positive integer")
-    if document.get("period", "quarter") != "quarter":
+    if declared.period != "quarter":
         raise fail("'period' must be \"quarter\" (the only budget period supported)")
-    tables = tuple(_parse_table(raw, fail) for raw in document.get("tables", []))
+    tables = tuple(_parse_table(table, fail) for table in declared.tables)
     if not tables:
         raise fail("a policy needs at least one [[tables]] entry")
     names = [part.name for t in tables for part in t.parts()]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise fail(f"table and level names must be unique: {repeated}")
-    unit = _parse_unit(document.get("unit", {}), fail)
+    unit = _parse_unit(declared.unit, fail)
     if unit.kind == "record":  # a person unit's tables are each bounded on their own
         _check_nesting(tables, fail)
-    budget = _parse_budget(document.get("budget"), unit, fail)
+    budget = _parse_budget(declared.budget, unit, fail)
     _check_weights(tables, unit, fail)
     return Policy(
         name=name,
         version=version,
-        description=str(document.get("description", "")),
+        description=declared.description,
         period="quarter",
         unit=unit,
         budget=budget,
@@ -316,32 +309,28 @@ def _check_weights(tables: tuple[TableSpec, ...], unit: PrivacyUnit, fail: Any) 
             )
 
 
-def _parse_unit(raw: Any, fail: Any) -> PrivacyUnit:
-    if not isinstance(raw, dict):
-        raise fail("[unit] must be a table")
-    kind = raw.get("kind", "record")
-    if kind == "record":
+def _parse_unit(raw: UnitDocument, fail: Any) -> PrivacyUnit:
+    if raw.kind == "record":
         return PrivacyUnit("record")
-    if kind != "person":
-        raise fail(f'[unit] kind must be "record" or "person", not {kind!r}')
+    if raw.kind != "person":
+        raise fail(f'[unit] kind must be "record" or "person", not {raw.kind!r}')
     bounds = []
-    for key in ("max_records_per_cell", "max_cells"):
-        value = raw.get(key)
-        if not isinstance(value, int) or value < 1:
+    for key, value in (
+        ("max_records_per_cell", raw.max_records_per_cell),
+        ("max_cells", raw.max_cells),
+    ):
+        if value is None or value < 1:
             raise fail(f"[unit] a person unit needs {key} = a positive integer")
         bounds.append(value)
     return PrivacyUnit("person", bounds[0], bounds[1])
 
 
-def _parse_budget(raw: Any, unit: PrivacyUnit, fail: Any) -> Budget:
-    if not isinstance(raw, dict):
+def _parse_budget(raw: BudgetDocument | None, unit: PrivacyUnit, fail: Any) -> Budget:
+    if raw is None:
         raise fail(
             "[budget] is required: rho (zCDP per period) and delta, or epsilon for "
             'mechanism = "laplace"'
         )
-    unknown = set(raw) - _BUDGET_KEYS
-    if unknown:
-        raise fail(f"[budget] {unknown_keys(unknown, _BUDGET_KEYS)}")
     period = _parse_period_budget(raw, fail)
     horizon, horizon_cap = _parse_horizon(raw, period, unit, fail)
     return Budget(
@@ -355,22 +344,23 @@ def _parse_budget(raw: Any, unit: PrivacyUnit, fail: Any) -> Budget:
 
 
 def _parse_horizon(
-    raw: dict[str, Any], period: Budget, unit: PrivacyUnit, fail: Any
+    raw: BudgetDocument, period: Budget, unit: PrivacyUnit, fail: Any
 ) -> tuple[Horizon | None, float | None]:
     """A person's records fall in many periods, so a person-unit policy must cap what they
     all spend together; a record falls in one period only, so its period is its horizon."""
     key = f"horizon_{period.currency}"
     other = "horizon_rho" if key == "horizon_epsilon" else "horizon_epsilon"
-    if other in raw:
+    caps = {"horizon_rho": raw.horizon_rho, "horizon_epsilon": raw.horizon_epsilon}
+    if caps[other] is not None:
         raise fail(f"[budget] a {period.mechanism} budget counts in {period.currency}: use {key}")
     if unit.kind == "record":
-        if "horizon" in raw or key in raw:
+        if raw.horizon is not None or caps[key] is not None:
             raise fail(
                 "[budget] horizon is for a person unit: under the record unit every record "
                 "falls in one quarter, so the quarter's budget is all any record ever spends"
             )
         return None, None
-    horizon = raw.get("horizon")
+    horizon = raw.horizon
     if horizon not in HORIZONS:
         raise fail(
             '[budget] a person unit needs horizon = "year" (a calendar year) or "portal" '
@@ -378,50 +368,45 @@ def _parse_horizon(
             "may spend together: a person's records fall in many quarters, and their losses "
             "add up"
         )
-    cap = raw.get(key)
-    if not isinstance(cap, int | float) or not math.isfinite(cap) or cap < period.cap:
+    cap = caps[key]
+    if cap is None or not math.isfinite(cap) or cap < period.cap:
         raise fail(
             f"[budget] {key} must be a number at least the quarter's {period.currency} "
             f"({period.cap:g}): the most that every release in one {horizon} may spend together"
         )
-    return horizon, float(cap)
+    return cast(Horizon, horizon), float(cap)
 
 
-def _parse_period_budget(raw: dict[str, Any], fail: Any) -> Budget:
-    mechanism = raw.get("mechanism", "gaussian")
+def _parse_period_budget(raw: BudgetDocument, fail: Any) -> Budget:
+    mechanism = raw.mechanism
     if mechanism not in MECHANISMS:
         raise fail(f"[budget] mechanism must be one of {', '.join(MECHANISMS)}")
-    delta = raw.get("delta", 1e-7)
-    if not isinstance(delta, int | float) or not 0 < delta < 1:
+    delta = raw.delta
+    if not 0 < delta < 1:
         raise fail("[budget] delta must be a number between 0 and 1 (exclusive)")
     if mechanism == "laplace":
-        epsilon = raw.get("epsilon")
-        if not isinstance(epsilon, int | float) or not epsilon > 0 or math.isinf(epsilon):
+        epsilon = raw.epsilon
+        if epsilon is None or not epsilon > 0 or math.isinf(epsilon):
             raise fail("[budget] a laplace (pure DP) budget needs epsilon > 0")
         return Budget("laplace", rho=epsilon**2 / 2, epsilon=float(epsilon), delta=float(delta))
-    rho = raw.get("rho")
-    if not isinstance(rho, int | float) or not rho > 0 or math.isinf(rho):
+    rho = raw.rho
+    if rho is None or not rho > 0 or math.isinf(rho):
         raise fail(f"[budget] rho must be a positive number, not {rho!r}")
     return Budget("gaussian", rho=float(rho), epsilon=None, delta=float(delta))
 
 
-def _parse_table(raw: Any, fail: Any) -> TableSpec:
-    if not isinstance(raw, dict):
-        raise fail("each [[tables]] entry must be a table")
-    name = raw.get("name")
+def _parse_table(raw: TableDocument, fail: Any) -> TableSpec:
+    name = raw.name
     where = f"[[tables]] {name!r}"
-    if not isinstance(name, str) or not name.isidentifier():
+    if not name.isidentifier():
         raise fail(f"{where}: 'name' must be an identifier (letters, digits, _)")
-    unknown = set(raw) - _TABLE_KEYS
-    if unknown:
-        raise fail(f"{where}: {unknown_keys(unknown, _TABLE_KEYS)}")
-    source = raw.get("source")
+    source = raw.source
     if source not in SOURCES:
         raise fail(f"{where}: source must be one of {', '.join(SOURCES)}, not {source!r}")
     categories = {f.name: f.stored_codes for f in fields_of(source) if f.type is FieldType.CATEGORY}
     allowed = (*TIME_DIMENSIONS, *AREA_DIMENSIONS, *categories)
-    dimensions = raw.get("dimensions")
-    if not isinstance(dimensions, list) or not dimensions:
+    dimensions = raw.dimensions
+    if not dimensions:
         raise fail(f"{where}: 'dimensions' must be a non-empty list")
     for dimension in dimensions:
         if dimension not in allowed:
@@ -433,11 +418,8 @@ def _parse_table(raw: Any, fail: Any) -> TableSpec:
         raise fail(f"{where}: exactly one time dimension is needed (month or quarter)")
     if sum(d in AREA_DIMENSIONS for d in dimensions) > 1 or len(set(dimensions)) != len(dimensions):
         raise fail(f"{where}: dimensions may not repeat, and only one of beat or district")
-    filters = raw.get("where", {})
-    if not isinstance(filters, dict):
-        raise fail(f"{where}: 'where' must be a table of field = [codes]")
     parsed_filters = []
-    for field, codes in filters.items():
+    for field, codes in raw.where.items():
         if field not in categories:
             raise fail(
                 f"{where}: cannot filter on {field!r}; categorical fields of {source}: "
@@ -465,13 +447,13 @@ def _parse_table(raw: Any, fail: Any) -> TableSpec:
                 f"({listed})" + (f" nor one of its groups ({', '.join(groups)})" if groups else "")
             )
         parsed_filters.append((field, tuple(dict.fromkeys(named))))
-    weight = raw.get("weight")
-    if not isinstance(weight, int | float) or not weight > 0:
+    weight = raw.weight
+    if not weight > 0:
         raise fail(f"{where}: weight must be a positive number (its share of the budget)")
-    levels = _parse_levels(raw.get("levels", []), name, tuple(dimensions), allowed, fail)
+    levels = _parse_levels(raw.levels, name, tuple(dimensions), allowed, fail)
     return TableSpec(
         name=name,
-        title=str(raw.get("title", name)),
+        title=raw.title if raw.title is not None else name,
         source=source,
         dimensions=tuple(dimensions),
         where=tuple(parsed_filters),
@@ -511,21 +493,18 @@ def rolls_up(finer: tuple[str, ...], coarser: tuple[str, ...]) -> bool:
 
 
 def _parse_levels(
-    raw: Any, table: str, dimensions: tuple[str, ...], allowed: tuple[str, ...], fail: Any
+    raw: list[LevelDocument],
+    table: str,
+    dimensions: tuple[str, ...],
+    allowed: tuple[str, ...],
+    fail: Any,
 ) -> tuple[LevelSpec, ...]:
     where = f"[[tables]] {table!r}"
-    if not isinstance(raw, list):
-        raise fail(f"{where}: 'levels' must be a list of [[tables.levels]] entries")
     levels: list[LevelSpec] = []
     finer = dimensions
     for index, entry in enumerate(raw, start=1):
-        if not isinstance(entry, dict):
-            raise fail(f"{where}: level {index} must be a table")
-        unknown = set(entry) - _LEVEL_KEYS
-        if unknown:
-            raise fail(f"{where}: level {index}: {unknown_keys(unknown, _LEVEL_KEYS)}")
-        coarser = entry.get("dimensions")
-        if not isinstance(coarser, list) or not all(d in allowed for d in coarser):
+        coarser = entry.dimensions
+        if not all(d in allowed for d in coarser):
             raise fail(
                 f"{where}: level {index} needs 'dimensions', a list from: " + ", ".join(allowed)
             )
@@ -537,19 +516,18 @@ def _parse_levels(
                 "each level keeps, drops or rolls up (month to quarter, beat to "
                 "district) the dimensions of the level before it"
             )
-        fraction = entry.get("weight")
-        if not isinstance(fraction, int | float) or not 0 <= fraction < 1:
+        fraction = entry.weight
+        if not 0 <= fraction < 1:
             raise fail(
                 f"{where}: level {index} weight must be a number from 0 to 1 (its "
                 "share of the table's weight; 0 adds the table up to a level another "
                 "table measures, without measuring it)"
             )
-        name = entry.get("name", f"{table}__{'_'.join(coarser)}")
-        if not isinstance(name, str) or not name.isidentifier():
+        name = entry.name if entry.name is not None else f"{table}__{'_'.join(coarser)}"
+        if not name.isidentifier():
             raise fail(f"{where}: level {index} 'name' must be an identifier")
-        levels.append(
-            LevelSpec(name, str(entry.get("title", name)), tuple(coarser), float(fraction))
-        )
+        title = entry.title if entry.title is not None else name
+        levels.append(LevelSpec(name, title, tuple(coarser), float(fraction)))
         finer = tuple(coarser)
     share = math.fsum(level.fraction for level in levels)
     if levels and not share < 1 - WEIGHT_TOLERANCE:
