@@ -59,10 +59,13 @@ def fmt(value: float, digits: int = 0) -> str:
 
 
 def interval_text(estimate: Estimate, digits: int = 0, suffix: str = "") -> str:
-    """``1,234 (1,200 to 1,270)``."""
+    """``1,234 (1,200 to 1,270)``. What is shown is a count, a rate or a share, never
+    below zero: a figure whose unbiased estimate is below zero reads 0, and its interval
+    is cut at 0 (which keeps the true value as often, since it is never below)."""
+    value, low = max(0.0, estimate.value), max(0.0, estimate.low)
     return (
-        f"{fmt(estimate.value, digits)}{suffix} ({fmt(estimate.low, digits)} to "
-        f"{fmt(estimate.high, digits)}{suffix})"
+        f"{fmt(value, digits)}{suffix} ({fmt(low, digits)} to "
+        f"{fmt(max(low, estimate.high), digits)}{suffix})"
     )
 
 

@@ -25,6 +25,7 @@ from publishing.analysis.focus import (
 )
 from publishing.analysis.windows import before_and_after
 from publishing.catalog import load_catalog
+from publishing.charts import interval_text
 from publishing.estimates import Estimate, ratio
 from publishing.figures import no_action_share, search_rates
 from tests.conftest import shared_file
@@ -165,3 +166,12 @@ def test_minneapolis_2017_through_ingest_release_and_analyses(
     assert [trace.name for trace in rates.figure.data] == ["Search rate (per 100 stops)"]
     assert rates.title.startswith("Search rates by race")
     assert catalog.focus_areas == {}  # Minneapolis declares none: nothing to evaluate
+
+
+def test_a_figure_is_never_shown_below_zero() -> None:
+    # A share of stops with no action whose estimate fell below zero in a small month.
+    share = Estimate(-1.4, -27.9, 25.1, 13.5)
+
+    assert interval_text(share, 1, "%") == "0.0% (0.0 to 25.1%)"
+    assert interval_text(Estimate(8.0, -6.0, 21.0, 7.0)) == "8 (0 to 21)"
+    assert interval_text(Estimate(1234.0, 1190.0, 1278.0, 22.0)) == "1,234 (1,190 to 1,278)"

@@ -67,7 +67,10 @@ CLAIMS: dict[str, tuple[str, ...]] = {
     "intervals-text": (
         "tests/test_release_build.py::test_interval_coverage_over_two_thousand_releases",
     ),
-    "intervals-derived": ("tests/test_analyses.py::test_a_hit_rate_ratio_by_the_delta_method",),
+    "intervals-derived": (
+        "tests/test_analyses.py::test_a_hit_rate_ratio_by_the_delta_method",
+        "tests/test_analyses.py::test_a_figure_is_never_shown_below_zero",
+    ),
     "post-processing-text": (
         "tests/test_hierarchy.py::test_the_two_passes_are_exactly_weighted_least_squares",
         "tests/test_hierarchy.py::test_published_integers_add_up_everywhere_and_shared_margins_agree",
