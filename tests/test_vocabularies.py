@@ -537,3 +537,25 @@ def test_a_draft_of_a_nibrs_export_reads_its_offence_codes(tmp_path: Path) -> No
     rule = next(r for r in load_mapping(path).rules if r.target.name == "offense_category")
     assert rule.target.declared == "nibrs-group-a"
     assert rule.values == {**NIBRS_CODES, "90D": "other", "90Z": "other"}
+
+
+def test_a_file_of_months_is_not_counted_by_weekday_or_hour(
+    settings: Settings, engines: tuple[Engine, Engine], tmp_path: Path
+) -> None:
+    internal, public = engines
+    ingest_file(internal, public, "areas", uk_areas(tmp_path), load_mapping("synthetic-areas"))
+    street = write_csv(tmp_path / "2024-01-testshire-street.csv", STREET_HEADER, street_rows())
+    env = {
+        "PORTAL_INTERNAL_DB_URL": settings.internal_db_url,
+        "PORTAL_PUBLIC_DB_URL": settings.public_db_url,
+    }
+
+    result = CliRunner().invoke(
+        cli,
+        ["ingest", "incidents", str(street), "--mapping", "police-uk-street", "--dry-run"],
+        env=env,
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "the dates give the month only: no counts per weekday or hour" in result.output
+    assert "per hour:" not in result.output and "per weekday:" not in result.output

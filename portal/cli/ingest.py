@@ -146,15 +146,21 @@ def print_report(report: IngestReport, out: Console) -> None:
         for month, n in months.items():
             table.add_row(month, f"{n:,}")
         out.print(table)
-        out.print(
-            "per weekday: "
-            + ", ".join(f"{day[:3]} {n:,}" for day, n in report.by_weekday().items()),
-            highlight=False,
-        )
-        out.print(
-            "per hour: " + ", ".join(f"{h} {n:,}" for h, n in report.by_hour().items()),
-            highlight=False,
-        )
+        if report.date_detail == "month":
+            out.print("the dates give the month only: no counts per weekday or hour")
+        else:
+            out.print(
+                "per weekday: "
+                + ", ".join(f"{day[:3]} {n:,}" for day, n in report.by_weekday().items()),
+                highlight=False,
+            )
+        if report.date_detail == "day":
+            out.print("the dates give no time of day: no counts per hour")
+        elif report.date_detail == "time":
+            out.print(
+                "per hour: " + ", ".join(f"{h} {n:,}" for h, n in report.by_hour().items()),
+                highlight=False,
+            )
     if report.dry_run and report.category_counts:
         table = Table("field", "value", "rows", title="Rows per category (accepted rows)")
         for name, counts in report.category_counts.items():

@@ -132,6 +132,19 @@ class Mapping:
         return tuple(seen)
 
 
+def date_detail(rule: FieldRule) -> str:
+    """What a time field's values say, as far as its format tells: ``month`` (a month
+    alone), ``day`` (a date without a time) or ``time``."""
+    if rule.format == "iso":
+        return "time"  # ISO values may or may not carry a time: assume they do
+    formats = " ".join((rule.format, *rule.take))
+    if not any(code in formats for code in ("%d", "%j", "date", "all")):
+        return "month"
+    if not any(code in formats for code in ("%H", "%I", "time", "all")):
+        return "day"
+    return "time"
+
+
 def load_mapping(name_or_path: str | Path) -> Mapping:
     """Load a shipped mapping by name (``minneapolis-stops``) or a mapping file by path."""
     path = resolve_toml(name_or_path, SHIPPED_DIR)

@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, insert, text, update
 
 from privacy.ingest.convert import HeaderError, RowConverter
-from privacy.ingest.mapping import Mapping
+from privacy.ingest.mapping import Mapping, date_detail
 from privacy.ingest.pipeline import converted_stream, hour_of
 from privacy.ingest.reader import CsvSource, FileProblem
 from privacy.ingest.report import (
@@ -70,6 +70,9 @@ def ingest_records(
     except FileProblem as error:
         raise IngestRefused(str(error), report) from None
     mapping = mapping.for_header(source.header)
+    report.date_detail = date_detail(
+        next(r for r in mapping.rules if r.target.name == "occurred_at")
+    )
     if mapping.variant:
         report.notes.append(f"read with the mapping's variant {mapping.variant!r}")
     with source, engine.connect() as connection:

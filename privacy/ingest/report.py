@@ -61,6 +61,9 @@ class IngestReport:
     category_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     # Accepted records per hour of the file: "YYYY-MM-DD HH" -> count (internal only).
     hour_counts: dict[str, int] = field(default_factory=dict)
+    # What the file's dates say: "month", "day" or "time" (see mapping.date_detail); counts
+    # per weekday mean nothing for months alone, nor per hour for days alone.
+    date_detail: str = "time"
     notes: list[str] = field(default_factory=list)
     committed: bool = False
     file_sha256: str = ""
