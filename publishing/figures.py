@@ -181,15 +181,16 @@ def stops_by_race(catalog: Catalog, period: str, district: str | None) -> Chart 
     if not bars:
         return None
     where = _district_name(catalog, district)
+    noun = catalog.vocabulary("subject_race", period).noun
     return bar_chart(
         "stops-race",
-        f"Stops by race, {where}, {period}",
-        f"Stops in {where} in {period} by the race officers recorded for the "
-        "person stopped. Population by race is not in the reference data, so "
+        f"Stops by {noun}, {where}, {period}",
+        f"Stops in {where} in {period} by the {noun} officers recorded for the "
+        f"person stopped. Population by {noun} is not in the reference data, so "
         "rates per resident are shown by district only.",
         "stops",
         [("Stops", bars)],
-        category_title="race",
+        category_title=noun,
     )
 
 
@@ -219,18 +220,19 @@ def search_rates(catalog: Catalog, period: str, district: str | None) -> Chart |
         return None
 
     where = _district_name(catalog, district)
+    noun = catalog.vocabulary("subject_race", period).noun
     series = [("Search rate (per 100 stops)", rates(searches, stops))]
     if hits:
         series.append(("Hit rate (per 100 searches)", rates(hits, searches)))
-        title = f"Search and hit rates by race, {where}, {period}"
+        title = f"Search and hit rates by {noun}, {where}, {period}"
         summary = (
-            f"Per race in {where} in {period}: searches per 100 stops, and searches "
+            f"Per {noun} in {where} in {period}: searches per 100 stops, and searches "
             "that found contraband per 100 searches."
         )
     else:  # the department records searches but not what they found
-        title = f"Search rates by race, {where}, {period}"
+        title = f"Search rates by {noun}, {where}, {period}"
         summary = (
-            f"Per race in {where} in {period}: searches per 100 stops. The department's "
+            f"Per {noun} in {where} in {period}: searches per 100 stops. The department's "
             "records do not say whether a search found anything, so no hit rate is shown."
         )
     return bar_chart(
@@ -240,7 +242,7 @@ def search_rates(catalog: Catalog, period: str, district: str | None) -> Chart |
         "per 100",
         series,
         digits=1,
-        category_title="race",
+        category_title=noun,
     )
 
 
@@ -296,13 +298,14 @@ def force_by_race(catalog: Catalog, period: str) -> Chart | None:
     bars = _by_category(catalog, period, "force_by_district_race", "subject_race", None)
     if not bars:
         return None
+    noun = catalog.vocabulary("subject_race", period).noun
     return bar_chart(
         "force-race",
-        f"Uses of force by race, {period}",
-        f"Uses of force in {period} by the race recorded for the person, with 95% intervals.",
+        f"Uses of force by {noun}, {period}",
+        f"Uses of force in {period} by the {noun} recorded for the person, with 95% intervals.",
         "uses of force",
         [("Uses of force", bars)],
-        category_title="race",
+        category_title=noun,
     )
 
 

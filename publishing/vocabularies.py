@@ -47,6 +47,7 @@ class Vocabulary:
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Each group in words, for the sentences beside the figures built on it.
     group_words: Mapping[str, str] = field(default_factory=dict)
+    noun: str = ""  # what the codes are of, in a chart's title: "race", "ethnicity"
 
     @property
     def known(self) -> tuple[str, ...]:
@@ -61,6 +62,7 @@ def _v(
     description: str,
     headline: Headline | None = None,
     groups: Mapping[str, tuple[tuple[str, ...], str]] | None = None,
+    noun: str = "",
 ) -> Vocabulary:
     found = dict(groups or {})
     return Vocabulary(
@@ -71,6 +73,7 @@ def _v(
         headline,
         MappingProxyType({k: codes for k, (codes, _) in found.items()}),
         MappingProxyType({k: words for k, (_, words) in found.items()}),
+        noun,
     )
 
 
@@ -193,6 +196,7 @@ US_RACE = _v(
     # code that is safe in URLs and column names.
     ("asian_pacific_islander", "black", "hispanic", "white", "other"),
     "asian_pacific_islander, black, hispanic, white, other",
+    noun="race",
 )
 ETHNIC_GROUPS = _v(
     "uk-ethnic-groups",
@@ -200,6 +204,7 @@ ETHNIC_GROUPS = _v(
     ("asian", "black", "mixed", "white", "other"),
     "the five broad ethnic groups of the England and Wales census: asian, black, mixed, "
     "white, other",
+    noun="ethnicity",
 )
 
 US_AGE_BANDS = _v(

@@ -287,6 +287,7 @@ def test_an_english_force_publishes_its_own_headline_and_categories(
     assert "not a crime and is not counted" in crime
     assert "No further action" in stops and "Community resolution" in stops
     assert "ended with no further action and found no contraband" in stops
+    assert "Stops by ethnicity" in stops and "Stops by race" not in stops
     assert "home-office" in dictionary and "violence_and_sexual_offences" in dictionary
     assert "uk-stop-search" in dictionary and "homicide" not in dictionary
     assert "coded as Home Office crime types (data.police.uk)" in methodology
