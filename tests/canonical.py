@@ -102,3 +102,13 @@ def small_city_rows() -> list[dict[str, str]]:
             "boundary": "",
         },
     ]
+
+
+def two_districts(path: Path) -> Path:
+    """An areas file of Testville: two districts, North (d1) and South (d2), no beats."""
+    areas = [
+        {"code": "city", "level": "city", "name": "Testville", "parent": ""},
+        {"code": "d1", "level": "district", "name": "North", "parent": "city"},
+        {"code": "d2", "level": "district", "name": "South", "parent": "city"},
+    ]
+    return write_csv(path, AREAS_HEADER, [{**a, "population": "", "boundary": ""} for a in areas])

@@ -17,7 +17,7 @@ from privacy.release.periods import Quarter
 from privacy.release.policy import load_policy
 from privacy.release.shape import release_shape
 from publishing.catalog import load_catalog
-from tests.canonical import AREAS_HEADER, stop_row, write_csv, write_stops
+from tests.canonical import stop_row, two_districts, write_stops
 
 ROOT = Path(__file__).resolve().parents[1]
 QUARTERLY = load_policy("quarterly")
@@ -27,13 +27,7 @@ def districts_only(engines: tuple[Engine, Engine], tmp_path: Path, stops: int) -
     """A city of two districts and no beats; ``stops`` stops in 2024Q1, two in three in d1;
     a stops mapping that has no beat column."""
     internal, public = engines
-    areas = [
-        {"code": "city", "level": "city", "name": "Testville", "parent": ""},
-        {"code": "d1", "level": "district", "name": "North", "parent": "city"},
-        {"code": "d2", "level": "district", "name": "South", "parent": "city"},
-    ]
-    rows = [{**a, "population": "", "boundary": ""} for a in areas]
-    path = write_csv(tmp_path / "areas.csv", AREAS_HEADER, rows)
+    path = two_districts(tmp_path / "areas.csv")
     ingest_file(internal, public, "areas", path, load_mapping("synthetic-areas"))
     text = (ROOT / "privacy" / "mappings" / "synthetic-stops.toml").read_text()
     text = text.replace('[fields.beat]\ncolumn = "beat"\n', "")

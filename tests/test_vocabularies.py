@@ -34,7 +34,7 @@ from publishing.catalog import load_catalog
 from publishing.headlines import quarter_figures
 from publishing.profile import read_profile
 from publishing.vocabularies import ETHNIC_GROUPS, HOME_OFFICE, NIBRS_GROUP_A, UK_OUTCOMES
-from tests.canonical import AREAS_HEADER, write_csv
+from tests.canonical import AREAS_HEADER, two_districts, write_csv
 
 QUARTERLY = load_policy("quarterly")
 LSOAS = {"E01000001": "north", "E01000002": "north", "E01000003": "south", "E01000004": "south"}
@@ -377,13 +377,7 @@ def test_an_agency_that_reports_nibrs_publishes_group_a_offences(
     engines: tuple[Engine, Engine], tmp_path: Path
 ) -> None:
     internal, public = engines
-    areas = [
-        {"code": "city", "level": "city", "name": "Testville", "parent": ""},
-        {"code": "d1", "level": "district", "name": "North", "parent": "city"},
-        {"code": "d2", "level": "district", "name": "South", "parent": "city"},
-    ]
-    rows = [{**a, "population": "", "boundary": ""} for a in areas]
-    path = write_csv(tmp_path / "areas.csv", AREAS_HEADER, rows)
+    path = two_districts(tmp_path / "areas.csv")
     ingest_file(internal, public, "areas", path, load_mapping("synthetic-areas"))
     export = write_csv(tmp_path / "nibrs.csv", NIBRS_HEADER, nibrs_rows())
     ingest_file(internal, public, "incidents", export, load_mapping(nibrs_mapping(tmp_path)))
