@@ -403,7 +403,7 @@ def test_an_agency_that_reports_nibrs_publishes_group_a_offences(
 
 
 def test_a_mapping_in_another_vocabulary_than_the_profile_is_refused(
-    engines: tuple[Engine, Engine], tmp_path: Path
+    settings: Settings, engines: tuple[Engine, Engine], tmp_path: Path
 ) -> None:
     internal, public = engines
     city = generate_city(tmp_path / "city", stops=10, incidents=60, force_events=5)
@@ -416,6 +416,19 @@ def test_a_mapping_in_another_vocabulary_than_the_profile_is_refused(
     ):
         ingest_file(internal, public, "incidents", export, load_mapping(nibrs_mapping(tmp_path)))
     assert stored(internal, "SELECT count(*) FROM incidents") == Counter({(): 60})
+    # The check says so too, before anyone tries (and without creating a store).
+    env = {
+        "PORTAL_INTERNAL_DB_URL": settings.internal_db_url,
+        "PORTAL_PUBLIC_DB_URL": settings.public_db_url,
+    }
+    mapping = str(nibrs_mapping(tmp_path))
+    checked = CliRunner().invoke(cli, ["mapping", "check", mapping, str(export)], env=env)
+    assert checked.exit_code == 1, checked.output
+    assert "an ingest into this portal would refuse the mapping" in " ".join(checked.output.split())
+    elsewhere = {"PORTAL_PUBLIC_DB_URL": f"sqlite:///{tmp_path / 'none' / 'public.sqlite3'}"}
+    fresh = CliRunner().invoke(cli, ["mapping", "check", mapping, str(export)], env=elsewhere)
+    assert fresh.exit_code == 0, fresh.output
+    assert not (tmp_path / "none").exists()
 
 
 @pytest.mark.parametrize(

@@ -160,13 +160,15 @@ def mapping_draft(
     default=None,
     help="The kind of records the file holds  [default: the mapping's]",
 )
-def mapping_check(mapping_name: str, path: Path, kind: str | None) -> None:
+@click.pass_obj
+def mapping_check(settings: Settings, mapping_name: str, path: Path, kind: str | None) -> None:
     """Run MAPPING (a shipped name or a file) over FILE, writing nothing: rows accepted,
-    records per month, codes the mapping does not map, rejected rows by reason. Exit
-    status 1 when some rows would be rejected, 2 when the check cannot run."""
+    records per month, codes the mapping does not map, rejected rows by reason, and
+    whether the portal's department profile would refuse the mapping. Exit status 1 when
+    some rows would be rejected or the mapping refused, 2 when the check cannot run."""
     from portal.cli.mapping import run_check
 
-    sys.exit(run_check(mapping_name, path, kind, console=console))
+    sys.exit(run_check(mapping_name, path, kind, console=console, settings=settings))
 
 
 @cli.command()

@@ -12,12 +12,18 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
+from portal.settings import Settings
+from portal.stores import public_engine
 from privacy.ingest.check import LINES_KEPT, CheckReport, check_file
 from privacy.ingest.convert import HeaderError
 from privacy.ingest.draft import draft_file
-from privacy.ingest.mapping import MappingError, load_mapping
+from privacy.ingest.mapping import Mapping, MappingError, load_mapping
 from privacy.ingest.reader import FileProblem
+from privacy.profile import with_mapping
+from publishing.profile import ProfileError, read_profile
 
 EXIT_REJECTED = 1
 EXIT_REFUSED = 2
@@ -77,9 +83,17 @@ def run_draft(
     return 0
 
 
-def run_check(mapping_name: str, path: Path, kind: str | None, *, console: Console) -> int:
+def run_check(
+    mapping_name: str,
+    path: Path,
+    kind: str | None,
+    *,
+    console: Console,
+    settings: Settings | None = None,
+) -> int:
     """Run the mapping over the file, print the report. Exit code: 0 when every row would
-    be accepted, 1 when some would be rejected, 2 when the check cannot run."""
+    be accepted, 1 when some would be rejected or an ingest into the portal of
+    ``settings`` would refuse the mapping, 2 when the check cannot run."""
     try:
         mapping = load_mapping(mapping_name)
     except MappingError as error:
@@ -94,7 +108,32 @@ def run_check(mapping_name: str, path: Path, kind: str | None, *, console: Conso
         _say(console, f"error: {error}", "red")
         return EXIT_REFUSED
     print_check(report, console)
-    return EXIT_REJECTED if report.rows_rejected else 0
+    refusal = profile_refusal(settings, mapping) if settings is not None else None
+    if refusal is not None:
+        _say(console, f"an ingest into this portal would refuse the mapping: {refusal}", "red")
+    return EXIT_REJECTED if report.rows_rejected or refusal else 0
+
+
+def profile_refusal(settings: Settings, mapping: Mapping) -> str | None:
+    """Why an ingest into the portal of ``settings`` would refuse ``mapping`` (it reads a
+    field in another vocabulary than the department profile), or None. A portal whose
+    public store does not exist yet has no profile, and none is created here."""
+    url = make_url(settings.public_db_url)
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).exists()):
+        return None
+    try:
+        engine = public_engine(settings, read_only=True)
+        try:
+            profile = read_profile(engine)
+        finally:
+            engine.dispose()
+    except SQLAlchemyError:
+        return None  # a store that cannot be read (not migrated, not reachable): no profile
+    try:
+        with_mapping(profile, mapping, "department")
+    except ProfileError as error:
+        return str(error)
+    return None
 
 
 def print_check(report: CheckReport, out: Console) -> None:
