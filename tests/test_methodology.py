@@ -82,6 +82,8 @@ CLAIMS: dict[str, tuple[str, ...]] = {
         "tests/test_profile.py::test_the_site_says_what_is_not_recorded_and_what_is_partial",
         "tests/test_profile.py::test_ingesting_through_a_mapping_declares_what_it_records",
         "tests/test_methodology.py::test_the_page_shows_the_department_profile",
+        "tests/test_vocabularies.py::test_an_english_force_publishes_its_own_headline_and_categories",
+        "tests/test_vocabularies.py::test_an_agency_that_reports_nibrs_publishes_group_a_offences",
     ),
     "not-recorded": (
         "tests/test_aggregate.py::test_every_cell_of_the_key_set_is_counted_empty_ones_too",
