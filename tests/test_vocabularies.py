@@ -402,13 +402,18 @@ def test_an_agency_that_reports_nibrs_publishes_group_a_offences(
     assert "Kidnapping" not in crime and "Bribery" not in crime
 
 
+def ucr_city(engines: tuple[Engine, Engine], tmp_path: Path) -> None:
+    """A small synthetic city whose 60 crime reports are stored in UCR Part I."""
+    city = generate_city(tmp_path / "city", stops=10, incidents=60, force_events=5)
+    ingest_file(*engines, "areas", city.areas, load_mapping("synthetic-areas"))
+    ingest_file(*engines, "incidents", city.incidents, load_mapping("synthetic-incidents"))
+
+
 def test_a_mapping_in_another_vocabulary_than_the_profile_is_refused(
     settings: Settings, engines: tuple[Engine, Engine], tmp_path: Path
 ) -> None:
     internal, public = engines
-    city = generate_city(tmp_path / "city", stops=10, incidents=60, force_events=5)
-    ingest_file(internal, public, "areas", city.areas, load_mapping("synthetic-areas"))
-    ingest_file(internal, public, "incidents", city.incidents, load_mapping("synthetic-incidents"))
+    ucr_city(engines, tmp_path)
     export = write_csv(tmp_path / "nibrs.csv", NIBRS_HEADER, nibrs_rows())
 
     with pytest.raises(
@@ -505,10 +510,8 @@ def test_a_draft_of_an_english_export_declares_its_vocabularies_and_reads_every_
 def test_a_profile_cannot_recode_records_already_stored(
     settings: Settings, engines: tuple[Engine, Engine], tmp_path: Path
 ) -> None:
-    internal, public = engines
-    city = generate_city(tmp_path / "city", stops=10, incidents=60, force_events=5)
-    ingest_file(internal, public, "areas", city.areas, load_mapping("synthetic-areas"))
-    ingest_file(internal, public, "incidents", city.incidents, load_mapping("synthetic-incidents"))
+    public = engines[1]
+    ucr_city(engines, tmp_path)
     before = read_profile(public)
     assert before is not None
     recoded = tmp_path / "profile.toml"
