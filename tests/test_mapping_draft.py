@@ -13,8 +13,9 @@ from click.testing import CliRunner, Result
 
 from portal.cli import cli
 from privacy.ingest.check import check_file
-from privacy.ingest.draft import draft_file, suggest_code
+from privacy.ingest.draft import draft_file
 from privacy.ingest.mapping import load_mapping
+from privacy.ingest.suggest import suggest_code
 from privacy.schema import fields_of
 
 # The shared data sit beside the project's root (or beside the checkout a worktree is in).
