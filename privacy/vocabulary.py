@@ -38,55 +38,13 @@ FLAG = ("yes", "no", UNKNOWN)
 # UCR Part I offences plus "other" (Part II and anything a source does not classify).
 OFFENSE_CATEGORY = shipped.UCR_PART_ONE.codes
 CRIME_AGAINST = ("person", "property", "society", UNKNOWN)
-_AGAINST = {
-    "person": (
-        "homicide",
-        "rape",
-        "aggravated_assault",
-        "kidnapping",
-        "human_trafficking",
-        "sex_offenses",
-        "assault",
-        "violence_and_sexual_offences",
-    ),
-    "property": (
-        "robbery",
-        "burglary",
-        "larceny",
-        "motor_vehicle_theft",
-        "arson",
-        "destruction_vandalism",
-        "stolen_property",
-        "fraud",
-        "embezzlement",
-        "counterfeiting_forgery",
-        "extortion",
-        "bribery",
-        "vehicle_crime",
-        "theft_from_the_person",
-        "shoplifting",
-        "bicycle_theft",
-        "other_theft",
-        "criminal_damage_and_arson",
-    ),
-    "society": (
-        "drug_offenses",
-        "weapon_law_violations",
-        "prostitution",
-        "pornography",
-        "gambling",
-        "animal_cruelty",
-        "drugs",
-        "possession_of_weapons",
-        "public_order",
-    ),
-}
-# What a record is against when the source does not say: NIBRS's grouping, for the codes of
-# every offence vocabulary ("other", anti-social behaviour and unknown say nothing).
+# What a record is against when the source does not say, for the codes of every offence
+# vocabulary (a code means the same in each; "other" and anti-social behaviour say nothing).
 CRIME_AGAINST_BY_OFFENSE: Mapping[str, str] = MappingProxyType(
     {
-        code: next((k for k, codes in _AGAINST.items() if code in codes), UNKNOWN)
-        for code in shipped.stored_codes("offense_category", ())
+        code: vocabulary.against.get(code, UNKNOWN)
+        for vocabulary in shipped.FAMILIES["offense_category"]
+        for code in vocabulary.codes
     }
 )
 

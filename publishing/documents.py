@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import msgspec
 from msgspec import inspect
@@ -125,8 +125,3 @@ def _in_words(message: str, prefix: Path = ()) -> str:
     key = steps.pop() if steps and isinstance(steps[-1], str) else None
     place = where(tuple(steps))
     return f"{place} {key}: {text}" if key else f"{place}: {text}"
-
-
-def keys_of(raw: Any) -> set[str]:
-    """The keys a parsed TOML table was written with (to tell "not given" from a default)."""
-    return set(map(str, raw)) if isinstance(raw, Mapping) else set()

@@ -48,6 +48,9 @@ class Vocabulary:
     # Each group in words, for the sentences beside the figures built on it.
     group_words: Mapping[str, str] = field(default_factory=dict)
     noun: str = ""  # what the codes are of, in a chart's title: "race", "ethnicity"
+    # For offences: what each code is against (NIBRS's grouping: person, property or
+    # society); a code not named here ("other", anti-social behaviour) says nothing.
+    against: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def known(self) -> tuple[str, ...]:
@@ -63,6 +66,7 @@ def _v(
     headline: Headline | None = None,
     groups: Mapping[str, tuple[tuple[str, ...], str]] | None = None,
     noun: str = "",
+    against: Mapping[str, str] | None = None,
 ) -> Vocabulary:
     found = dict(groups or {})
     return Vocabulary(
@@ -74,19 +78,21 @@ def _v(
         MappingProxyType({k: codes for k, (codes, _) in found.items()}),
         MappingProxyType({k: words for k, (_, words) in found.items()}),
         noun,
+        MappingProxyType(dict(against or {})),
     )
 
 
-_UCR = (
-    "homicide",
-    "rape",
-    "robbery",
-    "aggravated_assault",
-    "burglary",
-    "larceny",
-    "motor_vehicle_theft",
-    "arson",
-)
+# Each offence vocabulary's codes in display order, with what each offence is against.
+_UCR = {
+    "homicide": "person",
+    "rape": "person",
+    "robbery": "property",
+    "aggravated_assault": "person",
+    "burglary": "property",
+    "larceny": "property",
+    "motor_vehicle_theft": "property",
+    "arson": "property",
+}
 UCR_PART_ONE = _v(
     "ucr-part1",
     "UCR Part I offences",
@@ -94,70 +100,73 @@ UCR_PART_ONE = _v(
     "the eight UCR Part I offences: homicide, rape, robbery, aggravated_assault, burglary, "
     "larceny, motor_vehicle_theft, arson; other for everything else (Part II and "
     "unclassified offences)",
-    Headline("Part I crimes", "Part I crimes", _UCR),
+    Headline("Part I crimes", "Part I crimes", tuple(_UCR)),
+    against=_UCR,
 )
 
-_NIBRS = (
-    "homicide",
-    "kidnapping",
-    "human_trafficking",
-    "sex_offenses",
-    "assault",
-    "robbery",
-    "burglary",
-    "larceny",
-    "motor_vehicle_theft",
-    "arson",
-    "destruction_vandalism",
-    "stolen_property",
-    "fraud",
-    "embezzlement",
-    "counterfeiting_forgery",
-    "extortion",
-    "bribery",
-    "drug_offenses",
-    "weapon_law_violations",
-    "prostitution",
-    "pornography",
-    "gambling",
-    "animal_cruelty",
-)
+_NIBRS = {
+    "homicide": "person",
+    "kidnapping": "person",
+    "human_trafficking": "person",
+    "sex_offenses": "person",
+    "assault": "person",
+    "robbery": "property",
+    "burglary": "property",
+    "larceny": "property",
+    "motor_vehicle_theft": "property",
+    "arson": "property",
+    "destruction_vandalism": "property",
+    "stolen_property": "property",
+    "fraud": "property",
+    "embezzlement": "property",
+    "counterfeiting_forgery": "property",
+    "extortion": "property",
+    "bribery": "property",
+    "drug_offenses": "society",
+    "weapon_law_violations": "society",
+    "prostitution": "society",
+    "pornography": "society",
+    "gambling": "society",
+    "animal_cruelty": "society",
+}
 NIBRS_GROUP_A = _v(
     "nibrs-group-a",
     "NIBRS Group A offence categories",
     (*_NIBRS, "other"),
     "the NIBRS Group A offence categories (" + ", ".join(_NIBRS) + "); other for Group B "
     "offences and anything else",
-    Headline("Group A offences", "Group A offences", _NIBRS),
+    Headline("Group A offences", "Group A offences", tuple(_NIBRS)),
+    against=_NIBRS,
 )
 
-_HOME_OFFICE = (
-    "violence_and_sexual_offences",
-    "robbery",
-    "burglary",
-    "vehicle_crime",
-    "theft_from_the_person",
-    "shoplifting",
-    "bicycle_theft",
-    "other_theft",
-    "criminal_damage_and_arson",
-    "drugs",
-    "possession_of_weapons",
-    "public_order",
-    "other",
-)
+_HOME_OFFICE = {
+    "violence_and_sexual_offences": "person",
+    "robbery": "property",
+    "burglary": "property",
+    "vehicle_crime": "property",
+    "theft_from_the_person": "property",
+    "shoplifting": "property",
+    "bicycle_theft": "property",
+    "other_theft": "property",
+    "criminal_damage_and_arson": "property",
+    "drugs": "society",
+    "possession_of_weapons": "society",
+    "public_order": "society",
+    "other": UNKNOWN,
+}
 HOME_OFFICE = _v(
     "home-office",
     "Home Office crime types (data.police.uk)",
     ("anti_social_behaviour", *_HOME_OFFICE),
-    "the crime types of data.police.uk (" + ", ".join(_HOME_OFFICE[:-1]) + ", other for other "
-    "crime) and anti_social_behaviour, which is recorded but is not a crime",
+    "the crime types of data.police.uk (" + ", ".join(list(_HOME_OFFICE)[:-1]) + ", other for "
+    "other crime) and anti_social_behaviour, which is recorded but is not a crime",
     Headline(
         "Recorded crimes",
         "recorded crimes",
-        _HOME_OFFICE,
+        tuple(_HOME_OFFICE),
         "anti-social behaviour is recorded too, but it is not a crime and is not counted here",
     ),
+    against=_HOME_OFFICE,
 )
 
 # Ordered from least to most severe: a stop's outcome is the most severe thing that happened.

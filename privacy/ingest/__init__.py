@@ -52,7 +52,7 @@ def ingest_file(
             mapping = replace(mapping, beat_districts=parents)
         # A mapping whose vocabularies contradict the profile's is refused before a row is
         # read: the store would hold one field in two codings.
-        _profiled(public, mapping)
+        profile, _ = _profiled(public, mapping)
         report = ingest_records(
             internal,
             mapping,
@@ -63,7 +63,7 @@ def ingest_file(
             progress=progress,
             parallel=parallel,
         )
-        report.notes.extend(report.date_warnings(_declared_window(public, kind)))
+        report.notes.extend(report.date_warnings(_declared_window(profile, kind)))
         if dry_run:
             report.notes.extend(_undeclared_areas(public, report))
         else:
@@ -120,11 +120,8 @@ def declare_mapping(public: Engine, mapping: Mapping) -> list[str]:
     ]
 
 
-def _declared_window(public: Engine, kind: str) -> tuple[date, date] | None:
+def _declared_window(profile: DepartmentProfile | None, kind: str) -> tuple[date, date] | None:
     """The days the department profile says its ``kind`` records cover, if declared."""
-    from publishing.profile import read_profile
-
-    profile = read_profile(public)
     if profile is None or kind not in profile.sources:
         return None
     return profile.sources[kind].window
