@@ -110,6 +110,8 @@ def declare_mapping(public: Engine, mapping: Mapping) -> list[str]:
     public; nothing here reads a record); a note when that changed the profile."""
     from publishing.profile import write_profile
 
+    # Read again, not reused from before the records: another ingest may have added to the
+    # profile while this one ran.
     current, updated = _profiled(public, mapping)
     if current is not None and updated.as_json() == current.as_json():
         return []
