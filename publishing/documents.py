@@ -122,6 +122,8 @@ def _in_words(message: str, prefix: Path = ()) -> str:
             if t.strip() != "null"
         )
         text = f"expected {want}, got {_TYPE_WORDS.get(expected['got'], expected['got'])}"
+    if re.match(r"Invalid RFC3339 encoded date", text):
+        text = "not a date: write it as YYYY-MM-DD (2017-01-01)"
     key = steps.pop() if steps and isinstance(steps[-1], str) else None
     place = where(tuple(steps))
     return f"{place} {key}: {text}" if key else f"{place}: {text}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -49,7 +48,7 @@ def ingest_file(
                     "parent, but no beats are declared: ingest the areas first "
                     "(`portal ingest areas FILE --mapping NAME`)"
                 )
-            mapping = replace(mapping, beat_districts=parents)
+            mapping = mapping.with_beat_districts(parents)
         # A mapping whose vocabularies contradict the profile's is refused before a row is
         # read: the store would hold one field in two codings.
         profile, _ = _profiled(public, mapping)
@@ -98,8 +97,8 @@ def _profiled(
     name = place if "police" in place.lower() else f"{place} Police Department"
     try:
         updated = with_mapping(current, mapping, name)
-        for _columns, variant in mapping.variants:  # what any of its layouts records
-            updated = with_mapping(updated, variant, name)
+        for layout in mapping.layouts[1:]:  # what any of its variants records too
+            updated = with_mapping(updated, layout, name)
     except ProfileError as error:
         raise IngestRefused(str(error)) from None
     return current, updated

@@ -13,7 +13,6 @@ from datetime import date
 from pathlib import Path
 
 from privacy.ingest.convert import (
-    FieldError,
     RowConverter,
     RowErrors,
     category_table,
@@ -142,11 +141,8 @@ def check_file(mapping: Mapping, path: Path) -> CheckReport:
         names = converter.field_names
         occurred_at = names.index("occurred_at")
         source_id = names.index("source_id")
-        coded = [
-            _Coded(converter, i)
-            for i, rule in enumerate(mapping.rules)
-            if rule.target.type is FieldType.CATEGORY and rule.columns
-        ]
+        # Each layout's own tables (a mapping whose codes changed on a date has several).
+        coded: dict[int, list[_Coded]] = {}
         seen: set[str] = set()
         repeated: set[str] = set()
         for chunk in source.chunks(1_000):
@@ -155,18 +151,18 @@ def check_file(mapping: Mapping, path: Path) -> CheckReport:
                 report.rows_rejected += 1
                 report.reject(("", problem.column, problem.reason), problem.line, problem.value)
             for line, row in zip(chunk.lines, chunk.rows, strict=True):
-                for reader in coded:
+                layout = converter.layout_of(row)
+                if id(layout) not in coded:
+                    coded[id(layout)] = _coded_fields(layout)
+                for reader in coded[id(layout)]:
                     reader.count(row)
                 try:
                     values = converter.convert(row)
                 except RowErrors:
                     report.rows_rejected += 1
-                    for name, read in zip(names, converter.field_functions, strict=True):
-                        try:
-                            read(row)
-                        except FieldError as error:
-                            reason = _kind_of(error.reason)
-                            report.reject((name, error.column, reason), line, error.value)
+                    for name, error in converter.named_errors(row):
+                        reason = _kind_of(error.reason)
+                        report.reject((name, error.column, reason), line, error.value)
                     continue
                 # A file without ids: each id is the file's name and the row's line, as ingest
                 # makes it, so no two rows share one.
@@ -183,5 +179,21 @@ def check_file(mapping: Mapping, path: Path) -> CheckReport:
                     report.per_month[f"{moment.year:04d}-{moment.month:02d}"] += 1
         report.repeated_ids = len(repeated)
         report.duplicates = mapping.duplicates
-    report.unmapped = {reader.name: reader.found for reader in coded if reader.found.counts}
+    for readers in coded.values():
+        for reader in readers:
+            if not reader.found.counts:
+                continue
+            if reader.name in report.unmapped:
+                report.unmapped[reader.name].counts.update(reader.found.counts)
+            else:
+                report.unmapped[reader.name] = reader.found
     return report
+
+
+def _coded_fields(converter: RowConverter) -> list[_Coded]:
+    """A counter of unmapped values for each coded field ``converter`` reads from columns."""
+    return [
+        _Coded(converter, i)
+        for i, rule in enumerate(converter.mapping.rules)
+        if rule.target.type is FieldType.CATEGORY and rule.columns
+    ]

@@ -56,6 +56,8 @@ class ColumnConverter:
         """``(line, *values)`` per row, or None when the chunk needs the row-by-row path."""
         if not rows:
             return []
+        if self.row_converter.reads_by_date:
+            return None  # each row's layout depends on its date
         columns = list(zip(*rows, strict=True))
         try:
             values = [plan(rows, columns) for plan in self._plans]

@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import difflib
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -91,9 +92,41 @@ class RowConverter:
         if derived:
             self._offense_at = self.field_names.index("offense_category")
             self._against_at = self.field_names.index("crime_against")
+        # A layout that changed on a date within the files: each row is read by the layout
+        # of its date, the date read as this mapping reads it (variants may not change it).
+        self._starts = [start for start, _ in mapping.dated]
+        self._dated = [
+            RowConverter(layout, header, datetime_as_text=datetime_as_text)
+            for _, layout in mapping.dated
+        ]
+        if self._dated:
+            when = next(r for r in mapping.rules if r.target.name == "occurred_at")
+            self._read_date = self._compile_time(when, as_text=False)
+
+    @property
+    def reads_by_date(self) -> bool:
+        """Whether rows are read by the layout of their date (row by row, then)."""
+        return bool(self._dated)
+
+    def layout_of(self, row: Sequence[str]) -> RowConverter:
+        """The converter for the layout in use on the row's date: this one, unless the
+        mapping has variants that start on a date the row is on or after."""
+        if not self._dated:
+            return self
+        try:
+            moment = self._read_date(row)
+        except FieldError:
+            return self  # this layout's date rule says what is wrong with the date
+        day = moment.date() if isinstance(moment, datetime) else moment
+        assert isinstance(day, date)
+        at = bisect_right(self._starts, day)
+        return self if at == 0 else self._dated[at - 1]
 
     def convert(self, row: Sequence[str]) -> list[Value]:
         """Convert a row; raise :class:`RowErrors` with every bad field of it."""
+        layout = self.layout_of(row)
+        if layout is not self:
+            return layout.convert(row)
         try:
             values = [fn(row) for fn in self.field_functions]
         except FieldError:
@@ -102,15 +135,21 @@ class RowConverter:
             values[self._against_at] = v.CRIME_AGAINST_BY_OFFENSE[values[self._offense_at]]
         return values
 
-    def errors(self, row: Sequence[str]) -> list[FieldError]:
-        """Every field error of a row (slow path, only for rows that fail)."""
+    def named_errors(self, row: Sequence[str]) -> list[tuple[str, FieldError]]:
+        """Every field error of a row with its field's name (slow path, for rows that
+        fail), as the layout of the row's date reads it."""
+        layout = self.layout_of(row)
         found = []
-        for fn in self.field_functions:
+        for name, fn in zip(layout.field_names, layout.field_functions, strict=True):
             try:
                 fn(row)
             except FieldError as error:
-                found.append(error)
+                found.append((name, error))
         return found
+
+    def errors(self, row: Sequence[str]) -> list[FieldError]:
+        """Every field error of a row (slow path, only for rows that fail)."""
+        return [error for _, error in self.named_errors(row)]
 
     def _compile(self, rule: FieldRule) -> FieldFn:
         target = rule.target
@@ -139,14 +178,14 @@ class RowConverter:
         single = _SINGLE_COMPILERS[kind]
         return single(rule, column, at, nulls)
 
-    def _compile_time(self, rule: FieldRule) -> FieldFn:
+    def _compile_time(self, rule: FieldRule, *, as_text: bool | None = None) -> FieldFn:
         ats = [self.index[c] for c in rule.columns]
         pad = _TRANSFORMS[rule.transform] if rule.transform else None  # the first column
         take = rule.take
         column = "+".join(rule.columns)
         parse = time_parser(rule.format, self.mapping.timezone)
         want_date = rule.target.type is FieldType.DATE
-        as_text = self.datetime_as_text
+        as_text = self.datetime_as_text if as_text is None else as_text
         required = rule.target.required
         nulls = self.mapping.null_values
 

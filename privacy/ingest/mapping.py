@@ -14,6 +14,7 @@ import io
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,7 +29,7 @@ from privacy.ingest.mapping_schema import (
 )
 from privacy.ingest.reader import CsvSource
 from privacy.ingest.safety import holds_area_code, unstorable
-from privacy.schema import KINDS, CanonicalField, FieldType, fields_of
+from privacy.schema import KINDS, RECORD_KINDS, CanonicalField, FieldType, fields_of
 from privacy.shipped import resolve_toml, shipped_names
 from publishing.codes import AREA_CODE_RULE, is_area_code
 from publishing.documents import read_document
@@ -106,6 +107,9 @@ class Mapping:
 
     # Layouts the export has had: (the columns a header must have, the mapping for it).
     variants: tuple[tuple[tuple[str, ...], Mapping], ...] = ()
+    # Layouts that changed on a date within the files: (the first day, the mapping for the
+    # rows from that day on), earliest first; earlier rows are read with this mapping.
+    dated: tuple[tuple[date, Mapping], ...] = ()
     variant: str = ""  # the variant's name, for a mapping that is one
 
     def for_header(self, header: Sequence[str]) -> Mapping:
@@ -118,9 +122,23 @@ class Mapping:
         return self
 
     @property
+    def layouts(self) -> tuple[Mapping, ...]:
+        """This mapping and each of its variants: every way it reads a row."""
+        return (self, *(m for _, m in self.variants), *(m for _, m in self.dated))
+
+    @property
     def district_from_beat(self) -> bool:
-        """Whether the district is taken from the beat's declared parent."""
-        return any(rule.parent_of == "beat" for rule in self.rules)
+        """Whether some layout takes the district from the beat's declared parent."""
+        return any(rule.parent_of == "beat" for layout in self.layouts for rule in layout.rules)
+
+    def with_beat_districts(self, parents: dict[str, str]) -> Mapping:
+        """This mapping, and each of its variants, with each declared beat's district."""
+        return replace(
+            self,
+            beat_districts=parents,
+            variants=tuple((c, m.with_beat_districts(parents)) for c, m in self.variants),
+            dated=tuple((d, m.with_beat_districts(parents)) for d, m in self.dated),
+        )
 
     @property
     def required_columns(self) -> tuple[str, ...]:
@@ -167,27 +185,57 @@ def load_mapping(name_or_path: str | Path) -> Mapping:
     return parse_mapping(document, sha256=digest.hexdigest(), origin=str(path))
 
 
+Variants = tuple[tuple[tuple[str, ...], Mapping], ...]
+Dated = tuple[tuple[date, Mapping], ...]
+
+
 def _variants(
     document: dict[str, Any], declared: MappingDocument, sha256: str, origin: str, fail: Any
-) -> tuple[tuple[tuple[str, ...], Mapping], ...]:
-    """Each ``[[variants]]`` entry: a name, the columns that tell its files apart
-    (``when_header_has``), and the fields it reads differently (each replaces the base
-    mapping's rule for that field whole)."""
-    found = []
+) -> tuple[Variants, Dated]:
+    """Each ``[[variants]]`` entry: a name, what tells its rows apart (the columns of its
+    files' header, ``when_header_has``, or the first day of its rows, ``from_date``), and
+    the fields it reads differently (each replaces the base mapping's rule for that field
+    whole). Returns the header variants and the dated ones, earliest first."""
+    by_header: list[tuple[tuple[str, ...], Mapping]] = []
+    by_date: dict[date, Mapping] = {}
     raw_variants = document.get("variants", [])
     for number, (entry, raw) in enumerate(zip(declared.variants, raw_variants, strict=True), 1):
         where = f"[[variants]] {number}"
         if not entry.name.strip():
             raise fail(f"{where} needs a name")
-        if not entry.when_header_has:
+        named = f"{where} ({entry.name})"
+        if bool(entry.when_header_has) == (entry.from_date is not None):
             raise fail(
-                f"{where} ({entry.name}) needs when_header_has = [the columns its files have]"
+                f"{named} needs one of when_header_has = [the columns its files have] or "
+                "from_date = YYYY-MM-DD (the first day its layout was used), not both"
             )
+        fields = raw.get("fields", {})
+        if entry.from_date is not None:
+            if declared.kind not in RECORD_KINDS:
+                raise fail(f"{named}: only records have dates; use when_header_has")
+            if "occurred_at" in fields:
+                raise fail(
+                    f"{named}: a variant chosen by date cannot read the date another way "
+                    "(the date says which layout reads the row); remove its "
+                    "[variants.fields.occurred_at], or tell the files apart by their "
+                    "header with when_header_has"
+                )
+            if entry.from_date in by_date:
+                raise fail(f"{named}: another variant also starts on {entry.from_date}")
         base = {k: v for k, v in document.items() if k != "variants"}
-        merged = {**base, "fields": {**base.get("fields", {}), **raw.get("fields", {})}}
+        merged = {**base, "fields": {**base.get("fields", {}), **fields}}
         variant = parse_mapping(merged, sha256=sha256, origin=f"{origin} ({entry.name})")
-        found.append((tuple(entry.when_header_has), replace(variant, variant=entry.name)))
-    return tuple(found)
+        variant = replace(variant, variant=entry.name)
+        if entry.from_date is None:
+            by_header.append((tuple(entry.when_header_has), variant))
+        else:
+            by_date[entry.from_date] = variant
+    if by_header and by_date:
+        raise fail(
+            "variants are told apart either by header (when_header_has) or by date "
+            "(from_date), not both in one mapping; write a mapping for each layout of header"
+        )
+    return tuple(by_header), tuple(sorted(by_date.items()))
 
 
 def _read_lookup_files(document: dict[str, Any], path: Path, digest: Any) -> dict[str, Any]:
@@ -257,7 +305,7 @@ def parse_mapping(
         return MappingError(f"{origin}: {message}")
 
     declared = read_document(document, MappingDocument, fail)
-    variants = _variants(document, declared, sha256, origin, fail)
+    variants, dated = _variants(document, declared, sha256, origin, fail)
     kind = declared.kind
     if kind not in KINDS:
         raise fail(f"'kind' must be one of {', '.join(KINDS)}, not {kind!r}")
@@ -317,6 +365,7 @@ def parse_mapping(
         sha256=sha256,
         duplicates=str(duplicates),
         variants=variants,
+        dated=dated,
     )
 
 

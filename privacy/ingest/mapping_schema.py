@@ -5,6 +5,8 @@ field's vocabulary or a time zone that exists, is checked by :mod:`privacy.inges
 
 from __future__ import annotations
 
+import datetime
+
 import msgspec
 
 
@@ -38,10 +40,12 @@ class AreaDocument(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class VariantDocument(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """``[[variants]]``: a layout the export has had, told apart by its header."""
+    """``[[variants]]``: a layout the export has had, told apart by its header (a file whose
+    header has these columns) or by its date (the rows from this date on)."""
 
     name: str
-    when_header_has: list[str]
+    when_header_has: list[str] = []
+    from_date: datetime.date | None = None
     fields: dict[str, FieldDocument] = {}
 
 
