@@ -60,9 +60,7 @@ def mapping_with(tmp_path: Path, extra: str = "", variants: str = "") -> Path:
 def counts(engine: Engine, *columns: str) -> dict[str, int]:
     listed = ", ".join(columns)
     with engine.connect() as connection:
-        found = connection.execute(
-            text(f"SELECT {listed}, COUNT(*) FROM stops GROUP BY {listed}")
-        )
+        found = connection.execute(text(f"SELECT {listed}, COUNT(*) FROM stops GROUP BY {listed}"))
         return {"/".join(map(str, row[:-1])): int(row[-1]) for row in found}
 
 
@@ -112,9 +110,7 @@ def test_a_code_of_the_new_layout_before_its_date_is_unmapped_and_refused(
     with pytest.raises(IngestRefused):
         ingest_file(internal, public, "stops", path, mapping)
     # Read and converted in a second process, as a large file is: the same rows.
-    report = ingest_file(
-        internal, public, "stops", path, mapping, skip_invalid=True, parallel=True
-    )
+    report = ingest_file(internal, public, "stops", path, mapping, skip_invalid=True, parallel=True)
     assert report.rows_accepted == 5 and report.rows_rejected == 1
     assert counts(internal, "outcome") == {"arrest": 1, "citation": 1, "none": 2, "summons": 1}
 
