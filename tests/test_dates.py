@@ -16,6 +16,7 @@ from portal.cli.ingest import run_ingest
 from portal.settings import Settings
 from privacy.ingest import ingest_file, load_mapping
 from privacy.ingest.convert import RowConverter, RowErrors
+from privacy.ingest.mapping import MappingError
 from privacy.store.audit import utc_now
 from publishing.profile import DepartmentProfile, SourceProfile, write_profile
 from tests.canonical import stop_row, write_stops
@@ -150,3 +151,20 @@ def test_cli_messages_print_as_written(settings: Settings, tmp_path: Path) -> No
     said = out.file.getvalue()  # type: ignore[attr-defined]
     assert code == 2
     assert "[fields.outcome]" in said, said
+
+
+@pytest.mark.parametrize(
+    ("fmt", "message"),
+    [
+        (
+            "CHOOSE ONE: %m/%d/%Y or %d/%m/%Y",
+            r"format is still the draft's choice, .*: keep the one format that reads",
+        ),
+        ("%d/%d/%Y", r"format '%d/%d/%Y' is not a date format: redefinition of group name"),
+    ],
+)
+def test_a_format_strptime_cannot_use_is_refused_when_the_mapping_loads(
+    tmp_path: Path, fmt: str, message: str
+) -> None:
+    with pytest.raises(MappingError, match=r"\[fields\.occurred_at\] " + message):
+        converter(tmp_path, fmt)

@@ -101,7 +101,7 @@ class _Coded:
     def count(self, row: list[str]) -> None:
         for column, at, table in self.columns:
             raw = row[at].strip()
-            if raw in table or (self.numeric and _is_number(raw)):
+            if raw in table or (self.numeric and is_number(raw)):
                 continue
             shown = raw if len(self.columns) == 1 else f"{column}: {raw}"
             counts = self.found.counts
@@ -115,7 +115,8 @@ def _kind_of(reason: str) -> str:
     return re.sub(r"read as .*?;", "read as more than one date;", reason)
 
 
-def _is_number(text: str) -> bool:
+def is_number(text: str) -> bool:
+    """Whether ``text`` reads as a number."""
     try:
         float(text)
     except ValueError:

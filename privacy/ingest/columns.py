@@ -17,7 +17,8 @@ from operator import methodcaller
 from typing import Any
 
 from privacy import vocabulary as v
-from privacy.ingest.convert import RowConverter, category_table
+from privacy.ingest.convert import DEGREES, RowConverter, category_table
+from privacy.ingest.coordinates import projection
 from privacy.ingest.mapping import FieldRule
 from privacy.ingest.safety import holds_area_code, unstorable
 from privacy.schema import FieldType
@@ -41,6 +42,8 @@ class ColumnConverter:
         self._kind = mapping.kind
         self._nulls = mapping.null_values
         self._zone = mapping.timezone
+        # The chunk whose points were last transformed, and its (longitudes, latitudes).
+        self._points: dict[tuple[str, int, int], tuple[object, tuple[list[float], ...]]] = {}
         self._plans = [
             self._plan(rule, fn)
             for rule, fn in zip(mapping.rules, converter.field_functions, strict=True)
@@ -94,8 +97,10 @@ class ColumnConverter:
             return self._required_text(at, area_codes=holds_area_code(self._kind, rule.target))
         if simple and kind in (FieldType.KEY, FieldType.TEXT) and not rule.target.required:
             return self._optional_text(at)
+        if rule.projection is not None:
+            return self._projected(rule)
         if simple and kind is FieldType.FLOAT:
-            return self._floats(at)
+            return self._floats(at, DEGREES.get(rule.target.name))
         if (
             kind is FieldType.DATETIME
             and len(rule.columns) == 1
@@ -146,7 +151,7 @@ class ColumnConverter:
 
         return plan
 
-    def _floats(self, at: int) -> Plan:
+    def _floats(self, at: int, limit: float | None) -> Plan:
         nulls = self._nulls
 
         def plan(rows: list[list[str]], columns: Columns) -> list[Any]:
@@ -155,9 +160,36 @@ class ColumnConverter:
                 values = [float(x) if x and x not in nulls else None for x in stripped]
             else:
                 values = list(map(float, stripped))
-            if not math.isfinite(math.fsum(x for x in values if x is not None)):
+            present = [x for x in values if x is not None]
+            if not math.isfinite(math.fsum(present)):
                 raise Fallback  # a NaN or an infinity: the row path names it
+            if limit is not None and present and max(map(abs, present)) > limit:
+                raise Fallback  # not degrees: the row path says so
             return values
+
+        return plan
+
+    def _projected(self, rule: FieldRule) -> Plan:
+        """lat or lng from an easting and a northing column: a chunk's points are
+        transformed in one call (once for both fields), any blank or stray point left to
+        the row path."""
+        assert rule.projection is not None
+        system = projection(rule.projection)
+        east_at, north_at = (self.row_converter.index[c] for c in rule.columns)
+        take = 1 if rule.target.name == "lat" else 0
+        key = (rule.projection, east_at, north_at)
+
+        def plan(rows: list[list[str]], columns: Columns) -> list[Any]:
+            done = self._points.get(key)
+            if done is None or done[0] is not rows:
+                eastings = list(map(float, columns[east_at]))  # ValueError: the row path
+                northings = list(map(float, columns[north_at]))
+                lngs, lats = system.degrees(eastings, northings)
+                if any(map(system.outside, lngs, lats)):
+                    raise Fallback
+                done = (rows, (lngs, lats))
+                self._points[key] = done
+            return done[1][take]
 
         return plan
 

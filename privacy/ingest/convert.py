@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from privacy import vocabulary as v
+from privacy.ingest.coordinates import projection
 from privacy.ingest.mapping import JOIN, FieldRule, Mapping
 from privacy.ingest.safety import (
     area_code_reason,
@@ -35,6 +36,17 @@ FieldFn = Callable[[Sequence[str]], Value]
 EARLIEST_YEAR = 1900
 LATEST_YEAR = 2100
 _SLUG = re.compile(r"[^a-z0-9]+")
+# Coordinates without a projection are degrees: these are their bounds.
+DEGREES = {"lat": 90.0, "lng": 180.0}
+
+
+def degrees_reason(name: str) -> str:
+    """Why a lat or lng value is refused: outside its bounds in degrees."""
+    return (
+        f"{name} outside -{DEGREES[name]:.0f}..{DEGREES[name]:.0f} degrees; coordinates in "
+        'feet or metres need their projection: columns = ["X", "Y"] and projection = '
+        '"EPSG:...", in both [fields.lat] and [fields.lng]'
+    )
 
 
 class FieldError(ValueError):
@@ -168,6 +180,8 @@ class RowConverter:
         kind = target.type
         if kind in (FieldType.DATETIME, FieldType.DATE):
             return self._compile_time(rule)
+        if rule.projection is not None:
+            return self._compile_projected(rule)
         if len(rule.columns) > 1:
             return self._compile_combined(rule)
         column = rule.columns[0]
@@ -215,6 +229,34 @@ class RowConverter:
             if want_date:
                 return moment.date()
             return moment.isoformat(" ", "microseconds") if as_text else moment
+
+        return read
+
+    def _compile_projected(self, rule: FieldRule) -> FieldFn:
+        assert rule.projection is not None
+        system = projection(rule.projection)
+        east_at, north_at = (self.index[c] for c in rule.columns)
+        column = "+".join(rule.columns)
+        nulls = self.mapping.null_values
+        take = 1 if rule.target.name == "lat" else 0
+
+        def read(row: Sequence[str]) -> Value:
+            east, north = row[east_at].strip(), row[north_at].strip()
+            blank = [not cell or cell in nulls for cell in (east, north)]
+            if all(blank):
+                return None
+            raw = f"{east} {north}"
+            if any(blank):
+                raise FieldError(column, raw, "a point needs both its easting and its northing")
+            try:
+                point = float(east), float(north)
+            except ValueError:
+                raise FieldError(column, raw, "not a number") from None
+            (lng,), (lat,) = system.degrees([point[0]], [point[1]])
+            problem = system.point_problem(lng, lat)
+            if problem is not None:
+                raise FieldError(column, raw, problem)
+            return (lng, lat)[take]
 
         return read
 
@@ -511,6 +553,7 @@ def _compile_text(
 
 def _compile_number(rule: FieldRule, column: str, at: int, nulls: frozenset[str]) -> FieldFn:
     integer = rule.target.type is FieldType.INT
+    limit = DEGREES.get(rule.target.name)
 
     def read(row: Sequence[str]) -> Value:
         raw = row[at].strip()
@@ -522,6 +565,8 @@ def _compile_number(rule: FieldRule, column: str, at: int, nulls: frozenset[str]
             raise FieldError(column, raw, "not a number") from None
         if number != number or number in (float("inf"), float("-inf")):
             raise FieldError(column, raw, "not a finite number")
+        if limit is not None and not -limit <= number <= limit:
+            raise FieldError(column, raw, degrees_reason(rule.target.name))
         if integer:
             if not number.is_integer() or number < 0:
                 raise FieldError(column, raw, "not a whole non-negative number")

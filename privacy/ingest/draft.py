@@ -16,9 +16,17 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from privacy import vocabulary as v
+from privacy.ingest.check import is_number
 from privacy.ingest.convert import EARLIEST_YEAR, LATEST_YEAR, slug, time_parser
 from privacy.ingest.reader import CsvSource
-from privacy.ingest.suggest import COLUMN_WORDS, column_word, suggest_code, suggest_vocabulary
+from privacy.ingest.suggest import (
+    COLUMN_WORDS,
+    EASTING_WORDS,
+    NORTHING_WORDS,
+    column_word,
+    suggest_code,
+    suggest_vocabulary,
+)
 from privacy.schema import RECORD_KINDS, CanonicalField, FieldType, fields_of
 from publishing.codes import is_area_code
 from publishing.vocabularies import FAMILIES
@@ -487,6 +495,21 @@ class _Writer:
                 "instead if there is one",
             ]
             return
+        point = self._projected_point() if not found and target.name in ("lat", "lng") else None
+        if point is not None:
+            out += [
+                header,
+                f"columns = [{_quote(point[0])}, {_quote(point[1])}]   # suggested: a point in "
+                "a projection (feet or metres), easting then northing",
+                'projection = "EPSG:CHOOSE"      # TODO: its system\'s EPSG code (a state '
+                "plane's, say), the same in [fields.lat] and [fields.lng]",
+            ]
+            if target.name == "lat":
+                self.warnings.append(
+                    f"{point[0]} and {point[1]} look like coordinates in a projection: name "
+                    "its EPSG code in [fields.lat] and [fields.lng]"
+                )
+            return
         if not found:
             why = "required: find its column" if target.required else "left out: unknown or empty"
             out += [f"# {header}   # no column found ({why})", '# column = "..."']
@@ -531,6 +554,20 @@ class _Writer:
             column
         ].kind not in ("integer", "number", "empty"):
             out.append("# TODO: not every value is a number (see the check)")
+
+    def _projected_point(self) -> tuple[str, str] | None:
+        """An easting and a northing column whose numbers are too large to be degrees."""
+        columns = self.profile.columns
+
+        def first(words: tuple[str, ...]) -> str | None:
+            for name, profile in columns.items():
+                named = column_word(name) in words and profile.kind in ("integer", "number")
+                if named and any(abs(float(x)) > 180 for x in profile.first_values if is_number(x)):
+                    return name
+            return None
+
+        easting, northing = first(EASTING_WORDS), first(NORTHING_WORDS)
+        return None if easting is None or northing is None else (easting, northing)
 
     def _id(self, column: str) -> None:
         check = self.profile.ids.get(column)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 from privacy import vocabulary as v
+from privacy.ingest.coordinates import ProjectionError, projection
 from privacy.ingest.mapping_schema import (
     AreaDocument,
     FieldDocument,
@@ -70,6 +72,8 @@ class FieldRule:
     take: tuple[str, ...] = ()
     parent_of: str | None = None  # "beat": the district is the declared parent of the beat
     from_line: bool = False  # an id made of the file's name and the row's line
+    # For lat and lng read from an easting and a northing column: their projected system.
+    projection: str | None = None
 
 
 @dataclass(frozen=True)
@@ -343,6 +347,8 @@ def parse_mapping(
         _parse_rule(target, field_specs.get(target.name), fail, holds_area_code(kind, target))
         for target in targets.values()
     )
+    if kind in RECORD_KINDS:
+        _check_coordinates(rules, fail)
     if declared.extra_areas and kind != "areas":
         raise fail("'extra_areas' is only allowed in an areas mapping")
     for number, area in enumerate(declared.extra_areas, start=1):
@@ -477,8 +483,14 @@ def _parse_rule(
     transform = spec.transform
     if transform is not None and transform not in TRANSFORMS:
         raise fail(f"{where} transform {transform!r} is not one of: {', '.join(TRANSFORMS)}")
+    _check_format(where, spec.format, fail)
+    projection = _projection(where, spec.projection, target, columns, fail)
     combine = spec.combine
-    several = len(columns) > 1 and target.type not in (FieldType.DATETIME, FieldType.DATE)
+    several = (
+        len(columns) > 1
+        and target.type not in (FieldType.DATETIME, FieldType.DATE)
+        and projection is None
+    )
     textual = target.type in (FieldType.ID, FieldType.TEXT)
     allowed = (JOIN,) if textual else COMBINES
     if several and combine not in allowed:
@@ -530,4 +542,58 @@ def _parse_rule(
         take=tuple(take),
         parent_of=None if parent_of is None else str(parent_of),
         from_line=bool(from_line),
+        projection=projection,
     )
+
+
+COORDINATES = ("lat", "lng")
+
+
+def _check_format(where: str, fmt: str, fail: Any) -> None:
+    """A date format strptime can use (a draft's "CHOOSE ONE: ..." is not one)."""
+    if fmt == "iso":
+        return
+    if fmt.startswith("CHOOSE ONE:"):
+        raise fail(
+            f"{where} format is still the draft's choice, {fmt!r}: keep the one format that "
+            "reads the export's dates as the department wrote them"
+        )
+    try:
+        datetime.strptime("", fmt)
+    except ValueError:
+        return  # the format compiles; an empty text does not match it, as expected
+    except re.error as error:
+        raise fail(f"{where} format {fmt!r} is not a date format: {error.msg}") from None
+
+
+def _projection(
+    where: str, code: str | None, target: CanonicalField, columns: tuple[str, ...], fail: Any
+) -> str | None:
+    """A rule's projection, checked: lat and lng read from an easting and a northing
+    column, in a system PROJ knows."""
+    if code is None:
+        return None
+    if target.name not in COORDINATES or len(columns) != 2:
+        raise fail(
+            f"{where} projection is for lat and lng read from two columns, the easting "
+            'then the northing: columns = ["X_COORD", "Y_COORD"] and projection = '
+            '"EPSG:2249"'
+        )
+    try:
+        projection(code)
+    except ProjectionError as error:
+        raise fail(f"{where} {error}") from None
+    return code
+
+
+def _check_coordinates(rules: tuple[FieldRule, ...], fail: Any) -> None:
+    """Projected coordinates give lat and lng together: both rules read the same columns
+    in the same system."""
+    lat, lng = (next(r for r in rules if r.target.name == name) for name in COORDINATES)
+    if lat.projection is None and lng.projection is None:
+        return
+    if (lat.columns, lat.projection) != (lng.columns, lng.projection):
+        raise fail(
+            "[fields.lat] and [fields.lng] read one point: with a projection, both need the "
+            "same columns (the easting, then the northing) and the same projection"
+        )

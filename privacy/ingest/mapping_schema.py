@@ -28,6 +28,7 @@ class FieldDocument(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     parent_of: str | None = None
     from_line: bool | None = None
     vocabulary: str | None = None
+    projection: str | None = None
 
 
 class AreaDocument(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

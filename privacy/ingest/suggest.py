@@ -156,6 +156,11 @@ VALUE_WORDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Columns of a point in a projection (a state plane's feet, say), easting then northing.
+EASTING_WORDS = ("x", "xcoord", "xcoordinate", "easting", "pointx")
+NORTHING_WORDS = ("y", "ycoord", "ycoordinate", "northing", "pointy")
+
+
 def column_word(name: str) -> str:
     """A column name as the matching compares it (``Police Precinct`` -> ``policeprecinct``)."""
     return _WORD.sub("", name.lower())
