@@ -26,6 +26,7 @@ from publishing.models import (
     FocusArea,
     FocusAreaBeat,
     PrivacyAudit,
+    PublicRevision,
     Release,
 )
 from publishing.profile import DepartmentProfile, read_profile
@@ -267,10 +268,12 @@ class Catalog:
 
 
 def catalog_version(engine: Engine) -> str:
-    """A fingerprint of what the public store holds: changes when a release, an area, a
-    focus area, an artifact (a report), a privacy audit or a profile revision is added or
-    replaced."""
+    """A fingerprint of what the public store holds: changes on every write to a published
+    table (an area renamed, a focus area's date moved, a release, a report, a privacy audit
+    or a profile revision added), because the database bumps the public revision on each.
+    The release ids and file hashes beside it tell two stores at the same revision apart."""
     with engine.connect() as connection:
+        revision = connection.execute(select(PublicRevision.revision)).scalar_one()
         ids = connection.execute(select(Release.id).order_by(Release.id)).scalars().all()
         areas = connection.execute(select(func.count()).select_from(Area)).scalar_one()
         beats = connection.execute(select(func.count()).select_from(FocusAreaBeat)).scalar_one()
@@ -281,7 +284,7 @@ def catalog_version(engine: Engine) -> str:
         profile = connection.execute(
             select(func.max(DepartmentProfileRevision.revision))
         ).scalar_one()
-    fingerprint = [ids, areas, beats, files, audits, profile]
+    fingerprint = [revision, ids, areas, beats, files, audits, profile]
     return hashlib.sha256(json.dumps(fingerprint).encode()).hexdigest()[:16]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -209,3 +210,14 @@ class DepartmentProfileRevision(PublicBase):
     name: Mapped[str] = mapped_column(String(200))
     content: Mapped[str] = mapped_column(Text)  # JSON
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class PublicRevision(PublicBase):
+    """One row: a number the database bumps on every write to a table whose content is
+    published (triggers made by migration public_0008), so the site sees every change."""
+
+    __tablename__ = "public_revision"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    revision: Mapped[int] = mapped_column(BigInteger)
