@@ -54,8 +54,18 @@ class _PlotlyEncoder(json.JSONEncoder):
 
 
 def fmt(value: float, digits: int = 0) -> str:
-    """A number as people read it: thousands separated."""
+    """A number as people read it: thousands separated, never "-0"."""
+    if round(value, digits) == 0:
+        value = 0.0
     return f"{value:,.{digits}f}"
+
+
+def signed(value: float, digits: int = 1) -> str:
+    """A change with its sign ("+2.5", "-0.3"), and no sign on a change that rounds to
+    zero ("0.0", never "-0.0")."""
+    if round(value, digits) == 0:
+        return f"{0.0:.{digits}f}"
+    return f"{value:+,.{digits}f}"
 
 
 def interval_text(estimate: Estimate, digits: int = 0, suffix: str = "") -> str:

@@ -19,6 +19,7 @@ from publishing.charts import (
     lorenz_chart,
     trend_chart,
 )
+from publishing.definitions import NO_ENFORCEMENT, NO_ENFORCEMENT_SHARE, no_enforcement_words
 from publishing.estimates import Z95, Estimate, ratio, scaled, total
 from publishing.headlines import crime_headline, released_total
 from publishing.labels import label
@@ -247,7 +248,7 @@ def search_rates(catalog: Catalog, period: str, district: str | None) -> Chart |
 
 
 def no_action_share(catalog: Catalog, district: str | None) -> Chart | None:
-    """The share of stops that ended with no action, monthly city-wide or quarterly in a
+    """The share of stops with no enforcement action, monthly city-wide or quarterly in a
     district."""
     if district is None:
         series = rates(
@@ -261,14 +262,14 @@ def no_action_share(catalog: Catalog, district: str | None) -> Chart | None:
     if not series:
         return None
     where = _district_name(catalog, district)
-    ended = catalog.vocabulary("outcome").group_words["no_enforcement"]
+    ended = no_enforcement_words(catalog.vocabulary("outcome"))
     return trend_chart(
         "no-action-share",
-        f"Share of stops that ended with no action, {where}",
+        f"{NO_ENFORCEMENT_SHARE}, {where}",
         f"The percentage of stops in {where} that ended with {ended} and found no "
         "contraband, month by month, with its 95% interval.",
         "% of stops",
-        [("Stops with no action", series)],
+        [(NO_ENFORCEMENT, series)],
         digits=1,
         suffix="%",
     )

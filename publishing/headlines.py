@@ -7,8 +7,9 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from publishing import definitions
 from publishing.catalog import Catalog, PublishedTable
-from publishing.charts import fmt, interval_text
+from publishing.charts import fmt, interval_text, signed
 from publishing.estimates import Z95, Estimate, percent_change, ratio, scaled, total
 from publishing.vocabularies import Headline as VocabularyHeadline
 
@@ -32,6 +33,7 @@ class Headline:
     change_unit: str
     previous: str
     not_compared: str = ""  # why no change is computed (a partial quarter), if that is why
+    previous_released: bool = False  # whether the year-earlier quarter has a release
 
     def value_text(self) -> str:
         """The figure and its interval in words."""
@@ -41,15 +43,17 @@ class Headline:
         """The change, read so as not to overstate it."""
         if self.not_compared:
             return self.not_compared
+        if self.change is None and self.previous_released:
+            return f"not published for {self.previous}, so not compared"
         if self.change is None:
             return f"no release for {self.previous} to compare with"
         unit = self.change_unit
-        low, high = f"{self.change.low:+.1f}{unit}", f"{self.change.high:+.1f}{unit}"
+        low, high = f"{signed(self.change.low)}{unit}", f"{signed(self.change.high)}{unit}"
         if self.change.spans_zero:
             return f"no clear change on {self.previous} (between {low} and {high})"
         direction = "up" if self.change.value > 0 else "down"
         return (
-            f"{direction} {abs(self.change.value):.1f}{unit} on {self.previous} "
+            f"{direction} {fmt(abs(self.change.value), 1)}{unit} on {self.previous} "
             f"(95% interval {low} to {high})"
         )
 
@@ -101,14 +105,14 @@ def quarter_figures(catalog: Catalog, period: str) -> dict[str, Estimate]:
     return figures
 
 
-_HEADLINES = (
-    ("stops", "Stops", 0, ""),
-    ("no_action", "Stops that ended with no action", 0, ""),
-    ("no_action_share", "Share of stops with no action", 1, "%"),
-    ("searches", "Searches", 0, ""),
-    ("hit_rate", "Searches that found contraband", 1, "%"),
+_HEADLINES = (  # each figure's name is definitions.py's
+    ("stops", definitions.STOPS, 0, ""),
+    ("no_action", definitions.NO_ENFORCEMENT, 0, ""),
+    ("no_action_share", definitions.NO_ENFORCEMENT_SHARE, 1, "%"),
+    ("searches", definitions.SEARCHES, 0, ""),
+    ("hit_rate", definitions.HIT_RATE, 1, "%"),
     ("crimes", "{crimes} reported", 0, ""),
-    ("force", "Uses of force", 0, ""),
+    ("force", definitions.FORCE, 0, ""),
 )
 
 
@@ -150,7 +154,18 @@ def headlines(catalog: Catalog, period: str) -> list[Headline]:
             else:
                 change = percent_change(now[key], before[key])
         result.append(
-            Headline(key, name, now[key], digits, suffix, change, unit, previous, not_compared)
+            Headline(
+                key,
+                name,
+                now[key],
+                digits,
+                suffix,
+                change,
+                unit,
+                previous,
+                not_compared,
+                previous in catalog.current,
+            )
         )
     return result
 
@@ -167,7 +182,7 @@ def summary(catalog: Catalog, period: str) -> str:
     if "no_action_share" in figures:
         parts.append(
             f"{figures['no_action_share'].estimate.value:.0f}% of stops ended with "
-            f"no action; {figures['no_action_share'].change_text()}."
+            f"no enforcement action; {figures['no_action_share'].change_text()}."
         )
     if "crimes" in figures:
         counted = crime_headline(catalog, period)

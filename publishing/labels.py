@@ -10,7 +10,8 @@ LABELS = {
     "white": "White",
     "other": "Other",
     "unknown": "Not recorded",
-    "none": "No action",
+    # Not "no action": the headline's stops with no enforcement action count warnings too.
+    "none": "No warning or enforcement",
     "warning": "Warning",
     "citation": "Citation",
     "summons": "Summons",

@@ -178,7 +178,12 @@ US_OUTCOMES = _v(
     ("none", "warning", "citation", "summons", "referral", "arrest"),
     "none, warning, citation, summons, referral (for prosecution or to another agency, "
     "without an arrest), arrest",
-    groups={"no_enforcement": (("none", "warning"), "no citation, summons, referral or arrest")},
+    groups={
+        "no_enforcement": (
+            ("none", "warning"),
+            "no citation, summons, referral or arrest (a warning or nothing at all)",
+        )
+    },
 )
 UK_OUTCOMES = _v(
     "uk-stop-search",

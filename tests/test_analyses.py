@@ -3,6 +3,7 @@ estimate against the synthetic city's known truth, and the Minneapolis files end
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import date
 from pathlib import Path
@@ -25,9 +26,10 @@ from publishing.analysis.focus import (
 )
 from publishing.analysis.windows import before_and_after
 from publishing.catalog import load_catalog
-from publishing.charts import interval_text
+from publishing.charts import fmt, interval_text, signed
 from publishing.estimates import Estimate, ratio
 from publishing.figures import no_action_share, search_rates
+from publishing.headlines import Headline
 from tests.conftest import shared_file
 
 
@@ -175,3 +177,23 @@ def test_a_figure_is_never_shown_below_zero() -> None:
     assert interval_text(share, 1, "%") == "0.0% (0.0 to 25.1%)"
     assert interval_text(Estimate(8.0, -6.0, 21.0, 7.0)) == "8 (0 to 21)"
     assert interval_text(Estimate(1234.0, 1190.0, 1278.0, 22.0)) == "1,234 (1,190 to 1,278)"
+
+
+def test_a_change_that_rounds_to_zero_has_no_sign() -> None:
+    def change(value: float, low: float, high: float) -> str:
+        return Headline(
+            "stops", "Stops", exact(100), 0, "", Estimate(value, low, high, 1.0), "%", "2024Q4"
+        ).change_text()
+
+    assert change(-0.04, -0.03, 2.0) == "no clear change on 2024Q4 (between 0.0% and +2.0%)"
+    assert change(-3.04, -5.0, -0.04) == "down 3.0% on 2024Q4 (95% interval -5.0% to 0.0%)"
+    assert [signed(x) for x in (-0.049, 0.049, -0.05, 2.25)] == ["0.0", "0.0", "-0.1", "+2.2"]
+    assert fmt(-0.4) == "0" and fmt(-0.04, 1) == "0.0"
+
+
+def test_a_figure_the_earlier_release_lacks_is_not_said_to_lack_a_release() -> None:
+    without = Headline("crimes", "Part I crimes reported", exact(90), 0, "", None, "%", "2018Q4")
+    released = dataclasses.replace(without, previous_released=True)
+
+    assert without.change_text() == "no release for 2018Q4 to compare with"
+    assert released.change_text() == "not published for 2018Q4, so not compared"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from html import unescape
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from publishing import svg
 from publishing.artifacts import list_artifacts, report_filename
 from publishing.catalog import Catalog, load_catalog
 from publishing.db import make_engine
+from publishing.definitions import headline_definitions
+from publishing.headlines import headlines
 from publishing.reports import report_sections
 
 pytestmark = [
@@ -124,6 +127,39 @@ def test_the_pdf_is_pdf_ua_with_its_language_title_and_author(report: Path) -> N
         "What post-processing changed",
     ):
         assert heading in text
+
+
+def page_words(html: str) -> str:
+    """A page's visible text, tags dropped and spaces collapsed (scripts and styles out)."""
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.DOTALL)
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html))).strip()
+
+
+def test_each_figure_has_one_name_and_one_number_on_the_site_and_in_the_report(
+    report: Path, catalog: Catalog, published_city: Settings
+) -> None:
+    pdf = words(pypdf.PdfReader(report))
+    with TestClient(create_app(published_city)) as client:
+        home = page_words(client.get(f"/?period={PERIOD}").text)
+        stops = page_words(client.get(f"/stops?period={PERIOD}").text)
+        release = catalog.current[PERIOD]
+        dictionary = page_words(client.get(f"/releases/{release.id}/data-dictionary").text)
+        methodology = page_words(client.get("/methodology").text)
+    shown = headlines(catalog, PERIOD)
+    assert len(shown) >= 6
+
+    for figure in shown:  # the same name beside the same number, on the site and the PDF
+        quoted = f"{figure.label} {figure.value_text()}"
+        assert quoted in home, quoted
+        assert quoted in pdf, quoted
+    names = {f.name: f.definition for f in headline_definitions(catalog, PERIOD)}
+    for figure in shown:  # and defined, once, in the dictionary and on the methodology page
+        defined = f"{figure.label} {names[figure.label][:1].upper()}{names[figure.label][1:]}."
+        assert defined in dictionary and defined in methodology, defined
+    # No other figure goes by a headline figure's name or a near one: "No action" on the
+    # outcome chart once counted other stops than the headline's "no action".
+    for surface in (home, stops, pdf):
+        assert "no action" not in surface.lower().replace("no enforcement action", "")
 
 
 def test_the_report_is_stored_with_its_release_and_served(

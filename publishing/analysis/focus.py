@@ -36,12 +36,14 @@ from numpy.typing import NDArray
 
 from publishing.analysis.windows import beats_total, before_and_after
 from publishing.catalog import Catalog, FocusAreaInfo
+from publishing.charts import fmt, signed
+from publishing.definitions import NO_ENFORCEMENT
 from publishing.estimates import Z95, Estimate
 
 OUTCOMES = (
     ("crime", "Reported crimes", "incidents_by_month_beat_offense"),
     ("stops", "Stops", "stops_by_month_beat"),
-    ("no_action", "Stops that ended with no action", "no_action_stops_by_month_beat"),
+    ("no_action", NO_ENFORCEMENT, "no_action_stops_by_month_beat"),
 )
 SIMULATIONS = 4000
 SEED = 2003  # the simulation uses released numbers only; a fixed seed keeps pages stable
@@ -76,12 +78,12 @@ class DidResult:
     def reading(self) -> str:
         """The result in words that do not overstate it."""
         low, high = self.interval
-        span = f"(95% interval {low:+.0f}% to {high:+.0f}%)"
+        span = f"(95% interval {signed(low, 0)}% to {signed(high, 0)}%)"
         if low <= 0 <= high:
             return f"no clear change relative to the comparison beats {span}"
         direction = "fell" if self.percent < 0 else "rose"
         return (
-            f"{self.label.lower()} {direction} by about {abs(self.percent):.0f}% relative "
+            f"{self.label.lower()} {direction} by about {fmt(abs(self.percent))}% relative "
             f"to the comparison beats {span}"
         )
 

@@ -17,6 +17,7 @@ from publishing.analysis.windows import WINDOW_MONTHS
 from publishing.audits import AuditInfo, latest_audits
 from publishing.catalog import Catalog
 from publishing.decisions import DECISIONS
+from publishing.definitions import headline_definitions
 from publishing.labels import label
 from publishing.opendata import SOURCE_NOUNS
 from publishing.profile import SOURCES, DepartmentProfile, SourceProfile
@@ -135,6 +136,7 @@ def methodology(
                 top=TOP,
                 profile=catalog.profile,
                 profile_rows=profile_rows(catalog.profile),
+                figures=headline_definitions(catalog) if catalog.periods else (),
             ),
             HTML,
         )

@@ -17,6 +17,7 @@ from portal.web.state import SiteState
 from publishing import opendata
 from publishing.artifacts import list_artifacts
 from publishing.catalog import Catalog, PublishedTable, ReleaseInfo
+from publishing.definitions import headline_definitions
 
 HTML = "text/html"
 AnyRequest = Request[Any, Any, Any]
@@ -169,6 +170,7 @@ def dictionary(
                 title=f"Data dictionary, {release.period}",
                 active="/releases",
                 release=release,
+                figures=headline_definitions(catalog, release.period),
                 entries=opendata.data_dictionary(
                     catalog.tables(release.id), dict(release.statement.vocabularies)
                 ),

@@ -16,6 +16,7 @@ from portal.web.state import SiteState
 from publishing import figures
 from publishing.catalog import Catalog
 from publishing.charts import Chart
+from publishing.definitions import NO_ENFORCEMENT_SHARE
 from publishing.headlines import headlines, summary
 
 HTML = "text/html"
@@ -111,7 +112,11 @@ STOPS_CHARTS: tuple[tuple[str, Builder, bool], ...] = (
     ("Stops by race", figures.stops_by_race, False),
     ("Stops by outcome", figures.stops_by_outcome, False),
     ("Search and hit rates", figures.search_rates, False),
-    ("The share of stops with no action", lambda c, p, d: figures.no_action_share(c, d), False),
+    (
+        f"The {NO_ENFORCEMENT_SHARE.lower()}",
+        lambda c, p, d: figures.no_action_share(c, d),
+        False,
+    ),
 )
 CRIME_CHARTS: tuple[tuple[str, Builder, bool], ...] = (
     ("Crime by offence", lambda c, p, d: figures.crime_trend(c, d), False),
@@ -128,7 +133,8 @@ def stops(
     period: FromQuery[str | None] = None,
     district: FromQuery[str | None] = None,
 ) -> Response[bytes]:
-    """Stops: trend, districts, race, outcomes, searches and stops with no action."""
+    """Stops: trend, districts, race, outcomes, searches and stops with no enforcement
+    action."""
     return _dashboard(
         request,
         site,
