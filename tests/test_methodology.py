@@ -109,6 +109,10 @@ CLAIMS: dict[str, tuple[str, ...]] = {
         "tests/test_analyses.py::test_top_shares_by_hand",
         "tests/test_methodology.py::test_the_figures_on_the_page_come_from_the_code",
     ),
+    "figures-text": (
+        "tests/test_reports.py::"
+        "test_each_figure_has_one_name_and_one_number_on_the_site_and_in_the_report",
+    ),
     "contacts-text": (
         "tests/test_analyses.py::test_a_hit_rate_ratio_by_the_delta_method",
         "tests/test_policy.py::test_the_quarterly_policy_has_the_promised_tables",
