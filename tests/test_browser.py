@@ -339,3 +339,45 @@ def test_axe_finds_no_serious_accessibility_violation(
     assert not blocking, (
         f"axe-core found serious or critical violations on {site.url(name)}:\n{_describe(blocking)}"
     )
+
+
+PHONE = {"width": 360, "height": 740}
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_no_page_is_wider_than_a_phone(name: str, site: Site, browser: Browser) -> None:
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(site.url(name), wait_until="load")
+        _charts_drawn(page)
+        page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        wide = page.evaluate(
+            """() => [...document.querySelectorAll('main *')]
+                .filter(e => e.getBoundingClientRect().right > 361)
+                .filter(e => !e.closest('.table-wrap, pre, .plot'))
+                .slice(0, 5).map(e => e.tagName + '.' + e.className)"""
+        )
+    finally:
+        context.close()
+    assert width <= PHONE["width"], f"{site.url(name)} is {width} px wide: {wide}"
+
+
+def test_data_tables_wait_under_their_charts(site: Site, new_page: Callable[[], Watched]) -> None:
+    page = new_page().page
+    page.goto(site.url("stops"), wait_until="load")
+    _charts_drawn(page)
+    tables = page.locator("figure.chart details.data")
+    assert tables.count() == page.locator("figure.chart").count() > 2
+    closed = page.evaluate("() => document.documentElement.scrollHeight")
+    assert not page.locator("figure.chart table").first.is_visible()  # in the page, closed
+
+    page.locator("figure.chart details.data summary").first.click()
+    expect(page.locator("figure.chart table").first).to_be_visible()
+    page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
+    opened = page.evaluate("() => document.documentElement.scrollHeight")
+    assert closed < 0.7 * opened, (closed, opened)
+    contents = page.get_by_role("navigation", name="On this page").get_by_role("link")
+    assert contents.count() == tables.count()

@@ -4,7 +4,9 @@ what an interval means, what post-processing changes, and the analyses' methods.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from litestar import Request, Response, get
@@ -24,6 +26,15 @@ from publishing.profile import SOURCES, DepartmentProfile, SourceProfile
 from publishing.statement import CENSUS_2020, UNIT_SHORT, BudgetStatement, odds_of, plain_words
 
 HTML = "text/html"
+
+
+def _sections(template: Path) -> tuple[tuple[str, str], ...]:
+    """Each ``<h2 id="...">`` of a page's template, as (anchor, heading): its contents,
+    read from the template itself so that it cannot fall behind it."""
+    return tuple(re.findall(r'<h2 id="([^"]+)">(.*?)</h2>', template.read_text()))
+
+
+METHODOLOGY_CONTENTS = _sections(Path(__file__).parents[1] / "templates" / "methodology.html")
 
 
 @dataclass(frozen=True)
@@ -137,6 +148,7 @@ def methodology(
                 profile=catalog.profile,
                 profile_rows=profile_rows(catalog.profile),
                 figures=headline_definitions(catalog) if catalog.periods else (),
+                toc=METHODOLOGY_CONTENTS,
             ),
             HTML,
         )
