@@ -39,9 +39,12 @@ def test_generated_requests_get_answers_the_schema_declares(origin: str) -> None
     found = operations(origin)
     assert sorted(found) == [
         "/api/v1/releases",
+        "/api/v1/releases/latest",
+        "/api/v1/releases/latest/{rest}",
         "/api/v1/releases/{release_id}",
         "/api/v1/releases/{release_id}/tables",
         "/api/v1/releases/{release_id}/tables/{name}",
+        "/api/v1/series/{name}",
     ]
     for operation in found.values():
 
@@ -68,6 +71,7 @@ def test_real_releases_and_tables_are_answered_as_the_schema_says(origin: str) -
         found["/api/v1/releases/{release_id}/tables/{name}"].Case(
             path_parameters={"release_id": release, "name": "stops_by_district"}
         ),
+        found["/api/v1/series/{name}"].Case(path_parameters={"name": "stops_by_district"}),
     ]
     for case in cases:
         response = case.call_and_validate(base_url=origin)

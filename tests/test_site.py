@@ -208,7 +208,8 @@ def test_the_openapi_schema_is_served(client: TestClient) -> None:  # type: igno
 BAD = [
     ("/stops?period=2025-3", 400, "period must look like 2025Q3"),
     ("/stops?period=1999Q1", 404, "there is no release for 1999Q1"),
-    ("/stops?district=zz", 404, "there is no district 'zz'"),
+    ("/stops?district=zz", 400, "there is no district 'zz'; districts: d1 ("),
+    ("/stops?district=Central", 400, "there is no district 'Central' (the district named"),
     ("/stops?district=%3Cscript%3E", 400, "district must be a district code"),
     ("/crime?period=2025Q9", 400, "period must look like 2025Q3"),
     ("/focus-areas/nowhere", 404, "there is no focus area 'nowhere'"),

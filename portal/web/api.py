@@ -8,13 +8,14 @@ with their offset (the stores keep naive UTC)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from litestar import Request, Response, Router, get
+from litestar import Request, Response, get
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 
@@ -26,7 +27,7 @@ from publishing.catalog import Catalog, PublishedTable, ReleaseInfo
 
 JSON = "application/json"
 AnyRequest = Request[Any, Any, Any]
-VALUES_LISTED = 30  # of a dimension, in the 404 for a value it does not take
+VALUES_LISTED = 30  # of a dimension, in the 400 for a value it does not take
 
 
 @dataclass(frozen=True)
@@ -37,15 +38,15 @@ class ErrorBody:
     detail: str
 
 
-def _errors(*statuses: int) -> dict[int, ResponseSpec]:
+def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
     """The answers a route gives besides its body: the errors it raises, as JSON, the 414
     every route gives to an overlong address (:mod:`portal.web.target`), and a 304 to a
     request whose ``If-None-Match`` names the current ETag."""
     reasons = {
-        400: "The request is malformed (a parameter the route does not take, or one given "
-        "twice); the detail says what to fix.",
-        404: "No such release or table (or no such value of a filter); the detail lists "
-        "what exists.",
+        400: "The request is malformed (a parameter the route does not take, one given "
+        "twice, or a filter value the table does not have); the detail says what to fix "
+        "and lists what exists.",
+        404: "No such release or table; the detail lists what exists.",
         414: "The address (path and query string) is longer than the site takes.",
     }
     specs = {
@@ -130,6 +131,48 @@ class TableCells:
     cells: list[Cell]
 
 
+def checked_filters(
+    request: AnyRequest,
+    name: str,
+    dimensions: Sequence[str],
+    values_of: Callable[[str], Sequence[str]],
+) -> dict[str, str]:
+    """The query's filters on table ``name``: each a dimension of it, with a value it takes.
+    Anything else is a 400 that lists what exists (and, being an error, is never kept)."""
+    filters = {k: v for k, v in sorted(request.query_params.items())}
+    unknown = sorted(set(filters) - set(dimensions))
+    if unknown:
+        raise ValidationException(
+            f"table {name} cannot be filtered by {', '.join(unknown)}; "
+            f"its dimensions are: {', '.join(dimensions)}"
+        )
+    for dimension, value in filters.items():
+        values = values_of(dimension)
+        if value not in values:
+            listed = ", ".join(values[:VALUES_LISTED])
+            more = f" and {len(values) - VALUES_LISTED} more" if len(values) > VALUES_LISTED else ""
+            raise ValidationException(
+                f"table {name} has no {dimension} {value[:40]!r}; its {dimension} values "
+                f"are: {listed}{more}"
+            )
+    return filters
+
+
+def cells_of(table: PublishedTable, filters: dict[str, str]) -> list[Cell]:
+    """The table's cells that match ``filters``, as the API gives them."""
+    return [
+        Cell(
+            dict(zip(table.dimensions, c.key, strict=True)),
+            c.value,
+            c.low,
+            c.high,
+            c.std_error,
+            c.estimate,
+        )
+        for c in table.where(**filters)
+    ]
+
+
 def _summary(catalog: Catalog, release: ReleaseInfo) -> ReleaseSummary:
     statement = release.budget_statement
     return ReleaseSummary(
@@ -166,7 +209,7 @@ def _table(release: ReleaseInfo, table: PublishedTable) -> TableSummary:
     )
 
 
-def _json(value: Any) -> bytes:
+def json_body(value: Any) -> bytes:
     data = [asdict(v) for v in value] if isinstance(value, list) else asdict(value)
     return json.dumps(data, default=_encode, separators=(",", ":")).encode()
 
@@ -182,7 +225,7 @@ def _encode(value: object) -> str:
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
-@get("/releases", sync_to_thread=False, responses=_errors(400))
+@get("/releases", sync_to_thread=False, responses=error_responses(400))
 def list_releases(
     request: AnyRequest, site: NamedDependency[SiteState]
 ) -> Response[list[ReleaseSummary]]:
@@ -190,12 +233,12 @@ def list_releases(
     period."""
 
     def render(catalog: Catalog) -> CachedBody:
-        return CachedBody.of(_json([_summary(catalog, r) for r in catalog.releases]), JSON)
+        return CachedBody.of(json_body([_summary(catalog, r) for r in catalog.releases]), JSON)
 
     return site.cached("api:releases", render).respond(request)  # type: ignore[return-value]
 
 
-@get("/releases/{release_id:str}", sync_to_thread=False, responses=_errors(400, 404))
+@get("/releases/{release_id:str}", sync_to_thread=False, responses=error_responses(400, 404))
 def get_release(
     release_id: FromPath[str], request: AnyRequest, site: NamedDependency[SiteState]
 ) -> Response[ReleaseDetail]:
@@ -212,14 +255,14 @@ def get_release(
             release.budget_statement,
             tables,
         )
-        return CachedBody.of(_json(detail), JSON)
+        return CachedBody.of(json_body(detail), JSON)
 
     return site.cached(f"api:release:{release.id}", render).respond(  # type: ignore[return-value]
         request
     )
 
 
-@get("/releases/{release_id:str}/tables", sync_to_thread=False, responses=_errors(400, 404))
+@get("/releases/{release_id:str}/tables", sync_to_thread=False, responses=error_responses(400, 404))
 def list_tables(
     release_id: FromPath[str], request: AnyRequest, site: NamedDependency[SiteState]
 ) -> Response[list[TableSummary]]:
@@ -228,7 +271,7 @@ def list_tables(
 
     def render(catalog: Catalog) -> CachedBody:
         return CachedBody.of(
-            _json([_table(release, t) for t in catalog.tables(release.id).values()]),
+            json_body([_table(release, t) for t in catalog.tables(release.id).values()]),
             JSON,
             immutable=True,
         )
@@ -241,7 +284,7 @@ def list_tables(
 @get(
     "/releases/{release_id:str}/tables/{name:str}",
     sync_to_thread=False,
-    responses=_errors(400, 404),
+    responses=error_responses(400, 404),
     opt={CHECKS_ITS_OWN_QUERY: True},
 )
 def get_cells(
@@ -251,50 +294,22 @@ def get_cells(
     site: NamedDependency[SiteState],
 ) -> Response[TableCells]:
     """A table's cells. Any of its dimensions may be given as a query parameter to filter
-    (``?district=d3&month=2025-07``); a parameter that is not a dimension is a 400, a value
-    the dimension does not take a 404 that lists those it takes."""
+    (``?district=d3&month=2025-07``); a parameter that is not a dimension, or a value the
+    dimension does not take, is a 400 that lists what it takes."""
     catalog = site.catalog()
     release = find_release(catalog, release_id)
     table = find_table(catalog, release, name)
-    filters = {k: v for k, v in sorted(request.query_params.items())}
-    unknown = sorted(set(filters) - set(table.dimensions))
-    if unknown:
-        raise ValidationException(
-            f"table {name} cannot be filtered by {', '.join(unknown)}; "
-            f"its dimensions are: {', '.join(table.dimensions)}"
-        )
-    for dimension, value in filters.items():
-        values = table.values_of(dimension)
-        if value not in values:
-            listed = ", ".join(values[:VALUES_LISTED])
-            more = f" and {len(values) - VALUES_LISTED} more" if len(values) > VALUES_LISTED else ""
-            raise NotFoundException(
-                f"table {name} has no {dimension} {value[:40]!r}; its {dimension} values "
-                f"are: {listed}{more}"
-            )
+    filters = checked_filters(request, name, table.dimensions, table.values_of)
 
     def render(catalog: Catalog) -> CachedBody:
-        cells = [
-            Cell(
-                dict(zip(table.dimensions, c.key, strict=True)),
-                c.value,
-                c.low,
-                c.high,
-                c.std_error,
-                c.estimate,
-            )
-            for c in table.where(**filters)
-        ]
+        cells = cells_of(table, filters)
         return CachedBody.of(
-            _json(TableCells(release.id, release.period, _table(release, table), filters, cells)),
+            json_body(
+                TableCells(release.id, release.period, _table(release, table), filters, cells)
+            ),
             JSON,
             immutable=True,
         )
 
     key = f"api:cells:{release.id}:{name}:{json.dumps(filters)}"
     return site.cached(key, render).respond(request)  # type: ignore[return-value]
-
-
-api_router = Router(
-    path="/api/v1", route_handlers=[list_releases, get_release, list_tables, get_cells]
-)

@@ -19,7 +19,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from portal.settings import Settings
 from portal.web.answers import AnswerCache
-from portal.web.api import api_router
+from portal.web.api_series import api_router
 from portal.web.errors import http_error, unexpected_error
 from portal.web.head import with_head
 from portal.web.headers import with_security_headers

@@ -1,7 +1,8 @@
 """Query parameters of the dashboards: checked, with an answer that says what is wrong.
 
-A parameter that is malformed is a 400 (``period=2025-3``); one that is well formed but
-names nothing published is a 404 (``period=1999Q1``, ``district=zz``).
+A parameter that is malformed is a 400 (``period=2025-3``), and so is a district the site
+does not have (``district=Central``: the message lists the districts, codes and names); a
+period that has no release is a 404 (``period=1999Q1``).
 """
 
 from __future__ import annotations
@@ -42,10 +43,13 @@ def chosen_district(catalog: Catalog, district: str | None) -> str | None:
             f"district must be a district code such as "
             f"{_first_district(catalog)!r}, not {district[:40]!r}"
         )
-    known = {a.code for a in catalog.areas_at("district")}
-    if district not in known:
-        raise NotFoundException(
-            f"there is no district {district!r}; districts: " + ", ".join(sorted(known))
+    districts = catalog.areas_at("district")
+    if district not in {a.code for a in districts}:
+        named = [a.code for a in districts if a.name.casefold() == district.casefold()]
+        hint = f" (the district named {district!r} is {named[0]!r})" if named else ""
+        raise ValidationException(
+            f"there is no district {district!r}{hint}; districts: "
+            + ", ".join(f"{a.code} ({a.name})" for a in districts)
         )
     return district
 
