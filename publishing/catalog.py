@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, func, select
 
@@ -33,6 +33,8 @@ from publishing.profile import DepartmentProfile, read_profile
 from publishing.releases import TableContent, read_release
 from publishing.statement import BudgetStatement
 from publishing.vocabularies import Vocabulary, declared
+
+Derived = TypeVar("Derived")
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,8 @@ class Catalog:
     profile: DepartmentProfile | None = None
     _tables: dict[str, dict[str, PublishedTable]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Figures derived from released tables (an evaluation as of a release), by key.
+    _derived: dict[tuple[str, ...], object] = field(default_factory=dict)
 
     @cached_property
     def current(self) -> dict[str, ReleaseInfo]:
@@ -207,6 +211,7 @@ class Catalog:
             releases=tuple(r for r in self.releases if r.period in kept),
             _tables=self._tables,
             _lock=self._lock,
+            _derived=self._derived,
         )
 
     def release(self, release_id: str) -> ReleaseInfo | None:
@@ -227,6 +232,14 @@ class Catalog:
                     raise KeyError(release_id)
                 self._tables[release_id] = {t.name: published_table(t) for t in content.tables}
             return self._tables[release_id]
+
+    def derived(self, key: tuple[str, ...], compute: Callable[[], Derived]) -> Derived:
+        """What ``compute`` derives from released tables, computed once per ``key`` (which
+        names the release it is as of) and shared by every surface that shows it. Two
+        threads may both compute it the first time; they find the same."""
+        if key not in self._derived:
+            self._derived.setdefault(key, compute())
+        return self._derived[key]  # type: ignore[return-value]
 
     def read_current(self) -> None:
         """Read the tables of every period's current release now (rather than on first

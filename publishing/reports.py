@@ -20,10 +20,10 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from publishing import figures
-from publishing.analysis.focus import evaluate
+from publishing.analysis.focus import evaluation_as_of
 from publishing.artifacts import report_filename
 from publishing.catalog import Catalog, PublishedTable
-from publishing.charts import Chart
+from publishing.charts import Chart, signed
 from publishing.headlines import headlines, summary
 from publishing.statement import plain_words
 
@@ -157,7 +157,13 @@ def build_report(
     """The quarterly report of ``period``'s current release. ``render_svgs`` turns Plotly
     figures into SVG text; None leaves the charts out (their tables stay)."""
     release = catalog.current.get(period)
-    # What the report may show: this quarter and the seven before it, nothing later.
+    # The evaluations are as of this quarter's release, from all it had released (as the
+    # site's); its trends show this quarter and the seven before it, nothing later.
+    evaluations = [
+        e
+        for e in (evaluation_as_of(catalog, a, period) for a in catalog.focus_areas.values())
+        if e is not None
+    ]
     catalog = catalog.up_to(period, REPORT_QUARTERS)
     if release is None:
         known = ", ".join(catalog.periods) or "none yet"
@@ -192,6 +198,7 @@ def build_report(
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters["signed"] = signed
     built = built_at or datetime.now(UTC).replace(tzinfo=None)
     html = environment.get_template("report.html").render(
         department=department,
@@ -205,9 +212,7 @@ def build_report(
         images=images,
         built=built,
         author=AUTHOR,
-        evaluations=[
-            e for e in (evaluate(catalog, a) for a in catalog.focus_areas.values()) if e is not None
-        ],
+        evaluations=evaluations,
         changes=post_processing_summary(catalog.tables(release.id)),
     )
     pdf = _write_pdf(html)

@@ -23,12 +23,14 @@ from portal.cli.report import run_report
 from portal.settings import Settings
 from portal.web.app import create_app
 from publishing import svg
+from publishing.analysis.focus import evaluation_as_of
 from publishing.artifacts import list_artifacts, report_filename
 from publishing.catalog import Catalog, load_catalog
+from publishing.charts import signed
 from publishing.db import make_engine
 from publishing.definitions import headline_definitions
 from publishing.headlines import headlines
-from publishing.reports import report_sections
+from publishing.reports import REPORT_QUARTERS, report_sections
 
 pytestmark = [
     pytest.mark.parametrize("published_city", ["sqlite"], indirect=True),
@@ -160,6 +162,28 @@ def test_each_figure_has_one_name_and_one_number_on_the_site_and_in_the_report(
     # outcome chart once counted other stops than the headline's "no action".
     for surface in (home, stops, pdf):
         assert "no action" not in surface.lower().replace("no enforcement action", "")
+
+
+def test_the_site_and_the_report_give_the_same_focus_area_results(
+    report: Path, catalog: Catalog, published_city: Settings
+) -> None:
+    pdf = words(pypdf.PdfReader(report))
+    assert catalog.periods[-1] == PERIOD and len(catalog.periods) > REPORT_QUARTERS
+    found = 0
+    with TestClient(create_app(published_city)) as client:
+        for area in catalog.focus_areas.values():
+            evaluation = evaluation_as_of(catalog, area, PERIOD)
+            if evaluation is None:
+                continue
+            page = page_words(client.get(f"/focus-areas/{area.code}").text)
+            window = f"({evaluation.months_before[0]} to {evaluation.months_before[-1]})"
+            assert window in page
+            for result in evaluation.results:  # the same figure, interval and sentence
+                shown = f"{result.label} {signed(result.percent)}%"
+                assert shown in page and shown in pdf, shown
+                assert result.reading() in page and result.reading() in pdf
+                found += 1
+    assert found >= 3
 
 
 def test_the_report_is_stored_with_its_release_and_served(

@@ -8,6 +8,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from portal.web.static import StaticFiles
+from publishing.charts import signed
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SITE_NAME = "Police Transparency Portal"
@@ -34,6 +35,7 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.environment.globals.update(static_url=static_files.url, nav=NAV, site_name=SITE_NAME)
+        self.environment.filters["signed"] = signed
 
     def page(self, template: str, *, title: str, active: str = "", **context: Any) -> str:
         """A whole page."""

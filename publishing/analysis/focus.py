@@ -223,6 +223,22 @@ class FocusEvaluation:
     months_after: tuple[str, ...]
 
 
+def evaluation_as_of(
+    catalog: Catalog, area: FocusAreaInfo, period: str | None = None
+) -> FocusEvaluation | None:
+    """``area``'s evaluation as ``period``'s release left it (the latest when None): from
+    every released month up to that quarter, computed once per release and area and shared
+    by the site and the report, so both show the same result, window and sentence."""
+    if not catalog.periods:
+        return None
+    period = period or catalog.periods[-1]
+    release = catalog.current.get(period)
+    if release is None:
+        return None
+    history = catalog.up_to(period)
+    return catalog.derived(("focus", release.id, area.code), lambda: evaluate(history, area))
+
+
 def evaluate(catalog: Catalog, area: FocusAreaInfo) -> FocusEvaluation | None:
     """Evaluate ``area`` from the released beat tables; None when there are no released
     months on one side of its start."""

@@ -13,7 +13,7 @@ from litestar.params import FromPath
 from portal.web.cache import CachedBody
 from portal.web.state import SiteState
 from publishing import figures
-from publishing.analysis.focus import evaluate
+from publishing.analysis.focus import evaluation_as_of
 from publishing.catalog import Catalog
 
 HTML = "text/html"
@@ -90,7 +90,7 @@ def focus_area(
                 active="/focus-areas",
                 area=area,
                 roles=roles,
-                ev=evaluate(catalog, area),
+                ev=evaluation_as_of(catalog, area),
                 charts=[c for c in (crime, stops) if c is not None],
             ),
             HTML,
