@@ -29,6 +29,7 @@ from publishing.models import (
     PublicRevision,
     Release,
 )
+from publishing.periods import department_name
 from publishing.profile import DepartmentProfile, read_profile
 from publishing.releases import TableContent, read_release
 from publishing.statement import BudgetStatement
@@ -267,6 +268,15 @@ class Catalog:
         if found is None:
             raise KeyError(f"{field_name} has no vocabularies to choose from")
         return found
+
+    @property
+    def department(self) -> str:
+        """The department's name: its profile's, else made from the city's."""
+        city = next(iter(self.areas_at("city")), None)
+        return department_name(
+            self.profile.name if self.profile is not None else None,
+            city.name if city is not None else None,
+        )
 
     def areas_at(self, level: str) -> list[AreaInfo]:
         """The declared areas of a level, by code."""

@@ -11,6 +11,7 @@ from publishing import definitions
 from publishing.catalog import Catalog, PublishedTable
 from publishing.charts import fmt, interval_text, signed
 from publishing.estimates import Z95, Estimate, percent_change, ratio, scaled, total
+from publishing.periods import quarter_between
 from publishing.vocabularies import Headline as VocabularyHeadline
 
 
@@ -176,8 +177,8 @@ def summary(catalog: Catalog, period: str) -> str:
     parts = []
     if "stops" in figures:
         parts.append(
-            f"Officers made about {fmt(figures['stops'].estimate.value)} stops in "
-            f"{period}; {figures['stops'].change_text()}."
+            f"Officers made about {fmt(figures['stops'].estimate.value)} stops "
+            f"{quarter_between(period)}; {figures['stops'].change_text()}."
         )
     if "no_action_share" in figures:
         parts.append(

@@ -182,14 +182,7 @@ def build_report(
             + base64.b64encode(svg.encode("utf-8")).decode("ascii")
             for c, svg in zip(charts, svgs, strict=True)
         }
-    city = next(iter(catalog.areas_at("city")), None)
-    department = (
-        catalog.profile.name
-        if catalog.profile is not None
-        else f"{city.name} Police Department"
-        if city
-        else "Police Department"
-    )
+    department = catalog.department
     statement = release.statement
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES),

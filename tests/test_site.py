@@ -13,6 +13,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from datetime import date
 from html import unescape
 from pathlib import Path
 
@@ -26,6 +27,13 @@ from portal.web.headers import SECURITY_HEADERS
 from publishing import opendata
 from publishing.catalog import Catalog, load_catalog
 from publishing.db import make_engine
+from publishing.periods import (
+    day_words,
+    department_name,
+    quarter_between,
+    quarter_end,
+    quarter_words,
+)
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +62,50 @@ def text_of(html: str) -> str:
     return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", main)))
 
 
+def test_the_home_page_names_the_department_its_coverage_and_offers_every_quarter(
+    client: TestClient,  # type: ignore[type-arg]
+    catalog: Catalog,
+) -> None:
+    page = client.get("/").text
+    words = text_of(page)
+    updated = max(r.created_at for r in catalog.releases).date()
+
+    assert f"<h1>{catalog.department}</h1>" in page
+    assert catalog.department == "Riverton Police Department"  # the demo's city, no profile name
+    assert f"Data through 31 December 2025 · last updated {day_words(updated)}" in words
+    options = re.findall(r'<option value="(\d{4}Q\d)"[^>]*>([^<]*)</option>', page)
+    assert [value for value, _ in options] == list(reversed(catalog.periods))
+    assert ("2024Q3", "July to September 2024 (2024Q3)") in options
+    assert "between October and December 2025" in words
+    assert "-0.0" not in words and "the city" not in words
+
+
+@pytest.mark.parametrize(
+    ("profile", "city", "name"),
+    [
+        (None, "Riverton", "Riverton Police Department"),
+        (None, "City of London Police area", "City of London Police area"),
+        ("Metro PD", "Riverton", "Metro PD"),
+        (None, None, "Police Department"),
+    ],
+)
+def test_the_department_is_named_once_for_every_surface(
+    profile: str | None, city: str | None, name: str
+) -> None:
+    assert department_name(profile, city) == name
+
+
+def test_quarters_read_in_words() -> None:
+    assert quarter_words("2025Q4") == "October to December 2025"
+    assert quarter_words("2024Q1") == "January to March 2024"
+    assert quarter_between("2025Q2") == "between April and June 2025"
+    assert quarter_end("2024Q1") == date(2024, 3, 31) and quarter_end("2025Q4") == date(
+        2025, 12, 31
+    )
+
+
 PAGES = [
-    ("/", "2025Q4 at a glance"),
+    ("/", "October to December 2025 (2025Q4) at a glance"),
     ("/stops", "Stops per month, the city"),
     ("/stops?period=2024Q3&district=d3", "Stops by race,"),
     ("/crime", "Reported crimes per month by offence, the city"),

@@ -24,6 +24,7 @@ from privacy.store.audit import utc_now
 from privacy.synth import CityManifest, generate_city
 from publishing.areas import city_name
 from publishing.models import Area
+from publishing.periods import department_name
 from publishing.profile import read_profile, write_profile
 
 # The order matters: areas before focus areas (which name beats) and before records.
@@ -125,7 +126,7 @@ def _declare_profile(out: Console, public: Engine, manifest: CityManifest) -> No
     profile = read_profile(public)
     if profile is None:
         return
-    department = f"{city_name(public) or 'City'} Police Department"
+    department = department_name(None, city_name(public) or "City")
     declared = profile.declared(department, (first, last))
     if declared.to_toml() != profile.to_toml():
         revision = write_profile(public, declared, now=utc_now())

@@ -9,6 +9,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from portal.web.static import StaticFiles
 from publishing.charts import signed
+from publishing.periods import day_words, quarter_words
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SITE_NAME = "Police Transparency Portal"
@@ -36,6 +37,8 @@ class Renderer:
         )
         self.environment.globals.update(static_url=static_files.url, nav=NAV, site_name=SITE_NAME)
         self.environment.filters["signed"] = signed
+        self.environment.filters["quarter_words"] = quarter_words
+        self.environment.filters["day_words"] = day_words
 
     def page(self, template: str, *, title: str, active: str = "", **context: Any) -> str:
         """A whole page."""

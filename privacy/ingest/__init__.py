@@ -89,12 +89,11 @@ def _profiled(
     when the mapping contradicts it."""
     from privacy.profile import with_mapping
     from publishing.areas import city_name
+    from publishing.periods import department_name
     from publishing.profile import ProfileError, read_profile
 
     current = read_profile(public)
-    place = city_name(public) or "City"
-    # "Greater Manchester Police area" names its force already.
-    name = place if "police" in place.lower() else f"{place} Police Department"
+    name = department_name(None, city_name(public) or "City")
     try:
         updated = with_mapping(current, mapping, name)
         for layout in mapping.layouts[1:]:  # what any of its variants records too

@@ -4,6 +4,7 @@ a stable URL (``/stops?period=2025Q3&district=d3``)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from litestar import Request, Response, get
@@ -14,10 +15,11 @@ from portal.web.cache import CachedBody
 from portal.web.params import chosen_district, chosen_period
 from portal.web.state import SiteState
 from publishing import figures
-from publishing.catalog import Catalog
+from publishing.catalog import Catalog, ReleaseInfo
 from publishing.charts import Chart
 from publishing.definitions import NO_ENFORCEMENT_SHARE
 from publishing.headlines import headlines, summary
+from publishing.periods import quarter_end
 
 HTML = "text/html"
 AnyRequest = Request[Any, Any, Any]
@@ -37,14 +39,26 @@ def home(
     def render(catalog: Catalog) -> CachedBody:
         if chosen is None:
             return CachedBody.of(
-                site.renderer.page("home.html", title="Home", active="/", period=None), HTML
+                site.renderer.page(
+                    "home.html",
+                    title="Home",
+                    active="/",
+                    period=None,
+                    department=catalog.department if catalog.areas else None,
+                ),
+                HTML,
             )
+        latest = catalog.current[catalog.periods[-1]]
         return CachedBody.of(
             site.renderer.page(
                 "home.html",
                 title=f"Home, {chosen}",
                 active="/",
                 period=chosen,
+                periods=catalog.periods,
+                department=catalog.department,
+                data_through=data_through(latest),
+                updated=max(r.created_at for r in catalog.releases).date(),
                 headlines=headlines(catalog, chosen),
                 summary=summary(catalog, chosen),
                 release_id=catalog.current[chosen].id,
@@ -54,6 +68,15 @@ def home(
         )
 
     return site.cached(f"home:{chosen}", render).respond(request)
+
+
+def data_through(release: ReleaseInfo) -> date:
+    """The last day the newest release's data cover: its quarter's end, or for a partial
+    quarter the last day any source's data reach."""
+    statement = release.statement
+    if statement.partial and statement.coverage:
+        return max(date.fromisoformat(last) for _, _, last in statement.coverage)
+    return quarter_end(release.period)
 
 
 def _dashboard(
