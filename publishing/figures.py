@@ -294,31 +294,38 @@ def force_by_district(catalog: Catalog, period: str) -> Chart | None:
     )
 
 
-def force_by_race(catalog: Catalog, period: str) -> Chart | None:
-    """Uses of force by the person's race in a quarter."""
-    bars = _by_category(catalog, period, "force_by_district_race", "subject_race", None)
+def force_by_race(catalog: Catalog, period: str, district: str | None = None) -> Chart | None:
+    """Uses of force by the person's race in a quarter, city-wide or in a district."""
+    bars = _by_category(catalog, period, "force_by_district_race", "subject_race", district)
     if not bars:
         return None
     noun = catalog.vocabulary("subject_race", period).noun
+    where = _district_name(catalog, district)
     return bar_chart(
         "force-race",
-        f"Uses of force by {noun}, {period}",
-        f"Uses of force in {period} by the {noun} recorded for the person, with 95% intervals.",
+        f"Uses of force by {noun}, {where}, {period}",
+        f"Uses of force in {where} in {period} by the {noun} recorded for the person, with "
+        "95% intervals.",
         "uses of force",
         [("Uses of force", bars)],
         category_title=noun,
     )
 
 
-def force_trend(catalog: Catalog) -> Chart | None:
-    """Uses of force per quarter."""
-    points = quarterly(catalog, "force_in_quarter")
+def force_trend(catalog: Catalog, district: str | None = None) -> Chart | None:
+    """Uses of force per quarter, city-wide or in a district."""
+    points = (
+        quarterly(catalog, "force_in_quarter")
+        if district is None
+        else quarterly(catalog, "force_by_district", district=district)
+    )
     if not points:
         return None
+    where = _district_name(catalog, district)
     return trend_chart(
         "force-trend",
-        "Uses of force per quarter",
-        "Uses of force recorded each quarter, with 95% bands.",
+        f"Uses of force per quarter, {where}",
+        f"Uses of force recorded each quarter in {where}, with 95% bands.",
         "uses of force",
         [("Uses of force", points)],
     )

@@ -52,6 +52,7 @@ PAGES: dict[str, str] = {
     "home": "/",
     "stops": "/stops",
     "crime": "/crime",
+    "force": "/force",
     "focus-areas": "/focus-areas",
     "focus-area": "/focus-areas/fa1",
     "releases": "/releases",

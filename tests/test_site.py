@@ -110,6 +110,8 @@ PAGES = [
     ("/stops?period=2024Q3&district=d3", "Stops by race,"),
     ("/crime", "Reported crimes per month by offence, the city"),
     ("/crime?district=d2", "Reported crimes per month by offence,"),
+    ("/force", "Uses of force per quarter, the city"),
+    ("/force?period=2024Q3&district=d3", "Uses of force by race, Central, 2024Q3"),
     ("/focus-areas", "Eastport corridor"),
     ("/focus-areas/fa1", "Difference-in-differences estimates, Eastport corridor"),
     ("/releases", "All releases, newest first"),

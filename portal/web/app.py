@@ -32,7 +32,7 @@ from portal.web.pages.archive import (
     releases,
     table_file,
 )
-from portal.web.pages.dashboards import crime, home, stops
+from portal.web.pages.dashboards import crime, force, home, stops
 from portal.web.pages.focus import focus_area, focus_areas
 from portal.web.pages.reports import report_file, reports
 from portal.web.query import QueryCheck
@@ -50,6 +50,7 @@ pages_router = Router(
         home,
         stops,
         crime,
+        force,
         focus_areas,
         focus_area,
         releases,

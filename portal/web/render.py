@@ -17,6 +17,7 @@ NAV = (
     ("/", "Home"),
     ("/stops", "Stops"),
     ("/crime", "Crime"),
+    ("/force", "Use of force"),
     ("/focus-areas", "Focus areas"),
     ("/releases", "Releases"),
     ("/reports", "Reports"),

@@ -141,6 +141,11 @@ STOPS_CHARTS: tuple[tuple[str, Builder, bool], ...] = (
         False,
     ),
 )
+FORCE_CHARTS: tuple[tuple[str, Builder, bool], ...] = (
+    ("The quarterly trend of uses of force", lambda c, p, d: figures.force_trend(c, d), False),
+    ("Uses of force by district", lambda c, p, d: figures.force_by_district(c, p), True),
+    ("Uses of force by race", figures.force_by_race, False),
+)
 CRIME_CHARTS: tuple[tuple[str, Builder, bool], ...] = (
     ("Crime by offence", lambda c, p, d: figures.crime_trend(c, d), False),
     ("Crime by district this quarter", lambda c, p, d: figures.crime_districts_quarter(c, p), True),
@@ -188,4 +193,25 @@ def crime(
         period=period,
         district=district,
         build=CRIME_CHARTS,
+    )
+
+
+@get("/force", sync_to_thread=False)
+def force(
+    request: AnyRequest,
+    site: NamedDependency[SiteState],
+    period: FromQuery[str | None] = None,
+    district: FromQuery[str | None] = None,
+) -> Response[bytes]:
+    """Use of force: the quarterly trend, by district and by the person's race."""
+    return _dashboard(
+        request,
+        site,
+        path="/force",
+        heading="Use of force",
+        lede="Uses of force officers recorded, quarter by quarter, by district and by the "
+        "person's race: every number is a privacy-protected estimate with its 95% interval.",
+        period=period,
+        district=district,
+        build=FORCE_CHARTS,
     )
