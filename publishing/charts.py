@@ -19,6 +19,8 @@ import plotly.graph_objects as go
 from publishing.estimates import Estimate
 
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999933")
+BAND_ALPHA = 0.25  # an interval band's fill
+BAND_EDGE_ALPHA = 0.6  # its outline, which keeps a band that is only a few pixels high seen
 FONT = "Liberation Sans, Arial, Helvetica, sans-serif"
 
 
@@ -91,8 +93,11 @@ def _layout(title: str, y_title: str, **extra: Any) -> dict[str, Any]:
             "gridcolor": "#d9d9d9",
             "rangemode": "tozero",
             "zerolinecolor": "#8c8c8c",
+            # Labels stand off the axes, so the y axis's 0 and the first date never meet
+            # at the corner.
+            "ticklabelstandoff": 6,
         },
-        "xaxis": {"gridcolor": "#eeeeee"},
+        "xaxis": {"gridcolor": "#eeeeee", "ticklabelstandoff": 8},
         "legend": {"orientation": "h", "y": -0.2},
         "hovermode": "x unified",
         **extra,
@@ -107,19 +112,24 @@ def trend_chart(
     series: Sequence[tuple[str, Sequence[tuple[str, Estimate]]]],
     digits: int = 0,
     suffix: str = "",
+    start: tuple[str, str] | None = None,
 ) -> Chart:
-    """Lines over time, each with a shaded band for its 95% interval."""
+    """Lines over time, each with a shaded band for its 95% interval, outlined so that a
+    narrow band still shows. ``start`` marks a moment (an x value and its words) with a
+    dotted vertical line."""
+    _distinct_colours(len(series))
     figure = go.Figure()
     for index, (label, points) in enumerate(series):
-        colour = PALETTE[index % len(PALETTE)]
+        colour = PALETTE[index]
         xs = [x for x, _ in points]
         figure.add_trace(
             go.Scatter(
                 x=[*xs, *reversed(xs)],
                 y=[e.high for _, e in points] + [e.low for _, e in reversed(points)],
                 fill="toself",
-                fillcolor=_transparent(colour),
-                line={"width": 0},
+                fillcolor=_transparent(colour, BAND_ALPHA),
+                mode="lines",  # a band has no point markers
+                line={"width": 0.75, "color": _transparent(colour, BAND_EDGE_ALPHA)},
                 hoverinfo="skip",
                 showlegend=False,
                 name=f"{label} 95% interval",
@@ -140,6 +150,29 @@ def trend_chart(
             )
         )
     figure.update_layout(_layout(title, y_title))
+    if start is not None:
+        at, words = start
+        figure.add_shape(
+            type="line",
+            xref="x",
+            yref="paper",
+            x0=at,
+            x1=at,
+            y0=0,
+            y1=1,
+            line={"color": "#1a1a1a", "dash": "dot", "width": 1.5},
+        )
+        figure.add_annotation(
+            x=at,
+            xref="x",
+            y=1,
+            yref="paper",
+            text=words,
+            showarrow=False,
+            xanchor="left",
+            yanchor="top",
+            font={"size": 12},
+        )
     columns = ("period", *(label for label, _ in series))
     periods = list(dict.fromkeys(x for _, points in series for x, _ in points))
     lookup = [{x: e for x, e in points} for _, points in series]
@@ -161,6 +194,7 @@ def bar_chart(
     category_title: str = "",
 ) -> Chart:
     """Bars (grouped when there are several groups) with 95% error bars."""
+    _distinct_colours(len(groups))
     figure = go.Figure()
     for index, (label, bars) in enumerate(groups):
         figure.add_trace(
@@ -168,7 +202,7 @@ def bar_chart(
                 x=[c for c, _ in bars],
                 y=[e.value for _, e in bars],
                 name=label,
-                marker={"color": PALETTE[index % len(PALETTE)]},
+                marker={"color": PALETTE[index]},
                 error_y={
                     "type": "data",
                     "symmetric": False,
@@ -210,7 +244,7 @@ def area_map(
     figure = go.Figure()
     shown: set[int] = set()
     for name, boundary, estimate in areas:
-        band = min(bands - 1, int(bands * estimate.value / top))
+        band = _band_of(estimate.value, top, bands)
         low, high = top * band / bands, top * (band + 1) / bands
         for ring in _rings(boundary):
             figure.add_trace(
@@ -231,6 +265,28 @@ def area_map(
                 )
             )
             shown.add(band)
+    # Each area named at the middle of its largest ring, so the printed map needs no hover.
+    middles = [_middle(max(_rings(boundary), key=len, default=[])) for _, boundary, _ in areas]
+    named = [
+        (name, at, _band_of(estimate.value, top, bands))
+        for (name, _, estimate), at in zip(areas, middles, strict=True)
+        if at
+    ]
+    figure.add_trace(
+        go.Scatter(
+            x=[at[0] for _, at, _ in named],
+            y=[at[1] for _, at, _ in named],
+            text=[name for name, _, _ in named],
+            mode="text",
+            # White on the two darker bands, ink on the lighter ones: readable on each.
+            textfont={
+                "size": 11,
+                "color": ["#ffffff" if band >= bands / 2 else "#1a1a1a" for _, _, band in named],
+            },
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
     figure.update_layout(
         _layout(
             title, "", hovermode="closest", showlegend=True, legend={"title": {"text": value_title}}
@@ -308,6 +364,29 @@ def _sequential(share: float) -> str:
     light, dark = (222, 235, 247), (8, 48, 107)
     r, g, b = (round(lo + (hi - lo) * share) for lo, hi in zip(light, dark, strict=True))
     return f"rgb({r},{g},{b})"
+
+
+def _band_of(value: float, top: float, bands: int) -> int:
+    """Which of ``bands`` equal bands from 0 to ``top`` a value falls in."""
+    return min(bands - 1, max(0, int(bands * value / top)))
+
+
+def _middle(ring: Sequence[Sequence[float]]) -> tuple[float, float] | None:
+    """The middle of a ring's bounding box, where its name is written."""
+    if not ring:
+        return None
+    xs, ys = [p[0] for p in ring], [p[1] for p in ring]
+    return ((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2)
+
+
+def _distinct_colours(count: int) -> None:
+    """Refuse a chart with more series than the palette has colours: two lines of one
+    colour cannot be told apart (fold the smallest into one series instead)."""
+    if count > len(PALETTE):
+        raise ValueError(
+            f"{count} series but {len(PALETTE)} distinct colours: show at most "
+            f"{len(PALETTE)} series in one chart"
+        )
 
 
 def _transparent(hex_colour: str, alpha: float = 0.18) -> str:

@@ -8,9 +8,11 @@ not have is left out (``None``), never invented.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 from publishing.catalog import Catalog, PublishedTable
 from publishing.charts import (
+    PALETTE,
     Chart,
     area_map,
     bar_chart,
@@ -331,6 +333,9 @@ def force_trend(catalog: Catalog, district: str | None = None) -> Chart | None:
     )
 
 
+OTHER_OFFENCES = "All other offences"
+
+
 def crime_trend(catalog: Catalog, district: str | None) -> Chart | None:
     """Reported crimes per month by offence."""
     table_name = (
@@ -340,18 +345,35 @@ def crime_trend(catalog: Catalog, district: str | None) -> Chart | None:
     )
     where: dict[str, str] = {} if district is None else {"district": district}
     offences = catalog.vocabulary("offense_category").known
-    series = [
-        (label(code), monthly(catalog, table_name, offense_category=code, **where))
-        for code in offences
+    found = [
+        (code, monthly(catalog, table_name, offense_category=code, **where)) for code in offences
     ]
-    series = [(name, points) for name, points in series if points]
-    if not series:
+    found = [(code, points) for code, points in found if points]
+    if not found:
         return None
     place = _district_name(catalog, district)
+    sentence = f"Reported crimes per month in {place} for each offence category, with 95% bands."
+    series = [(label(code), points) for code, points in found]
+    if len(found) > len(PALETTE):
+        # One colour per line: the most reported categories (by their released counts)
+        # keep a line each, the rest are added together.
+        ranked = sorted(found, key=lambda item: -sum(e.value for _, e in item[1]))
+        kept = {code for code, _ in ranked[: len(PALETTE) - 1]}
+        rest = [code for code, _ in found if code not in kept]
+        series = [(label(code), points) for code, points in found if code in kept]
+        series.append(
+            (OTHER_OFFENCES, monthly(catalog, table_name, offense_category=rest, **where))
+        )
+        sentence = (
+            f"Reported crimes per month in {place}, with 95% bands: the {len(kept)} most "
+            f"reported offence categories each have a line, and the other {len(rest)} ("
+            + ", ".join(label(code) for code in rest)
+            + ") are added together."
+        )
     return trend_chart(
         "crime-trend",
         f"Reported crimes per month by offence, {place}",
-        f"Reported crimes per month in {place} for each offence category, with 95% bands.",
+        sentence,
         "crimes",
         series,
     )
@@ -442,10 +464,13 @@ def beats_trend(
     name: str,
     groups: list[tuple[str, tuple[str, ...]]],
     y_title: str,
+    start: date | None = None,
 ) -> Chart | None:
-    """Monthly totals over sets of beats (a focus area and its comparison beats)."""
+    """Monthly totals over sets of beats (a focus area and its comparison beats), with a
+    line at ``start`` (the day focused work began)."""
     series = [(group, monthly(catalog, name, beat=beats)) for group, beats in groups if beats]
     series = [(g, points) for g, points in series if points]
     if not series:
         return None
-    return trend_chart(slug, title, sentence, y_title, series)
+    marked = None if start is None else (start.isoformat(), f"began {start.isoformat()}")
+    return trend_chart(slug, title, sentence, y_title, series, start=marked)

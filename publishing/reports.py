@@ -80,6 +80,7 @@ def report_sections(catalog: Catalog, period: str) -> list[Section]:
                 "incidents_by_month_beat_offense",
                 groups,
                 "crimes",
+                area.start,
             )
         )
     return [

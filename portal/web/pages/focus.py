@@ -68,6 +68,7 @@ def focus_area(
             "incidents_by_month_beat_offense",
             groups,
             "crimes",
+            area.start,
         )
         stops = figures.beats_trend(
             catalog,
@@ -78,6 +79,7 @@ def focus_area(
             "stops_by_month_beat",
             groups,
             "stops",
+            area.start,
         )
         roles = [
             (ROLE_NAMES[role], [f"{catalog.area_name(b)} ({b})" for b in beats])
