@@ -452,6 +452,15 @@ def datapackage(release: ReleaseInfo, tables: Mapping[str, PublishedTable]) -> d
     }
 
 
+def datapackage_json(release: ReleaseInfo, tables: Mapping[str, PublishedTable]) -> bytes:
+    """``datapackage.json`` as written with the open data and served by the site: the same
+    bytes (UTF-8, keys sorted, two-space indents, a final newline)."""
+    package = json.dumps(
+        datapackage(release, tables), indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False
+    )
+    return (package + "\n").encode("utf-8")
+
+
 def _write(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
@@ -462,17 +471,7 @@ def open_data_files(
 ) -> Iterable[tuple[str, bytes]]:
     """Every open-data file of a release as (relative path, bytes): ``datapackage.json``,
     ``data-dictionary.csv``, and ``tables/NAME.csv`` and ``tables/NAME.json`` per table."""
-    package = (
-        json.dumps(
-            datapackage(release, tables),
-            indent=2,
-            sort_keys=True,
-            ensure_ascii=False,
-            allow_nan=False,
-        )
-        + "\n"
-    )
-    yield "datapackage.json", package.encode("utf-8")
+    yield "datapackage.json", datapackage_json(release, tables)
     yield "data-dictionary.csv", data_dictionary_csv(tables, dict(release.statement.vocabularies))
     for table in _by_name(tables):
         name = _checked_name(table)

@@ -196,6 +196,22 @@ def test_a_table_downloads_as_csv_and_json_exactly_as_exported(
     assert as_json.json()["cells"][0]["value"] == table.cells[0].value
 
 
+def test_every_open_data_file_the_site_serves_is_the_written_one_byte_for_byte(
+    client: TestClient,  # type: ignore[type-arg]
+    catalog: Catalog,
+    tmp_path: Path,
+) -> None:
+    release = catalog.current[catalog.periods[-1]]
+    tables = catalog.tables(release.id)
+    written = dict(opendata.open_data_files(release, tables))
+    opendata.write_open_data(release, tables, tmp_path)
+
+    for relative, content in written.items():
+        served = client.get(f"/releases/{release.id}/{relative}")
+        assert served.status_code == 200, relative
+        assert served.content == content == (tmp_path / relative).read_bytes(), relative
+
+
 def test_the_datapackage_validates_with_frictionless(
     client: TestClient,
     latest: dict[str, object],  # type: ignore[type-arg]

@@ -4,7 +4,6 @@ Release files never change, so they are served as immutable."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from litestar import Request, Response, get
@@ -145,10 +144,11 @@ def datapackage(
     release = find_release(site.catalog(), release_id)
 
     def render(catalog: Catalog) -> CachedBody:
-        package = opendata.datapackage(release, catalog.tables(release.id))
         # Resource paths are relative to this file's URL, as the spec says.
         return CachedBody.of(
-            json.dumps(package, indent=2, sort_keys=True), "application/json", immutable=True
+            opendata.datapackage_json(release, catalog.tables(release.id)),
+            "application/json",
+            immutable=True,
         )
 
     return site.cached(f"datapackage:{release.id}", render).respond(request)
