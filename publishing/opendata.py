@@ -49,11 +49,13 @@ DIMENSION_DESCRIPTIONS: Final[Mapping[str, str]] = MappingProxyType(
         "quarter": "Calendar quarter, YYYYQN: 2025Q3 is July to September 2025.",
         "district": (
             "District code; `unknown` where the record's district was not recorded or "
-            "not a declared district. District names are in the portal's area list."
+            "not a declared district. Each code's name is in the portal's area list "
+            "(/areas.csv, /api/v1/areas)."
         ),
         "beat": (
             "Beat code (a beat lies within one district); `unknown` where the record's beat "
-            "was not recorded or not a declared beat."
+            "was not recorded or not a declared beat. Each code's name and district are "
+            "in the portal's area list (/areas.csv, /api/v1/areas)."
         ),
         "subject_sex": "Sex of the person, as recorded: female, male, other; " + _UNKNOWN,
         "stop_type": "Kind of stop: vehicular, pedestrian, other; " + _UNKNOWN,

@@ -212,6 +212,41 @@ def test_every_open_data_file_the_site_serves_is_the_written_one_byte_for_byte(
         assert served.content == content == (tmp_path / relative).read_bytes(), relative
 
 
+def test_the_area_list_names_every_code_the_tables_use(
+    client: TestClient,  # type: ignore[type-arg]
+    catalog: Catalog,
+) -> None:
+    as_csv = client.get("/areas.csv")
+    as_api = client.get("/api/v1/areas").json()
+    as_geojson = client.get("/areas.geojson")
+
+    rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+    assert as_csv.headers["content-type"] == "text/csv; charset=utf-8"
+    assert "immutable" not in as_csv.headers["cache-control"]  # it follows the store
+    assert [r["code"] for r in rows] == [a["code"] for a in as_api]
+    assert rows[0] == {
+        "code": as_api[0]["code"],
+        "level": "city",
+        "name": as_api[0]["name"],
+        "parent_code": "",
+        "population": str(as_api[0]["population"] or ""),
+    }
+    named = {a["code"]: a["name"] for a in as_api}
+    release = catalog.current[catalog.periods[-1]]
+    used = {
+        code
+        for table in catalog.tables(release.id).values()
+        for dimension in ("district", "beat")
+        if dimension in table.dimensions
+        for code in table.values_of(dimension)
+    }
+    assert used - {"unknown"} <= set(named) and len(used) > 20
+    features = as_geojson.json()["features"]
+    assert as_geojson.headers["content-type"] == "application/geo+json"
+    assert {f["id"] for f in features} == {a.code for a in catalog.areas.values() if a.boundary}
+    assert all(f["properties"]["name"] == named[f["id"]] for f in features)
+
+
 def test_the_datapackage_validates_with_frictionless(
     client: TestClient,
     latest: dict[str, object],  # type: ignore[type-arg]

@@ -32,6 +32,7 @@ from portal.web.api import (
 from portal.web.cache import CachedBody
 from portal.web.query import CHECKS_ITS_OWN_QUERY
 from portal.web.state import SiteState
+from publishing.area_list import area_record, listed
 from publishing.catalog import Catalog, PublishedTable, ReleaseInfo
 
 AnyRequest = Request[Any, Any, Any]
@@ -56,6 +57,30 @@ class Series:
     dimensions: list[str]
     filters: dict[str, str]
     releases: list[SeriesPoint]
+
+
+@dataclass(frozen=True)
+class AreaRecord:
+    """A declared area: the name and parent of a code the tables use."""
+
+    code: str
+    level: str
+    name: str
+    parent_code: str | None
+    population: int | None
+
+
+@get("/areas", sync_to_thread=False, responses=error_responses(400))
+def list_areas(request: AnyRequest, site: NamedDependency[SiteState]) -> Response[list[AreaRecord]]:
+    """Every declared area (the city, its districts, their beats), current: what each area
+    code in the tables names. Boundaries are at ``/areas.geojson``."""
+
+    def render(catalog: Catalog) -> CachedBody:
+        return CachedBody.of(
+            json_body([AreaRecord(**area_record(area)) for area in listed(catalog)]), JSON
+        )
+
+    return site.cached("api:areas", render).respond(request)  # type: ignore[return-value]
 
 
 def _newest(catalog: Catalog) -> ReleaseInfo:
@@ -159,5 +184,6 @@ api_router = Router(
         list_tables,
         get_cells,
         get_series,
+        list_areas,
     ],
 )

@@ -32,6 +32,7 @@ from portal.web.pages.archive import (
     releases,
     table_file,
 )
+from portal.web.pages.areas import areas_as_csv, areas_as_geojson
 from portal.web.pages.dashboards import crime, force, home, stops
 from portal.web.pages.focus import focus_area, focus_areas
 from portal.web.pages.reports import report_file, reports
@@ -59,6 +60,8 @@ pages_router = Router(
         datapackage,
         dictionary,
         dictionary_csv,
+        areas_as_csv,
+        areas_as_geojson,
         methodology,
         reports,
         report_file,
