@@ -120,3 +120,12 @@ def scaled(estimate: Estimate, factor: float) -> Estimate:
         estimate.std_error * factor,
         None if estimate.center is None else estimate.center * factor,
     )
+
+
+def added(estimates: Iterable[Estimate]) -> Estimate:
+    """The sum of independent measurements (figures of different releases), from their
+    unbiased values; the standard errors add in quadrature."""
+    chosen = list(estimates)
+    value = math.fsum(e.unbiased for e in chosen)
+    se = math.sqrt(math.fsum(e.std_error**2 for e in chosen))
+    return Estimate(value, value - Z95 * se, value + Z95 * se, se)

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from publishing import definitions
 from publishing.catalog import Catalog, PublishedTable
 from publishing.charts import fmt, interval_text, signed
-from publishing.estimates import Z95, Estimate, percent_change, ratio, scaled, total
-from publishing.periods import quarter_between
+from publishing.estimates import Z95, Estimate, added, percent_change, ratio, scaled, total
+from publishing.periods import quarter_between, quarter_words
 from publishing.vocabularies import Headline as VocabularyHeadline
 
 
@@ -94,7 +94,12 @@ def quarter_figures(catalog: Catalog, period: str) -> dict[str, Estimate]:
         ),
         "force": released_total(t(period, "force_in_quarter")),
     }
-    figures = {k: v for k, v in found.items() if v is not None}
+    return _with_shares({k: v for k, v in found.items() if v is not None})
+
+
+def _with_shares(figures: dict[str, Estimate]) -> dict[str, Estimate]:
+    """The counts with the shares made from them: no enforcement per 100 stops, hits per
+    100 searches."""
     if "no_action" in figures and "stops" in figures:
         share = ratio(figures["no_action"], figures["stops"])
         if share is not None:
@@ -115,6 +120,50 @@ _HEADLINES = (  # each figure's name is definitions.py's
     ("crimes", "{crimes} reported", 0, ""),
     ("force", definitions.FORCE, 0, ""),
 )
+
+
+@dataclass(frozen=True)
+class YearToDate:
+    """The released quarters of a year up to one, added together."""
+
+    year: int
+    periods: tuple[str, ...]
+    figures: tuple[tuple[str, str], ...]  # (name, value and interval in words)
+    partial: tuple[str, ...] = ()  # its quarters the department's data cover only in part
+
+    def words(self) -> str:
+        """``January to June 2025 (2025Q1 to 2025Q2)``."""
+        first, last = self.periods[0], self.periods[-1]
+        span = quarter_words(first).split(" to ")[0] + " to " + quarter_words(last).split(" to ")[1]
+        codes = first if first == last else f"{first} to {last}"
+        return f"{span} ({codes})"
+
+
+def year_to_date(catalog: Catalog, period: str) -> YearToDate | None:
+    """``period``'s year so far: each count added over the year's released quarters up to
+    ``period`` (independent releases: their errors add in quadrature), the shares made from
+    those sums. None when a quarter of the year before ``period`` has no release (a sum
+    with a gap would be read as the year's) or only ``period`` is released."""
+    year = int(period[:4])
+    wanted = [f"{year}Q{n}" for n in range(1, int(period[5]) + 1)]
+    if len(wanted) < 2 or any(p not in catalog.current for p in wanted):
+        return None
+    quarters = [quarter_figures(catalog, p) for p in wanted]
+    counted = {crime_headline(catalog, p) for p in wanted}
+    sums = {
+        key: added(q[key] for q in quarters)
+        for key in ("stops", "no_action", "searches", "hits", "force", "crimes")
+        if all(key in q for q in quarters) and (key != "crimes" or len(counted) == 1)
+    }
+    figures = _with_shares(sums)
+    label = crime_headline(catalog, period).label
+    shown = tuple(
+        (name.format(crimes=label), interval_text(figures[key], digits, suffix))
+        for key, name, digits, suffix in _HEADLINES
+        if key in figures
+    )
+    partial = tuple(p for p in wanted if catalog.current[p].statement.partial)
+    return YearToDate(year, tuple(wanted), shown, partial)
 
 
 def headlines(catalog: Catalog, period: str) -> list[Headline]:

@@ -11,6 +11,7 @@ import csv
 import gzip
 import io
 import json
+import math
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -26,7 +27,10 @@ from portal.web.app import create_app
 from portal.web.headers import SECURITY_HEADERS
 from publishing import opendata
 from publishing.catalog import Catalog, load_catalog
+from publishing.charts import interval_text
 from publishing.db import make_engine
+from publishing.estimates import Z95, Estimate
+from publishing.headlines import year_to_date
 from publishing.periods import (
     day_words,
     department_name,
@@ -78,6 +82,25 @@ def test_the_home_page_names_the_department_its_coverage_and_offers_every_quarte
     assert ("2024Q3", "July to September 2024 (2024Q3)") in options
     assert "between October and December 2025" in words
     assert "-0.0" not in words and "the city" not in words
+
+
+def test_the_year_to_date_adds_the_years_releases(
+    client: TestClient,  # type: ignore[type-arg]
+    catalog: Catalog,
+) -> None:
+    cells = [catalog.table(f"2025Q{n}", "stops_in_quarter").cells[0] for n in (1, 2, 3)]  # type: ignore[union-attr]
+    value = math.fsum(c.unbiased for c in cells)
+    se = math.sqrt(math.fsum(c.std_error**2 for c in cells))  # type: ignore[operator]
+    expected = interval_text(Estimate(value, value - Z95 * se, value + Z95 * se, se))
+
+    ytd = year_to_date(catalog, "2025Q3")
+    page = text_of(client.get("/?period=2025Q3").text)
+
+    assert ytd is not None and ytd.words() == "January to September 2025 (2025Q1 to 2025Q3)"
+    assert dict(ytd.figures)["Stops"] == expected
+    assert f"Year to date: {ytd.words()}" in page and f"Stops {expected}" in page
+    assert year_to_date(catalog, "2025Q1") is None  # one quarter is the quarter itself
+    assert "Year to date" not in text_of(client.get("/?period=2025Q1").text)
 
 
 @pytest.mark.parametrize(

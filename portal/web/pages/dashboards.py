@@ -18,7 +18,7 @@ from publishing import figures
 from publishing.catalog import Catalog, ReleaseInfo
 from publishing.charts import Chart
 from publishing.definitions import NO_ENFORCEMENT_SHARE
-from publishing.headlines import headlines, summary
+from publishing.headlines import headlines, summary, year_to_date
 from publishing.periods import quarter_end
 
 HTML = "text/html"
@@ -60,6 +60,7 @@ def home(
                 data_through=data_through(latest),
                 updated=max(r.created_at for r in catalog.releases).date(),
                 headlines=headlines(catalog, chosen),
+                year_to_date=year_to_date(catalog, chosen),
                 summary=summary(catalog, chosen),
                 release_id=catalog.current[chosen].id,
                 statement=catalog.current[chosen].statement,
