@@ -53,6 +53,8 @@ PAGES: dict[str, str] = {
     "stops": "/stops",
     "crime": "/crime",
     "force": "/force",
+    "districts": "/districts",
+    "district": "/districts/d3",
     "focus-areas": "/focus-areas",
     "focus-area": "/focus-areas/fa1",
     "releases": "/releases",

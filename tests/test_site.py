@@ -30,7 +30,7 @@ from publishing.catalog import Catalog, load_catalog
 from publishing.charts import interval_text
 from publishing.db import make_engine
 from publishing.estimates import Z95, Estimate
-from publishing.headlines import year_to_date
+from publishing.headlines import crime_headline, released_total, year_to_date
 from publishing.periods import (
     day_words,
     department_name,
@@ -84,6 +84,29 @@ def test_the_home_page_names_the_department_its_coverage_and_offers_every_quarte
     assert "-0.0" not in words and "the city" not in words
 
 
+def test_a_districts_page_gives_each_beat_its_released_quarter(
+    client: TestClient,  # type: ignore[type-arg]
+    catalog: Catalog,
+) -> None:
+    page = text_of(client.get("/districts/d3?period=2024Q3").text)
+    beats = [b for b in catalog.areas_at("beat") if b.parent == "d3"]
+    stops = catalog.table("2024Q3", "stops_by_month_beat")
+    crimes = catalog.table("2024Q3", "incidents_by_month_beat_offense")
+    counted = crime_headline(catalog, "2024Q3").codes
+
+    assert len(beats) == 10
+    for beat in beats:
+        beat_stops = released_total(stops, beat=beat.code)
+        beat_crimes = released_total(crimes, beat=beat.code, offense_category=counted)
+        assert beat_stops is not None and beat_crimes is not None
+        row = f"{beat.name} ({beat.code}) {interval_text(beat_stops)} {interval_text(beat_crimes)}"
+        assert row in page
+    codes = {b.code for b in beats}
+    for area in catalog.focus_areas.values():  # named there when one of its beats is d3's
+        reaches = bool(codes & set(area.beats.get("member", ())))
+        assert (f"{area.name} : focused work from {area.start}" in page) == reaches
+
+
 def test_the_year_to_date_adds_the_years_releases(
     client: TestClient,  # type: ignore[type-arg]
     catalog: Catalog,
@@ -134,6 +157,8 @@ PAGES = [
     ("/crime", "Reported crimes per month by offence, the city"),
     ("/crime?district=d2", "Reported crimes per month by offence,"),
     ("/force", "Uses of force per quarter, the city"),
+    ("/districts", "Central (d3): 10 beats"),
+    ("/districts/d3?period=2024Q3", "Beats, July to September 2024"),
     ("/force?period=2024Q3&district=d3", "Uses of force by race, Central, 2024Q3"),
     ("/focus-areas", "Eastport corridor"),
     ("/focus-areas/fa1", "Difference-in-differences estimates, Eastport corridor"),
@@ -339,6 +364,7 @@ BAD = [
     ("/stops?district=%3Cscript%3E", 400, "district must be a district code"),
     ("/crime?period=2025Q9", 400, "period must look like 2025Q3"),
     ("/focus-areas/nowhere", 404, "there is no focus area 'nowhere'"),
+    ("/districts/zz", 404, "there is no district 'zz'; districts: d1 ("),
     ("/releases/nope", 404, "there is no release 'nope'"),
     ("/releases/nope/datapackage.json", 404, "there is no release 'nope'"),
     ("/no/such/page", 404, "There is no page at /no/such/page"),

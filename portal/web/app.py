@@ -34,6 +34,7 @@ from portal.web.pages.archive import (
 )
 from portal.web.pages.areas import areas_as_csv, areas_as_geojson
 from portal.web.pages.dashboards import crime, force, home, stops
+from portal.web.pages.districts import district_page, districts
 from portal.web.pages.focus import focus_area, focus_areas
 from portal.web.pages.reports import report_file, reports
 from portal.web.query import QueryCheck
@@ -52,6 +53,8 @@ pages_router = Router(
         stops,
         crime,
         force,
+        districts,
+        district_page,
         focus_areas,
         focus_area,
         releases,

@@ -18,6 +18,7 @@ NAV = (
     ("/stops", "Stops"),
     ("/crime", "Crime"),
     ("/force", "Use of force"),
+    ("/districts", "Districts"),
     ("/focus-areas", "Focus areas"),
     ("/releases", "Releases"),
     ("/reports", "Reports"),
