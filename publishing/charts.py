@@ -183,6 +183,29 @@ def trend_chart(
     return Chart(slug, title, sentence, figure, DataTable(columns, rows))
 
 
+def spark_chart(
+    slug: str,
+    title: str,
+    points: Sequence[tuple[str, Estimate]],
+    digits: int = 0,
+    suffix: str = "",
+) -> Chart:
+    """A small trend of one figure, quarter by quarter, with its band: no title or legend
+    (the figure it sits beside names it), its numbers in its data table."""
+    chart = trend_chart(slug, title, "", "", [(title, points)], digits, suffix)
+    chart.figure.update_layout(
+        title=None,
+        height=150,
+        margin={"l": 44, "r": 8, "t": 8, "b": 28},
+        showlegend=False,
+        font={"size": 11},
+    )
+    chart.figure.update_yaxes(title=None, nticks=3)
+    chart.figure.update_xaxes(nticks=4)
+    sentence = f"{title}, quarter by quarter, with its 95% band."
+    return Chart(slug, title, sentence, chart.figure, chart.table)
+
+
 def bar_chart(
     slug: str,
     title: str,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from publishing import definitions
 from publishing.catalog import Catalog, PublishedTable
-from publishing.charts import fmt, interval_text, signed
+from publishing.charts import Chart, fmt, interval_text, signed, spark_chart
 from publishing.estimates import Z95, Estimate, added, percent_change, ratio, scaled, total
 from publishing.periods import quarter_between, quarter_words
 from publishing.vocabularies import Headline as VocabularyHeadline
@@ -164,6 +164,31 @@ def year_to_date(catalog: Catalog, period: str) -> YearToDate | None:
     )
     partial = tuple(p for p in wanted if catalog.current[p].statement.partial)
     return YearToDate(year, tuple(wanted), shown, partial)
+
+
+TREND_QUARTERS = 8  # the quarters a headline's small trend shows, the chosen one last
+
+
+def headline_trends(catalog: Catalog, period: str) -> dict[str, Chart]:
+    """A small quarterly trend for each headline figure: ``period`` and the quarters before
+    it (crimes only while they are counted in ``period``'s vocabulary)."""
+    periods = [p for p in catalog.periods if p <= period][-TREND_QUARTERS:]
+    counted = crime_headline(catalog, period)
+    # A partial quarter would read as a fall: it is left out of the trend.
+    figures = {
+        p: quarter_figures(catalog, p) for p in periods if not catalog.current[p].statement.partial
+    }
+    trends = {}
+    for key, name, digits, suffix in _HEADLINES:
+        points = [
+            (p, found[key])
+            for p, found in figures.items()
+            if key in found and (key != "crimes" or crime_headline(catalog, p) == counted)
+        ]
+        if len(points) >= 2:
+            label = name.format(crimes=counted.label)
+            trends[key] = spark_chart(f"trend-{key}", label, points, digits, suffix)
+    return trends
 
 
 def headlines(catalog: Catalog, period: str) -> list[Headline]:

@@ -30,7 +30,13 @@ from publishing.catalog import Catalog, load_catalog
 from publishing.charts import interval_text
 from publishing.db import make_engine
 from publishing.estimates import Z95, Estimate
-from publishing.headlines import crime_headline, released_total, year_to_date
+from publishing.headlines import (
+    crime_headline,
+    headline_trends,
+    headlines,
+    released_total,
+    year_to_date,
+)
 from publishing.periods import (
     day_words,
     department_name,
@@ -105,6 +111,26 @@ def test_a_districts_page_gives_each_beat_its_released_quarter(
     for area in catalog.focus_areas.values():  # named there when one of its beats is d3's
         reaches = bool(codes & set(area.beats.get("member", ())))
         assert (f"{area.name} : focused work from {area.start}" in page) == reaches
+
+
+def test_each_headline_has_its_small_trend_ending_with_the_quarter_shown(
+    client: TestClient,  # type: ignore[type-arg]
+    catalog: Catalog,
+) -> None:
+    page = client.get("/?period=2025Q4").text
+    trends = headline_trends(catalog, "2025Q4")
+
+    assert {"stops", "no_action", "searches", "crimes", "force"} <= set(trends)
+    assert [row[0] for row in trends["stops"].table.rows] == catalog.periods[-8:]
+    for figure in headlines(catalog, "2025Q4"):
+        if figure.key not in trends:
+            continue
+        trend = trends[figure.key]
+        shown = [row[0] for row in trend.table.rows]
+        # every quarter of the last eight with the figure (a share needs a clear denominator)
+        assert shown == [p for p in catalog.periods[-8:] if p in shown] and shown[-1] == "2025Q4"
+        assert trend.table.rows[-1][1] == figure.value_text()  # the same figure, twice
+        assert f'id="trend-{figure.key}-plot"' in page
 
 
 def test_the_year_to_date_adds_the_years_releases(

@@ -18,7 +18,7 @@ from publishing import figures
 from publishing.catalog import Catalog, ReleaseInfo
 from publishing.charts import Chart
 from publishing.definitions import NO_ENFORCEMENT_SHARE
-from publishing.headlines import headlines, summary, year_to_date
+from publishing.headlines import headline_trends, headlines, summary, year_to_date
 from publishing.periods import quarter_end
 
 HTML = "text/html"
@@ -49,6 +49,7 @@ def home(
                 HTML,
             )
         latest = catalog.current[catalog.periods[-1]]
+        trends = headline_trends(catalog, chosen)
         return CachedBody.of(
             site.renderer.page(
                 "home.html",
@@ -61,6 +62,8 @@ def home(
                 updated=max(r.created_at for r in catalog.releases).date(),
                 headlines=headlines(catalog, chosen),
                 year_to_date=year_to_date(catalog, chosen),
+                trends=trends,
+                charts=list(trends.values()),  # the page loads plotly.js for them
                 summary=summary(catalog, chosen),
                 release_id=catalog.current[chosen].id,
                 statement=catalog.current[chosen].statement,
