@@ -28,6 +28,7 @@ from typing import Any, Final
 
 from publishing.catalog import PublishedCell, PublishedTable, ReleaseInfo
 from publishing.csvfiles import TEXT, csv_bytes
+from publishing.labels import label
 from publishing.vocabularies import Vocabulary, declared
 
 MEASURES: Final = ("value", "ci_low", "ci_high", "std_error", "estimate")
@@ -320,6 +321,38 @@ def data_dictionary(
     ]
 
 
+@dataclass(frozen=True)
+class CodeEntry:
+    """One code a release's tables use, with the words it stands for."""
+
+    field: str
+    code: str
+    label: str
+
+
+# Dimensions whose values are not codes of a vocabulary: times, and the areas, whose names
+# are in the area list.
+NOT_CODED = ("month", "quarter", "district", "beat")
+
+
+def code_list(tables: Mapping[str, PublishedTable]) -> list[CodeEntry]:
+    """Every code of every coded column the release's tables have, field by field, each
+    with its label as the site shows it."""
+    found: dict[str, dict[str, None]] = {}
+    for table in _by_name(tables):
+        for dimension in table.dimensions:
+            if dimension not in NOT_CODED:
+                found.setdefault(dimension, {}).update(dict.fromkeys(table.values_of(dimension)))
+    return [CodeEntry(field, code, label(code)) for field in sorted(found) for code in found[field]]
+
+
+def codes_csv(tables: Mapping[str, PublishedTable]) -> bytes:
+    """The code list as UTF-8 CSV with the header ``field,code,label``."""
+    return csv_bytes(
+        ("field", "code", "label"), [TEXT] * 3, (astuple(e) for e in code_list(tables))
+    )
+
+
 def data_dictionary_csv(
     tables: Mapping[str, PublishedTable], vocabularies: Mapping[str, str] | None = None
 ) -> bytes:
@@ -450,7 +483,10 @@ def datapackage(release: ReleaseInfo, tables: Mapping[str, PublishedTable]) -> d
         "created": _created(release),
         "licenses": [dict(LICENSE)],
         "keywords": ["police", "transparency", "differential privacy", release.period],
-        "resources": [_resource(table, dict(statement.vocabularies)) for table in _by_name(tables)],
+        "resources": [
+            *(_resource(table, dict(statement.vocabularies)) for table in _by_name(tables)),
+            _codes_resource(),
+        ],
     }
 
 
@@ -461,6 +497,31 @@ def datapackage_json(release: ReleaseInfo, tables: Mapping[str, PublishedTable])
         datapackage(release, tables), indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False
     )
     return (package + "\n").encode("utf-8")
+
+
+def _codes_resource() -> dict[str, Any]:
+    """The data package's resource for ``codes.csv``."""
+    return {
+        "name": "codes",
+        "path": "codes.csv",
+        "profile": "tabular-data-resource",
+        "format": "csv",
+        "mediatype": "text/csv",
+        "encoding": "utf-8",
+        "title": "Codes",
+        "description": (
+            "Every code the tables use, with the words it stands for on the site and in the "
+            "reports. Area codes are named in the portal's area list (/areas.csv)."
+        ),
+        "schema": {
+            "fields": [
+                {"name": "field", "type": "string", "description": "The column the code is in."},
+                {"name": "code", "type": "string", "description": "The code."},
+                {"name": "label", "type": "string", "description": "What the code stands for."},
+            ],
+            "primaryKey": ["field", "code"],
+        },
+    }
 
 
 def _write(path: Path, content: bytes) -> None:
@@ -475,6 +536,7 @@ def open_data_files(
     ``data-dictionary.csv``, and ``tables/NAME.csv`` and ``tables/NAME.json`` per table."""
     yield "datapackage.json", datapackage_json(release, tables)
     yield "data-dictionary.csv", data_dictionary_csv(tables, dict(release.statement.vocabularies))
+    yield "codes.csv", codes_csv(tables)
     for table in _by_name(tables):
         name = _checked_name(table)
         yield f"tables/{name}.csv", table_csv(release, table)

@@ -307,6 +307,7 @@ def test_the_data_package_descriptor() -> None:
     assert [r["name"] for r in package["resources"]] == [
         "stops_by_district",
         "stops_by_month_district",
+        "codes",
     ]
     dictionary = {(e.table, e.field): e.description for e in data_dictionary(TABLES)}
     assert package["resources"][0] == {
@@ -394,6 +395,7 @@ def test_the_files_written(tmp_path: Path) -> None:
     assert path == tmp_path / "open" / "datapackage.json"
     files = written_files(tmp_path / "open")
     assert list(files) == [
+        "codes.csv",
         "data-dictionary.csv",
         "datapackage.json",
         "tables/stops_by_district.csv",
@@ -404,6 +406,7 @@ def test_the_files_written(tmp_path: Path) -> None:
     assert files["tables/stops_by_month_district.csv"] == table_csv(RELEASE, BY_MONTH)
     assert files["tables/stops_by_district.json"] == table_json(RELEASE, BY_QUARTER)
     assert files["data-dictionary.csv"] == data_dictionary_csv(TABLES)
+    assert files["codes.csv"] == b"field,code,label\n"  # district tables use no coded field
     assert json.loads(files["datapackage.json"]) == datapackage(RELEASE, TABLES)
 
 
@@ -421,7 +424,7 @@ def test_frictionless_finds_the_data_package_valid(tmp_path: Path) -> None:
     report = frictionless.validate(path)
 
     assert report.valid, report.flatten(["type", "note"])
-    assert report.stats["tasks"] == 2  # both tables were read against their schemas
+    assert report.stats["tasks"] == 3  # both tables and the codes, each against its schema
 
 
 def test_a_real_release_of_the_synthetic_city_exports_valid_open_data(
@@ -446,7 +449,7 @@ def test_a_real_release_of_the_synthetic_city_exports_valid_open_data(
     report = frictionless.validate(write_open_data(release, tables, tmp_path / "open"))
 
     assert report.valid, report.flatten(["type", "note"])
-    assert report.stats["tasks"] == len(tables)
+    assert report.stats["tasks"] == len(tables) + 1  # and the codes
     assert str(release.budget_statement["words"]) in datapackage(release, tables)["description"]
 
 

@@ -321,6 +321,28 @@ def test_the_area_list_names_every_code_the_tables_use(
     assert all(f["properties"]["name"] == named[f["id"]] for f in features)
 
 
+def test_every_code_in_the_tables_is_defined_once_with_its_label(
+    client: TestClient,  # type: ignore[type-arg]
+    catalog: Catalog,
+) -> None:
+    release = catalog.current[catalog.periods[-1]]
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/releases/{release.id}/codes.csv").text)))
+    defined = {(r["field"], r["code"]): r["label"] for r in rows}
+    used = {
+        (dimension, code)
+        for table in catalog.tables(release.id).values()
+        for dimension in table.dimensions
+        if dimension not in ("month", "quarter", "district", "beat")
+        for code in table.values_of(dimension)
+    }
+
+    assert set(defined) == used and len(rows) == len(defined)
+    assert defined[("outcome", "none")] == "No warning or enforcement"
+    assert defined[("subject_race", "unknown")] == "Not recorded"
+    page = text_of(client.get(f"/releases/{release.id}/data-dictionary").text)
+    assert "outcome none No warning or enforcement" in page
+
+
 def test_the_datapackage_validates_with_frictionless(
     client: TestClient,
     latest: dict[str, object],  # type: ignore[type-arg]

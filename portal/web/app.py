@@ -25,6 +25,7 @@ from portal.web.head import with_head
 from portal.web.headers import with_security_headers
 from portal.web.pages.about import methodology
 from portal.web.pages.archive import (
+    codes_csv,
     datapackage,
     dictionary,
     dictionary_csv,
@@ -63,6 +64,7 @@ pages_router = Router(
         datapackage,
         dictionary,
         dictionary_csv,
+        codes_csv,
         areas_as_csv,
         areas_as_geojson,
         methodology,

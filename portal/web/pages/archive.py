@@ -171,6 +171,7 @@ def dictionary(
                 active="/releases",
                 release=release,
                 figures=headline_definitions(catalog, release.period),
+                codes=opendata.code_list(catalog.tables(release.id)),
                 entries=opendata.data_dictionary(
                     catalog.tables(release.id), dict(release.statement.vocabularies)
                 ),
@@ -200,6 +201,24 @@ def dictionary_csv(
         )
 
     return site.cached(f"dictionary-csv:{release.id}", render).respond(request)
+
+
+@get("/releases/{release_id:str}/codes.csv", sync_to_thread=False)
+def codes_csv(
+    release_id: FromPath[str], request: AnyRequest, site: NamedDependency[SiteState]
+) -> Response[bytes]:
+    """Every code the release's tables use, with its label, as CSV."""
+    release = find_release(site.catalog(), release_id)
+
+    def render(catalog: Catalog) -> CachedBody:
+        return CachedBody.of(
+            opendata.codes_csv(catalog.tables(release.id)),
+            "text/csv",
+            immutable=True,
+            headers=_attachment(release, "codes.csv"),
+        )
+
+    return site.cached(f"codes-csv:{release.id}", render).respond(request)
 
 
 def _attachment(release: ReleaseInfo, name: str) -> tuple[tuple[str, str], ...]:
