@@ -38,6 +38,13 @@ class ErrorBody:
     detail: str
 
 
+def body_and_errors(body: Any, *statuses: int) -> dict[int, ResponseSpec]:
+    """A route's answers: 200 with ``body`` (the handler hands it over encoded once and
+    kept, so its return annotation is ``Response[bytes]``), and :func:`error_responses`."""
+    ok = ResponseSpec(body, description="The answer.", generate_examples=False)
+    return {200: ok, **error_responses(*statuses)}
+
+
 def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
     """The answers a route gives besides its body: the errors it raises, as JSON, the 414
     every route gives to an overlong address (:mod:`portal.web.target`), and a 304 to a
@@ -225,23 +232,25 @@ def _encode(value: object) -> str:
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
-@get("/releases", sync_to_thread=False, responses=error_responses(400))
-def list_releases(
-    request: AnyRequest, site: NamedDependency[SiteState]
-) -> Response[list[ReleaseSummary]]:
+@get("/releases", sync_to_thread=False, responses=body_and_errors(list[ReleaseSummary], 400))
+def list_releases(request: AnyRequest, site: NamedDependency[SiteState]) -> Response[bytes]:
     """Every release, oldest period first; ``current`` marks the one that stands for its
     period."""
 
     def render(catalog: Catalog) -> CachedBody:
         return CachedBody.of(json_body([_summary(catalog, r) for r in catalog.releases]), JSON)
 
-    return site.cached("api:releases", render).respond(request)  # type: ignore[return-value]
+    return site.cached("api:releases", render).respond(request)
 
 
-@get("/releases/{release_id:str}", sync_to_thread=False, responses=error_responses(400, 404))
+@get(
+    "/releases/{release_id:str}",
+    sync_to_thread=False,
+    responses=body_and_errors(ReleaseDetail, 400, 404),
+)
 def get_release(
     release_id: FromPath[str], request: AnyRequest, site: NamedDependency[SiteState]
-) -> Response[ReleaseDetail]:
+) -> Response[bytes]:
     """A release with its budget statement, policy and tables."""
     release = find_release(site.catalog(), release_id)
 
@@ -257,15 +266,17 @@ def get_release(
         )
         return CachedBody.of(json_body(detail), JSON)
 
-    return site.cached(f"api:release:{release.id}", render).respond(  # type: ignore[return-value]
-        request
-    )
+    return site.cached(f"api:release:{release.id}", render).respond(request)
 
 
-@get("/releases/{release_id:str}/tables", sync_to_thread=False, responses=error_responses(400, 404))
+@get(
+    "/releases/{release_id:str}/tables",
+    sync_to_thread=False,
+    responses=body_and_errors(list[TableSummary], 400, 404),
+)
 def list_tables(
     release_id: FromPath[str], request: AnyRequest, site: NamedDependency[SiteState]
-) -> Response[list[TableSummary]]:
+) -> Response[bytes]:
     """A release's tables, without their cells."""
     release = find_release(site.catalog(), release_id)
 
@@ -276,15 +287,13 @@ def list_tables(
             immutable=True,
         )
 
-    return site.cached(f"api:tables:{release.id}", render).respond(  # type: ignore[return-value]
-        request
-    )
+    return site.cached(f"api:tables:{release.id}", render).respond(request)
 
 
 @get(
     "/releases/{release_id:str}/tables/{name:str}",
     sync_to_thread=False,
-    responses=error_responses(400, 404),
+    responses=body_and_errors(TableCells, 400, 404),
     opt={CHECKS_ITS_OWN_QUERY: True},
 )
 def get_cells(
@@ -292,7 +301,7 @@ def get_cells(
     name: FromPath[str],
     request: AnyRequest,
     site: NamedDependency[SiteState],
-) -> Response[TableCells]:
+) -> Response[bytes]:
     """A table's cells. Any of its dimensions may be given as a query parameter to filter
     (``?district=d3&month=2025-07``); a parameter that is not a dimension, or a value the
     dimension does not take, is a 400 that lists what it takes."""
@@ -312,4 +321,4 @@ def get_cells(
         )
 
     key = f"api:cells:{release.id}:{name}:{json.dumps(filters)}"
-    return site.cached(key, render).respond(request)  # type: ignore[return-value]
+    return site.cached(key, render).respond(request)

@@ -20,6 +20,7 @@ from litestar.response import Redirect
 from portal.web.api import (
     JSON,
     Cell,
+    body_and_errors,
     cells_of,
     checked_filters,
     error_responses,
@@ -70,8 +71,8 @@ class AreaRecord:
     population: int | None
 
 
-@get("/areas", sync_to_thread=False, responses=error_responses(400))
-def list_areas(request: AnyRequest, site: NamedDependency[SiteState]) -> Response[list[AreaRecord]]:
+@get("/areas", sync_to_thread=False, responses=body_and_errors(list[AreaRecord], 400))
+def list_areas(request: AnyRequest, site: NamedDependency[SiteState]) -> Response[bytes]:
     """Every declared area (the city, its districts, their beats), current: what each area
     code in the tables names. Boundaries are at ``/areas.geojson``."""
 
@@ -80,7 +81,7 @@ def list_areas(request: AnyRequest, site: NamedDependency[SiteState]) -> Respons
             json_body([AreaRecord(**area_record(area)) for area in listed(catalog)]), JSON
         )
 
-    return site.cached("api:areas", render).respond(request)  # type: ignore[return-value]
+    return site.cached("api:areas", render).respond(request)
 
 
 def _newest(catalog: Catalog) -> ReleaseInfo:
@@ -136,12 +137,12 @@ def _versions(catalog: Catalog, name: str) -> list[tuple[ReleaseInfo, PublishedT
 @get(
     "/series/{name:str}",
     sync_to_thread=False,
-    responses=error_responses(400, 404),
+    responses=body_and_errors(Series, 400, 404),
     opt={CHECKS_ITS_OWN_QUERY: True},
 )
 def get_series(
     name: FromPath[str], request: AnyRequest, site: NamedDependency[SiteState]
-) -> Response[Series]:
+) -> Response[bytes]:
     """A table's cells in every quarter's current release, oldest first. Its dimensions
     filter as they do for one release (``?district=d3``); a value no release has is a 400
     that lists the values there are."""
@@ -171,7 +172,7 @@ def get_series(
         return CachedBody.of(json_body(series), JSON)
 
     key = f"api:series:{name}:{sorted(filters.items())}"
-    return site.cached(key, render).respond(request)  # type: ignore[return-value]
+    return site.cached(key, render).respond(request)
 
 
 api_router = Router(
