@@ -180,10 +180,37 @@ class DictionaryEntry:
     description: str
 
 
+LABEL_SUFFIX = "_label"
+# Dimensions whose values are not codes of a vocabulary: times, and the areas, whose names
+# are in the area list (they may change after a release; a code's label never does).
+NOT_CODED = ("month", "quarter", "district", "beat")
+
+
+def is_coded(dimension: str) -> bool:
+    """Whether a dimension holds codes of a vocabulary (not a time, not an area)."""
+    return dimension not in NOT_CODED
+
+
 def table_columns(table: PublishedTable) -> tuple[str, ...]:
-    """A table's CSV columns: its dimensions, then ``value,ci_low,ci_high,std_error,
+    """A table's CSV columns: its dimensions, each coded one followed by its label
+    (``subject_race,subject_race_label``), then ``value,ci_low,ci_high,std_error,
     estimate``."""
-    return (*table.dimensions, *MEASURES)
+    columns: list[str] = []
+    for dimension in table.dimensions:
+        columns.append(dimension)
+        if is_coded(dimension):
+            columns.append(dimension + LABEL_SUFFIX)
+    return (*columns, *MEASURES)
+
+
+def _key_with_labels(table: PublishedTable, key: Sequence[str]) -> list[str]:
+    """A cell's key as its CSV writes it: each coded value followed by its label."""
+    cells: list[str] = []
+    for dimension, value in zip(table.dimensions, key, strict=True):
+        cells.append(value)
+        if is_coded(dimension):
+            cells.append(label(value))
+    return cells
 
 
 def field_description(
@@ -201,6 +228,12 @@ def field_description(
         return coded_description(field, vocabulary)
     if field in table.dimensions and field in DIMENSION_DESCRIPTIONS:
         return DIMENSION_DESCRIPTIONS[field]
+    coded = field.removesuffix(LABEL_SUFFIX)
+    if field.endswith(LABEL_SUFFIX) and coded in table.dimensions and is_coded(coded):
+        return (
+            f"What the code in {coded} stands for, in the words the site and the reports "
+            "use (every code and its label are in codes.csv)."
+        )
     raise UndescribedColumn(
         f"column {field!r} of table {table.name!r} has no description: add one to "
         "publishing.opendata.DIMENSION_DESCRIPTIONS before publishing it"
@@ -240,7 +273,7 @@ def table_csv(release: ReleaseInfo, table: PublishedTable) -> bytes:
         [field_type(column) for column in columns],
         (
             [
-                *cell.key,
+                *_key_with_labels(table, cell.key),
                 cell.value,
                 cell.low,
                 cell.high,
@@ -269,7 +302,7 @@ def _table_metadata(table: PublishedTable) -> dict[str, Any]:
 
 def _cell_object(table: PublishedTable, cell: PublishedCell) -> dict[str, Any]:
     return {
-        **dict(zip(table.dimensions, cell.key, strict=True)),
+        **dict(zip(table_columns(table), _key_with_labels(table, cell.key), strict=False)),
         "value": cell.value,
         "ci_low": cell.low,
         "ci_high": cell.high,
@@ -330,18 +363,13 @@ class CodeEntry:
     label: str
 
 
-# Dimensions whose values are not codes of a vocabulary: times, and the areas, whose names
-# are in the area list.
-NOT_CODED = ("month", "quarter", "district", "beat")
-
-
 def code_list(tables: Mapping[str, PublishedTable]) -> list[CodeEntry]:
     """Every code of every coded column the release's tables have, field by field, each
     with its label as the site shows it."""
     found: dict[str, dict[str, None]] = {}
     for table in _by_name(tables):
         for dimension in table.dimensions:
-            if dimension not in NOT_CODED:
+            if is_coded(dimension):
                 found.setdefault(dimension, {}).update(dict.fromkeys(table.values_of(dimension)))
     return [CodeEntry(field, code, label(code)) for field in sorted(found) for code in found[field]]
 

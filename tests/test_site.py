@@ -37,6 +37,7 @@ from publishing.headlines import (
     released_total,
     year_to_date,
 )
+from publishing.labels import label
 from publishing.periods import (
     day_words,
     department_name,
@@ -319,6 +320,23 @@ def test_the_area_list_names_every_code_the_tables_use(
     assert as_geojson.headers["content-type"] == "application/geo+json"
     assert {f["id"] for f in features} == {a.code for a in catalog.areas.values() if a.boundary}
     assert all(f["properties"]["name"] == named[f["id"]] for f in features)
+
+
+def test_each_code_is_published_with_its_label_beside_it(
+    client: TestClient,  # type: ignore[type-arg]
+    catalog: Catalog,
+) -> None:
+    release = catalog.current[catalog.periods[-1]]
+    base = f"/releases/{release.id}/tables/stops_by_race"
+    rows = list(csv.DictReader(io.StringIO(client.get(f"{base}.csv").text)))
+    cells = client.get(f"{base}.json").json()["cells"]
+    api = client.get(f"/api/v1/releases/{release.id}/tables/stops_by_race").json()["cells"]
+
+    assert list(rows[0])[:3] == ["quarter", "subject_race", "subject_race_label"]
+    assert [r["subject_race_label"] for r in rows] == [label(r["subject_race"]) for r in rows]
+    assert "Not recorded" in {r["subject_race_label"] for r in rows}
+    assert [c["subject_race_label"] for c in cells] == [r["subject_race_label"] for r in rows]
+    assert [c["labels"] for c in api] == [{"subject_race": r["subject_race_label"]} for r in rows]
 
 
 def test_every_code_in_the_tables_is_defined_once_with_its_label(

@@ -24,6 +24,8 @@ from portal.web.pages.archive import find_release, find_table
 from portal.web.query import CHECKS_ITS_OWN_QUERY
 from portal.web.state import SiteState
 from publishing.catalog import Catalog, PublishedTable, ReleaseInfo
+from publishing.labels import label
+from publishing.opendata import is_coded
 
 JSON = "application/json"
 AnyRequest = Request[Any, Any, Any]
@@ -120,6 +122,7 @@ class Cell:
     unbiased estimate it was rounded from (add those, not the values, for totals)."""
 
     key: dict[str, str]
+    labels: dict[str, str]  # what each coded value of the key stands for (areas: /areas)
     value: int
     ci_low: int
     ci_high: int
@@ -170,6 +173,7 @@ def cells_of(table: PublishedTable, filters: dict[str, str]) -> list[Cell]:
     return [
         Cell(
             dict(zip(table.dimensions, c.key, strict=True)),
+            {d: label(v) for d, v in zip(table.dimensions, c.key, strict=True) if is_coded(d)},
             c.value,
             c.low,
             c.high,
