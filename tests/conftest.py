@@ -14,6 +14,8 @@ from sqlalchemy.engine import make_url
 
 from portal.settings import Settings
 from portal.stores import internal_engine, public_engine, upgrade_stores
+from publishing.catalog import Catalog, load_catalog
+from publishing.db import make_engine as make_public_engine
 
 # CI's machine runs PostgreSQL here with trust auth; override to point elsewhere.
 POSTGRES_URL = os.environ.get(
@@ -183,6 +185,14 @@ def published_city(
             if roles:
                 drop_roles(settings, roles)
             _drop_databases(POSTGRES_URL, names)
+
+
+@pytest.fixture(scope="module")
+def catalog(published_city: Settings) -> Iterator[Catalog]:
+    """The published city's catalog, as the site reads it (read-only)."""
+    engine = make_public_engine(published_city.public_db_url, read_only=True)
+    yield load_catalog(engine)
+    engine.dispose()
 
 
 def drop_roles(settings: Settings, roles: list[str]) -> None:

@@ -11,8 +11,7 @@ from litestar.testing import TestClient
 
 from portal.settings import Settings
 from portal.web.app import create_app
-from publishing.catalog import Catalog, load_catalog
-from publishing.db import make_engine
+from publishing.catalog import Catalog
 
 pytestmark = pytest.mark.parametrize("published_city", ["sqlite"], indirect=True)
 
@@ -21,13 +20,6 @@ pytestmark = pytest.mark.parametrize("published_city", ["sqlite"], indirect=True
 def client(published_city: Settings) -> Iterator[TestClient]:  # type: ignore[type-arg]
     with TestClient(create_app(published_city)) as test_client:
         yield test_client
-
-
-@pytest.fixture
-def catalog(published_city: Settings) -> Iterator[Catalog]:
-    engine = make_engine(published_city.public_db_url, read_only=True)
-    yield load_catalog(engine)
-    engine.dispose()
 
 
 def test_latest_redirects_to_the_newest_release_keeping_the_rest_and_the_query(

@@ -4,29 +4,19 @@ trends. Checked on the charts the site and the report draw for the demo city."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 import pytest
 
-from portal.settings import Settings
 from publishing import figures
-from publishing.catalog import Catalog, load_catalog
+from publishing.catalog import Catalog
 from publishing.charts import PALETTE, Chart, trend_chart
-from publishing.db import make_engine
 from publishing.estimates import Estimate
 from publishing.reports import report_sections
 
 pytestmark = pytest.mark.parametrize("published_city", ["sqlite"], indirect=True)
 PERIOD = "2025Q4"
-
-
-@pytest.fixture(scope="module")
-def catalog(published_city: Settings) -> Iterator[Catalog]:
-    engine = make_engine(published_city.public_db_url, read_only=True)
-    yield load_catalog(engine)
-    engine.dispose()
 
 
 def traces(chart: Chart) -> list[dict[str, Any]]:

@@ -8,7 +8,6 @@ One report of the small demo city is built (with real Chromium and WeasyPrint) a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from html import unescape
 from io import StringIO
 from pathlib import Path
@@ -25,7 +24,7 @@ from portal.web.app import create_app
 from publishing import svg
 from publishing.analysis.focus import evaluation_as_of
 from publishing.artifacts import list_artifacts, report_filename
-from publishing.catalog import Catalog, load_catalog
+from publishing.catalog import Catalog
 from publishing.charts import signed
 from publishing.db import make_engine
 from publishing.definitions import headline_definitions
@@ -40,13 +39,6 @@ pytestmark = [
     ),
 ]
 PERIOD = "2025Q4"
-
-
-@pytest.fixture(scope="module")
-def catalog(published_city: Settings) -> Iterator[Catalog]:
-    engine = make_engine(published_city.public_db_url, read_only=True)
-    yield load_catalog(engine)
-    engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -26,9 +26,8 @@ from portal.settings import Settings
 from portal.web.app import create_app
 from portal.web.headers import SECURITY_HEADERS
 from publishing import opendata
-from publishing.catalog import Catalog, load_catalog
+from publishing.catalog import Catalog
 from publishing.charts import interval_text
-from publishing.db import make_engine
 from publishing.estimates import Z95, Estimate
 from publishing.headlines import (
     crime_headline,
@@ -51,13 +50,6 @@ from publishing.periods import (
 def client(published_city: Settings) -> Iterator[TestClient]:  # type: ignore[type-arg]
     with TestClient(create_app(published_city)) as test_client:
         yield test_client
-
-
-@pytest.fixture(scope="module")
-def catalog(published_city: Settings) -> Iterator[Catalog]:
-    engine = make_engine(published_city.public_db_url, read_only=True)
-    yield load_catalog(engine)
-    engine.dispose()
 
 
 @pytest.fixture(scope="module")
