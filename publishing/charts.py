@@ -119,8 +119,9 @@ def trend_chart(
     dotted vertical line."""
     _distinct_colours(len(series))
     figure = go.Figure()
-    for index, (label, points) in enumerate(series):
+    for index, (label, shown) in enumerate(series):
         colour = PALETTE[index]
+        points = [(x, at_least_zero(e)) for x, e in shown]
         xs = [x for x, _ in points]
         figure.add_trace(
             go.Scatter(
@@ -219,7 +220,8 @@ def bar_chart(
     """Bars (grouped when there are several groups) with 95% error bars."""
     _distinct_colours(len(groups))
     figure = go.Figure()
-    for index, (label, bars) in enumerate(groups):
+    for index, (label, shown) in enumerate(groups):
+        bars = [(c, at_least_zero(e)) for c, e in shown]
         figure.add_trace(
             go.Bar(
                 x=[c for c, _ in bars],
@@ -387,6 +389,15 @@ def _sequential(share: float) -> str:
     light, dark = (222, 235, 247), (8, 48, 107)
     r, g, b = (round(lo + (hi - lo) * share) for lo, hi in zip(light, dark, strict=True))
     return f"rgb({r},{g},{b})"
+
+
+def at_least_zero(estimate: Estimate) -> Estimate:
+    """A count, rate or share as a chart draws it: never below zero, its interval cut at
+    zero (as :func:`interval_text` writes it; the estimate itself is kept in the data)."""
+    if estimate.low >= 0:
+        return estimate
+    value, low = max(0.0, estimate.value), max(0.0, estimate.low)
+    return Estimate(value, low, max(low, estimate.high), estimate.std_error, estimate.center)
 
 
 def _band_of(value: float, top: float, bands: int) -> int:

@@ -26,7 +26,7 @@ from publishing.analysis.focus import (
 )
 from publishing.analysis.windows import before_and_after
 from publishing.catalog import load_catalog
-from publishing.charts import fmt, interval_text, signed
+from publishing.charts import bar_chart, fmt, interval_text, signed, trend_chart
 from publishing.estimates import Estimate, ratio
 from publishing.figures import no_action_share, search_rates
 from publishing.headlines import Headline
@@ -197,3 +197,17 @@ def test_a_figure_the_earlier_release_lacks_is_not_said_to_lack_a_release() -> N
 
     assert without.change_text() == "no release for 2018Q4 to compare with"
     assert released.change_text() == "not published for 2018Q4, so not compared"
+
+
+def test_a_chart_never_draws_a_count_below_zero() -> None:
+    """The methodology's promise, for charts as for text: an estimate below zero is drawn
+    at 0 and its band starts at 0."""
+    below = Estimate(-3.0, -10.0, 4.0, 3.5)
+    trend = trend_chart("t", "t", "s", "y", [("Stops", [("2025-01", below), ("2025-02", below)])])
+    band, line = (t.to_plotly_json() for t in trend.figure.data)
+    assert list(line["y"]) == [0.0, 0.0]
+    assert min(band["y"]) == 0.0 and max(band["y"]) == 4.0
+    bars = bar_chart("b", "b", "s", "y", [("Stops", [("d1", below)])])
+    (bar,) = (t.to_plotly_json() for t in bars.figure.data)
+    assert list(bar["y"]) == [0.0]
+    assert list(bar["error_y"]["arrayminus"]) == [0.0] and list(bar["error_y"]["array"]) == [4.0]
