@@ -70,6 +70,7 @@ CLAIMS: dict[str, tuple[str, ...]] = {
     "intervals-derived": (
         "tests/test_analyses.py::test_a_hit_rate_ratio_by_the_delta_method",
         "tests/test_analyses.py::test_a_figure_is_never_shown_below_zero",
+        "tests/test_analyses.py::test_a_chart_never_draws_a_count_below_zero",
     ),
     "post-processing-text": (
         "tests/test_hierarchy.py::test_the_two_passes_are_exactly_weighted_least_squares",
