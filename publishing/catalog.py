@@ -282,6 +282,14 @@ class Catalog:
         """The declared areas of a level, by code."""
         return sorted((a for a in self.areas.values() if a.level == level), key=lambda a: a.code)
 
+    def place(self, district: str | None) -> str:
+        """Where a figure is of, in words: the district's name, or the city's (the declared
+        city, else "the city")."""
+        if district is not None:
+            return self.area_name(district)
+        city = next(iter(self.areas_at("city")), None)
+        return city.name if city is not None else "the city"
+
     def area_name(self, code: str) -> str:
         """An area's name, or the code itself (``unknown`` reads as "Not recorded")."""
         if code == "unknown":

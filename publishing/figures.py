@@ -57,7 +57,7 @@ def quarterly(
 
 
 def _district_name(catalog: Catalog, district: str | None) -> str:
-    return "the city" if district is None else catalog.area_name(district)
+    return catalog.place(district)
 
 
 def stops_trend(catalog: Catalog, district: str | None) -> Chart | None:

@@ -171,11 +171,11 @@ def test_quarters_read_in_words() -> None:
 
 PAGES = [
     ("/", "October to December 2025 (2025Q4) at a glance"),
-    ("/stops", "Stops per month, the city"),
+    ("/stops", "Stops per month, Riverton"),
     ("/stops?period=2024Q3&district=d3", "Stops by race,"),
-    ("/crime", "Reported crimes per month by offence, the city"),
+    ("/crime", "Reported crimes per month by offence, Riverton"),
     ("/crime?district=d2", "Reported crimes per month by offence,"),
-    ("/force", "Uses of force per quarter, the city"),
+    ("/force", "Uses of force per quarter, Riverton"),
     ("/districts", "Central (d3): 10 beats"),
     ("/districts/d3?period=2024Q3", "Beats, July to September 2024"),
     ("/force?period=2024Q3&district=d3", "Uses of force by race, Central, 2024Q3"),

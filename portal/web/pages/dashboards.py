@@ -109,7 +109,7 @@ def _dashboard(
                 notes.append(f"{what} is not in the released tables for this selection.")
             else:
                 charts.append(chart)
-        where = "the city" if area is None else catalog.area_name(area)
+        where = catalog.place(area)
         return CachedBody.of(
             site.renderer.page(
                 "dashboard.html",
