@@ -1,4 +1,5 @@
-"""The declared areas, by level: the public key set of every area dimension."""
+"""The declared areas, by level: the public key set of every area dimension, and the
+names made from them."""
 
 from __future__ import annotations
 
@@ -31,3 +32,14 @@ def city_name(public: Engine) -> str | None:
     with public.connect() as connection:
         row = connection.execute(select(Area.name).where(Area.level == "city").limit(1)).first()
     return None if row is None else str(row[0])
+
+
+def department_name(profile_name: str | None, city: str | None) -> str:
+    """The department's name: the profile's, else made from the city's ("Riverton Police
+    Department"), unless the city already names a police area ("City of London Police
+    area" is the force's own name)."""
+    if profile_name:
+        return profile_name
+    if city is None:
+        return "Police Department"
+    return city if "police" in city.lower() else f"{city} Police Department"

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, func, select
 
+from publishing.areas import department_name
 from publishing.audits import AuditInfo, read_audits
 from publishing.models import (
     Area,
@@ -29,7 +30,6 @@ from publishing.models import (
     PublicRevision,
     Release,
 )
-from publishing.periods import department_name
 from publishing.profile import DepartmentProfile, read_profile
 from publishing.releases import TableContent, read_release
 from publishing.statement import BudgetStatement

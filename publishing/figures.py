@@ -56,10 +56,6 @@ def quarterly(
     return points
 
 
-def _district_name(catalog: Catalog, district: str | None) -> str:
-    return catalog.place(district)
-
-
 def stops_trend(catalog: Catalog, district: str | None) -> Chart | None:
     """Stops per month, city-wide or in a district (the district its beats lie in)."""
     if district is None:
@@ -68,7 +64,7 @@ def stops_trend(catalog: Catalog, district: str | None) -> Chart | None:
         points = monthly(catalog, "stops_by_month_beat_district", district=district)
     if not points:
         return None
-    where = _district_name(catalog, district)
+    where = catalog.place(district)
     first, last = points[0], points[-1]
     return trend_chart(
         "stops-trend",
@@ -183,7 +179,7 @@ def stops_by_race(catalog: Catalog, period: str, district: str | None) -> Chart 
     bars = _by_category(catalog, period, "stops_by_district_race", "subject_race", district)
     if not bars:
         return None
-    where = _district_name(catalog, district)
+    where = catalog.place(district)
     noun = catalog.vocabulary("subject_race", period).noun
     return bar_chart(
         "stops-race",
@@ -202,7 +198,7 @@ def stops_by_outcome(catalog: Catalog, period: str, district: str | None) -> Cha
     bars = _by_category(catalog, period, "stops_by_district_outcome", "outcome", district)
     if not bars:
         return None
-    where = _district_name(catalog, district)
+    where = catalog.place(district)
     return bar_chart(
         "stops-outcome",
         f"Stops by outcome, {where}, {period}",
@@ -222,7 +218,7 @@ def search_rates(catalog: Catalog, period: str, district: str | None) -> Chart |
     if not (stops and searches):
         return None
 
-    where = _district_name(catalog, district)
+    where = catalog.place(district)
     noun = catalog.vocabulary("subject_race", period).noun
     series = [("Search rate (per 100 stops)", rates(searches, stops))]
     if hits:
@@ -263,7 +259,7 @@ def no_action_share(catalog: Catalog, district: str | None) -> Chart | None:
         )
     if not series:
         return None
-    where = _district_name(catalog, district)
+    where = catalog.place(district)
     ended = no_enforcement_words(catalog.vocabulary("outcome"))
     return trend_chart(
         "no-action-share",
@@ -302,7 +298,7 @@ def force_by_race(catalog: Catalog, period: str, district: str | None = None) ->
     if not bars:
         return None
     noun = catalog.vocabulary("subject_race", period).noun
-    where = _district_name(catalog, district)
+    where = catalog.place(district)
     return bar_chart(
         "force-race",
         f"Uses of force by {noun}, {where}, {period}",
@@ -323,7 +319,7 @@ def force_trend(catalog: Catalog, district: str | None = None) -> Chart | None:
     )
     if not points:
         return None
-    where = _district_name(catalog, district)
+    where = catalog.place(district)
     return trend_chart(
         "force-trend",
         f"Uses of force per quarter, {where}",
@@ -351,7 +347,7 @@ def crime_trend(catalog: Catalog, district: str | None) -> Chart | None:
     found = [(code, points) for code, points in found if points]
     if not found:
         return None
-    place = _district_name(catalog, district)
+    place = catalog.place(district)
     sentence = f"Reported crimes per month in {place} for each offence category, with 95% bands."
     series = [(label(code), points) for code, points in found]
     if len(found) > len(PALETTE):

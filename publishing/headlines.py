@@ -11,7 +11,7 @@ from publishing import definitions
 from publishing.catalog import Catalog, PublishedTable
 from publishing.charts import Chart, fmt, interval_text, signed, spark_chart
 from publishing.estimates import Z95, Estimate, added, percent_change, ratio, scaled, total
-from publishing.periods import quarter_between, quarter_words
+from publishing.periods import quarter_between, quarters_words
 from publishing.vocabularies import Headline as VocabularyHeadline
 
 
@@ -77,7 +77,15 @@ def crime_headline(catalog: Catalog, period: str | None = None) -> VocabularyHea
 
 
 def quarter_figures(catalog: Catalog, period: str) -> dict[str, Estimate]:
-    """A quarter's headline numbers (those its release has)."""
+    """A quarter's headline numbers (those its release has), computed once per release:
+    the headlines, the summary, the small trends and the year to date all read them."""
+    release = catalog.current.get(period)
+    if release is None:
+        return {}
+    return dict(catalog.derived(("quarter", release.id), lambda: _quarter_figures(catalog, period)))
+
+
+def _quarter_figures(catalog: Catalog, period: str) -> dict[str, Estimate]:
     t = catalog.table
     found: dict[str, Estimate | None] = {
         "stops": released_total(t(period, "stops_in_quarter")),
@@ -134,9 +142,8 @@ class YearToDate:
     def words(self) -> str:
         """``January to June 2025 (2025Q1 to 2025Q2)``."""
         first, last = self.periods[0], self.periods[-1]
-        span = quarter_words(first).split(" to ")[0] + " to " + quarter_words(last).split(" to ")[1]
         codes = first if first == last else f"{first} to {last}"
-        return f"{span} ({codes})"
+        return f"{quarters_words(first, last)} ({codes})"
 
 
 def year_to_date(catalog: Catalog, period: str) -> YearToDate | None:

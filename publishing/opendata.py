@@ -203,14 +203,15 @@ def table_columns(table: PublishedTable) -> tuple[str, ...]:
     return (*columns, *MEASURES)
 
 
-def _key_with_labels(table: PublishedTable, key: Sequence[str]) -> list[str]:
-    """A cell's key as its CSV writes it: each coded value followed by its label."""
-    cells: list[str] = []
+def _labelled_key(table: PublishedTable, key: Sequence[str]) -> list[tuple[str, str]]:
+    """A cell's key as the files write it, (column, value): each coded value followed by
+    its label."""
+    pairs: list[tuple[str, str]] = []
     for dimension, value in zip(table.dimensions, key, strict=True):
-        cells.append(value)
+        pairs.append((dimension, value))
         if is_coded(dimension):
-            cells.append(label(value))
-    return cells
+            pairs.append((dimension + LABEL_SUFFIX, label(value)))
+    return pairs
 
 
 def field_description(
@@ -273,7 +274,7 @@ def table_csv(release: ReleaseInfo, table: PublishedTable) -> bytes:
         [field_type(column) for column in columns],
         (
             [
-                *_key_with_labels(table, cell.key),
+                *(value for _, value in _labelled_key(table, cell.key)),
                 cell.value,
                 cell.low,
                 cell.high,
@@ -302,7 +303,7 @@ def _table_metadata(table: PublishedTable) -> dict[str, Any]:
 
 def _cell_object(table: PublishedTable, cell: PublishedCell) -> dict[str, Any]:
     return {
-        **dict(zip(table_columns(table), _key_with_labels(table, cell.key), strict=False)),
+        **dict(_labelled_key(table, cell.key)),
         "value": cell.value,
         "ci_low": cell.low,
         "ci_high": cell.high,

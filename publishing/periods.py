@@ -11,10 +11,16 @@ MONTHS = tuple(calendar.month_name)[1:]
 
 def quarter_words(period: str) -> str:
     """``2025Q4`` -> ``October to December 2025``."""
-    year, number = int(period[:4]), int(period[5])
-    first = MONTHS[3 * (number - 1)]
-    last = MONTHS[3 * number - 1]
-    return f"{first} to {last} {year}"
+    return quarters_words(period, period)
+
+
+def quarters_words(first: str, last: str) -> str:
+    """``2025Q1``, ``2025Q2`` -> ``January to June 2025``: the months from one quarter's
+    start to another's end (the year written once when it is the same)."""
+    start, end = MONTHS[3 * (int(first[5]) - 1)], MONTHS[3 * int(last[5]) - 1]
+    if first[:4] == last[:4]:
+        return f"{start} to {end} {last[:4]}"
+    return f"{start} {first[:4]} to {end} {last[:4]}"
 
 
 def quarter_between(period: str) -> str:
@@ -33,14 +39,3 @@ def quarter_end(period: str) -> date:
 def day_words(day: date) -> str:
     """``31 December 2025``."""
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
-
-
-def department_name(profile_name: str | None, city: str | None) -> str:
-    """The department's name: the profile's, else made from the city's ("Riverton Police
-    Department"), unless the city already names a police area ("City of London Police
-    area" is the force's own name)."""
-    if profile_name:
-        return profile_name
-    if city is None:
-        return "Police Department"
-    return city if "police" in city.lower() else f"{city} Police Department"

@@ -26,6 +26,7 @@ from portal.settings import Settings
 from portal.web.app import create_app
 from portal.web.headers import SECURITY_HEADERS
 from publishing import opendata
+from publishing.areas import department_name
 from publishing.catalog import Catalog
 from publishing.charts import interval_text
 from publishing.estimates import Z95, Estimate
@@ -39,7 +40,6 @@ from publishing.headlines import (
 from publishing.labels import label
 from publishing.periods import (
     day_words,
-    department_name,
     quarter_between,
     quarter_end,
     quarter_words,

@@ -22,9 +22,8 @@ from privacy.release.periods import Quarter
 from privacy.release.policy import load_policy
 from privacy.store.audit import utc_now
 from privacy.synth import CityManifest, generate_city
-from publishing.areas import city_name
+from publishing.areas import city_name, department_name
 from publishing.models import Area
-from publishing.periods import department_name
 from publishing.profile import read_profile, write_profile
 
 # The order matters: areas before focus areas (which name beats) and before records.

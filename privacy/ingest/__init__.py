@@ -88,8 +88,7 @@ def _profiled(
     """The profile in force, and the profile with what ``mapping`` records added; refused
     when the mapping contradicts it."""
     from privacy.profile import with_mapping
-    from publishing.areas import city_name
-    from publishing.periods import department_name
+    from publishing.areas import city_name, department_name
     from publishing.profile import ProfileError, read_profile
 
     current = read_profile(public)
