@@ -393,8 +393,10 @@ def _sequential(share: float) -> str:
 
 def at_least_zero(estimate: Estimate) -> Estimate:
     """A count, rate or share as a chart draws it: never below zero, its interval cut at
-    zero (as :func:`interval_text` writes it; the estimate itself is kept in the data)."""
-    if estimate.low >= 0:
+    zero (as :func:`interval_text` writes it; the estimate itself is kept in the data). A
+    ratio's interval is already cut at zero while its estimate may lie below it, so both
+    are looked at."""
+    if estimate.low >= 0 and estimate.value >= 0:
         return estimate
     value, low = max(0.0, estimate.value), max(0.0, estimate.low)
     return Estimate(value, low, max(low, estimate.high), estimate.std_error, estimate.center)

@@ -19,13 +19,14 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from publishing import figures
+from publishing import figures, views
 from publishing.analysis.focus import evaluation_as_of
 from publishing.artifacts import report_filename
 from publishing.catalog import Catalog, PublishedTable
 from publishing.charts import Chart, signed
 from publishing.headlines import headlines, summary
 from publishing.statement import plain_words
+from publishing.views import city_charts
 
 TEMPLATES = Path(__file__).resolve().parent / "report_templates"
 AUTHOR = "Police Transparency Portal"
@@ -88,36 +89,19 @@ def report_sections(catalog: Catalog, period: str) -> list[Section]:
             "stops",
             "Stops",
             "How many stops officers made, where, of whom, and how they ended.",
-            kept(
-                figures.stops_trend(catalog, None),
-                figures.district_map(catalog, period),
-                figures.district_rates(catalog, period),
-                figures.stops_by_race(catalog, period, None),
-                figures.stops_by_outcome(catalog, period, None),
-                figures.search_rates(catalog, period, None),
-                figures.no_action_share(catalog, None),
-            ),
+            city_charts(catalog, period, views.STOPS),
         ),
         Section(
             "force",
             "Use of force",
             "Uses of force recorded by officers.",
-            kept(
-                figures.force_trend(catalog),
-                figures.force_by_district(catalog, period),
-                figures.force_by_race(catalog, period),
-            ),
+            city_charts(catalog, period, views.FORCE),
         ),
         Section(
             "crime",
             "Crime",
             "Crimes reported to the police.",
-            kept(
-                figures.crime_trend(catalog, None),
-                figures.crime_districts_quarter(catalog, period),
-                figures.crime_by_district(catalog),
-                figures.crime_concentration(catalog, period),
-            ),
+            city_charts(catalog, period, views.CRIME),
         ),
         Section(
             "focus-areas",

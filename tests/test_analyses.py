@@ -25,8 +25,9 @@ from publishing.analysis.focus import (
     evaluate,
 )
 from publishing.analysis.windows import before_and_after
+from publishing.breakdowns import stop_reasons_by_race, stops_by_age, stops_by_sex
 from publishing.catalog import load_catalog
-from publishing.charts import bar_chart, fmt, interval_text, signed, trend_chart
+from publishing.charts import at_least_zero, bar_chart, fmt, interval_text, signed, trend_chart
 from publishing.estimates import Estimate, ratio
 from publishing.figures import no_action_share, search_rates
 from publishing.headlines import Headline
@@ -168,12 +169,26 @@ def test_minneapolis_2017_through_ingest_release_and_analyses(
     assert [trace.name for trace in rates.figure.data] == ["Search rate (per 100 stops)"]
     assert rates.title.startswith("Search rates by race")
     assert catalog.focus_areas == {}  # Minneapolis declares none: nothing to evaluate
+    # Minneapolis records two reasons and the person's sex, but no age.
+    reasons = stop_reasons_by_race(catalog, "2017Q2")
+    assert reasons is not None
+    assert {name for trace in reasons.figure.data for name in trace.x} == {
+        "Traffic violation",
+        "Suspicious activity",
+    }
+    sexes = stops_by_sex(catalog, "2017Q2")
+    assert sexes is not None and sexes.figure.data[0].x == ("Female", "Male", "Not recorded")
+    assert stops_by_age(catalog, "2017Q2") is None
 
 
 def test_a_figure_is_never_shown_below_zero() -> None:
     # A share of stops with no action whose estimate fell below zero in a small month.
     share = Estimate(-1.4, -27.9, 25.1, 13.5)
+    # A ratio's interval is cut at zero while its estimate may lie below it.
+    reason_share = ratio(Estimate(-1.0, -6.9, 4.9, 3.0), Estimate(200.0, 190.2, 209.8, 5.0))
 
+    assert reason_share is not None and reason_share.value < 0 == reason_share.low
+    assert at_least_zero(reason_share).value == 0.0
     assert interval_text(share, 1, "%") == "0.0% (0.0 to 25.1%)"
     assert interval_text(Estimate(8.0, -6.0, 21.0, 7.0)) == "8 (0 to 21)"
     assert interval_text(Estimate(1234.0, 1190.0, 1278.0, 22.0)) == "1,234 (1,190 to 1,278)"

@@ -50,8 +50,12 @@ def test_the_quarterly_policy_has_the_promised_tables() -> None:
         "search_hits_by_district_race",
         "search_hits_by_race",
         "stops_by_district_reason",
+        "stops_by_reason_race",
+        "stops_by_sex",
+        "stops_by_age_band",
         "no_action_stops_by_month_beat",
         "force_by_district_race",
+        "force_by_type",
         "incidents_by_month_beat_offense",
     }
     # Under the record unit each source's tables share the whole budget (parallel).

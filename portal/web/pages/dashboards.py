@@ -3,7 +3,6 @@ a stable URL (``/stops?period=2025Q3&district=d3``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -14,16 +13,14 @@ from litestar.params import FromQuery
 from portal.web.cache import CachedBody
 from portal.web.params import chosen_district, chosen_period
 from portal.web.state import SiteState
-from publishing import figures
+from publishing import views
 from publishing.catalog import Catalog, ReleaseInfo
 from publishing.charts import Chart
-from publishing.definitions import NO_ENFORCEMENT_SHARE
 from publishing.headlines import headline_trends, headlines, summary, year_to_date
 from publishing.periods import quarter_end
 
 HTML = "text/html"
 AnyRequest = Request[Any, Any, Any]
-Builder = Callable[[Catalog, str, str | None], Chart | None]
 
 
 @get("/", sync_to_thread=False)
@@ -92,7 +89,7 @@ def _dashboard(
     lede: str,
     period: str | None,
     district: str | None,
-    build: tuple[tuple[str, Builder, bool], ...],
+    build: tuple[views.ViewChart, ...],
 ) -> Response[bytes]:
     catalog = site.catalog()
     chosen = chosen_period(catalog, period)
@@ -101,12 +98,12 @@ def _dashboard(
     def render(catalog: Catalog) -> CachedBody:
         charts: list[Chart] = []
         notes: list[str] = []
-        for what, builder, city_only in build:
-            if city_only and area is not None:
+        for shown in build:
+            if shown.city_only and area is not None:
                 continue  # a city-wide view: shown when no district is chosen
-            chart = builder(catalog, chosen, area)
+            chart = shown.build(catalog, chosen, area)
             if chart is None:
-                notes.append(f"{what} is not in the released tables for this selection.")
+                notes.append(f"{shown.what} is not in the released tables for this selection.")
             else:
                 charts.append(chart)
         where = catalog.place(area)
@@ -132,32 +129,6 @@ def _dashboard(
     return site.cached(f"{path}:{chosen}:{area}", render).respond(request)
 
 
-STOPS_CHARTS: tuple[tuple[str, Builder, bool], ...] = (
-    ("The monthly trend of stops", lambda c, p, d: figures.stops_trend(c, d), False),
-    ("The district map", lambda c, p, d: figures.district_map(c, p), True),
-    ("Stops per 1,000 residents", lambda c, p, d: figures.district_rates(c, p), True),
-    ("Stops by race", figures.stops_by_race, False),
-    ("Stops by outcome", figures.stops_by_outcome, False),
-    ("Search and hit rates", figures.search_rates, False),
-    (
-        f"The {NO_ENFORCEMENT_SHARE.lower()}",
-        lambda c, p, d: figures.no_action_share(c, d),
-        False,
-    ),
-)
-FORCE_CHARTS: tuple[tuple[str, Builder, bool], ...] = (
-    ("The quarterly trend of uses of force", lambda c, p, d: figures.force_trend(c, d), False),
-    ("Uses of force by district", lambda c, p, d: figures.force_by_district(c, p), True),
-    ("Uses of force by race", figures.force_by_race, False),
-)
-CRIME_CHARTS: tuple[tuple[str, Builder, bool], ...] = (
-    ("Crime by offence", lambda c, p, d: figures.crime_trend(c, d), False),
-    ("Crime by district this quarter", lambda c, p, d: figures.crime_districts_quarter(c, p), True),
-    ("Crime by district", lambda c, p, d: figures.crime_by_district(c), True),
-    ("Crime concentration", lambda c, p, d: figures.crime_concentration(c, p), True),
-)
-
-
 @get("/stops", sync_to_thread=False)
 def stops(
     request: AnyRequest,
@@ -165,8 +136,8 @@ def stops(
     period: FromQuery[str | None] = None,
     district: FromQuery[str | None] = None,
 ) -> Response[bytes]:
-    """Stops: trend, districts, race, outcomes, searches and stops with no enforcement
-    action."""
+    """Stops: trend, districts, race, outcomes, searches, reasons by race, sex, age and
+    stops with no enforcement action."""
     return _dashboard(
         request,
         site,
@@ -176,7 +147,7 @@ def stops(
         "privacy-protected estimate with its 95% interval.",
         period=period,
         district=district,
-        build=STOPS_CHARTS,
+        build=views.STOPS,
     )
 
 
@@ -196,7 +167,7 @@ def crime(
         lede="Crimes reported to the police, by offence and district, month by month.",
         period=period,
         district=district,
-        build=CRIME_CHARTS,
+        build=views.CRIME,
     )
 
 
@@ -207,7 +178,7 @@ def force(
     period: FromQuery[str | None] = None,
     district: FromQuery[str | None] = None,
 ) -> Response[bytes]:
-    """Use of force: the quarterly trend, by district and by the person's race."""
+    """Use of force: the quarterly trend, by district, by the person's race and by type."""
     return _dashboard(
         request,
         site,
@@ -217,5 +188,5 @@ def force(
         "person's race: every number is a privacy-protected estimate with its 95% interval.",
         period=period,
         district=district,
-        build=FORCE_CHARTS,
+        build=views.FORCE,
     )

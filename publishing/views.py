@@ -1,0 +1,65 @@
+"""The charts of each view, in order: one list per view, drawn by the site's dashboards and
+by the quarterly report alike, so both show the same figures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from publishing import breakdowns, figures
+from publishing.catalog import Catalog
+from publishing.charts import Chart
+from publishing.definitions import NO_ENFORCEMENT_SHARE
+
+Builder = Callable[[Catalog, str, str | None], Chart | None]
+
+
+@dataclass(frozen=True)
+class ViewChart:
+    """One chart of a view: what it shows (for "... is not in the released tables"), how
+    it is built for a quarter and a district (None: city-wide), and whether it exists only
+    city-wide."""
+
+    what: str
+    build: Builder
+    city_only: bool = False
+
+
+STOPS = (
+    ViewChart("The monthly trend of stops", lambda c, p, d: figures.stops_trend(c, d)),
+    ViewChart("The district map", lambda c, p, d: figures.district_map(c, p), True),
+    ViewChart("Stops per 1,000 residents", lambda c, p, d: figures.district_rates(c, p), True),
+    ViewChart("Stops by race", figures.stops_by_race),
+    ViewChart("Stops by outcome", figures.stops_by_outcome),
+    ViewChart("Search and hit rates", figures.search_rates),
+    ViewChart(
+        "Reasons for stops by race",
+        lambda c, p, d: breakdowns.stop_reasons_by_race(c, p),
+        True,
+    ),
+    ViewChart("Stops by sex", lambda c, p, d: breakdowns.stops_by_sex(c, p), True),
+    ViewChart("Stops by age", lambda c, p, d: breakdowns.stops_by_age(c, p), True),
+    ViewChart(f"The {NO_ENFORCEMENT_SHARE.lower()}", lambda c, p, d: figures.no_action_share(c, d)),
+)
+FORCE = (
+    ViewChart("The quarterly trend of uses of force", lambda c, p, d: figures.force_trend(c, d)),
+    ViewChart("Uses of force by district", lambda c, p, d: figures.force_by_district(c, p), True),
+    ViewChart("Uses of force by race", figures.force_by_race),
+    ViewChart("Uses of force by type", lambda c, p, d: breakdowns.force_by_type(c, p), True),
+)
+CRIME = (
+    ViewChart("Crime by offence", lambda c, p, d: figures.crime_trend(c, d)),
+    ViewChart(
+        "Crime by district this quarter",
+        lambda c, p, d: figures.crime_districts_quarter(c, p),
+        True,
+    ),
+    ViewChart("Crime by district", lambda c, p, d: figures.crime_by_district(c), True),
+    ViewChart("Crime concentration", lambda c, p, d: figures.crime_concentration(c, p), True),
+)
+
+
+def city_charts(catalog: Catalog, period: str, view: tuple[ViewChart, ...]) -> tuple[Chart, ...]:
+    """A view's city-wide charts for a quarter, those its release's tables allow."""
+    built = (chart.build(catalog, period, None) for chart in view)
+    return tuple(chart for chart in built if chart is not None)
