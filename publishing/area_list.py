@@ -11,16 +11,15 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from publishing.catalog import AreaInfo, Catalog
+from publishing.catalog import AREA_LEVELS, AreaInfo, Catalog
 from publishing.csvfiles import TEXT, csv_bytes
 
-LEVEL_ORDER = ("city", "district", "beat")
 COLUMNS = ("code", "level", "name", "parent_code", "population")
 
 
 def listed(catalog: Catalog) -> list[AreaInfo]:
     """Every declared area: the city, then districts, then beats, each by code."""
-    return [area for level in LEVEL_ORDER for area in catalog.areas_at(level)]
+    return [area for level in AREA_LEVELS for area in catalog.areas_at(level)]
 
 
 def area_record(area: AreaInfo) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from publishing.models import (
     PrivacyAudit,
     PublicRevision,
     Release,
+    ReleaseArea,
 )
 from publishing.profile import DepartmentProfile, read_profile
 from publishing.releases import TableContent, read_release
@@ -36,6 +37,7 @@ from publishing.statement import BudgetStatement
 from publishing.vocabularies import Vocabulary, declared
 
 Derived = TypeVar("Derived")
+AREA_LEVELS = ("city", "district", "beat")  # the order areas are listed in
 
 
 @dataclass(frozen=True)
@@ -233,6 +235,23 @@ class Catalog:
                     raise KeyError(release_id)
                 self._tables[release_id] = {t.name: published_table(t) for t in content.tables}
             return self._tables[release_id]
+
+    def frozen_areas(self, release_id: str) -> list[AreaInfo]:
+        """The areas as they stood when a release was written (without boundaries), the
+        city first, then districts, then beats, each by code; empty for a release written
+        before areas were kept with releases."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(
+                    ReleaseArea.code,
+                    ReleaseArea.level,
+                    ReleaseArea.name,
+                    ReleaseArea.parent_code,
+                    ReleaseArea.population,
+                ).where(ReleaseArea.release_id == release_id)
+            ).all()
+        areas = [AreaInfo(*row, boundary=None) for row in rows]
+        return sorted(areas, key=lambda a: (AREA_LEVELS.index(a.level), a.code))
 
     def derived(self, key: tuple[str, ...], compute: Callable[[], Derived]) -> Derived:
         """What ``compute`` derives from released tables, computed once per ``key`` (which

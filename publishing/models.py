@@ -125,6 +125,23 @@ class ReleaseTable(PublicBase):
     delta: Mapped[float] = mapped_column(Float)
 
 
+class ReleaseArea(PublicBase):
+    """The declared areas as they stood when a release was written: the codes its tables
+    use with their names, frozen with the release (its ``areas.csv``), while the site's
+    area list follows renames."""
+
+    __tablename__ = "release_areas"
+
+    release_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    level: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    parent_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    population: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
 class ReleaseCell(PublicBase):
     """One published number with its 95% interval and the signed noisy value it came from."""
 

@@ -26,7 +26,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
-from publishing.catalog import PublishedCell, PublishedTable, ReleaseInfo
+from publishing.area_list import COLUMNS as AREA_COLUMNS
+from publishing.area_list import areas_csv
+from publishing.catalog import AreaInfo, PublishedCell, PublishedTable, ReleaseInfo
 from publishing.csvfiles import TEXT, csv_bytes
 from publishing.labels import label
 from publishing.vocabularies import Vocabulary, declared
@@ -472,10 +474,15 @@ def _resource(table: PublishedTable, vocabularies: Mapping[str, str]) -> dict[st
     }
 
 
-def datapackage(release: ReleaseInfo, tables: Mapping[str, PublishedTable]) -> dict[str, Any]:
+def datapackage(
+    release: ReleaseInfo,
+    tables: Mapping[str, PublishedTable],
+    areas: Sequence[AreaInfo] = (),
+) -> dict[str, Any]:
     """The Frictionless Data Package (v1) descriptor of a release's open data: one tabular
     resource per table (``tables/NAME.csv``, by table name), with its schema, the field
-    descriptions of the data dictionary, and the tables' dimensions as primary keys."""
+    descriptions of the data dictionary, and the tables' dimensions as primary keys; the
+    codes; and the areas frozen with the release, where it has them (``areas.csv``)."""
     sources = {table.source for table in tables.values()}
     nouns = [noun for source, noun in SOURCE_NOUNS.items() if source in sources]
     nouns += sorted(f"{source} records" for source in sources - set(SOURCE_NOUNS))
@@ -515,15 +522,24 @@ def datapackage(release: ReleaseInfo, tables: Mapping[str, PublishedTable]) -> d
         "resources": [
             *(_resource(table, dict(statement.vocabularies)) for table in _by_name(tables)),
             _codes_resource(),
+            *([_areas_resource()] if areas else []),
         ],
     }
 
 
-def datapackage_json(release: ReleaseInfo, tables: Mapping[str, PublishedTable]) -> bytes:
+def datapackage_json(
+    release: ReleaseInfo,
+    tables: Mapping[str, PublishedTable],
+    areas: Sequence[AreaInfo] = (),
+) -> bytes:
     """``datapackage.json`` as written with the open data and served by the site: the same
     bytes (UTF-8, keys sorted, two-space indents, a final newline)."""
     package = json.dumps(
-        datapackage(release, tables), indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False
+        datapackage(release, tables, areas),
+        indent=2,
+        sort_keys=True,
+        ensure_ascii=False,
+        allow_nan=False,
     )
     return (package + "\n").encode("utf-8")
 
@@ -553,19 +569,61 @@ def _codes_resource() -> dict[str, Any]:
     }
 
 
+def _areas_resource() -> dict[str, Any]:
+    """The data package's resource for ``areas.csv``: the areas as they stood when the
+    release was written."""
+    described = {
+        "code": "The area's code, as the tables' district and beat columns use it.",
+        "level": "city, district or beat.",
+        "name": "The area's name when the release was written.",
+        "parent_code": "The code of the area it lies in (empty for the city).",
+        "population": "Residents, where the department declared them (empty otherwise).",
+    }
+    return {
+        "name": "areas",
+        "path": "areas.csv",
+        "profile": "tabular-data-resource",
+        "format": "csv",
+        "mediatype": "text/csv",
+        "encoding": "utf-8",
+        "title": "Areas",
+        "description": (
+            "The city, its districts and beats as declared when the release was written: "
+            "every area code the tables use, with its name and the area it lies in. The "
+            "portal's current list (/areas.csv, /areas.geojson) follows later renames."
+        ),
+        "schema": {
+            "fields": [
+                {
+                    "name": column,
+                    "type": "integer" if column == "population" else "string",
+                    "description": described[column],
+                }
+                for column in AREA_COLUMNS
+            ],
+            "primaryKey": ["code"],
+        },
+    }
+
+
 def _write(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
 
 
 def open_data_files(
-    release: ReleaseInfo, tables: Mapping[str, PublishedTable]
+    release: ReleaseInfo,
+    tables: Mapping[str, PublishedTable],
+    areas: Sequence[AreaInfo] = (),
 ) -> Iterable[tuple[str, bytes]]:
     """Every open-data file of a release as (relative path, bytes): ``datapackage.json``,
-    ``data-dictionary.csv``, and ``tables/NAME.csv`` and ``tables/NAME.json`` per table."""
-    yield "datapackage.json", datapackage_json(release, tables)
+    ``data-dictionary.csv``, ``codes.csv``, ``areas.csv`` where the release has its areas,
+    and ``tables/NAME.csv`` and ``tables/NAME.json`` per table."""
+    yield "datapackage.json", datapackage_json(release, tables, areas)
     yield "data-dictionary.csv", data_dictionary_csv(tables, dict(release.statement.vocabularies))
     yield "codes.csv", codes_csv(tables)
+    if areas:
+        yield "areas.csv", areas_csv(areas)
     for table in _by_name(tables):
         name = _checked_name(table)
         yield f"tables/{name}.csv", table_csv(release, table)
@@ -573,12 +631,15 @@ def open_data_files(
 
 
 def write_open_data(
-    release: ReleaseInfo, tables: Mapping[str, PublishedTable], directory: Path
+    release: ReleaseInfo,
+    tables: Mapping[str, PublishedTable],
+    directory: Path,
+    areas: Sequence[AreaInfo] = (),
 ) -> Path:
     """Write a release's open data into ``directory`` (created if needed; files already
     there with the same names are replaced, others are left alone) and return the path of
     its ``datapackage.json``."""
-    files = list(open_data_files(release, tables))  # every check passes before any write
+    files = list(open_data_files(release, tables, areas))  # every check passes before any write
     for relative, content in files:
         _write(directory / relative, content)
     return directory / "datapackage.json"

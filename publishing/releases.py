@@ -13,10 +13,10 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, literal, select
 from sqlalchemy.exc import DBAPIError
 
-from publishing.models import Release, ReleaseCell, ReleaseTable
+from publishing.models import Area, Release, ReleaseArea, ReleaseCell, ReleaseTable
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,19 @@ def write_release(public: Engine, content: ReleaseContent, *, created_at: dateti
             for i, cell in enumerate(table.cells)
         ]
         _write_cells(connection, rows)
+        _freeze_areas(connection, release_id)
     return release_id
+
+
+def _freeze_areas(connection: Connection, release_id: str) -> None:
+    """Keep the declared areas as they stand now with the release (in its transaction)."""
+    columns = (Area.code, Area.level, Area.name, Area.parent_code, Area.population)
+    connection.execute(
+        insert(ReleaseArea).from_select(
+            ["release_id", "code", "level", "name", "parent_code", "population"],
+            select(literal(release_id), *columns),
+        )
+    )
 
 
 _CELL_COLUMNS = (

@@ -100,6 +100,10 @@ def test_a_running_site_shows_a_renamed_area_and_a_moved_focus_area(
     with TestClient(create_app(settings)) as client:
         assert district in client.get("/stops?district=d2").text  # now a kept answer
         before = client.get("/focus-areas").text
+        latest = client.get("/api/v1/releases/latest", follow_redirects=True).json()["release"][
+            "id"
+        ]
+        frozen = client.get(f"/releases/{latest}/areas.csv").text
 
         with public.begin() as connection:
             connection.execute(text("UPDATE areas SET name = 'Harbour Flats' WHERE code = 'd2'"))
@@ -110,6 +114,11 @@ def test_a_running_site_shows_a_renamed_area_and_a_moved_focus_area(
 
         renamed = wait_for(client, "/stops?district=d2", lambda page: "Harbour Flats" in page)
         after = wait_for(client, "/focus-areas", lambda page: page != before)
+        listed = client.get("/areas.csv").text
+        still = client.get(f"/releases/{latest}/areas.csv").text
     public.dispose()
     assert district not in renamed
+    # The release's own areas file keeps the names it was written with; the list follows.
+    assert f"d2,district,{district}," in frozen and still == frozen
+    assert "d2,district,Harbour Flats," in listed and f"d2,district,{district}," not in listed
     assert f"<td>{moved}</td>" in after and f"<td>{start}</td>" not in after

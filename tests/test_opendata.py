@@ -27,7 +27,8 @@ from privacy.release.policy import (
 )
 from privacy.schema import FieldType, fields_of
 from privacy.synth import generate_city
-from publishing.catalog import PublishedCell, PublishedTable, ReleaseInfo, load_catalog
+from publishing import area_list
+from publishing.catalog import AreaInfo, PublishedCell, PublishedTable, ReleaseInfo, load_catalog
 from publishing.opendata import (
     DictionaryEntry,
     UndescribedColumn,
@@ -410,6 +411,20 @@ def test_the_files_written(tmp_path: Path) -> None:
     assert json.loads(files["datapackage.json"]) == datapackage(RELEASE, TABLES)
 
 
+def test_a_release_without_its_areas_keeps_the_package_it_always_had() -> None:
+    # Releases written before areas were kept with them: their files never change.
+    frozen = [AreaInfo("city", "city", "Riverton", None, 1000, None)]
+    without = datapackage(RELEASE, TABLES)
+    with_areas = datapackage(RELEASE, TABLES, frozen)
+
+    assert [r["name"] for r in without["resources"]][-1] == "codes"
+    assert with_areas["resources"][:-1] == without["resources"]
+    assert with_areas["resources"][-1]["path"] == "areas.csv"
+    assert [f["name"] for f in with_areas["resources"][-1]["schema"]["fields"]] == list(
+        area_list.COLUMNS
+    )
+
+
 def test_the_same_release_always_writes_the_same_bytes(tmp_path: Path) -> None:
     write_open_data(RELEASE, TABLES, tmp_path / "first")
     # The tables handed over in another order make no difference.
@@ -446,10 +461,12 @@ def test_a_real_release_of_the_synthetic_city_exports_valid_open_data(
     assert release is not None
     tables = catalog.tables(release.id)
 
-    report = frictionless.validate(write_open_data(release, tables, tmp_path / "open"))
+    areas = catalog.frozen_areas(release.id)
+    report = frictionless.validate(write_open_data(release, tables, tmp_path / "open", areas))
 
     assert report.valid, report.flatten(["type", "note"])
-    assert report.stats["tasks"] == len(tables) + 1  # and the codes
+    assert report.stats["tasks"] == len(tables) + 2  # and the codes and the areas
+    assert [a.code for a in areas] == [a.code for a in area_list.listed(catalog)]
     assert str(release.budget_statement["words"]) in datapackage(release, tables)["description"]
 
 

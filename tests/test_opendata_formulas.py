@@ -22,6 +22,7 @@ from privacy.ingest import ingest_file, load_mapping
 from privacy.release.build import build_release
 from privacy.release.policy import load_policy
 from privacy.synth import generate_city
+from publishing.area_list import areas_csv
 from publishing.catalog import PublishedCell, load_catalog
 from publishing.csvfiles import csv_bytes, csv_text
 from publishing.models import Area
@@ -137,8 +138,12 @@ def test_a_release_over_areas_named_like_formulas_writes_them_as_text(
             text = row[:keys]
             assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in text)
     assert {"'" + code for code in FORMULAS} <= seen
-    report = frictionless.validate(write_open_data(release, tables, tmp_path / "open"))
+    areas = catalog.frozen_areas(release.id)
+    names = {row[0]: row[2] for row in read_csv(areas_csv(areas))[1:]}
+    assert names[csv_text(district)] == "'=1+1"
+    report = frictionless.validate(write_open_data(release, tables, tmp_path / "open", areas))
     assert report.valid, report.flatten(["type", "note"])
+    assert "areas" in {task.name for task in report.tasks}
 
 
 @settings(max_examples=300, deadline=None)

@@ -270,8 +270,11 @@ def test_every_open_data_file_the_site_serves_is_the_written_one_byte_for_byte(
 ) -> None:
     release = catalog.current[catalog.periods[-1]]
     tables = catalog.tables(release.id)
-    written = dict(opendata.open_data_files(release, tables))
-    opendata.write_open_data(release, tables, tmp_path)
+    areas = catalog.frozen_areas(release.id)
+    written = dict(opendata.open_data_files(release, tables, areas))
+    opendata.write_open_data(release, tables, tmp_path, areas)
+
+    assert {"datapackage.json", "codes.csv", "areas.csv"} <= set(written)
 
     for relative, content in written.items():
         served = client.get(f"/releases/{release.id}/{relative}")

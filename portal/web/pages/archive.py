@@ -13,7 +13,7 @@ from litestar.params import FromPath
 
 from portal.web.cache import CachedBody
 from portal.web.state import SiteState
-from publishing import opendata
+from publishing import area_list, opendata
 from publishing.artifacts import list_artifacts
 from publishing.catalog import Catalog, PublishedTable, ReleaseInfo
 from publishing.definitions import headline_definitions
@@ -84,6 +84,7 @@ def release_page(
                 release=release,
                 statement=release.statement,
                 tables=tables,
+                with_areas=bool(catalog.frozen_areas(release.id)),
                 reports=[
                     a
                     for a in list_artifacts(site.engine)
@@ -146,7 +147,9 @@ def datapackage(
     def render(catalog: Catalog) -> CachedBody:
         # Resource paths are relative to this file's URL, as the spec says.
         return CachedBody.of(
-            opendata.datapackage_json(release, catalog.tables(release.id)),
+            opendata.datapackage_json(
+                release, catalog.tables(release.id), catalog.frozen_areas(release.id)
+            ),
             "application/json",
             immutable=True,
         )
@@ -219,6 +222,31 @@ def codes_csv(
         )
 
     return site.cached(f"codes-csv:{release.id}", render).respond(request)
+
+
+@get("/releases/{release_id:str}/areas.csv", sync_to_thread=False)
+def release_areas_csv(
+    release_id: FromPath[str], request: AnyRequest, site: NamedDependency[SiteState]
+) -> Response[bytes]:
+    """The areas as they stood when the release was written, as CSV (404 for a release
+    written before areas were kept with releases)."""
+    release = find_release(site.catalog(), release_id)
+
+    def render(catalog: Catalog) -> CachedBody:
+        areas = catalog.frozen_areas(release.id)
+        if not areas:
+            raise NotFoundException(
+                f"release {release.id[:12]} was written before areas were kept with "
+                "releases; the current areas are at /areas.csv"
+            )
+        return CachedBody.of(
+            area_list.areas_csv(areas),
+            "text/csv",
+            immutable=True,
+            headers=_attachment(release, "areas.csv"),
+        )
+
+    return site.cached(f"areas-csv:{release.id}", render).respond(request)
 
 
 def _attachment(release: ReleaseInfo, name: str) -> tuple[tuple[str, str], ...]:
