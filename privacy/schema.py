@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from privacy import vocabulary as v
 from publishing import vocabularies
+from publishing import vocabularies as shipped
 
 
 class FieldType(StrEnum):
@@ -120,6 +121,18 @@ FORCE_FIELDS = (
     _F("lng", _T.FLOAT),
 )
 
+# The race and ethnic groups an area's population may be given in: the codes of every
+# vocabulary of subject_race (US race, the census's ethnic groups), so that a department's
+# stops by race can be read per resident of the group.
+POPULATION_GROUPS = tuple(
+    dict.fromkeys(
+        code
+        for family in (shipped.US_RACE, shipped.ETHNIC_GROUPS)
+        for code in family.codes
+        if code != v.UNKNOWN
+    )
+)
+
 AREA_FIELDS = (
     _F("code", _T.ID, required=True, description="area code, unique within its level"),
     _F("level", _T.CATEGORY, v.AREA_LEVEL, required=True),
@@ -127,6 +140,14 @@ AREA_FIELDS = (
     _F("parent", _T.AREA, description="code of the enclosing area (none for the city)"),
     _F("population", _T.INT, description="residents, where known"),
     _F("boundary", _T.TEXT, description="GeoJSON geometry (Polygon or MultiPolygon)"),
+    *(
+        _F(
+            f"population_{group}",
+            _T.INT,
+            description=f"residents of the race or ethnic group {group}, where known",
+        )
+        for group in POPULATION_GROUPS
+    ),
 )
 
 FOCUS_AREA_FIELDS = (

@@ -30,6 +30,7 @@ def area_record(area: AreaInfo) -> dict[str, Any]:
         "name": area.name,
         "parent_code": area.parent,
         "population": area.population,
+        "population_by_race": area.population_by_race,
     }
 
 

@@ -130,3 +130,75 @@ def force_by_type(catalog: Catalog, period: str) -> Chart | None:
         of="type",
         unit="uses of force",
     )
+
+
+def residents_by_race(catalog: Catalog) -> tuple[dict[str, int], str]:
+    """The city's residents by race or ethnic group, from the declared areas: the city's
+    own figures if it has them, else the sum over the districts or else the beats that have
+    them; with the words that say where they come from ("84 of 87 beats"). Empty when no
+    area gives them."""
+    for level in ("city", "district", "beat"):
+        areas = catalog.areas_at(level)
+        given = [a for a in areas if a.population_by_race]
+        if not given:
+            continue
+        residents: dict[str, int] = {}
+        for area in given:
+            for group, count in area.population_by_race.items():
+                residents[group] = residents.get(group, 0) + count
+        source = "the city's" if level == "city" else f"{len(given)} of {len(areas)} {level}s'"
+        return residents, f"{source} declared populations"
+    return {}, ""
+
+
+def per_resident_by_race(catalog: Catalog, period: str) -> Groups:
+    """Stops and searches per 1,000 residents of each race the areas give residents for
+    (the city-wide tables over those residents, a known constant)."""
+    residents, _ = residents_by_race(catalog)
+    groups: Groups = []
+    for name, what in (("stops_by_race", "Stops"), ("searches_by_race", "Searches")):
+        table = catalog.table(period, name)
+        if table is None or not residents:
+            continue
+        series = [
+            (label(race), scaled(estimate, 1000 / residents[race]))
+            for race, estimate in category_totals(table, "subject_race")
+            if residents.get(race)
+        ]
+        if series:
+            groups.append((f"{what} per 1,000 residents", series))
+    return groups
+
+
+def rates_by_race(catalog: Catalog, period: str) -> Chart | None:
+    """Stops and searches per 1,000 residents of each race, where the areas carry the
+    city's population by race."""
+    groups = per_resident_by_race(catalog, period)
+    if not groups:
+        return None
+    _, source = residents_by_race(catalog)
+    noun = catalog.vocabulary("subject_race", period).noun
+    where = catalog.place(None)
+    shown = {race for _, series in groups for race, _ in series}
+    missing = [
+        label(code)
+        for code in catalog.vocabulary("subject_race", period).codes
+        if label(code) not in shown and code != "unknown"
+    ]
+    left_out = (
+        f" Groups without residents in them ({', '.join(missing)}) are left out, as are "
+        "stops whose race was not recorded."
+        if missing
+        else " Stops whose race was not recorded are left out."
+    )
+    return bar_chart(
+        "race-rates",
+        f"Stops and searches per 1,000 residents by {noun}, {where}, {period}",
+        f"Stops and searches in {where} in {period} per 1,000 residents of each {noun}, "
+        f"with 95% intervals; residents from {source} by {noun}.{left_out} Residents are "
+        "where people live, not who passes through, so a rate can count visitors too.",
+        "per 1,000 residents",
+        groups,
+        digits=1,
+        category_title=noun,
+    )

@@ -162,6 +162,8 @@ class AreaInfo:
     parent: str | None
     population: int | None
     boundary: dict[str, Any] | None
+    # Residents by race or ethnic group (subject_race codes), where declared.
+    population_by_race: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -366,6 +368,7 @@ def load_catalog(engine: Engine) -> Catalog:
                 a.parent_code,
                 a.population,
                 json.loads(a.boundary) if a.boundary else None,
+                json.loads(a.population_by_race) if a.population_by_race else {},
             )
             for a in connection.execute(select(Area))
         }

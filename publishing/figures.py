@@ -185,8 +185,13 @@ def stops_by_race(catalog: Catalog, period: str, district: str | None) -> Chart 
         "stops-race",
         f"Stops by {noun}, {where}, {period}",
         f"Stops in {where} in {period} by the {noun} officers recorded for the "
-        f"person stopped. Population by {noun} is not in the reference data, so "
-        "rates per resident are shown by district only.",
+        f"person stopped. "
+        + (
+            f"Rates per 1,000 residents of each {noun} are shown city-wide."
+            if any(a.population_by_race for a in catalog.areas.values())
+            else f"Population by {noun} is not in the reference data, so rates per "
+            "resident are shown by district only."
+        ),
         "stops",
         [("Stops", bars)],
         category_title=noun,

@@ -60,6 +60,8 @@ class Area(PublicBase):
     )
     population: Mapped[int | None] = mapped_column(Integer, nullable=True)
     boundary: Mapped[str | None] = mapped_column(Text, nullable=True)  # GeoJSON geometry
+    # Residents by race or ethnic group, where declared: JSON {"black": 1234, ...}.
+    population_by_race: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class FocusArea(PublicBase):

@@ -23,12 +23,23 @@ class ViewChart:
     what: str
     build: Builder
     city_only: bool = False
+    missing: str = "is not in the released tables for this selection"  # when not drawn
+
+    def missing_note(self) -> str:
+        """The sentence shown where the chart cannot be drawn."""
+        return f"{self.what} {self.missing}."
 
 
 STOPS = (
     ViewChart("The monthly trend of stops", lambda c, p, d: figures.stops_trend(c, d)),
     ViewChart("The district map", lambda c, p, d: figures.district_map(c, p), True),
     ViewChart("Stops per 1,000 residents", lambda c, p, d: figures.district_rates(c, p), True),
+    ViewChart(
+        "Stops and searches per 1,000 residents by race",
+        lambda c, p, d: breakdowns.rates_by_race(c, p),
+        True,
+        "need the areas' residents by race, which the department has not declared",
+    ),
     ViewChart("Stops by race", figures.stops_by_race),
     ViewChart("Stops by outcome", figures.stops_by_outcome),
     ViewChart("Search and hit rates", figures.search_rates),

@@ -50,7 +50,7 @@ def write_csv(
         writer = csv.writer(handle)
         writer.writerow(header)
         for row in rows:
-            writer.writerow([row[h] for h in header] if isinstance(row, dict) else row)
+            writer.writerow([row.get(h, "") for h in header] if isinstance(row, dict) else row)
     return path
 
 
@@ -59,7 +59,12 @@ def write_stops(path: Path, rows: Iterable[dict[str, str] | list[str]]) -> Path:
     return write_csv(path, STOP_HEADER, rows)
 
 
-AREAS_HEADER = ["code", "level", "name", "parent", "population", "boundary"]
+# The synthetic city's areas also give residents by race (blank here: none declared).
+RACE_COLUMNS = [
+    f"population_{group}"
+    for group in ("asian_pacific_islander", "black", "hispanic", "white", "other")
+]
+AREAS_HEADER = ["code", "level", "name", "parent", "population", "boundary", *RACE_COLUMNS]
 SQUARE = (
     '{"type": "Polygon", "coordinates": '
     "[[[-93.3, 44.9], [-93.2, 44.9], [-93.2, 45.0], [-93.3, 44.9]]]}"

@@ -3,6 +3,7 @@ estimate against the synthetic city's known truth, and the Minneapolis files end
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import math
 from datetime import date
@@ -25,11 +26,17 @@ from publishing.analysis.focus import (
     evaluate,
 )
 from publishing.analysis.windows import before_and_after
-from publishing.breakdowns import stop_reasons_by_race, stops_by_age, stops_by_sex
+from publishing.breakdowns import (
+    per_resident_by_race,
+    rates_by_race,
+    stop_reasons_by_race,
+    stops_by_age,
+    stops_by_sex,
+)
 from publishing.catalog import load_catalog
 from publishing.charts import at_least_zero, bar_chart, fmt, interval_text, signed, trend_chart
 from publishing.estimates import Estimate, ratio
-from publishing.figures import no_action_share, search_rates
+from publishing.figures import category_totals, no_action_share, search_rates
 from publishing.headlines import Headline
 from tests.conftest import shared_file
 
@@ -179,6 +186,24 @@ def test_minneapolis_2017_through_ingest_release_and_analyses(
     sexes = stops_by_sex(catalog, "2017Q2")
     assert sexes is not None and sexes.figure.data[0].x == ("Female", "Male", "Not recorded")
     assert stops_by_age(catalog, "2017Q2") is None
+    # Residents by race: the demographics file's shares of white and black residents.
+    with shared_file("minneapolis", "mpls_neighborhood_demographics_2015.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    residents = {
+        group: sum(round(float(r["population"]) * float(r[group])) for r in rows)
+        for group in ("white", "black")
+    }
+    per_resident = dict(per_resident_by_race(catalog, "2017Q2"))
+    stops_by_group = dict(category_totals(catalog.table("2017Q2", "stops_by_race"), "subject_race"))
+    assert [race for race, _ in per_resident["Stops per 1,000 residents"]] == ["Black", "White"]
+    for (race, rate), group in zip(
+        per_resident["Stops per 1,000 residents"], ("black", "white"), strict=True
+    ):
+        assert rate.value == pytest.approx(1000 * stops_by_group[group].value / residents[group]), (
+            race
+        )
+    drawn = rates_by_race(catalog, "2017Q2")
+    assert drawn is not None and "84 of 87 beats" in drawn.sentence
 
 
 def test_a_figure_is_never_shown_below_zero() -> None:

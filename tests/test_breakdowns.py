@@ -4,6 +4,7 @@ and checked against its records."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from portal.settings import Settings
 from portal.stores import internal_engine
 from portal.web.app import create_app
 from privacy.vocabulary import REASON
+from publishing import breakdowns, views
 from publishing.breakdowns import reason_shares_by_race
 from publishing.catalog import Catalog
 from publishing.labels import label
@@ -83,6 +85,7 @@ def test_the_stops_page_shows_the_breakdowns_city_wide_only(client: TestClient) 
     district = client.get(f"/stops?period={PERIOD}&district=d3").text
 
     assert [t for t in chart_titles(city) if "race" in t or "sex" in t or "age" in t] == [
+        f"Stops and searches per 1,000 residents by race, Riverton, {PERIOD}",
         f"Stops by race, Riverton, {PERIOD}",
         f"Search and hit rates by race, Riverton, {PERIOD}",
         f"Reasons for stops by race, Riverton, {PERIOD}",
@@ -90,8 +93,30 @@ def test_the_stops_page_shows_the_breakdowns_city_wide_only(client: TestClient) 
         f"Stops by age, Riverton, {PERIOD}",
     ]
     assert "the percentage of that group&#39;s stops made for each reason" in city
-    assert not any("Reasons" in t or "sex" in t or "age" in t for t in chart_titles(district))
+    assert not any(
+        "Reasons" in t or "sex" in t or "age" in t or "residents by race" in t
+        for t in chart_titles(district)
+    )
     assert "not in the released tables" not in district
+    assert "residents from the city&#39;s declared populations by race" in city
+
+
+def test_without_residents_by_race_the_rates_are_said_to_need_them(catalog: Catalog) -> None:
+    without = dataclasses.replace(
+        catalog,
+        areas={
+            code: dataclasses.replace(area, population_by_race={})
+            for code, area in catalog.areas.items()
+        },
+    )
+    chart = next(c for c in views.STOPS if "per 1,000 residents by race" in c.what)
+
+    assert breakdowns.rates_by_race(catalog, PERIOD) is not None
+    assert chart.build(without, PERIOD, None) is None
+    assert chart.missing_note() == (
+        "Stops and searches per 1,000 residents by race need the areas' residents by race, "
+        "which the department has not declared."
+    )
 
 
 def test_the_force_page_shows_uses_of_force_by_type(client: TestClient) -> None:  # type: ignore[type-arg]

@@ -117,6 +117,8 @@ CLAIMS: dict[str, tuple[str, ...]] = {
     "contacts-text": (
         "tests/test_analyses.py::test_a_hit_rate_ratio_by_the_delta_method",
         "tests/test_policy.py::test_the_quarterly_policy_has_the_promised_tables",
+        "tests/test_breakdowns.py::test_each_groups_reasons_match_its_records",
+        "tests/test_analyses.py::test_minneapolis_2017_through_ingest_release_and_analyses",
     ),
     "data-text": (
         "tests/test_site.py::test_a_table_downloads_as_csv_and_json_exactly_as_exported",

@@ -219,7 +219,7 @@ def test_every_chart_has_a_sentence_a_figure_and_a_data_table(client: TestClient
     html = client.get("/stops").text
 
     charts = re.findall(r'<figure class="chart".*?</figure>', html, flags=re.S)
-    assert len(charts) == 10
+    assert len(charts) == 11
     for chart in charts:
         assert '<p class="sentence">' in chart
         figure = json.loads(

@@ -74,7 +74,9 @@ def test_what_is_not_recorded_is_withheld_or_a_structural_zero(sparse: Stores) -
     statement = catalog.current["2023Q2"].budget_statement
     assert {w["table"] for w in statement["withheld"]} == {
         "stops_by_district_reason",
+        "stops_by_reason_race",
         "force_by_district_race",
+        "force_by_type",
         "incidents_by_month_beat_offense",
     }
     assert catalog.table("2023Q2", "force_by_district_race") is None

@@ -69,6 +69,7 @@ class AreaRecord:
     name: str
     parent_code: str | None
     population: int | None
+    population_by_race: dict[str, int]  # residents by race or ethnic group, where declared
 
 
 @get("/areas", sync_to_thread=False, responses=body_and_errors(list[AreaRecord], 400))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import math
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from privacy import vocabulary as v
 from privacy.ingest.coordinates import projection
-from privacy.ingest.mapping import JOIN, FieldRule, Mapping
+from privacy.ingest.mapping import JOIN, PRODUCT, FieldRule, Mapping
 from privacy.ingest.safety import (
     area_code_reason,
     holds_area_code,
@@ -276,6 +277,8 @@ class RowConverter:
                 return separator.join(str(value) for value in found)
 
             return joined
+        if rule.combine == PRODUCT:
+            return _compile_product(rule, [(c, self.index[c]) for c in rule.columns], nulls)
         readers = [
             _compile_category(
                 replace(rule, values=column_table(rule, column)), column, self.index[column], nulls
@@ -572,6 +575,33 @@ def _compile_number(rule: FieldRule, column: str, at: int, nulls: frozenset[str]
                 raise FieldError(column, raw, "not a whole non-negative number")
             return int(number)
         return number
+
+    return read
+
+
+def _compile_product(
+    rule: FieldRule, columns: list[tuple[str, int]], nulls: frozenset[str]
+) -> FieldFn:
+    """The product of several number columns (a share times a total), rounded to a whole
+    number for a whole-number field; blank where any of them is blank."""
+    factors = [
+        _compile_number(
+            replace(rule, target=replace(rule.target, type=FieldType.FLOAT)), c, at, nulls
+        )
+        for c, at in columns
+    ]
+    integer = rule.target.type is FieldType.INT
+    column = "*".join(c for c, _ in columns)
+
+    def read(row: Sequence[str]) -> Value:
+        found = [factor(row) for factor in factors]
+        numbers = [value for value in found if isinstance(value, float)]
+        if len(numbers) < len(found):
+            return None  # a blank factor: blank as a whole (an error if required)
+        product = math.prod(numbers)
+        if product < 0:
+            raise FieldError(column, " ".join(str(x) for x in numbers), "a negative product")
+        return round(product) if integer else product
 
     return read
 

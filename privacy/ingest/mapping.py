@@ -41,6 +41,9 @@ SHIPPED_DIR = Path(__file__).resolve().parent.parent / "mappings"
 TRANSFORMS = ("slug", "lower", "upper", "strip-zeros", "zero-pad-6", "zero-pad-8")
 COMBINES = ("any", "most_severe", "first")  # for coded fields read from several columns
 JOIN = "join"  # for an id or text read from several columns: joined with ``separator``
+# For a number read from several columns: their product, rounded for a whole number (a
+# group's share of an area's residents times its residents).
+PRODUCT = "product"
 DUPLICATES = ("error", "first")
 TAKES = ("date", "time", "all")  # the part of a cell a time field takes
 NUMERIC = ("age_band", "age_range")  # a numeric age, or a declared range such as "18-24"
@@ -492,7 +495,8 @@ def _parse_rule(
         and projection is None
     )
     textual = target.type in (FieldType.ID, FieldType.TEXT)
-    allowed = (JOIN,) if textual else COMBINES
+    numeric_target = target.type in (FieldType.INT, FieldType.FLOAT)
+    allowed = (JOIN,) if textual else (PRODUCT,) if numeric_target else COMBINES
     if several and combine not in allowed:
         raise fail(
             f"{where} reads several columns, so it needs combine = one of " + ", ".join(allowed)

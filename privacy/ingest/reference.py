@@ -18,6 +18,7 @@ from privacy.ingest.mapping import Mapping
 from privacy.ingest.reader import FileProblem
 from privacy.ingest.report import IngestRefused, IngestReport, Problem, file_label
 from privacy.ingest.rows import converted_chunks
+from privacy.schema import POPULATION_GROUPS
 from publishing.models import Area, FocusArea, FocusAreaBeat
 
 _PARENT_LEVEL = {"district": "city", "beat": "district"}
@@ -103,6 +104,17 @@ def _extra_area(area: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def population_by_race(area: dict[str, Any]) -> str | None:
+    """An area's residents by race or ethnic group as stored: JSON of the groups given
+    (codes in order), or None when none is."""
+    given = {
+        group: area[f"population_{group}"]
+        for group in POPULATION_GROUPS
+        if area.get(f"population_{group}") is not None
+    }
+    return json.dumps(given, sort_keys=True) if given else None
+
+
 def _check_areas(connection: Connection, areas: list[dict[str, Any]], report: IngestReport) -> None:
     levels = {code: level for code, level in connection.execute(select(Area.code, Area.level))}
     seen: dict[str, int] = {}
@@ -186,6 +198,7 @@ def _write_areas(connection: Connection, areas: list[dict[str, Any]], report: In
             "parent_code": area["parent"],
             "population": area["population"],
             "boundary": area["boundary"],
+            "population_by_race": population_by_race(area),
         }
         old = existing.get(area["code"])
         if old is None:

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from privacy.schema import POPULATION_GROUPS
+from publishing.vocabularies import US_RACE
+
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
@@ -169,12 +172,41 @@ def build_geography(rng: np.random.Generator) -> Geography:
     )
 
 
+def residents_by_race(geo: Geography) -> IntArray:
+    """Each beat's residents by race (beats x the population groups of the areas' schema):
+    its population split by its district's mix; the groups of other vocabularies are 0."""
+    mix = geo.race_mix[geo.beat_district]  # beats x known races, in vocabulary order
+    known = np.rint(geo.population[:, None] * mix).astype(np.int64)
+    extra = len(POPULATION_GROUPS) - known.shape[1]
+    return np.concatenate([known, np.zeros((known.shape[0], extra), np.int64)], axis=1)
+
+
+def _groups(residents: IntArray) -> list[str]:
+    """Residents by group as the CSV's cells: blank for a group the city does not use."""
+    return [
+        str(int(n)) if code in US_RACE.codes else ""
+        for code, n in zip(POPULATION_GROUPS, residents, strict=True)
+    ]
+
+
 def area_rows(geo: Geography) -> list[list[str]]:
-    """The rows of ``areas.csv``: the city, then its districts, then their beats."""
+    """The rows of ``areas.csv``: the city, then its districts, then their beats, each with
+    its residents and its residents by race."""
     west, south, east, north = geo.beat_bounds_micro()
     city_pop = int(geo.population.sum())
     city_box = (int(west.min()), int(south.min()), int(east.max()), int(north.max()))
-    rows = [[CITY_CODE, "city", CITY_NAME, "", str(city_pop), rectangle_geometry(*city_box)]]
+    groups = residents_by_race(geo)
+    rows = [
+        [
+            CITY_CODE,
+            "city",
+            CITY_NAME,
+            "",
+            str(city_pop),
+            rectangle_geometry(*city_box),
+            *_groups(groups.sum(axis=0)),
+        ]
+    ]
     for d, code in enumerate(geo.district_codes):
         members = geo.beat_district == d
         box = (
@@ -185,7 +217,15 @@ def area_rows(geo: Geography) -> list[list[str]]:
         )
         pop = int(geo.population[members].sum())
         rows.append(
-            [code, "district", geo.district_names[d], CITY_CODE, str(pop), rectangle_geometry(*box)]
+            [
+                code,
+                "district",
+                geo.district_names[d],
+                CITY_CODE,
+                str(pop),
+                rectangle_geometry(*box),
+                *_groups(groups[members].sum(axis=0)),
+            ]
         )
     for b, code in enumerate(geo.beat_codes):
         box = (int(west[b]), int(south[b]), int(east[b]), int(north[b]))
@@ -198,6 +238,7 @@ def area_rows(geo: Geography) -> list[list[str]]:
                 parent,
                 str(int(geo.population[b])),
                 rectangle_geometry(*box),
+                *_groups(groups[b]),
             ]
         )
     return rows

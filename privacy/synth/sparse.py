@@ -26,8 +26,10 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import Engine
 
+from privacy.schema import POPULATION_GROUPS
 from privacy.store.audit import utc_now
 from publishing.profile import read_profile, write_profile
+from publishing.vocabularies import US_RACE
 
 PRECINCTS = 72
 CITY_CODE = "sparse-city"
@@ -98,12 +100,19 @@ def generate_sparse_department(
     areas = out_dir / "areas.csv"
     with areas.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["code", "level", "name", "parent", "population", "boundary"])
-        writer.writerow([CITY_CODE, "city", "Sparse City", "", "", ""])
+        # Residents by race are not declared: their columns (which synthetic-areas reads)
+        # are blank.
+        groups = [group for group in POPULATION_GROUPS if group in US_RACE.codes]
+        blank = [""] * len(groups)
+        writer.writerow(
+            ["code", "level", "name", "parent", "population", "boundary"]
+            + [f"population_{group}" for group in groups]
+        )
+        writer.writerow([CITY_CODE, "city", "Sparse City", "", "", "", *blank])
         for n, code in enumerate(precincts, start=1):
             population = int(size[n - 1] * 2_500_000)
-            writer.writerow([code, "district", f"Precinct {n}", CITY_CODE, population, ""])
-            writer.writerow([f"{code}a", "beat", f"Precinct {n}, sector A", code, "", ""])
+            writer.writerow([code, "district", f"Precinct {n}", CITY_CODE, population, "", *blank])
+            writer.writerow([f"{code}a", "beat", f"Precinct {n}, sector A", code, "", "", *blank])
 
     precinct = rng.choice(PRECINCTS, size=stops, p=size)
     cumulative = np.cumsum(mix, axis=1)

@@ -1,4 +1,4 @@
-"""the declared areas frozen with each release (its areas.csv)
+"""the declared areas frozen with each release (its areas.csv); areas by race
 
 Revision ID: public_0009
 Revises: public_0008
@@ -37,8 +37,12 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("release_id", "code", name=op.f("pk_release_areas")),
     )
+    # A plain ADD COLUMN (not a batch copy, which on SQLite would drop the table's triggers).
+    op.add_column("areas", sa.Column("population_by_race", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    # Plain DROP COLUMN (SQLite 3.35 and later): a batch copy would drop the triggers.
+    op.execute("ALTER TABLE areas DROP COLUMN population_by_race")
     op.drop_table("release_areas")

@@ -103,7 +103,7 @@ def _dashboard(
                 continue  # a city-wide view: shown when no district is chosen
             chart = shown.build(catalog, chosen, area)
             if chart is None:
-                notes.append(f"{shown.what} is not in the released tables for this selection.")
+                notes.append(shown.missing_note())
             else:
                 charts.append(chart)
         where = catalog.place(area)
