@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, select
 
+from publishing.i18n import _
 from publishing.models import Area
 
 
@@ -41,5 +42,5 @@ def department_name(profile_name: str | None, city: str | None) -> str:
     if profile_name:
         return profile_name
     if city is None:
-        return "Police Department"
-    return city if "police" in city.lower() else f"{city} Police Department"
+        return _("Police Department")
+    return city if "police" in city.lower() else _("{city} Police Department").format(city=city)

@@ -12,6 +12,7 @@ from publishing.catalog import Catalog
 from publishing.charts import Chart, bar_chart
 from publishing.estimates import Estimate, ratio, scaled, total
 from publishing.figures import category_totals
+from publishing.i18n import _
 from publishing.labels import label
 
 Groups = list[tuple[str, list[tuple[str, Estimate]]]]
@@ -29,7 +30,7 @@ def reason_shares_by_race(catalog: Catalog, period: str) -> Groups:
     stops_of = dict(category_totals(groups, "subject_race"))
     reasons = [code for code, _ in category_totals(table, "reason")]
     shares: Groups = []
-    for race, _ in category_totals(table, "subject_race"):
+    for race, _total in category_totals(table, "subject_race"):
         if race not in stops_of:
             continue
         series = []
@@ -47,19 +48,24 @@ def stop_reasons_by_race(catalog: Catalog, period: str) -> Chart | None:
     shares = reason_shares_by_race(catalog, period)
     if not shares:
         return None
-    noun = catalog.vocabulary("subject_race", period).noun
-    where = catalog.place(None)
+    words = {
+        "noun": _(catalog.vocabulary("subject_race", period).noun),
+        "where": catalog.place(None),
+        "period": period,
+    }
     return bar_chart(
         "stop-reasons-race",
-        f"Reasons for stops by {noun}, {where}, {period}",
-        f"For each {noun} officers recorded in {where} in {period}, the percentage of that "
-        "group's stops made for each reason, with 95% intervals. Compare the bars of one "
-        "reason across groups: a group stopped more often for one reason than others were.",
-        "% of the group's stops",
+        _("Reasons for stops by {noun}, {where}, {period}").format(**words),
+        _(
+            "For each {noun} officers recorded in {where} in {period}, the percentage of that "
+            "group's stops made for each reason, with 95% intervals. Compare the bars of one "
+            "reason across groups: a group stopped more often for one reason than others were."
+        ).format(**words),
+        _("% of the group's stops"),
         shares,
         digits=1,
         suffix="%",
-        category_title="reason",
+        category_title=_("reason"),
     )
 
 
@@ -70,22 +76,25 @@ def _counts(
     dimension: str,
     *,
     slug: str,
-    what: str,
-    of: str,
+    series: str,
+    title: str,
+    sentence: str,
     unit: str,
+    of: str,
 ) -> Chart | None:
-    """One city-wide table's counts per recorded code, as bars with their intervals."""
+    """One city-wide table's counts per recorded code, as bars with their intervals
+    (``title`` and ``sentence`` take ``{where}`` and ``{period}``)."""
     table = catalog.table(period, name)
     bars = [] if table is None else category_totals(table, dimension)
     if not bars:
         return None
-    where = catalog.place(None)
+    words = {"where": catalog.place(None), "period": period}
     return bar_chart(
         slug,
-        f"{what} by {of}, {where}, {period}",
-        f"{what} in {where} in {period} by the {of} recorded, with 95% intervals.",
+        title.format(**words),
+        sentence.format(**words),
         unit,
-        [(what, [(label(code), estimate) for code, estimate in bars])],
+        [(series, [(label(code), estimate) for code, estimate in bars])],
         category_title=of,
     )
 
@@ -98,9 +107,11 @@ def stops_by_sex(catalog: Catalog, period: str) -> Chart | None:
         "stops_by_sex",
         "subject_sex",
         slug="stops-sex",
-        what="Stops",
-        of="sex",
-        unit="stops",
+        series=_("Stops"),
+        title=_("Stops by sex, {where}, {period}"),
+        sentence=_("Stops in {where} in {period} by the sex recorded, with 95% intervals."),
+        unit=_("stops"),
+        of=_("sex"),
     )
 
 
@@ -112,9 +123,11 @@ def stops_by_age(catalog: Catalog, period: str) -> Chart | None:
         "stops_by_age_band",
         "subject_age_band",
         slug="stops-age",
-        what="Stops",
-        of="age",
-        unit="stops",
+        series=_("Stops"),
+        title=_("Stops by age, {where}, {period}"),
+        sentence=_("Stops in {where} in {period} by the age recorded, with 95% intervals."),
+        unit=_("stops"),
+        of=_("age"),
     )
 
 
@@ -126,9 +139,13 @@ def force_by_type(catalog: Catalog, period: str) -> Chart | None:
         "force_by_type",
         "force_type",
         slug="force-type",
-        what="Uses of force",
-        of="type",
-        unit="uses of force",
+        series=_("Uses of force"),
+        title=_("Uses of force by type, {where}, {period}"),
+        sentence=_(
+            "Uses of force in {where} in {period} by the type recorded, with 95% intervals."
+        ),
+        unit=_("uses of force"),
+        of=_("type"),
     )
 
 
@@ -146,17 +163,26 @@ def residents_by_race(catalog: Catalog) -> tuple[dict[str, int], str]:
         for area in given:
             for group, count in area.population_by_race.items():
                 residents[group] = residents.get(group, 0) + count
-        source = "the city's" if level == "city" else f"{len(given)} of {len(areas)} {level}s'"
-        return residents, f"{source} declared populations"
+        if level == "city":
+            return residents, _("the city's declared populations")
+        words = (
+            _("the declared populations of {given} of {all} districts")
+            if level == "district"
+            else _("the declared populations of {given} of {all} beats")
+        )
+        return residents, words.format(given=len(given), all=len(areas))
     return {}, ""
 
 
 def per_resident_by_race(catalog: Catalog, period: str) -> Groups:
     """Stops and searches per 1,000 residents of each race the areas give residents for
     (the city-wide tables over those residents, a known constant)."""
-    residents, _ = residents_by_race(catalog)
+    residents, _source = residents_by_race(catalog)
     groups: Groups = []
-    for name, what in (("stops_by_race", "Stops"), ("searches_by_race", "Searches")):
+    for name, what in (
+        ("stops_by_race", _("Stops per 1,000 residents")),
+        ("searches_by_race", _("Searches per 1,000 residents")),
+    ):
         table = catalog.table(period, name)
         if table is None or not residents:
             continue
@@ -166,7 +192,7 @@ def per_resident_by_race(catalog: Catalog, period: str) -> Groups:
             if residents.get(race)
         ]
         if series:
-            groups.append((f"{what} per 1,000 residents", series))
+            groups.append((what, series))
     return groups
 
 
@@ -176,28 +202,40 @@ def rates_by_race(catalog: Catalog, period: str) -> Chart | None:
     groups = per_resident_by_race(catalog, period)
     if not groups:
         return None
-    _, source = residents_by_race(catalog)
-    noun = catalog.vocabulary("subject_race", period).noun
+    _residents, source = residents_by_race(catalog)
+    noun = _(catalog.vocabulary("subject_race", period).noun)
     where = catalog.place(None)
-    shown = {race for _, series in groups for race, _ in series}
+    shown = {race for _group, series in groups for race, _rate in series}
     missing = [
         label(code)
         for code in catalog.vocabulary("subject_race", period).codes
         if label(code) not in shown and code != "unknown"
     ]
     left_out = (
-        f" Groups without residents in them ({', '.join(missing)}) are left out, as are "
-        "stops whose race was not recorded."
+        _(
+            "Groups without residents in them ({groups}) are left out, as are stops whose race "
+            "was not recorded."
+        ).format(groups=", ".join(missing))
         if missing
-        else " Stops whose race was not recorded are left out."
+        else _("Stops whose race was not recorded are left out.")
     )
     return bar_chart(
         "race-rates",
-        f"Stops and searches per 1,000 residents by {noun}, {where}, {period}",
-        f"Stops and searches in {where} in {period} per 1,000 residents of each {noun}, "
-        f"with 95% intervals; residents from {source} by {noun}.{left_out} Residents are "
-        "where people live, not who passes through, so a rate can count visitors too.",
-        "per 1,000 residents",
+        _("Stops and searches per 1,000 residents by {noun}, {where}, {period}").format(
+            noun=noun, where=where, period=period
+        ),
+        _(
+            "Stops and searches in {where} in {period} per 1,000 residents of each {noun}, "
+            "with 95% intervals; residents from {source} by {noun}."
+        ).format(where=where, period=period, noun=noun, source=source)
+        + " "
+        + left_out
+        + " "
+        + _(
+            "Residents are where people live, not who passes through, so a rate can count "
+            "visitors too."
+        ),
+        _("per 1,000 residents"),
         groups,
         digits=1,
         category_title=noun,

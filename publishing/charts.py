@@ -17,6 +17,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from publishing.estimates import Estimate
+from publishing.i18n import _, number
 
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999933")
 BAND_ALPHA = 0.25  # an interval band's fill
@@ -59,15 +60,15 @@ def fmt(value: float, digits: int = 0) -> str:
     """A number as people read it: thousands separated, never "-0"."""
     if round(value, digits) == 0:
         value = 0.0
-    return f"{value:,.{digits}f}"
+    return number(value, digits)
 
 
 def signed(value: float, digits: int = 1) -> str:
     """A change with its sign ("+2.5", "-0.3"), and no sign on a change that rounds to
     zero ("0.0", never "-0.0")."""
     if round(value, digits) == 0:
-        return f"{0.0:.{digits}f}"
-    return f"{value:+,.{digits}f}"
+        return number(0.0, digits)
+    return ("+" if value > 0 else "-") + number(abs(value), digits)
 
 
 def interval_text(estimate: Estimate, digits: int = 0, suffix: str = "") -> str:
@@ -75,9 +76,10 @@ def interval_text(estimate: Estimate, digits: int = 0, suffix: str = "") -> str:
     below zero: a figure whose unbiased estimate is below zero reads 0, and its interval
     is cut at 0 (which keeps the true value as often, since it is never below)."""
     value, low = max(0.0, estimate.value), max(0.0, estimate.low)
-    return (
-        f"{fmt(value, digits)}{suffix} ({fmt(low, digits)} to "
-        f"{fmt(max(low, estimate.high), digits)}{suffix})"
+    return _("{value} ({low} to {high})").format(
+        value=fmt(value, digits) + suffix,
+        low=fmt(low, digits),
+        high=fmt(max(low, estimate.high), digits) + suffix,
     )
 
 
@@ -100,6 +102,8 @@ def _layout(title: str, y_title: str, **extra: Any) -> dict[str, Any]:
         "xaxis": {"gridcolor": "#eeeeee", "ticklabelstandoff": 8},
         "legend": {"orientation": "h", "y": -0.2},
         "hovermode": "x unified",
+        # Plotly's own numbers (hover, ticks) as the language writes them.
+        "separators": _(".,"),
         **extra,
     }
 
@@ -133,7 +137,7 @@ def trend_chart(
                 line={"width": 0.75, "color": _transparent(colour, BAND_EDGE_ALPHA)},
                 hoverinfo="skip",
                 showlegend=False,
-                name=f"{label} 95% interval",
+                name=_("{label} 95% interval").format(label=label),
             )
         )
         figure.add_trace(
@@ -174,7 +178,7 @@ def trend_chart(
             yanchor="top",
             font={"size": 12},
         )
-    columns = ("period", *(label for label, _ in series))
+    columns = (_("period"), *(label for label, _points in series))
     periods = list(dict.fromkeys(x for _, points in series for x, _ in points))
     lookup = [{x: e for x, e in points} for _, points in series]
     rows = tuple(
@@ -203,7 +207,7 @@ def spark_chart(
     )
     chart.figure.update_yaxes(title=None, nticks=3)
     chart.figure.update_xaxes(nticks=4)
-    sentence = f"{title}, quarter by quarter, with its 95% band."
+    sentence = _("{title}, quarter by quarter, with its 95% band.").format(title=title)
     return Chart(slug, title, sentence, chart.figure, chart.table)
 
 
@@ -244,7 +248,7 @@ def bar_chart(
     figure.update_xaxes(title={"text": category_title})
     categories = list(dict.fromkeys(c for _, bars in groups for c, _ in bars))
     lookup = [{c: e for c, e in bars} for _, bars in groups]
-    columns = (category_title or "category", *(label for label, _ in groups))
+    columns = (category_title or _("category"), *(label for label, _shown in groups))
     rows = tuple(
         (c, *(interval_text(g[c], digits, suffix) if c in g else "" for g in lookup))
         for c in categories
@@ -281,7 +285,7 @@ def area_map(
                     line={"color": "#ffffff", "width": 1.5},
                     mode="lines",
                     hoveron="fills",
-                    name=f"{fmt(low, digits)} to {fmt(high, digits)}",
+                    name=_("{low} to {high}").format(low=fmt(low, digits), high=fmt(high, digits)),
                     legendgroup=str(band),
                     legendrank=band,
                     showlegend=band not in shown,
@@ -332,7 +336,7 @@ def area_map(
             scaleratio=ratio,
         )
     rows = tuple((name, interval_text(e, digits)) for name, _, e in areas)
-    return Chart(slug, title, sentence, figure, DataTable(("area", value_title), rows))
+    return Chart(slug, title, sentence, figure, DataTable((_("area"), value_title), rows))
 
 
 def lorenz_chart(
@@ -350,7 +354,7 @@ def lorenz_chart(
             x=[0, 100],
             y=[0, 100],
             mode="lines",
-            name="Equal shares",
+            name=_("Equal shares"),
             line={"color": "#8c8c8c", "dash": "dash", "width": 1.5},
             hoverinfo="skip",
         )
@@ -360,17 +364,21 @@ def lorenz_chart(
             x=[100 * x for x, _ in curve],
             y=[100 * y for _, y in curve],
             mode="lines",
-            name="Beats",
+            name=_("Beats"),
             line={"color": PALETTE[0], "width": 2.5},
-            hovertemplate="%{x:.0f}% of beats: %{y:.1f}% of incidents<extra></extra>",
+            hovertemplate=_("%{x:.0f}% of beats: %{y:.1f}% of incidents") + "<extra></extra>",
         )
     )
-    figure.update_layout(_layout(title, "% of incidents (cumulative)", hovermode="closest"))
-    figure.update_xaxes(title={"text": "% of beats, least busy first"}, range=[0, 100])
+    figure.update_layout(_layout(title, _("% of incidents (cumulative)"), hovermode="closest"))
+    figure.update_xaxes(title={"text": _("% of beats, least busy first")}, range=[0, 100])
     figure.update_yaxes(range=[0, 100])
     rows = tuple((name, interval_text(e, 1, "%")) for name, e in shares)
     return Chart(
-        slug, title, sentence, figure, DataTable(("busiest beats", "share of incidents"), rows)
+        slug,
+        title,
+        sentence,
+        figure,
+        DataTable((_("busiest beats"), _("share of incidents")), rows),
     )
 
 

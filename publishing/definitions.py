@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from publishing.catalog import Catalog
+from publishing.i18n import N_, _
 from publishing.labels import label
 from publishing.vocabularies import Vocabulary
 
@@ -25,12 +26,13 @@ class Figure:
     definition: str
 
 
-STOPS = "Stops"
-NO_ENFORCEMENT = "Stops with no enforcement action"
-NO_ENFORCEMENT_SHARE = "Share of stops with no enforcement action"
-SEARCHES = "Searches"
-HIT_RATE = "Searches that found contraband"
-FORCE = "Uses of force"
+# Names marked for translation; shown through gettext (``_(NO_ENFORCEMENT)``).
+STOPS = N_("Stops")
+NO_ENFORCEMENT = N_("Stops with no enforcement action")
+NO_ENFORCEMENT_SHARE = N_("Share of stops with no enforcement action")
+SEARCHES = N_("Searches")
+HIT_RATE = N_("Searches that found contraband")
+FORCE = N_("Uses of force")
 
 
 def no_enforcement_words(outcomes: Vocabulary) -> str:
@@ -44,32 +46,34 @@ def figures(outcomes: Vocabulary, offences: Vocabulary) -> tuple[Figure, ...]:
     crimes = offences.headline
     assert crimes is not None  # every offence vocabulary has a headline measure
     counted = ", ".join(label(code).lower() for code in crimes.codes)
-    crime_note = f"; {crimes.note}" if crimes.note else ""
+    crime_note = f"; {_(crimes.note)}" if crimes.note else ""
     return (
-        Figure("stops", STOPS, "every stop the department recorded in the quarter"),
+        Figure("stops", _(STOPS), _("every stop the department recorded in the quarter")),
         Figure(
             "no_action",
-            NO_ENFORCEMENT,
-            f"stops that ended with {no_enforcement_words(outcomes)} and in which no "
-            "contraband was found",
+            _(NO_ENFORCEMENT),
+            _("stops that ended with {ended} and in which no contraband was found").format(
+                ended=_(no_enforcement_words(outcomes))
+            ),
         ),
         Figure(
             "no_action_share",
-            NO_ENFORCEMENT_SHARE,
-            f"{NO_ENFORCEMENT.lower()} per 100 stops",
+            _(NO_ENFORCEMENT_SHARE),
+            _("{figure} per 100 stops").format(figure=_(NO_ENFORCEMENT).lower()),
         ),
-        Figure("searches", SEARCHES, "stops in which a person or a vehicle was searched"),
+        Figure("searches", _(SEARCHES), _("stops in which a person or a vehicle was searched")),
         Figure(
             "hit_rate",
-            HIT_RATE,
-            "searches that found contraband, per 100 searches",
+            _(HIT_RATE),
+            _("searches that found contraband, per 100 searches"),
         ),
         Figure(
             "crimes",
-            f"{crimes.label} reported",
-            f"reported {crimes.noun}: {counted}{crime_note}",
+            _("{crimes} reported").format(crimes=_(crimes.label)),
+            _("reported {noun}: {counted}").format(noun=_(crimes.noun), counted=counted)
+            + crime_note,
         ),
-        Figure("force", FORCE, "each recorded use of force by an officer"),
+        Figure("force", _(FORCE), _("each recorded use of force by an officer")),
     )
 
 

@@ -24,6 +24,7 @@ from publishing.charts import (
 from publishing.definitions import NO_ENFORCEMENT, NO_ENFORCEMENT_SHARE, no_enforcement_words
 from publishing.estimates import Z95, Estimate, ratio, scaled, total
 from publishing.headlines import crime_headline, released_total
+from publishing.i18n import N_, _, ngettext
 from publishing.labels import label
 
 
@@ -68,12 +69,19 @@ def stops_trend(catalog: Catalog, district: str | None) -> Chart | None:
     first, last = points[0], points[-1]
     return trend_chart(
         "stops-trend",
-        f"Stops per month, {where}",
-        f"Stops per month in {where} from {first[0]} to {last[0]}: "
-        f"{fmt(first[1].value)} in the first month and {fmt(last[1].value)} in the last. "
-        "The shaded band is the 95% interval.",
-        "stops",
-        [("Stops", points)],
+        _("Stops per month, {where}").format(where=where),
+        _(
+            "Stops per month in {where} from {first} to {last}: {first_value} in the first "
+            "month and {last_value} in the last. The shaded band is the 95% interval."
+        ).format(
+            where=where,
+            first=first[0],
+            last=last[0],
+            first_value=fmt(first[1].value),
+            last_value=fmt(last[1].value),
+        ),
+        _("stops"),
+        [(_("Stops"), points)],
     )
 
 
@@ -87,10 +95,14 @@ def district_map(catalog: Catalog, period: str) -> Chart | None:
     busiest = max(shown, key=lambda s: s[2].value)
     return area_map(
         "district-map",
-        f"Stops by district, {period}",
-        f"A map of the {len(shown)} districts shaded by stops in {period}; "
-        f"{busiest[0]} had the most, {interval_text(busiest[2])}.",
-        "stops",
+        _("Stops by district, {period}").format(period=period),
+        _(
+            "A map of the {count} districts shaded by stops in {period}; {busiest} had the "
+            "most, {interval}."
+        ).format(
+            count=len(shown), period=period, busiest=busiest[0], interval=interval_text(busiest[2])
+        ),
+        _("stops"),
         shown,
     )
 
@@ -107,13 +119,15 @@ def district_rates(catalog: Catalog, period: str) -> Chart | None:
     ]
     return bar_chart(
         "district-rates",
-        f"Stops per 1,000 residents by district, {period}",
-        f"Stops per 1,000 residents in each district in {period} (residents "
-        "from the declared areas' populations), with 95% intervals.",
-        "stops per 1,000 residents",
-        [("Stops per 1,000 residents", bars)],
+        _("Stops per 1,000 residents by district, {period}").format(period=period),
+        _(
+            "Stops per 1,000 residents in each district in {period} (residents from the "
+            "declared areas' populations), with 95% intervals."
+        ).format(period=period),
+        _("stops per 1,000 residents"),
+        [(_("Stops per 1,000 residents"), bars)],
         digits=1,
-        category_title="district",
+        category_title=_("district"),
     )
 
 
@@ -180,20 +194,24 @@ def stops_by_race(catalog: Catalog, period: str, district: str | None) -> Chart 
     if not bars:
         return None
     where = catalog.place(district)
-    noun = catalog.vocabulary("subject_race", period).noun
+    noun = _(catalog.vocabulary("subject_race", period).noun)
     return bar_chart(
         "stops-race",
-        f"Stops by {noun}, {where}, {period}",
-        f"Stops in {where} in {period} by the {noun} officers recorded for the "
-        f"person stopped. "
+        _("Stops by {noun}, {where}, {period}").format(noun=noun, where=where, period=period),
+        _(
+            "Stops in {where} in {period} by the {noun} officers recorded for the person stopped."
+        ).format(where=where, period=period, noun=noun)
+        + " "
         + (
-            f"Rates per 1,000 residents of each {noun} are shown city-wide."
+            _("Rates per 1,000 residents of each {noun} are shown city-wide.")
             if any(a.population_by_race for a in catalog.areas.values())
-            else f"Population by {noun} is not in the reference data, so rates per "
-            "resident are shown by district only."
-        ),
-        "stops",
-        [("Stops", bars)],
+            else _(
+                "Population by {noun} is not in the reference data, so rates per resident are "
+                "shown by district only."
+            )
+        ).format(noun=noun),
+        _("stops"),
+        [(_("Stops"), bars)],
         category_title=noun,
     )
 
@@ -206,11 +224,13 @@ def stops_by_outcome(catalog: Catalog, period: str, district: str | None) -> Cha
     where = catalog.place(district)
     return bar_chart(
         "stops-outcome",
-        f"Stops by outcome, {where}, {period}",
-        f"How stops in {where} ended in {period}: the most serious outcome of each stop.",
-        "stops",
-        [("Stops", bars)],
-        category_title="outcome",
+        _("Stops by outcome, {where}, {period}").format(where=where, period=period),
+        _("How stops in {where} ended in {period}: the most serious outcome of each stop.").format(
+            where=where, period=period
+        ),
+        _("stops"),
+        [(_("Stops"), bars)],
+        category_title=_("outcome"),
     )
 
 
@@ -224,26 +244,27 @@ def search_rates(catalog: Catalog, period: str, district: str | None) -> Chart |
         return None
 
     where = catalog.place(district)
-    noun = catalog.vocabulary("subject_race", period).noun
-    series = [("Search rate (per 100 stops)", rates(searches, stops))]
+    noun = _(catalog.vocabulary("subject_race", period).noun)
+    words = {"noun": noun, "where": where, "period": period}
+    series = [(_("Search rate (per 100 stops)"), rates(searches, stops))]
     if hits:
-        series.append(("Hit rate (per 100 searches)", rates(hits, searches)))
-        title = f"Search and hit rates by {noun}, {where}, {period}"
-        summary = (
-            f"Per {noun} in {where} in {period}: searches per 100 stops, and searches "
-            "that found contraband per 100 searches."
-        )
+        series.append((_("Hit rate (per 100 searches)"), rates(hits, searches)))
+        title = _("Search and hit rates by {noun}, {where}, {period}").format(**words)
+        summary = _(
+            "Per {noun} in {where} in {period}: searches per 100 stops, and searches that "
+            "found contraband per 100 searches."
+        ).format(**words)
     else:  # the department records searches but not what they found
-        title = f"Search rates by {noun}, {where}, {period}"
-        summary = (
-            f"Per {noun} in {where} in {period}: searches per 100 stops. The department's "
+        title = _("Search rates by {noun}, {where}, {period}").format(**words)
+        summary = _(
+            "Per {noun} in {where} in {period}: searches per 100 stops. The department's "
             "records do not say whether a search found anything, so no hit rate is shown."
-        )
+        ).format(**words)
     return bar_chart(
         "search-rates",
         title,
-        summary + " Groups too small to give a meaningful rate are left out.",
-        "per 100",
+        summary + " " + _("Groups too small to give a meaningful rate are left out."),
+        _("per 100"),
         series,
         digits=1,
         category_title=noun,
@@ -268,11 +289,13 @@ def no_action_share(catalog: Catalog, district: str | None) -> Chart | None:
     ended = no_enforcement_words(catalog.vocabulary("outcome"))
     return trend_chart(
         "no-action-share",
-        f"{NO_ENFORCEMENT_SHARE}, {where}",
-        f"The percentage of stops in {where} that ended with {ended} and found no "
-        "contraband, month by month, with its 95% interval.",
-        "% of stops",
-        [(NO_ENFORCEMENT, series)],
+        _("{figure}, {where}").format(figure=_(NO_ENFORCEMENT_SHARE), where=where),
+        _(
+            "The percentage of stops in {where} that ended with {ended} and found no "
+            "contraband, month by month, with its 95% interval."
+        ).format(where=where, ended=_(ended)),
+        _("% of stops"),
+        [(_(NO_ENFORCEMENT), series)],
         digits=1,
         suffix="%",
     )
@@ -289,11 +312,13 @@ def force_by_district(catalog: Catalog, period: str) -> Chart | None:
     ]
     return bar_chart(
         "force-district",
-        f"Uses of force by district, {period}",
-        f"Uses of force recorded in each district in {period}, with 95% intervals.",
-        "uses of force",
-        [("Uses of force", bars)],
-        category_title="district",
+        _("Uses of force by district, {period}").format(period=period),
+        _("Uses of force recorded in each district in {period}, with 95% intervals.").format(
+            period=period
+        ),
+        _("uses of force"),
+        [(_("Uses of force"), bars)],
+        category_title=_("district"),
     )
 
 
@@ -302,15 +327,19 @@ def force_by_race(catalog: Catalog, period: str, district: str | None = None) ->
     bars = _by_category(catalog, period, "force_by_district_race", "subject_race", district)
     if not bars:
         return None
-    noun = catalog.vocabulary("subject_race", period).noun
+    noun = _(catalog.vocabulary("subject_race", period).noun)
     where = catalog.place(district)
     return bar_chart(
         "force-race",
-        f"Uses of force by {noun}, {where}, {period}",
-        f"Uses of force in {where} in {period} by the {noun} recorded for the person, with "
-        "95% intervals.",
-        "uses of force",
-        [("Uses of force", bars)],
+        _("Uses of force by {noun}, {where}, {period}").format(
+            noun=noun, where=where, period=period
+        ),
+        _(
+            "Uses of force in {where} in {period} by the {noun} recorded for the person, "
+            "with 95% intervals."
+        ).format(noun=noun, where=where, period=period),
+        _("uses of force"),
+        [(_("Uses of force"), bars)],
         category_title=noun,
     )
 
@@ -327,14 +356,14 @@ def force_trend(catalog: Catalog, district: str | None = None) -> Chart | None:
     where = catalog.place(district)
     return trend_chart(
         "force-trend",
-        f"Uses of force per quarter, {where}",
-        f"Uses of force recorded each quarter in {where}, with 95% bands.",
-        "uses of force",
-        [("Uses of force", points)],
+        _("Uses of force per quarter, {where}").format(where=where),
+        _("Uses of force recorded each quarter in {where}, with 95% bands.").format(where=where),
+        _("uses of force"),
+        [(_("Uses of force"), points)],
     )
 
 
-OTHER_OFFENCES = "All other offences"
+OTHER_OFFENCES = N_("All other offences")
 
 
 def crime_trend(catalog: Catalog, district: str | None) -> Chart | None:
@@ -353,7 +382,9 @@ def crime_trend(catalog: Catalog, district: str | None) -> Chart | None:
     if not found:
         return None
     place = catalog.place(district)
-    sentence = f"Reported crimes per month in {place} for each offence category, with 95% bands."
+    sentence = _(
+        "Reported crimes per month in {place} for each offence category, with 95% bands."
+    ).format(place=place)
     series = [(label(code), points) for code, points in found]
     if len(found) > len(PALETTE):
         # One colour per line: the most reported categories (by their released counts)
@@ -363,19 +394,23 @@ def crime_trend(catalog: Catalog, district: str | None) -> Chart | None:
         rest = [code for code, _ in found if code not in kept]
         series = [(label(code), points) for code, points in found if code in kept]
         series.append(
-            (OTHER_OFFENCES, monthly(catalog, table_name, offense_category=rest, **where))
+            (_(OTHER_OFFENCES), monthly(catalog, table_name, offense_category=rest, **where))
         )
-        sentence = (
-            f"Reported crimes per month in {place}, with 95% bands: the {len(kept)} most "
-            f"reported offence categories each have a line, and the other {len(rest)} ("
-            + ", ".join(label(code) for code in rest)
-            + ") are added together."
+        sentence = _(
+            "Reported crimes per month in {place}, with 95% bands: the {kept} most reported "
+            "offence categories each have a line, and the other {rest} ({names}) are added "
+            "together."
+        ).format(
+            place=place,
+            kept=len(kept),
+            rest=len(rest),
+            names=", ".join(label(code) for code in rest),
         )
     return trend_chart(
         "crime-trend",
-        f"Reported crimes per month by offence, {place}",
+        _("Reported crimes per month by offence, {place}").format(place=place),
         sentence,
-        "crimes",
+        _("crimes"),
         series,
     )
 
@@ -393,12 +428,14 @@ def crime_districts_quarter(catalog: Catalog, period: str) -> Chart | None:
     ]
     return bar_chart(
         "crime-district-quarter",
-        f"{counted.label} by district, {period}",
-        f"{counted.label} reported in each district in {period}, with 95% intervals."
-        + (f" ({counted.note[0].upper()}{counted.note[1:]}.)" if counted.note else ""),
-        "crimes",
-        [(counted.label, bars)],
-        category_title="district",
+        _("{crimes} by district, {period}").format(crimes=_(counted.label), period=period),
+        _("{crimes} reported in each district in {period}, with 95% intervals.").format(
+            crimes=_(counted.label), period=period
+        )
+        + (f" ({_(counted.note)[0].upper()}{_(counted.note)[1:]}.)" if counted.note else ""),
+        _("crimes"),
+        [(_(counted.label), bars)],
+        category_title=_("district"),
     )
 
 
@@ -412,7 +449,9 @@ def crime_concentration(catalog: Catalog, period: str) -> Chart | None:
         return None
     shares = [
         (
-            f"top {t.percent}% ({t.beats} beat{'s' if t.beats > 1 else ''})",
+            ngettext(
+                "top {percent}% ({beats} beat)", "top {percent}% ({beats} beats)", t.beats
+            ).format(percent=t.percent, beats=t.beats),
             Estimate(100 * t.share, 100 * t.low, 100 * t.high, 100 * (t.high - t.low) / (2 * Z95)),
         )
         for t in found.top
@@ -420,11 +459,20 @@ def crime_concentration(catalog: Catalog, period: str) -> Chart | None:
     five = found.top[1]
     return lorenz_chart(
         "crime-concentration",
-        f"How concentrated crime is across beats, {period}",
-        f"In {period} the busiest {five.percent}% of the {found.beats} beats ({five.beats} "
-        f"beats) had {100 * five.share:.0f}% of reported incidents (95% interval "
-        f"{100 * five.low:.0f}% to {100 * five.high:.0f}%). The further the curve sags below "
-        "the line of equal shares, the more concentrated crime is.",
+        _("How concentrated crime is across beats, {period}").format(period=period),
+        _(
+            "In {period} the busiest {percent}% of the {beats} beats ({busiest} beats) had "
+            "{share}% of reported incidents (95% interval {low}% to {high}%). The further the "
+            "curve sags below the line of equal shares, the more concentrated crime is."
+        ).format(
+            period=period,
+            percent=five.percent,
+            beats=found.beats,
+            busiest=five.beats,
+            share=fmt(100 * five.share),
+            low=fmt(100 * five.low),
+            high=fmt(100 * five.high),
+        ),
         found.lorenz,
         shares,
     )
@@ -450,9 +498,11 @@ def crime_by_district(catalog: Catalog) -> Chart | None:
         return None
     return trend_chart(
         "crime-districts",
-        f"{counted.label} per month by district",
-        f"{counted.label} reported per month in each district, with 95% bands.",
-        "crimes",
+        _("{crimes} per month by district").format(crimes=_(counted.label)),
+        _("{crimes} reported per month in each district, with 95% bands.").format(
+            crimes=_(counted.label)
+        ),
+        _("crimes"),
         series,
     )
 
@@ -473,5 +523,9 @@ def beats_trend(
     series = [(g, points) for g, points in series if points]
     if not series:
         return None
-    marked = None if start is None else (start.isoformat(), f"began {start.isoformat()}")
+    marked = (
+        None
+        if start is None
+        else (start.isoformat(), _("began {day}").format(day=start.isoformat()))
+    )
     return trend_chart(slug, title, sentence, y_title, series, start=marked)

@@ -11,6 +11,7 @@ from publishing import definitions
 from publishing.catalog import Catalog, PublishedTable
 from publishing.charts import Chart, fmt, interval_text, signed, spark_chart
 from publishing.estimates import Z95, Estimate, added, percent_change, ratio, scaled, total
+from publishing.i18n import N_, _
 from publishing.periods import quarter_between, quarters_words
 from publishing.vocabularies import Headline as VocabularyHeadline
 
@@ -45,17 +46,21 @@ class Headline:
         if self.not_compared:
             return self.not_compared
         if self.change is None and self.previous_released:
-            return f"not published for {self.previous}, so not compared"
+            return _("not published for {previous}, so not compared").format(previous=self.previous)
         if self.change is None:
-            return f"no release for {self.previous} to compare with"
-        unit = self.change_unit
+            return _("no release for {previous} to compare with").format(previous=self.previous)
+        unit = _(self.change_unit) if self.change_unit.strip() else self.change_unit
         low, high = f"{signed(self.change.low)}{unit}", f"{signed(self.change.high)}{unit}"
+        words = {"previous": self.previous, "low": low, "high": high}
         if self.change.spans_zero:
-            return f"no clear change on {self.previous} (between {low} and {high})"
-        direction = "up" if self.change.value > 0 else "down"
-        return (
-            f"{direction} {fmt(abs(self.change.value), 1)}{unit} on {self.previous} "
-            f"(95% interval {low} to {high})"
+            return _("no clear change on {previous} (between {low} and {high})").format(**words)
+        size = fmt(abs(self.change.value), 1) + unit
+        if self.change.value > 0:
+            return _("up {size} on {previous} (95% interval {low} to {high})").format(
+                size=size, **words
+            )
+        return _("down {size} on {previous} (95% interval {low} to {high})").format(
+            size=size, **words
         )
 
 
@@ -125,7 +130,7 @@ _HEADLINES = (  # each figure's name is definitions.py's
     ("no_action_share", definitions.NO_ENFORCEMENT_SHARE, 1, "%"),
     ("searches", definitions.SEARCHES, 0, ""),
     ("hit_rate", definitions.HIT_RATE, 1, "%"),
-    ("crimes", "{crimes} reported", 0, ""),
+    ("crimes", N_("{crimes} reported"), 0, ""),
     ("force", definitions.FORCE, 0, ""),
 )
 
@@ -142,7 +147,7 @@ class YearToDate:
     def words(self) -> str:
         """``January to June 2025 (2025Q1 to 2025Q2)``."""
         first, last = self.periods[0], self.periods[-1]
-        codes = first if first == last else f"{first} to {last}"
+        codes = first if first == last else _("{first} to {last}").format(first=first, last=last)
         return f"{quarters_words(first, last)} ({codes})"
 
 
@@ -163,9 +168,9 @@ def year_to_date(catalog: Catalog, period: str) -> YearToDate | None:
         if all(key in q for q in quarters) and (key != "crimes" or len(counted) == 1)
     }
     figures = _with_shares(sums)
-    label = crime_headline(catalog, period).label
+    label = _(crime_headline(catalog, period).label)
     shown = tuple(
-        (name.format(crimes=label), interval_text(figures[key], digits, suffix))
+        (_(name).format(crimes=label), interval_text(figures[key], digits, suffix))
         for key, name, digits, suffix in _HEADLINES
         if key in figures
     )
@@ -193,7 +198,7 @@ def headline_trends(catalog: Catalog, period: str) -> dict[str, Chart]:
             if key in found and (key != "crimes" or crime_headline(catalog, p) == counted)
         ]
         if len(points) >= 2:
-            label = name.format(crimes=counted.label)
+            label = _(name).format(crimes=_(counted.label))
             trends[key] = spark_chart(f"trend-{key}", label, points, digits, suffix)
     return trends
 
@@ -214,9 +219,9 @@ def headlines(catalog: Catalog, period: str) -> list[Headline]:
         covered = "; ".join(
             f"{p}: {catalog.current[p].statement.coverage_words()}" for p in partial
         )
-        not_compared = (
-            f"not compared with {previous}: only part of the quarter is covered ({covered})"
-        )
+        not_compared = _(
+            "not compared with {previous}: only part of the quarter is covered ({covered})"
+        ).format(previous=previous, covered=covered)
         before = {}
     counted = crime_headline(catalog, period)
     if "crimes" in before and crime_headline(catalog, previous) != counted:
@@ -225,14 +230,14 @@ def headlines(catalog: Catalog, period: str) -> list[Headline]:
     for key, name, digits, suffix in _HEADLINES:
         if key not in now:
             continue
-        name = name.format(crimes=counted.label)
+        name = _(name).format(crimes=_(counted.label))
         change, unit = None, "%"
         if key in before:
             if suffix == "%":  # a share: the change in percentage points
                 se = math.hypot(now[key].std_error, before[key].std_error)
                 value = now[key].unbiased - before[key].unbiased
                 change = Estimate(value, value - Z95 * se, value + Z95 * se, se)
-                unit = " points"
+                unit = N_(" points")
             else:
                 change = percent_change(now[key], before[key])
         result.append(
@@ -258,22 +263,32 @@ def summary(catalog: Catalog, period: str) -> str:
     parts = []
     if "stops" in figures:
         parts.append(
-            f"Officers made about {fmt(figures['stops'].estimate.value)} stops "
-            f"{quarter_between(period)}; {figures['stops'].change_text()}."
+            _("Officers made about {count} stops {when}; {change}.").format(
+                count=fmt(figures["stops"].estimate.value),
+                when=quarter_between(period),
+                change=figures["stops"].change_text(),
+            )
         )
     if "no_action_share" in figures:
         parts.append(
-            f"{figures['no_action_share'].estimate.value:.0f}% of stops ended with "
-            f"no enforcement action; {figures['no_action_share'].change_text()}."
+            _("{share}% of stops ended with no enforcement action; {change}.").format(
+                share=fmt(figures["no_action_share"].estimate.value),
+                change=figures["no_action_share"].change_text(),
+            )
         )
     if "crimes" in figures:
         counted = crime_headline(catalog, period)
         parts.append(
-            f"About {fmt(figures['crimes'].estimate.value)} {counted.noun} were "
-            f"reported; {figures['crimes'].change_text()}."
+            _("About {count} {crimes} were reported; {change}.").format(
+                count=fmt(figures["crimes"].estimate.value),
+                crimes=_(counted.noun),
+                change=figures["crimes"].change_text(),
+            )
         )
     parts.append(
-        "Every figure is a privacy-protected estimate; the range after it is where "
-        "the true number lies with 95% confidence."
+        _(
+            "Every figure is a privacy-protected estimate; the range after it is where the "
+            "true number lies with 95% confidence."
+        )
     )
     return " ".join(parts)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from publishing import breakdowns, figures
 from publishing.catalog import Catalog
 from publishing.charts import Chart
-from publishing.definitions import NO_ENFORCEMENT_SHARE
+from publishing.i18n import N_, _
 
 Builder = Callable[[Catalog, str, str | None], Chart | None]
 
@@ -23,50 +23,57 @@ class ViewChart:
     what: str
     build: Builder
     city_only: bool = False
-    missing: str = "is not in the released tables for this selection"  # when not drawn
+    missing: str = N_("{what} is not in the released tables for this selection.")
 
     def missing_note(self) -> str:
-        """The sentence shown where the chart cannot be drawn."""
-        return f"{self.what} {self.missing}."
+        """The sentence shown where the chart cannot be drawn, in the reader's language."""
+        return _(self.missing).format(what=_(self.what))
 
 
 STOPS = (
-    ViewChart("The monthly trend of stops", lambda c, p, d: figures.stops_trend(c, d)),
-    ViewChart("The district map", lambda c, p, d: figures.district_map(c, p), True),
-    ViewChart("Stops per 1,000 residents", lambda c, p, d: figures.district_rates(c, p), True),
+    ViewChart(N_("The monthly trend of stops"), lambda c, p, d: figures.stops_trend(c, d)),
+    ViewChart(N_("The district map"), lambda c, p, d: figures.district_map(c, p), True),
+    ViewChart(N_("Stops per 1,000 residents"), lambda c, p, d: figures.district_rates(c, p), True),
     ViewChart(
-        "Stops and searches per 1,000 residents by race",
+        N_("Stops and searches per 1,000 residents by race"),
         lambda c, p, d: breakdowns.rates_by_race(c, p),
         True,
-        "need the areas' residents by race, which the department has not declared",
+        N_("{what} need the areas' residents by race, which the department has not declared."),
     ),
-    ViewChart("Stops by race", figures.stops_by_race),
-    ViewChart("Stops by outcome", figures.stops_by_outcome),
-    ViewChart("Search and hit rates", figures.search_rates),
+    ViewChart(N_("Stops by race"), figures.stops_by_race),
+    ViewChart(N_("Stops by outcome"), figures.stops_by_outcome),
+    ViewChart(N_("Search and hit rates"), figures.search_rates),
     ViewChart(
-        "Reasons for stops by race",
+        N_("Reasons for stops by race"),
         lambda c, p, d: breakdowns.stop_reasons_by_race(c, p),
         True,
     ),
-    ViewChart("Stops by sex", lambda c, p, d: breakdowns.stops_by_sex(c, p), True),
-    ViewChart("Stops by age", lambda c, p, d: breakdowns.stops_by_age(c, p), True),
-    ViewChart(f"The {NO_ENFORCEMENT_SHARE.lower()}", lambda c, p, d: figures.no_action_share(c, d)),
+    ViewChart(N_("Stops by sex"), lambda c, p, d: breakdowns.stops_by_sex(c, p), True),
+    ViewChart(N_("Stops by age"), lambda c, p, d: breakdowns.stops_by_age(c, p), True),
+    ViewChart(
+        N_("The share of stops with no enforcement action"),
+        lambda c, p, d: figures.no_action_share(c, d),
+    ),
 )
 FORCE = (
-    ViewChart("The quarterly trend of uses of force", lambda c, p, d: figures.force_trend(c, d)),
-    ViewChart("Uses of force by district", lambda c, p, d: figures.force_by_district(c, p), True),
-    ViewChart("Uses of force by race", figures.force_by_race),
-    ViewChart("Uses of force by type", lambda c, p, d: breakdowns.force_by_type(c, p), True),
+    ViewChart(
+        N_("The quarterly trend of uses of force"), lambda c, p, d: figures.force_trend(c, d)
+    ),
+    ViewChart(
+        N_("Uses of force by district"), lambda c, p, d: figures.force_by_district(c, p), True
+    ),
+    ViewChart(N_("Uses of force by race"), figures.force_by_race),
+    ViewChart(N_("Uses of force by type"), lambda c, p, d: breakdowns.force_by_type(c, p), True),
 )
 CRIME = (
-    ViewChart("Crime by offence", lambda c, p, d: figures.crime_trend(c, d)),
+    ViewChart(N_("Crime by offence"), lambda c, p, d: figures.crime_trend(c, d)),
     ViewChart(
-        "Crime by district this quarter",
+        N_("Crime by district this quarter"),
         lambda c, p, d: figures.crime_districts_quarter(c, p),
         True,
     ),
-    ViewChart("Crime by district", lambda c, p, d: figures.crime_by_district(c), True),
-    ViewChart("Crime concentration", lambda c, p, d: figures.crime_concentration(c, p), True),
+    ViewChart(N_("Crime by district"), lambda c, p, d: figures.crime_by_district(c), True),
+    ViewChart(N_("Crime concentration"), lambda c, p, d: figures.crime_concentration(c, p), True),
 )
 
 

@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from publishing.i18n import N_
+
 UNKNOWN = "unknown"
 
 
@@ -100,7 +102,7 @@ UCR_PART_ONE = _v(
     "the eight UCR Part I offences: homicide, rape, robbery, aggravated_assault, burglary, "
     "larceny, motor_vehicle_theft, arson; other for everything else (Part II and "
     "unclassified offences)",
-    Headline("Part I crimes", "Part I crimes", tuple(_UCR)),
+    Headline(N_("Part I crimes"), N_("Part I crimes"), tuple(_UCR)),
     against=_UCR,
 )
 
@@ -135,7 +137,7 @@ NIBRS_GROUP_A = _v(
     (*_NIBRS, "other"),
     "the NIBRS Group A offence categories (" + ", ".join(_NIBRS) + "); other for Group B "
     "offences and anything else",
-    Headline("Group A offences", "Group A offences", tuple(_NIBRS)),
+    Headline(N_("Group A offences"), N_("Group A offences"), tuple(_NIBRS)),
     against=_NIBRS,
 )
 
@@ -161,10 +163,10 @@ HOME_OFFICE = _v(
     "the crime types of data.police.uk (" + ", ".join(list(_HOME_OFFICE)[:-1]) + ", other for "
     "other crime) and anti_social_behaviour, which is recorded but is not a crime",
     Headline(
-        "Recorded crimes",
-        "recorded crimes",
+        N_("Recorded crimes"),
+        N_("recorded crimes"),
         tuple(_HOME_OFFICE),
-        "anti-social behaviour is recorded too, but it is not a crime and is not counted here",
+        N_("anti-social behaviour is recorded too, but it is not a crime and is not counted here"),
     ),
     against=_HOME_OFFICE,
 )
@@ -181,7 +183,7 @@ US_OUTCOMES = _v(
     groups={
         "no_enforcement": (
             ("none", "warning"),
-            "no citation, summons, referral or arrest (a warning or nothing at all)",
+            N_("no citation, summons, referral or arrest (a warning or nothing at all)"),
         )
     },
 )
@@ -200,7 +202,7 @@ UK_OUTCOMES = _v(
     "as data.police.uk records them: no_further_action, "
     "cannabis_warning (khat or cannabis warning), community_resolution, penalty_notice "
     "(for disorder), caution (simple or conditional), summons (or charged by post), arrest",
-    groups={"no_enforcement": (("no_further_action",), "no further action")},
+    groups={"no_enforcement": (("no_further_action",), N_("no further action"))},
 )
 
 US_RACE = _v(
@@ -210,7 +212,7 @@ US_RACE = _v(
     # code that is safe in URLs and column names.
     ("asian_pacific_islander", "black", "hispanic", "white", "other"),
     "asian_pacific_islander, black, hispanic, white, other",
-    noun="race",
+    noun=N_("race"),
 )
 ETHNIC_GROUPS = _v(
     "uk-ethnic-groups",
@@ -218,7 +220,7 @@ ETHNIC_GROUPS = _v(
     ("asian", "black", "mixed", "white", "other"),
     "the five broad ethnic groups of the England and Wales census: asian, black, mixed, "
     "white, other",
-    noun="ethnicity",
+    noun=N_("ethnicity"),
 )
 
 US_AGE_BANDS = _v(

@@ -124,4 +124,4 @@ def test_the_force_page_shows_uses_of_force_by_type(client: TestClient) -> None:
 
     assert f"Uses of force by type, Riverton, {PERIOD}" in chart_titles(page)
     table = page[page.index('id="force-type-title"') :].split("</table>")[0]
-    assert re.findall(r"<th[^>]*>([^<]+)</th><td>", table)[:2] == ["Bodily", "Chemical"]
+    assert re.findall(r"<th[^>]*>([^<]+)</th><td>", table)[:2] == ["Bodily force", "Chemical agent"]

@@ -23,6 +23,7 @@ from portal.web.api_series import api_router
 from portal.web.errors import http_error, unexpected_error
 from portal.web.head import with_head
 from portal.web.headers import with_security_headers
+from portal.web.language import with_language
 from portal.web.pages.about import methodology
 from portal.web.pages.archive import (
     codes_csv,
@@ -89,7 +90,7 @@ class Site:
         self.litestar, self.site, self.answers = litestar, site, answers
         # Kept answers are replayed before routing: a cached page then costs these layers
         # and no more of Litestar (bench/serve.py).
-        app: ASGIApp = with_head(with_short_targets(answers.wrap(litestar)))
+        app: ASGIApp = with_head(with_short_targets(with_language(answers.wrap(litestar))))
         self._app = with_security_headers(app) if security_headers else app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

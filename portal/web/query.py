@@ -26,6 +26,9 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import ParameterKwarg
 from litestar.routes import BaseRoute
 
+from portal.web.language import LANG, language_of
+from publishing.i18n import LANGUAGE_NAMES, LANGUAGES
+
 CHECKS_ITS_OWN_QUERY = "checks_its_own_query"  # an ``opt`` key: the handler refuses unknowns
 _NOT_QUERY = {"request", "scope", "state", "headers", "cookies", "socket"}
 _PLAIN_PAIR = re.compile(rb"[A-Za-z0-9_.~-]+=[A-Za-z0-9_.~-]*")
@@ -85,13 +88,18 @@ class QueryCheck:
                 f"the query parameter {repeated[0][:40]!r} is given {given[repeated[0]]} "
                 "times; give each parameter once"
             )
+        if given.get(LANG) and language_of(request.scope["query_string"]) is None:
+            raise ValidationException(
+                f"lang={request.query_params[LANG][:20]!r} is not a language of this site; "
+                f"it speaks {', '.join(f'{c} ({LANGUAGE_NAMES[c]})' for c in LANGUAGES)}"
+            )
         handler = request.route_handler
         if handler not in self._taken:
             self._taken[handler] = declared_query(handler)  # a route added after learn()
         taken = self._taken[handler]
         if taken is None:
             return
-        unknown = sorted(set(given) - taken)
+        unknown = sorted(set(given) - taken - {LANG})
         if unknown:
             takes = (
                 f"it takes {', '.join(sorted(taken))}" if taken else "it takes no query parameters"

@@ -7,22 +7,24 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from portal.web.language import in_language, this_page_in
 from portal.web.static import StaticFiles
 from publishing.charts import signed
+from publishing.i18n import LANGUAGE_NAMES, LANGUAGES, N_, gettext, language, ngettext
 from publishing.periods import day_words, quarter_words
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-SITE_NAME = "Police Transparency Portal"
+SITE_NAME = N_("Police Transparency Portal")
 NAV = (
-    ("/", "Home"),
-    ("/stops", "Stops"),
-    ("/crime", "Crime"),
-    ("/force", "Use of force"),
-    ("/districts", "Districts"),
-    ("/focus-areas", "Focus areas"),
-    ("/releases", "Releases"),
-    ("/reports", "Reports"),
-    ("/methodology", "Methodology"),
+    ("/", N_("Home")),
+    ("/stops", N_("Stops")),
+    ("/crime", N_("Crime")),
+    ("/force", N_("Use of force")),
+    ("/districts", N_("Districts")),
+    ("/focus-areas", N_("Focus areas")),
+    ("/releases", N_("Releases")),
+    ("/reports", N_("Reports")),
+    ("/methodology", N_("Methodology")),
 )
 
 
@@ -36,8 +38,22 @@ class Renderer:
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            extensions=["jinja2.ext.i18n"],
         )
-        self.environment.globals.update(static_url=static_files.url, nav=NAV, site_name=SITE_NAME)
+        # Messages are looked up when a page is rendered, in the language being spoken.
+        self.environment.install_gettext_callables(  # type: ignore[attr-defined]
+            gettext, ngettext, newstyle=True
+        )
+        self.environment.globals.update(
+            static_url=static_files.url,
+            nav=NAV,
+            site_name=SITE_NAME,
+            languages=LANGUAGES,
+            language_names=LANGUAGE_NAMES,
+            this_page_in=this_page_in,
+            current_language=language,
+        )
+        self.environment.filters["link"] = in_language
         self.environment.filters["signed"] = signed
         self.environment.filters["quarter_words"] = quarter_words
         self.environment.filters["day_words"] = day_words
@@ -45,4 +61,6 @@ class Renderer:
     def page(self, template: str, *, title: str, active: str = "", **context: Any) -> str:
         """A whole page."""
         context.setdefault("charts", [])
-        return self.environment.get_template(template).render(title=title, active=active, **context)
+        return self.environment.get_template(template).render(
+            title=title, active=active, lang=language(), **context
+        )

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from portal.web.cache import CachedBody
 from portal.web.render import Renderer
 from publishing.catalog import Catalog, catalog_version, load_catalog
+from publishing.i18n import language
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,9 @@ class SiteState:
         self._bytes = 0
 
     def cached(self, key: str, render: Callable[[Catalog], CachedBody]) -> CachedBody:
-        """The body cached under ``key`` for the current catalog, rendered on a miss."""
+        """The body cached under ``key`` for the current catalog and the language being
+        spoken, rendered on a miss."""
+        key = f"{language()}:{key}"
         catalog = self.catalog()
         with self._lock:
             hit = self._cache.get(key)

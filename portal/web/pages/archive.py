@@ -107,7 +107,9 @@ def table_file(
     """A table as a page (``NAME``), as CSV (``NAME.csv``) or as JSON (``NAME.json``)."""
     catalog = site.catalog()
     release = find_release(catalog, release_id)
-    base, _, suffix = name.rpartition(".") if name.endswith((".csv", ".json")) else (name, "", "")
+    base, _dot, suffix = (
+        name.rpartition(".") if name.endswith((".csv", ".json")) else (name, "", "")
+    )
     table = find_table(catalog, release, base)
 
     def render(catalog: Catalog) -> CachedBody:

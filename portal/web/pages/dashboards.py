@@ -17,6 +17,7 @@ from publishing import views
 from publishing.catalog import Catalog, ReleaseInfo
 from publishing.charts import Chart
 from publishing.headlines import headline_trends, headlines, summary, year_to_date
+from publishing.i18n import _
 from publishing.periods import quarter_end
 
 HTML = "text/html"
@@ -38,7 +39,7 @@ def home(
             return CachedBody.of(
                 site.renderer.page(
                     "home.html",
-                    title="Home",
+                    title=_("Home"),
                     active="/",
                     period=None,
                     department=catalog.department if catalog.areas else None,
@@ -50,7 +51,7 @@ def home(
         return CachedBody.of(
             site.renderer.page(
                 "home.html",
-                title=f"Home, {chosen}",
+                title=_("Home, {period}").format(period=chosen),
                 active="/",
                 period=chosen,
                 periods=catalog.periods,
@@ -142,9 +143,11 @@ def stops(
         request,
         site,
         path="/stops",
-        heading="Stops",
-        lede="Stops officers made, how they ended, and who was searched: every number is a "
-        "privacy-protected estimate with its 95% interval.",
+        heading=_("Stops"),
+        lede=_(
+            "Stops officers made, how they ended, and who was searched: every number is a "
+            "privacy-protected estimate with its 95% interval."
+        ),
         period=period,
         district=district,
         build=views.STOPS,
@@ -163,8 +166,8 @@ def crime(
         request,
         site,
         path="/crime",
-        heading="Crime",
-        lede="Crimes reported to the police, by offence and district, month by month.",
+        heading=_("Crime"),
+        lede=_("Crimes reported to the police, by offence and district, month by month."),
         period=period,
         district=district,
         build=views.CRIME,
@@ -183,9 +186,12 @@ def force(
         request,
         site,
         path="/force",
-        heading="Use of force",
-        lede="Uses of force officers recorded, quarter by quarter, by district and by the "
-        "person's race: every number is a privacy-protected estimate with its 95% interval.",
+        heading=_("Use of force"),
+        lede=_(
+            "Uses of force officers recorded, quarter by quarter, by district, by the person's "
+            "race and by type: every number is a privacy-protected estimate with its 95% "
+            "interval."
+        ),
         period=period,
         district=district,
         build=views.FORCE,

@@ -1,0 +1,71 @@
+"""The reader's language, from ``?lang=``: plain ASGI middleware that speaks it for the
+rest of the request (:func:`publishing.i18n.speaking`), so a page's URL names its language
+and every cache (the answers, the pages, a proxy) keeps one copy per language.
+
+English needs no parameter; ``?lang=es`` is Spanish. Any other value is left to the routes,
+whose query check refuses it with a 400 that lists the languages.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from urllib.parse import parse_qsl, urlencode
+
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from publishing.i18n import DEFAULT, LANGUAGES, language, speaking
+
+LANG = "lang"  # the query parameter every page takes
+# The request's path and its query without ``lang``: where the language switch points.
+_target: contextvars.ContextVar[tuple[str, list[tuple[str, str]]]] = contextvars.ContextVar(
+    "target", default=("/", [])
+)
+
+
+def language_of(query_string: bytes) -> str | None:
+    """The language a query string asks for: ``None`` when it asks for none or for one the
+    site does not speak."""
+    if b"lang=" not in query_string:
+        return DEFAULT
+    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        if name == LANG:
+            return value if value in LANGUAGES else None
+    return DEFAULT
+
+
+def with_language(app: ASGIApp) -> ASGIApp:
+    """``app`` speaking the language each request's ``?lang=`` asks for."""
+
+    async def speak(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        query = scope.get("query_string", b"")
+        pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True) if query else []
+        token = _target.set((scope["path"], [(k, v) for k, v in pairs if k != LANG]))
+        try:
+            with speaking(language_of(query) or DEFAULT):
+                await app(scope, receive, send)
+        finally:
+            _target.reset(token)
+
+    return speak
+
+
+def in_language(href: str, code: str | None = None) -> str:
+    """A link of this site in ``code`` (the language being spoken when None): ``/stops``
+    becomes ``/stops?lang=es`` in Spanish and stays ``/stops`` in English."""
+    code = code or language()
+    if code == DEFAULT or not href.startswith("/") or href.startswith("/static/"):
+        return href
+    path, hash_mark, anchor = href.partition("#")
+    joined = f"{path}{'&' if '?' in path else '?'}{LANG}={code}"
+    return joined + hash_mark + anchor
+
+
+def this_page_in(code: str) -> str:
+    """The page being answered, in another language (its other query parameters kept)."""
+    path, pairs = _target.get()
+    query = urlencode(pairs + ([(LANG, code)] if code != DEFAULT else []))
+    return path + (f"?{query}" if query else "")

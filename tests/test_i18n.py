@@ -1,0 +1,107 @@
+"""English and Spanish: every message the site marks has a Spanish translation, a page in
+Spanish says so (``lang="es"``) and keeps its language from link to link, numbers and dates
+are written as Spanish writes them, and English needs no parameter at all."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+
+import pytest
+from litestar.testing import TestClient
+
+from portal.settings import Settings
+from portal.web.app import create_app
+from publishing.i18n import number, speaking
+from publishing.i18n_catalogue import untranslated
+from publishing.periods import day_words, quarter_words
+
+SQLITE = pytest.mark.parametrize("published_city", ["sqlite"], indirect=True)
+TRANSLATED = ("/", "/stops", "/crime", "/force")
+# Words that give an English sentence away; none is Spanish.
+ENGLISH = re.compile(r"\b(the|and|with|of|by|per|stops|interval|quarter|district)\b")
+
+
+@pytest.fixture(scope="module")
+def client(published_city: Settings) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    with TestClient(create_app(published_city)) as test_client:
+        yield test_client
+
+
+def visible_text(page: str) -> str:
+    """What a reader sees: no scripts, tags or attribute values."""
+    page = re.sub(r"<script.*?</script>", " ", page, flags=re.S)
+    page = re.sub(r"<[^>]+>", " ", page)
+    return re.sub(r"\s+", " ", html.unescape(page))
+
+
+def test_every_marked_message_has_a_spanish_translation() -> None:
+    assert untranslated("es") == []
+
+
+def test_a_missing_translation_is_found(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    from publishing import i18n_catalogue
+
+    extra = [("A sentence nobody translated", "portal/web/example.py:1")]
+    real = list(i18n_catalogue.marked_messages())
+    monkeypatch.setattr(i18n_catalogue, "marked_messages", lambda: iter(real + extra))
+
+    assert untranslated("es") == extra
+
+
+@SQLITE
+@pytest.mark.parametrize("path", TRANSLATED)
+def test_a_page_in_spanish_has_no_english_left(client: TestClient, path: str) -> None:  # type: ignore[type-arg]
+    page = client.get(f"{path}?lang=es").text
+    text = visible_text(page)
+
+    assert page.startswith('<!doctype html>\n<html lang="es">')
+    english = sorted({m.group(0) for m in ENGLISH.finditer(text)})
+    assert english == [], [
+        text[max(0, m.start() - 60) : m.end() + 60] for m in ENGLISH.finditer(text)
+    ][:5]
+
+
+@SQLITE
+@pytest.mark.parametrize("path", TRANSLATED)
+def test_links_keep_the_language(client: TestClient, path: str) -> None:  # type: ignore[type-arg]
+    page = client.get(f"{path}?lang=es").text
+    links = re.findall(r'<a href="(/[^"#]*)', page)
+    own = [link for link in links if not link.startswith(("/static/", "/api/"))]
+    switch = re.search(r'<a href="([^"]+)" hreflang="en" lang="en">English</a>', page)
+
+    assert own and all("lang=es" in link for link in own if link != (switch and switch[1]))
+    assert switch is not None and "lang=" not in switch[1]
+    assert 'name="lang" value="es"' in page  # the quarter picker keeps it too
+
+
+@SQLITE
+def test_english_needs_no_parameter(client: TestClient) -> None:  # type: ignore[type-arg]
+    page = client.get("/stops?period=2025Q4").text
+
+    assert page.startswith('<!doctype html>\n<html lang="en">')
+    assert "lang=es" in page and 'hreflang="es"' in page  # the switch, to this very view
+    assert '<a href="/stops?period=2025Q4&amp;lang=es" hreflang="es" lang="es">Español</a>' in page
+    assert not re.search(r'href="/[a-z-]*\?lang=en', page)
+
+
+@SQLITE
+def test_an_unknown_language_is_refused_with_the_ones_spoken(client: TestClient) -> None:  # type: ignore[type-arg]
+    answer = client.get("/stops?lang=fr")
+
+    assert answer.status_code == 400
+    assert "en (English), es (Español)" in answer.text
+
+
+def test_numbers_and_dates_as_spanish_writes_them() -> None:
+    from datetime import date
+
+    with speaking("es"):
+        assert (number(12345.678, 1), number(-0.3, 1)) == ("12.345,7", "-0,3")
+        assert quarter_words("2025Q4") == "octubre a diciembre de 2025"
+        assert day_words(date(2025, 12, 31)) == "31 de diciembre de 2025"
+    assert (number(12345.678, 1), quarter_words("2025Q4")) == (
+        "12,345.7",
+        "October to December 2025",
+    )
