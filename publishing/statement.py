@@ -12,10 +12,22 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from publishing.i18n import N_, _
 from publishing.vocabularies import Vocabulary, declared
 
 # Greek letters are the field's own notation, as on the methodology page.
-CURRENCY_WORDS = {"rho": "zCDP ρ", "epsilon": "pure-DP ε"}  # noqa: RUF001
+CURRENCY_WORDS = {"rho": N_("zCDP ρ"), "epsilon": N_("pure-DP ε")}  # noqa: RUF001
+# Words the engine writes into every release's statement, marked so that a page can show
+# them in the reader's language (the release keeps them as written).
+STATEMENT_WORDS = (
+    N_("gaussian"),
+    N_("laplace"),
+    N_(
+        "one record (a stop, an incident or a use of force); a person with several records "
+        "is protected less, since the loss of each of their records adds up"
+    ),
+)
+SOURCE_WORDS = {"stops": N_("stops"), "incidents": N_("incidents"), "force": N_("uses of force")}
 
 
 @dataclass(frozen=True)
@@ -103,7 +115,10 @@ class BudgetStatement:
         if not self.partial:
             return ""
         return "; ".join(
-            f"{source} data from {first} to {last}" for source, first, last in self.coverage
+            _("{source} data from {first} to {last}").format(
+                source=_(SOURCE_WORDS.get(source, source)), first=first, last=last
+            )
+            for source, first, last in self.coverage
         )
 
     @property

@@ -16,13 +16,14 @@ from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from portal.web.render import Renderer
+from publishing.i18n import N_, _
 
 log = logging.getLogger("portal.web")
 HEADINGS = {
-    400: "That request is not quite right",
-    404: "Not found",
-    405: "Method not allowed",
-    500: "Something went wrong",
+    400: N_("That request is not quite right"),
+    404: N_("Not found"),
+    405: N_("Method not allowed"),
+    500: N_("Something went wrong"),
 }
 
 
@@ -48,8 +49,8 @@ def error_response(
     renderer: Renderer = request.app.state.renderer
     page = renderer.page(
         "error.html",
-        title=HEADINGS.get(status, "Error"),
-        heading=HEADINGS.get(status, "Error"),
+        title=_(HEADINGS.get(status, N_("Error"))),
+        heading=_(HEADINGS.get(status, N_("Error"))),
         message=message,
     )
     return Response(page, status_code=status, media_type=MediaType.HTML, headers=headers)
@@ -60,7 +61,7 @@ def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respons
     error's headers."""
     message = str(error.detail)
     if error.status_code == 404 and message == "Not Found":
-        message = f"There is no page at {request.url.path[:200]}."
+        message = _("There is no page at {path}.").format(path=request.url.path[:200])
     if error.status_code == 405:
         message = (
             f"{request.url.path[:200]} does not take {request.method[:20]} requests; the "
@@ -77,5 +78,5 @@ def unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Respo
     return error_response(
         request,
         HTTP_500_INTERNAL_SERVER_ERROR,
-        "The server could not answer this request. It has been logged.",
+        _("The server could not answer this request. It has been logged."),
     )

@@ -3,7 +3,9 @@ rest of the request (:func:`publishing.i18n.speaking`), so a page's URL names it
 and every cache (the answers, the pages, a proxy) keeps one copy per language.
 
 English needs no parameter; ``?lang=es`` is Spanish. Any other value is left to the routes,
-whose query check refuses it with a 400 that lists the languages.
+whose query check refuses it with a 400 that lists the languages. Pages speak it; files and
+the API do not: open data (CSV, JSON, the data package) and the API are the same bytes in
+every language, in English, so that a file's URL always names one content.
 """
 
 from __future__ import annotations
@@ -42,8 +44,11 @@ def with_language(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         query = scope.get("query_string", b"")
+        path = scope["path"]
+        if path.startswith("/api/") or "." in path.rsplit("/", 1)[-1]:
+            query = b""  # a file or an API answer: English, whatever is asked
         pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True) if query else []
-        token = _target.set((scope["path"], [(k, v) for k, v in pairs if k != LANG]))
+        token = _target.set((path, [(k, v) for k, v in pairs if k != LANG]))
         try:
             with speaking(language_of(query) or DEFAULT):
                 await app(scope, receive, send)

@@ -6,11 +6,20 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from portal.web.language import in_language, this_page_in
 from portal.web.static import StaticFiles
 from publishing.charts import signed
-from publishing.i18n import LANGUAGE_NAMES, LANGUAGES, N_, gettext, language, ngettext
+from publishing.i18n import (
+    LANGUAGE_NAMES,
+    LANGUAGES,
+    N_,
+    gettext,
+    language,
+    ngettext,
+    number,
+)
 from publishing.periods import day_words, quarter_words
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -54,9 +63,15 @@ class Renderer:
             current_language=language,
         )
         self.environment.filters["link"] = in_language
+        self.environment.filters["number"] = number
+        self.environment.filters["code"] = lambda text: Markup("<code>{}</code>").format(text)
         self.environment.filters["signed"] = signed
         self.environment.filters["quarter_words"] = quarter_words
         self.environment.filters["day_words"] = day_words
+
+    def fragment(self, template: str, **context: Any) -> Markup:
+        """Part of a page, rendered on its own (set in a page with ``{{ body }}``)."""
+        return Markup(self.environment.get_template(template).render(**context))
 
     def page(self, template: str, *, title: str, active: str = "", **context: Any) -> str:
         """A whole page."""

@@ -39,10 +39,11 @@ from publishing.catalog import Catalog, FocusAreaInfo
 from publishing.charts import fmt, signed
 from publishing.definitions import NO_ENFORCEMENT
 from publishing.estimates import Z95, Estimate
+from publishing.i18n import N_, _
 
 OUTCOMES = (
-    ("crime", "Reported crimes", "incidents_by_month_beat_offense"),
-    ("stops", "Stops", "stops_by_month_beat"),
+    ("crime", N_("Reported crimes"), "incidents_by_month_beat_offense"),
+    ("stops", N_("Stops"), "stops_by_month_beat"),
     ("no_action", NO_ENFORCEMENT, "no_action_stops_by_month_beat"),
 )
 SIMULATIONS = 4000
@@ -78,13 +79,18 @@ class DidResult:
     def reading(self) -> str:
         """The result in words that do not overstate it."""
         low, high = self.interval
-        span = f"(95% interval {signed(low, 0)}% to {signed(high, 0)}%)"
+        span = _("(95% interval {low}% to {high}%)").format(
+            low=signed(low, 0), high=signed(high, 0)
+        )
         if low <= 0 <= high:
-            return f"no clear change relative to the comparison beats {span}"
-        direction = "fell" if self.percent < 0 else "rose"
-        return (
-            f"{self.label.lower()} {direction} by about {fmt(abs(self.percent))}% relative "
-            f"to the comparison beats {span}"
+            return _("no clear change relative to the comparison beats {span}").format(span=span)
+        words = {"what": _(self.label).lower(), "size": fmt(abs(self.percent)), "span": span}
+        if self.percent < 0:
+            return _("{what} fell by about {size}% relative to the comparison beats {span}").format(
+                **words
+            )
+        return _("{what} rose by about {size}% relative to the comparison beats {span}").format(
+            **words
         )
 
 
@@ -102,22 +108,22 @@ class Displacement:
     def reading(self) -> str:
         """Displacement, diffusion of benefits, or no clear change, in words."""
         if not self.success_interval[1] < 0:
-            return (
+            return _(
                 "crime in the focus area did not clearly fall relative to its comparison "
                 "beats, so displacement cannot be judged"
             )
         low, high = self.buffer_interval
         if low <= 0 <= high:
-            return (
+            return _(
                 "no clear change in the buffer beats next door (neither displacement nor "
                 "a diffusion of benefits is clear)"
             )
         if self.buffer_change > 0:
-            return (
+            return _(
                 "displacement: crime in the buffer beats next door rose relative to the "
                 "comparison beats"
             )
-        return (
+        return _(
             "diffusion of benefits: crime in the buffer beats next door also fell "
             "relative to the comparison beats"
         )

@@ -20,6 +20,7 @@ from publishing.audits import AuditInfo, latest_audits
 from publishing.catalog import Catalog
 from publishing.decisions import DECISIONS
 from publishing.definitions import headline_definitions
+from publishing.i18n import _, speaking
 from publishing.labels import label
 from publishing.opendata import SOURCE_NOUNS
 from publishing.profile import SOURCES, DepartmentProfile, SourceProfile
@@ -34,7 +35,7 @@ def _sections(template: Path) -> tuple[tuple[str, str], ...]:
     return tuple(re.findall(r'<h2 id="([^"]+)">(.*?)</h2>', template.read_text()))
 
 
-METHODOLOGY_CONTENTS = _sections(Path(__file__).parents[1] / "templates" / "methodology.html")
+METHODOLOGY_CONTENTS = _sections(Path(__file__).parents[1] / "templates" / "methodology_body.html")
 
 
 @dataclass(frozen=True)
@@ -129,11 +130,9 @@ def methodology(
             current = catalog.current[period]
             latest = current.statement
             audits = latest_audits(catalog.audits, current.policy_sha256)
-        return CachedBody.of(
-            site.renderer.page(
-                "methodology.html",
-                title="Methodology",
-                active="/methodology",
+        with speaking("en"):  # the text is not translated yet: English, said so
+            body = site.renderer.fragment(
+                "methodology_body.html",
                 latest=latest,
                 period=period,
                 unit_short=UNIT_SHORT.get(latest.unit_kind if latest else "record"),
@@ -149,6 +148,10 @@ def methodology(
                 profile_rows=profile_rows(catalog.profile),
                 figures=headline_definitions(catalog) if catalog.periods else (),
                 toc=METHODOLOGY_CONTENTS,
+            )
+        return CachedBody.of(
+            site.renderer.page(
+                "methodology.html", title=_("Methodology"), active="/methodology", body=body
             ),
             HTML,
         )

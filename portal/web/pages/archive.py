@@ -17,6 +17,7 @@ from publishing import area_list, opendata
 from publishing.artifacts import list_artifacts
 from publishing.catalog import Catalog, PublishedTable, ReleaseInfo
 from publishing.definitions import headline_definitions
+from publishing.i18n import _
 
 HTML = "text/html"
 AnyRequest = Request[Any, Any, Any]
@@ -51,7 +52,7 @@ def releases(request: AnyRequest, site: NamedDependency[SiteState]) -> Response[
         return CachedBody.of(
             site.renderer.page(
                 "releases.html",
-                title="Releases",
+                title=_("Releases"),
                 active="/releases",
                 releases=list(reversed(catalog.releases)),
                 current=catalog.current,
@@ -79,7 +80,7 @@ def release_page(
         return CachedBody.of(
             site.renderer.page(
                 "release.html",
-                title=f"Release {release.period}",
+                title=_("Release {period}").format(period=release.period),
                 active="/releases",
                 release=release,
                 statement=release.statement,
@@ -127,7 +128,7 @@ def table_file(
         return CachedBody.of(
             site.renderer.page(
                 "table.html",
-                title=f"{table.title}, {release.period}",
+                title=f"{_(table.title)}, {release.period}",
                 active="/releases",
                 release=release,
                 table=table,
@@ -172,7 +173,7 @@ def dictionary(
         return CachedBody.of(
             site.renderer.page(
                 "dictionary.html",
-                title=f"Data dictionary, {release.period}",
+                title=_("Data dictionary, {period}").format(period=release.period),
                 active="/releases",
                 release=release,
                 figures=headline_definitions(catalog, release.period),

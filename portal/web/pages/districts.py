@@ -18,6 +18,7 @@ from publishing import figures
 from publishing.catalog import Catalog, FocusAreaInfo
 from publishing.charts import interval_text
 from publishing.headlines import crime_headline, released_total
+from publishing.i18n import _
 
 AnyRequest = Request[Any, Any, Any]
 HTML = "text/html"
@@ -51,8 +52,8 @@ def beat_rows(catalog: Catalog, period: str, district: str) -> list[BeatRow]:
             BeatRow(
                 beat.code,
                 beat.name,
-                interval_text(stops) if stops else "not released",
-                interval_text(crimes) if crimes else "not released",
+                interval_text(stops) if stops else _("not released"),
+                interval_text(crimes) if crimes else _("not released"),
             )
         )
     return rows
@@ -74,7 +75,7 @@ def districts(request: AnyRequest, site: NamedDependency[SiteState]) -> Response
         return CachedBody.of(
             site.renderer.page(
                 "districts.html",
-                title="Districts",
+                title=_("Districts"),
                 active="/districts",
                 districts=catalog.areas_at("district"),
                 beats=catalog.areas_at("beat"),

@@ -15,12 +15,13 @@ from portal.web.state import SiteState
 from publishing import figures
 from publishing.analysis.focus import evaluation_as_of
 from publishing.catalog import Catalog
+from publishing.i18n import N_, _
 
 HTML = "text/html"
 ROLE_NAMES = {
-    "member": "Focus area beats",
-    "comparison": "Comparison beats",
-    "buffer": "Buffer beats (next door)",
+    "member": N_("Focus area beats"),
+    "comparison": N_("Comparison beats"),
+    "buffer": N_("Buffer beats (next door)"),
 }
 
 
@@ -35,7 +36,7 @@ def focus_areas(
         return CachedBody.of(
             site.renderer.page(
                 "focus_areas.html",
-                title="Focus areas",
+                title=_("Focus areas"),
                 active="/focus-areas",
                 areas=list(catalog.focus_areas.values()),
             ),
@@ -58,31 +59,42 @@ def focus_area(
         raise NotFoundException(f"there is no focus area {code[:64]!r}; see /focus-areas")
 
     def render(catalog: Catalog) -> CachedBody:
-        groups = [(ROLE_NAMES[role], area.beats.get(role, ())) for role in ("member", "comparison")]
+        groups = [
+            (_(ROLE_NAMES[role]), area.beats.get(role, ())) for role in ("member", "comparison")
+        ]
+        words = {
+            "area": area.name,
+            "start": area.start,
+            "beats": len(area.beats.get("member", ())),
+        }
         crime = figures.beats_trend(
             catalog,
             "focus-crime",
-            f"Reported crimes per month, {area.name}",
-            f"Crimes reported per month in the {len(area.beats.get('member', ()))} beats of "
-            f"{area.name} and in its comparison beats; focused work began on {area.start}.",
+            _("Reported crimes per month, {area}").format(**words),
+            _(
+                "Crimes reported per month in the {beats} beats of {area} and in its comparison "
+                "beats; focused work began on {start}."
+            ).format(**words),
             "incidents_by_month_beat_offense",
             groups,
-            "crimes",
+            _("crimes"),
             area.start,
         )
         stops = figures.beats_trend(
             catalog,
             "focus-stops",
-            f"Stops per month, {area.name}",
-            f"Stops per month in the beats of {area.name} and in its comparison beats; "
-            f"focused work began on {area.start}.",
+            _("Stops per month, {area}").format(**words),
+            _(
+                "Stops per month in the beats of {area} and in its comparison beats; focused "
+                "work began on {start}."
+            ).format(**words),
             "stops_by_month_beat",
             groups,
-            "stops",
+            _("stops"),
             area.start,
         )
         roles = [
-            (ROLE_NAMES[role], [f"{catalog.area_name(b)} ({b})" for b in beats])
+            (_(ROLE_NAMES[role]), [f"{catalog.area_name(b)} ({b})" for b in beats])
             for role, beats in sorted(area.beats.items())
         ]
         return CachedBody.of(

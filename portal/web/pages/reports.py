@@ -13,6 +13,7 @@ from portal.web.cache import CachedBody
 from portal.web.state import SiteState
 from publishing.artifacts import list_artifacts, read_artifact
 from publishing.catalog import Catalog
+from publishing.i18n import _
 
 HTML = "text/html"
 
@@ -26,7 +27,7 @@ def reports(request: Request[Any, Any, Any], site: NamedDependency[SiteState]) -
         return CachedBody.of(
             site.renderer.page(
                 "reports.html",
-                title="Quarterly reports",
+                title=_("Quarterly reports"),
                 active="/reports",
                 reports=found,
                 current={r.id for r in catalog.current.values()},
