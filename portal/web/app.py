@@ -90,7 +90,9 @@ class Site:
         self.litestar, self.site, self.answers = litestar, site, answers
         # Kept answers are replayed before routing: a cached page then costs these layers
         # and no more of Litestar (bench/serve.py).
-        app: ASGIApp = with_head(with_short_targets(with_language(answers.wrap(litestar))))
+        # The language layer sits inside: a kept answer is already in its language (the
+        # query it is kept under names it), so replaying one never pays for the layer.
+        app: ASGIApp = with_head(with_short_targets(answers.wrap(with_language(litestar))))
         self._app = with_security_headers(app) if security_headers else app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

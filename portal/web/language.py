@@ -19,10 +19,8 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from publishing.i18n import DEFAULT, LANGUAGES, language, speaking
 
 LANG = "lang"  # the query parameter every page takes
-# The request's path and its query without ``lang``: where the language switch points.
-_target: contextvars.ContextVar[tuple[str, list[tuple[str, str]]]] = contextvars.ContextVar(
-    "target", default=("/", [])
-)
+# The request being answered, for the language switch (read only when a page is rendered).
+_scope: contextvars.ContextVar[Scope | None] = contextvars.ContextVar("scope", default=None)
 
 
 def language_of(query_string: bytes) -> str | None:
@@ -36,24 +34,30 @@ def language_of(query_string: bytes) -> str | None:
     return DEFAULT
 
 
+def _speaks(path: str) -> bool:
+    """Whether the answer at ``path`` is in the reader's language: pages are; files and the
+    API are not."""
+    return not path.startswith("/api/") and "." not in path.rsplit("/", 1)[-1]
+
+
 def with_language(app: ASGIApp) -> ASGIApp:
-    """``app`` speaking the language each request's ``?lang=`` asks for."""
+    """``app`` speaking the language each request's ``?lang=`` asks for. A request without
+    one costs a context variable set and reset (most requests: English pages, files)."""
 
     async def speak(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
-        query = scope.get("query_string", b"")
-        path = scope["path"]
-        if path.startswith("/api/") or "." in path.rsplit("/", 1)[-1]:
-            query = b""  # a file or an API answer: English, whatever is asked
-        pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True) if query else []
-        token = _target.set((path, [(k, v) for k, v in pairs if k != LANG]))
+        token = _scope.set(scope)
         try:
-            with speaking(language_of(query) or DEFAULT):
+            query = scope.get("query_string", b"")
+            if b"lang=" in query and _speaks(scope["path"]):
+                with speaking(language_of(query) or DEFAULT):
+                    await app(scope, receive, send)
+            else:
                 await app(scope, receive, send)
         finally:
-            _target.reset(token)
+            _scope.reset(token)
 
     return speak
 
@@ -71,6 +75,10 @@ def in_language(href: str, code: str | None = None) -> str:
 
 def this_page_in(code: str) -> str:
     """The page being answered, in another language (its other query parameters kept)."""
-    path, pairs = _target.get()
+    scope = _scope.get()
+    if scope is None:
+        return in_language("/", code)
+    raw = scope.get("query_string", b"").decode("latin-1")
+    pairs = [(k, v) for k, v in parse_qsl(raw, keep_blank_values=True) if k != LANG]
     query = urlencode(pairs + ([(LANG, code)] if code != DEFAULT else []))
-    return path + (f"?{query}" if query else "")
+    return scope["path"] + (f"?{query}" if query else "")
