@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from publishing.i18n import N_
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -25,43 +27,53 @@ class Decision:
 DECISIONS: tuple[Decision, ...] = (
     Decision(
         "whether",
-        "Whether a quarter is released",
-        "The calendar (a quarter is released once it has ended), the declared areas (none "
-        "declared, no release) and the budget ledger: what earlier releases spent of the "
-        "quarter's cap, and whether the quarter was already released under the same policy. "
-        "Never the records: a quarter with no records is released like any other, as noisy "
-        "zeros, and spends the same budget.",
+        N_("Whether a quarter is released"),
+        N_(
+            "The calendar (a quarter is released once it has ended), the declared areas (none "
+            "declared, no release) and the budget ledger: what earlier releases spent of the "
+            "quarter's cap, and whether the quarter was already released under the same policy. "
+            "Never the records: a quarter with no records is released like any other, as noisy "
+            "zeros, and spends the same budget."
+        ),
     ),
     Decision(
         "what",
-        "Which cells are published",
-        "The policy's tables, the department profile and the declared areas and codes: "
-        "every combination is a cell, empty or not. A table over records or a field the "
-        "profile says the department does not record is not published; a code it says "
-        "cannot occur is published as a zero without noise; with no beats declared, a table "
-        "by beat is published by district. Records in areas or with codes that are not "
-        "declared are counted under “Not recorded”, never dropped.",
+        N_("Which cells are published"),
+        N_(
+            "The policy's tables, the department profile and the declared areas and codes: "
+            "every combination is a cell, empty or not. A table over records or a field the "
+            "profile says the department does not record is not published; a code it says "
+            "cannot occur is published as a zero without noise; with no beats declared, a table "
+            "by beat is published by district. Records in areas or with codes that are not "
+            "declared are counted under “Not recorded”, never dropped."
+        ),
     ),
     Decision(
         "noise",
-        "How much noise each table gets, and what it costs",
-        "The policy's budget and weights, and the most one unit can change a table (one "
-        "record changes one count by one; a person, at most the policy's bounds). Never the "
-        "counts.",
+        N_("How much noise each table gets, and what it costs"),
+        N_(
+            "The policy's budget and weights, and the most one unit can change a table (one "
+            "record changes one count by one; a person, at most the policy's bounds). Never the "
+            "counts."
+        ),
     ),
     Decision(
         "post-processing",
-        "How the noisy numbers are made consistent, rounded and given intervals",
-        "The noisy numbers only, and the shape of the release (its tables, areas and "
-        "noise), from which the intervals' error distribution is simulated without any "
-        "record.",
+        N_("How the noisy numbers are made consistent, rounded and given intervals"),
+        N_(
+            "The noisy numbers only, and the shape of the release (its tables, areas and "
+            "noise), from which the intervals' error distribution is simulated without any "
+            "record."
+        ),
     ),
     Decision(
         "bounding",
-        "Which of a person's records are counted (person unit only)",
-        "The records themselves: at most the policy's number of records of one person in a "
-        "cell, and cells of a table. This is part of the measurement, not a decision about "
-        "publishing: the noise is scaled to the most that one person can change the counts "
-        "after it.",
+        N_("Which of a person's records are counted (person unit only)"),
+        N_(
+            "The records themselves: at most the policy's number of records of one person in a "
+            "cell, and cells of a table. This is part of the measurement, not a decision about "
+            "publishing: the noise is scaled to the most that one person can change the counts "
+            "after it."
+        ),
     ),
 )

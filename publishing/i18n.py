@@ -104,6 +104,13 @@ def number(value: float, digits: int = 0) -> str:
     return format_decimal(rounded, format=pattern, locale=_BABEL_LOCALES[_language.get()])
 
 
+def significant(value: float, digits: int = 3) -> str:
+    """A number to ``digits`` significant digits (``5.67``, ``1``), with the language's
+    decimal mark (``5,67``)."""
+    text = f"{value:.{digits}g}"
+    return text.replace(".", ",") if _language.get() == "es" else text
+
+
 def long_date(day: date) -> str:
     """A date in words: ``31 December 2025``, ``31 de diciembre de 2025``."""
     if _language.get() == DEFAULT:

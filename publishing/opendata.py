@@ -30,6 +30,7 @@ from publishing.area_list import COLUMNS as AREA_COLUMNS
 from publishing.area_list import areas_csv
 from publishing.catalog import AreaInfo, PublishedCell, PublishedTable, ReleaseInfo
 from publishing.csvfiles import TEXT, csv_bytes
+from publishing.i18n import N_
 from publishing.labels import label
 from publishing.vocabularies import Vocabulary, declared
 
@@ -155,7 +156,7 @@ MEASURE_TYPES: Final[Mapping[str, str]] = MappingProxyType(
 )
 
 SOURCE_NOUNS: Final[Mapping[str, str]] = MappingProxyType(
-    {"stops": "stops", "incidents": "reported crimes", "force": "uses of force"}
+    {"stops": N_("stops"), "incidents": N_("reported crimes"), "force": N_("uses of force")}
 )
 
 _NAME = re.compile(r"[a-z0-9_]+")

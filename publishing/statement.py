@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from publishing.i18n import N_, _
+from publishing.i18n import N_, _, number, significant
 from publishing.vocabularies import Vocabulary, declared
 
 # Greek letters are the field's own notation, as on the methodology page.
@@ -172,56 +172,81 @@ class DeployedSystem:
 # The Census Bureau's production setting for the 2020 redistricting data's person file
 # (June 2021): zCDP rho 2.56, which it states as epsilon 17.14 at delta 1e-10.
 CENSUS_2020 = DeployedSystem(
-    "the 2020 US Census redistricting data (P.L. 94-171), released once",
-    "one person",
+    N_("the 2020 US Census redistricting data (P.L. 94-171), released once"),
+    N_("one person"),
     rho=2.56,
     epsilon=17.14,
     delta=1e-10,
 )
 
 
-UNIT_SHORT = {"record": "stop, crime report or use of force", "person": "person"}
+UNIT_SHORT = {"record": N_("stop, crime report or use of force"), "person": N_("person")}
 
 
 def plain_words(statement: BudgetStatement, period: str) -> tuple[str, ...]:
     """What the guarantee of everything released about ``period`` does and does not
-    promise, in sentences a resident can read (the methodology page and the report)."""
-    unit = UNIT_SHORT.get(statement.unit_kind, "unit")
+    promise, in sentences a resident can read (the methodology page and the report), in
+    the language being spoken."""
+    unit = _(UNIT_SHORT.get(statement.unit_kind, N_("unit")))
     odds = odds_of(statement)
     sentences = []
     if odds is not None:
-        guarantee = f"({odds.epsilon:.3g}, {odds.delta:g})"
+        guarantee = f"({significant(odds.epsilon)}, {odds.delta:g})"
         exception = (
-            "with no exception" if odds.delta == 0 else f"outside a chance of {odds.delta:g}"
+            _("with no exception")
+            if odds.delta == 0
+            else _("outside a chance of {delta}").format(delta=f"{odds.delta:g}")
         )
         sentences += [
-            f"Everything published about {period} so far is {guarantee}-differentially private "
-            f"for {statement.unit}.",
-            f"Read as odds: whatever anyone believed beforehand about whether a given {unit} "
-            f"is in the data, the published numbers can multiply or divide those odds by at "
-            f"most e^{odds.epsilon:.3g}, about {odds.factor:,.0f}, {exception}. Someone who "
-            f"thought it an even chance could end up at most {odds.from_even:.1%} sure.",
+            _(
+                "Everything published about {period} so far is {guarantee}-differentially "
+                "private for {unit}."
+            ).format(period=period, guarantee=guarantee, unit=_(statement.unit)),
+            _(
+                "Read as odds: whatever anyone believed beforehand about whether a given {unit} "
+                "is in the data, the published numbers can multiply or divide those odds by at "
+                "most e^{epsilon}, about {factor}, {exception}. Someone who thought it an even "
+                "chance could end up at most {from_even}% sure."
+            ).format(
+                unit=unit,
+                epsilon=significant(odds.epsilon),
+                factor=number(odds.factor),
+                exception=exception,
+                from_even=number(100 * odds.from_even, 1),
+            ),
         ]
     sentences.append(
-        f"So the guarantee does not make a {unit}'s presence undetectable; it bounds how much "
-        "the published numbers can reveal about it. Nor does it hide what the numbers are "
-        "for: patterns across many records, such as a fall in stops in a district or a "
-        "difference in search rates between groups."
+        _(
+            "So the guarantee does not make a {unit}'s presence undetectable; it bounds how "
+            "much the published numbers can reveal about it. Nor does it hide what the numbers "
+            "are for: patterns across many records, such as a fall in stops in a district or a "
+            "difference in search rates between groups."
+        ).format(unit=unit)
     )
     if statement.unit_kind == "record":
         sentences.append(
-            "The unit is one record, so a person stopped several times in a quarter is "
-            "protected less: the losses of their records add up (k records, k times the "
-            "epsilon). Each record lies in one quarter only, so no later release adds to it."
+            _(
+                "The unit is one record, so a person stopped several times in a quarter is "
+                "protected less: the losses of their records add up (k records, k times the "
+                "epsilon). Each record lies in one quarter only, so no later release adds to it."
+            )
         )
     elif statement.horizon is not None and statement.horizon_cap is not None:
         sentences.append(
-            f"The unit is {statement.unit}. A person's records fall in many quarters, so "
-            f"every release in the horizon {statement.horizon} spends from one cap of "
-            f"{statement.currency_words} {statement.horizon_cap:.4g} together."
+            _(
+                "The unit is {unit}. A person's records fall in many quarters, so every release "
+                "in the horizon {horizon} spends from one cap of {currency} {cap} together."
+            ).format(
+                unit=_(statement.unit),
+                horizon=statement.horizon,
+                currency=_(statement.currency_words),
+                cap=significant(statement.horizon_cap, 4),
+            )
         )
     sentences.append(
-        "It bounds what these numbers reveal, not what other sources reveal: a news report, "
-        "a court record or the person's own account are outside it."
+        _(
+            "It bounds what these numbers reveal, not what other sources reveal: a news "
+            "report, a court record or the person's own account are outside it."
+        )
     )
     return tuple(sentences)

@@ -5,6 +5,7 @@ are written as Spanish writes them, and English needs no parameter at all."""
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections.abc import Iterator
 
@@ -122,6 +123,21 @@ def test_links_keep_the_language(
     assert switch is not None and "lang=" not in switch[1]
     if 'class="filters"' in page:
         assert 'name="lang" value="es"' in page  # the quarter picker keeps it too
+
+
+@SQLITE
+def test_the_methodology_says_the_same_in_both_languages(client: TestClient) -> None:  # type: ignore[type-arg]
+    english = client.get("/methodology").text
+    spanish = client.get("/methodology?lang=es").text
+
+    def ids(page: str) -> list[str]:
+        return re.findall(r'<(?:p|h2|h3|tr|table) id="([^"]+)"', page)
+
+    assert ids(spanish) == ids(english) and len(ids(english)) > 30
+    odds = re.search(r"como mucho por e\^([0-9,]+), unas ([0-9.]+) veces", spanish)
+    assert odds is not None
+    epsilon, factor = float(odds[1].replace(",", ".")), float(odds[2].replace(".", ""))
+    assert factor == pytest.approx(math.exp(epsilon), rel=0.01, abs=1)
 
 
 @SQLITE

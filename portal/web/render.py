@@ -19,6 +19,7 @@ from publishing.i18n import (
     language,
     ngettext,
     number,
+    significant,
 )
 from publishing.periods import day_words, quarter_words
 
@@ -64,6 +65,7 @@ class Renderer:
         )
         self.environment.filters["link"] = in_language
         self.environment.filters["number"] = number
+        self.environment.filters["significant"] = significant
         self.environment.filters["code"] = lambda text: Markup("<code>{}</code>").format(text)
         self.environment.filters["signed"] = signed
         self.environment.filters["quarter_words"] = quarter_words

@@ -20,7 +20,7 @@ from publishing.audits import AuditInfo, latest_audits
 from publishing.catalog import Catalog
 from publishing.decisions import DECISIONS
 from publishing.definitions import headline_definitions
-from publishing.i18n import _, speaking
+from publishing.i18n import _, language, significant
 from publishing.labels import label
 from publishing.opendata import SOURCE_NOUNS
 from publishing.profile import SOURCES, DepartmentProfile, SourceProfile
@@ -35,7 +35,12 @@ def _sections(template: Path) -> tuple[tuple[str, str], ...]:
     return tuple(re.findall(r'<h2 id="([^"]+)">(.*?)</h2>', template.read_text()))
 
 
-METHODOLOGY_CONTENTS = _sections(Path(__file__).parents[1] / "templates" / "methodology_body.html")
+# The methodology's text in each language: its own template, the same sections and ids.
+METHODOLOGY_TEMPLATES = {"en": "methodology_body.html", "es": "methodology_body.es.html"}
+METHODOLOGY_CONTENTS = {
+    code: _sections(Path(__file__).parents[1] / "templates" / name)
+    for code, name in METHODOLOGY_TEMPLATES.items()
+}
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,7 @@ def budget_by_period(catalog: Catalog) -> list[PeriodBudget]:
                 latest.currency_words,
                 latest.period_spent,
                 latest.period_cap,
-                f"({odds.epsilon:.3g}, {odds.delta:g})" if odds else "not stated",
+                f"({significant(odds.epsilon)}, {odds.delta:g})" if odds else _("not stated"),
             )
         )
     return rows
@@ -89,22 +94,24 @@ def profile_rows(profile: DepartmentProfile | None) -> list[ProfileRow]:
     rows = []
     for source in SOURCES:
         if source not in profile.sources:
-            rows.append(ProfileRow(SOURCE_NOUNS[source], "not published", ()))
+            rows.append(ProfileRow(_(SOURCE_NOUNS[source]), _("not published"), ()))
             continue
         declared = profile.sources[source]
         window = (
-            f"{declared.window[0].isoformat()} to {declared.window[1].isoformat()}"
+            _("{first} to {last}").format(
+                first=declared.window[0].isoformat(), last=declared.window[1].isoformat()
+            )
             if declared.window
-            else "not declared"
+            else _("not declared")
         )
         fields = tuple(
             f"{label(name)}"
             + _coded_as(declared, name)
             + ": "
-            + ("any code" if codes is None else ", ".join(label(c) for c in codes))
+            + (_("any code") if codes is None else ", ".join(label(c) for c in codes))
             for name, codes in sorted(declared.fields.items())
         )
-        rows.append(ProfileRow(SOURCE_NOUNS[source], window, fields))
+        rows.append(ProfileRow(_(SOURCE_NOUNS[source]), window, fields))
     return rows
 
 
@@ -112,7 +119,7 @@ def _coded_as(declared: SourceProfile, name: str) -> str:
     """ ", coded as NIBRS Group A offence categories" for a field the department declares in
     a vocabulary other than the default."""
     vocabulary = declared.vocabulary(name) if name in declared.vocabularies else None
-    return f", coded as {vocabulary.title}" if vocabulary else ""
+    return _(", coded as {vocabulary}").format(vocabulary=vocabulary.title) if vocabulary else ""
 
 
 @get("/methodology", sync_to_thread=False)
@@ -130,25 +137,25 @@ def methodology(
             current = catalog.current[period]
             latest = current.statement
             audits = latest_audits(catalog.audits, current.policy_sha256)
-        with speaking("en"):  # the text is not translated yet: English, said so
-            body = site.renderer.fragment(
-                "methodology_body.html",
-                latest=latest,
-                period=period,
-                unit_short=UNIT_SHORT.get(latest.unit_kind if latest else "record"),
-                promise=plain_words(latest, period) if latest else (),
-                odds=odds_of(latest) if latest else None,
-                census=CENSUS_2020,
-                audits=audits,
-                budget=budget_by_period(catalog),
-                decisions=DECISIONS,
-                window_months=WINDOW_MONTHS,
-                top=TOP,
-                profile=catalog.profile,
-                profile_rows=profile_rows(catalog.profile),
-                figures=headline_definitions(catalog) if catalog.periods else (),
-                toc=METHODOLOGY_CONTENTS,
-            )
+        code = language()
+        body = site.renderer.fragment(
+            METHODOLOGY_TEMPLATES[code],
+            latest=latest,
+            period=period,
+            unit_short=_(UNIT_SHORT[latest.unit_kind if latest else "record"]),
+            promise=plain_words(latest, period) if latest else (),
+            odds=odds_of(latest) if latest else None,
+            census=CENSUS_2020,
+            audits=audits,
+            budget=budget_by_period(catalog),
+            decisions=DECISIONS,
+            window_months=WINDOW_MONTHS,
+            top=TOP,
+            profile=catalog.profile,
+            profile_rows=profile_rows(catalog.profile),
+            figures=headline_definitions(catalog) if catalog.periods else (),
+            toc=METHODOLOGY_CONTENTS[code],
+        )
         return CachedBody.of(
             site.renderer.page(
                 "methodology.html", title=_("Methodology"), active="/methodology", body=body
