@@ -8,6 +8,7 @@ release's report replaces the earlier one in one transaction.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,10 +30,23 @@ class ArtifactInfo:
     size: int
     created_at: datetime
 
+    @property
+    def language(self) -> str:
+        """The language of a report (``en`` or ``es``)."""
+        return report_language(self.filename)
 
-def report_filename(period: str, release_id: str) -> str:
-    """The stable file name of a release's quarterly report."""
-    return f"report-{period}-{release_id[:12]}.pdf"
+
+def report_filename(period: str, release_id: str, language: str = "en") -> str:
+    """The stable file name of a release's quarterly report in a language (English has no
+    language in its name, as before there were two)."""
+    suffix = "" if language == "en" else f".{language}"
+    return f"report-{period}-{release_id[:12]}{suffix}.pdf"
+
+
+def report_language(filename: str) -> str:
+    """The language of a report, from its file name."""
+    found = re.fullmatch(r"report-.+?(?:\.([a-z]{2}))?\.pdf", filename)
+    return (found[1] if found and found[1] else None) or "en"
 
 
 def write_artifact(
@@ -45,12 +59,16 @@ def write_artifact(
     content: bytes,
     created_at: datetime,
 ) -> str:
-    """Store ``content`` as the release's artifact of that kind (replacing an earlier one);
-    return its SHA-256."""
+    """Store ``content`` as the release's artifact of that file name (replacing an earlier
+    one: a report rebuilt in the same language); return its SHA-256."""
     digest = hashlib.sha256(content).hexdigest()
     with public.begin() as connection:
         connection.execute(
-            delete(Artifact).where(Artifact.release_id == release_id, Artifact.kind == kind)
+            delete(Artifact).where(
+                Artifact.release_id == release_id,
+                Artifact.kind == kind,
+                Artifact.filename == filename,
+            )
         )
         connection.execute(delete(Artifact).where(Artifact.sha256 == digest))
         connection.execute(

@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import contextvars
 import gettext as gettext_module
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from babel import Locale
-from babel.dates import format_date
-from babel.messages.catalog import Catalog as Messages
-from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+if TYPE_CHECKING:  # Babel is imported where it is used: most commands never need it
+    from babel.messages.catalog import Catalog as Messages
 
 LANGUAGES = ("en", "es")
 DEFAULT = "en"
@@ -53,6 +52,8 @@ def speaking(code: str) -> Iterator[None]:
 @cache
 def messages(code: str) -> Messages:
     """The gettext catalogue of a language (read once)."""
+    from babel.messages.pofile import read_po
+
     with (LOCALE_DIR / code / "LC_MESSAGES" / "messages.po").open("rb") as handle:
         return read_po(handle, locale=code)
 
@@ -98,15 +99,23 @@ def N_(message: str) -> str:
 
 def number(value: float, digits: int = 0) -> str:
     """A number as the language writes it: ``1,234.5`` in English, ``1234,5`` in Spanish."""
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    if not math.isfinite(value):
+        return "—"  # no number to show (an undefined ratio): a dash in every language
     # Rounded as Python rounds the float itself (as "{:.1f}" does), not its decimal text.
     rounded = round(value, digits)
+    if _language.get() == DEFAULT:
+        return f"{rounded:,.{digits}f}"
+    from babel.numbers import format_decimal
+
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
     return format_decimal(rounded, format=pattern, locale=_BABEL_LOCALES[_language.get()])
 
 
 def significant(value: float, digits: int = 3) -> str:
     """A number to ``digits`` significant digits (``5.67``, ``1``), with the language's
     decimal mark (``5,67``)."""
+    if not math.isfinite(value):
+        return "—"
     text = f"{value:.{digits}g}"
     return text.replace(".", ",") if _language.get() == "es" else text
 
@@ -115,10 +124,14 @@ def long_date(day: date) -> str:
     """A date in words: ``31 December 2025``, ``31 de diciembre de 2025``."""
     if _language.get() == DEFAULT:
         return f"{day.day} {day:%B %Y}"
+    from babel.dates import format_date
+
     return format_date(day, format="long", locale=_BABEL_LOCALES[_language.get()])
 
 
 def month_name(month: int) -> str:
     """A month's name in the language being spoken (``October``, ``octubre``)."""
+    from babel import Locale
+
     names = Locale.parse(_BABEL_LOCALES[_language.get()]).months["format"]["wide"]
     return str(names[month])

@@ -28,16 +28,16 @@ METHODS = [
     ("**/locale/**", "ignore"),
     ("**.py", "python"),
     ("**/templates/**.html", "jinja2.ext:babel_extract"),
+    ("**/report_templates/**.html", "jinja2.ext:babel_extract"),
     ("**.toml", "publishing.i18n_catalogue:policy_titles"),
 ]
-OPTIONS = {
-    "**/templates/**.html": {
-        "extensions": "jinja2.ext.i18n",
-        "trim_blocks": "true",
-        "lstrip_blocks": "true",
-        "newstyle_gettext": "true",
-    }
+_JINJA = {
+    "extensions": "jinja2.ext.i18n",
+    "trim_blocks": "true",
+    "lstrip_blocks": "true",
+    "newstyle_gettext": "true",
 }
+OPTIONS = {"**/templates/**.html": _JINJA, "**/report_templates/**.html": _JINJA}
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 
 

@@ -25,6 +25,8 @@ from publishing.artifacts import report_filename
 from publishing.catalog import Catalog, PublishedTable
 from publishing.charts import Chart, signed
 from publishing.headlines import headlines, summary
+from publishing.i18n import _, gettext, ngettext, number, speaking
+from publishing.periods import day_words
 from publishing.statement import plain_words
 from publishing.views import city_charts
 
@@ -57,6 +59,7 @@ class Report:
     filename: str
     pdf: bytes
     charts: int
+    language: str = "en"
 
 
 def report_sections(catalog: Catalog, period: str) -> list[Section]:
@@ -68,46 +71,51 @@ def report_sections(catalog: Catalog, period: str) -> list[Section]:
     focus = []
     for area in catalog.focus_areas.values():
         groups = [
-            ("Focus area beats", area.beats.get("member", ())),
-            ("Comparison beats", area.beats.get("comparison", ())),
+            (_("Focus area beats"), area.beats.get("member", ())),
+            (_("Comparison beats"), area.beats.get("comparison", ())),
         ]
+        words = {"area": area.name, "start": area.start, "beats": len(groups[0][1])}
         focus.append(
             figures.beats_trend(
                 catalog,
                 f"focus-{area.code}",
-                f"Reported crimes per month, {area.name}",
-                f"Crimes reported per month in the beats of {area.name} and in its comparison "
-                f"beats; focused work began on {area.start}.",
+                _("Reported crimes per month, {area}").format(**words),
+                _(
+                    "Crimes reported per month in the {beats} beats of {area} and in its "
+                    "comparison beats; focused work began on {start}."
+                ).format(**words),
                 "incidents_by_month_beat_offense",
                 groups,
-                "crimes",
+                _("crimes"),
                 area.start,
             )
         )
     return [
         Section(
             "stops",
-            "Stops",
-            "How many stops officers made, where, of whom, and how they ended.",
+            _("Stops"),
+            _("How many stops officers made, where, of whom, and how they ended."),
             city_charts(catalog, period, views.STOPS),
         ),
         Section(
             "force",
-            "Use of force",
-            "Uses of force recorded by officers.",
+            _("Use of force"),
+            _("Uses of force recorded by officers."),
             city_charts(catalog, period, views.FORCE),
         ),
         Section(
             "crime",
-            "Crime",
-            "Crimes reported to the police.",
+            _("Crime"),
+            _("Crimes reported to the police."),
             city_charts(catalog, period, views.CRIME),
         ),
         Section(
             "focus-areas",
-            "Focus areas",
-            "Places where the department concentrated its "
-            "work from a known date, next to comparison beats chosen to be alike.",
+            _("Focus areas"),
+            _(
+                "Places where the department concentrated its work from a known date, next to "
+                "comparison beats chosen to be alike."
+            ),
             kept(*focus),
         ),
     ]
@@ -138,9 +146,22 @@ def build_report(
     *,
     render_svgs: SvgRenderer | None,
     built_at: datetime | None = None,
+    language: str = "en",
 ) -> Report:
-    """The quarterly report of ``period``'s current release. ``render_svgs`` turns Plotly
-    figures into SVG text; None leaves the charts out (their tables stay)."""
+    """The quarterly report of ``period``'s current release in ``language`` (its words,
+    charts, numbers and dates). ``render_svgs`` turns Plotly figures into SVG text; None
+    leaves the charts out (their tables stay)."""
+    with speaking(language):
+        return _build_report(catalog, period, render_svgs, built_at, language)
+
+
+def _build_report(
+    catalog: Catalog,
+    period: str,
+    render_svgs: SvgRenderer | None,
+    built_at: datetime | None,
+    language: str,
+) -> Report:
     release = catalog.current.get(period)
     # The evaluations are as of this quarter's release, from all it had released (as the
     # site's); its trends show this quarter and the seven before it, nothing later.
@@ -175,10 +196,17 @@ def build_report(
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
     environment.filters["signed"] = signed
+    environment.filters["number"] = number
+    environment.filters["day_words"] = day_words
+    environment.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext, ngettext, newstyle=True
+    )
     built = built_at or datetime.now(UTC).replace(tzinfo=None)
     html = environment.get_template("report.html").render(
+        lang=language,
         department=department,
         period=period,
         release=release,
@@ -194,7 +222,8 @@ def build_report(
         changes=post_processing_summary(catalog.tables(release.id)),
     )
     pdf = _write_pdf(html)
-    return Report(period, release.id, report_filename(period, release.id), pdf, len(images))
+    filename = report_filename(period, release.id, language)
+    return Report(period, release.id, filename, pdf, len(images), language)
 
 
 def _for_print(figure: Any) -> Any:

@@ -163,6 +163,8 @@ def test_numbers_and_dates_as_spanish_writes_them() -> None:
 
     with speaking("es"):
         assert (number(12345.678, 1), number(-0.3, 1)) == ("12.345,7", "-0,3")
+        # An undefined ratio (a displacement quotient over nothing) is a dash, not an error.
+        assert number(float("nan"), 2) == number(float("inf")) == "—"
         assert quarter_words("2025Q4") == "octubre a diciembre de 2025"
         assert day_words(date(2025, 12, 31)) == "31 de diciembre de 2025"
     assert (number(12345.678, 1), quarter_words("2025Q4")) == (

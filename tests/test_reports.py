@@ -29,6 +29,7 @@ from publishing.charts import signed
 from publishing.db import make_engine
 from publishing.definitions import headline_definitions
 from publishing.headlines import headlines
+from publishing.i18n import speaking
 from publishing.reports import REPORT_QUARTERS, report_sections
 
 pytestmark = [
@@ -44,7 +45,16 @@ PERIOD = "2025Q4"
 @pytest.fixture(scope="module")
 def report(published_city: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("report") / "report.pdf"
-    assert run_report(published_city, PERIOD, out, console=Console(file=StringIO())) == 0
+    console = Console(file=StringIO())
+    assert run_report(published_city, PERIOD, out, console=console, languages=("en",)) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def spanish_report(published_city: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "informe.pdf"
+    console = Console(file=StringIO())
+    assert run_report(published_city, PERIOD, out, console=console, languages=("es",)) == 0
     return out
 
 
@@ -156,6 +166,44 @@ def test_each_figure_has_one_name_and_one_number_on_the_site_and_in_the_report(
         assert "no action" not in surface.lower().replace("no enforcement action", "")
 
 
+def test_the_spanish_report_gives_the_spanish_sites_figures_in_spanish(
+    spanish_report: Path, catalog: Catalog, published_city: Settings
+) -> None:
+    reader = pypdf.PdfReader(spanish_report)
+    pdf = words(reader)
+    with TestClient(create_app(published_city)) as client:
+        home = page_words(client.get(f"/?period={PERIOD}&lang=es").text)
+    with speaking("es"):
+        quoted = [f"{h.label} {h.value_text()}" for h in headlines(catalog, PERIOD)]
+        readings = [
+            result.reading()
+            for area in catalog.focus_areas.values()
+            for result in getattr(evaluation_as_of(catalog, area, PERIOD), "results", ())
+        ]
+
+    assert reader.trailer["/Root"]["/Lang"] == "es"
+    # The department's declared name is a name: it is not translated.
+    assert reader.metadata is not None and reader.metadata.title == (
+        f"Informe trimestral de transparencia, {PERIOD}: {catalog.department}"
+    )
+    for heading in ("Resumen", "Metodología y privacidad", "Apéndice: tablas de datos"):
+        assert heading in pdf
+    for figure in quoted:  # the same Spanish name beside the same Spanish number
+        assert figure in home and figure in pdf, figure
+    assert len(quoted) >= 6 and "(de " in quoted[0]
+    assert readings and all(reading in pdf for reading in readings)
+    assert "Stops" not in pdf and " the " not in pdf
+
+
+def test_a_report_in_two_languages_needs_a_language_for_out(
+    published_city: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_report(published_city, PERIOD, tmp_path / "r.pdf", console=Console(file=StringIO()))
+
+    assert code == 2 and not (tmp_path / "r.pdf").exists()
+    assert "add --language en or --language es" in capsys.readouterr().err
+
+
 def test_the_site_and_the_report_give_the_same_focus_area_results(
     report: Path, catalog: Catalog, published_city: Settings
 ) -> None:
@@ -215,7 +263,11 @@ def test_an_unwritable_output_path_is_refused_before_any_work(
     published_city: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = run_report(
-        published_city, PERIOD, tmp_path / "no" / "such" / "r.pdf", console=Console(file=StringIO())
+        published_city,
+        PERIOD,
+        tmp_path / "no" / "such" / "r.pdf",
+        console=Console(file=StringIO()),
+        languages=("en",),
     )
 
     assert code == 2
@@ -235,7 +287,13 @@ def test_a_missing_chromium_names_the_package(
 
     monkeypatch.setattr(svg, "render_svgs", without_browser)
 
-    code = run_report(published_city, PERIOD, tmp_path / "r.pdf", console=Console(file=StringIO()))
+    code = run_report(
+        published_city,
+        PERIOD,
+        tmp_path / "r.pdf",
+        console=Console(file=StringIO()),
+        languages=("en",),
+    )
 
     assert code == 2
     assert "apt-get install chromium" in capsys.readouterr().err

@@ -250,14 +250,22 @@ def report() -> None:
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="Also write the PDF here (default: $PORTAL_DATA_DIR/reports/).",
+    help="Also write the PDF here (default: $PORTAL_DATA_DIR/reports/); needs --language.",
+)
+@click.option(
+    "--language",
+    type=click.Choice(["en", "es"]),
+    default=None,
+    help="Build the report in this language only (default: English and Spanish).",
 )
 @click.pass_obj
-def report_build(settings: Settings, period: str, out: Path | None) -> None:
-    """Render a quarter's report from its release and store it with the release."""
+def report_build(settings: Settings, period: str, out: Path | None, language: str | None) -> None:
+    """Render a quarter's report from its release, in English and Spanish, and store it with
+    the release."""
     from portal.cli.report import run_report
 
-    sys.exit(run_report(settings, period, out, console=console))
+    languages = (language,) if language else ("en", "es")
+    sys.exit(run_report(settings, period, out, console=console, languages=languages))
 
 
 @cli.command()

@@ -14,6 +14,7 @@ from portal.settings import Settings
 from portal.stores import public_engine
 from publishing.artifacts import list_artifacts, write_artifact
 from publishing.catalog import Catalog, load_catalog
+from publishing.i18n import LANGUAGE_NAMES, LANGUAGES
 from publishing.reports import Report, ReportError, build_report
 
 
@@ -41,12 +42,12 @@ def check_writable(path: Path) -> None:
         )
 
 
-def make_report(catalog: Catalog, settings: Settings, period: str) -> Report:
-    """Render one period's report with its charts (one browser for the whole report) and
-    store it with its release."""
+def make_report(catalog: Catalog, settings: Settings, period: str, language: str = "en") -> Report:
+    """Render one period's report in ``language`` with its charts (one browser for the whole
+    report) and store it with its release."""
     from publishing.svg import render_svgs
 
-    report = build_report(catalog, period, render_svgs=render_svgs)
+    report = build_report(catalog, period, render_svgs=render_svgs, language=language)
     engine = public_engine(settings)
     try:
         write_artifact(
@@ -63,20 +64,35 @@ def make_report(catalog: Catalog, settings: Settings, period: str) -> Report:
     return report
 
 
-def run_report(settings: Settings, period: str, out: Path | None, *, console: Console) -> int:
-    """``portal report build``; return the exit code."""
+def run_report(
+    settings: Settings,
+    period: str,
+    out: Path | None,
+    *,
+    console: Console,
+    languages: tuple[str, ...] = LANGUAGES,
+) -> int:
+    """``portal report build``: the report in each of ``languages``; return the exit code."""
     from publishing.svg import ChartRenderError
 
     err = Console(stderr=True, soft_wrap=True)
     try:
+        if out is not None and len(languages) != 1:
+            raise OutputError(
+                "--out writes one file, and the report is built in "
+                f"{len(languages)} languages; add --language en or --language es"
+            )
         if out is not None:
             check_writable(out)
         catalog = _catalog(settings)
-        report = make_report(catalog, settings, period)
-        target = out or settings.data_dir / "reports" / report.filename
-        target.parent.mkdir(parents=True, exist_ok=True)
-        check_writable(target)
-        target.write_bytes(report.pdf)
+        written = []
+        for language in languages:
+            report = make_report(catalog, settings, period, language)
+            target = out or settings.data_dir / "reports" / report.filename
+            target.parent.mkdir(parents=True, exist_ok=True)
+            check_writable(target)
+            target.write_bytes(report.pdf)
+            written.append((report, target))
     except (ReportError, OutputError, ChartRenderError) as refused:
         err.print(f"[red]refused:[/] {escape(str(refused))}", highlight=False)
         return EXIT_REFUSED
@@ -85,35 +101,37 @@ def run_report(settings: Settings, period: str, out: Path | None, *, console: Co
             f"[red]refused:[/] cannot write the report: {escape(str(error))}", highlight=False
         )
         return EXIT_REFUSED
-    console.print(
-        f"[green]✓[/] report for {period} ({report.charts} charts, "
-        f"{len(report.pdf) / 1024:,.0f} KB) written to {target} and stored with "
-        f"release {report.release_id[:12]}",
-        highlight=False,
-    )
+    for report, target in written:
+        console.print(
+            f"[green]✓[/] report for {period} in {LANGUAGE_NAMES[report.language]} "
+            f"({report.charts} charts, {len(report.pdf) / 1024:,.0f} KB) written to {target} "
+            f"and stored with release {report.release_id[:12]}",
+            highlight=False,
+        )
     return 0
 
 
 def build_missing_reports(
     settings: Settings, *, progress: Callable[[int, int], None] | None = None
 ) -> tuple[int, int]:
-    """Build the report of every current release that has none (the demo's last step);
-    return (built, already there)."""
+    """Build the report of every current release, in every language, that has none (the
+    demo's last step); return (built, already there)."""
     catalog = _catalog(settings)
     engine = public_engine(settings)
     try:
-        have = {a.release_id for a in list_artifacts(engine) if a.kind == "report"}
+        have = {(a.release_id, a.language) for a in list_artifacts(engine) if a.kind == "report"}
     finally:
         engine.dispose()
-    missing = [p for p in catalog.periods if catalog.current[p].id not in have]
+    wanted = [(p, language) for p in catalog.periods for language in LANGUAGES]
+    missing = [(p, lang) for p, lang in wanted if (catalog.current[p].id, lang) not in have]
     folder = settings.data_dir / "reports"
     folder.mkdir(parents=True, exist_ok=True)
-    for done, period in enumerate(missing, start=1):
-        report = make_report(catalog, settings, period)
+    for done, (period, language) in enumerate(missing, start=1):
+        report = make_report(catalog, settings, period, language)
         (folder / report.filename).write_bytes(report.pdf)
         if progress:
             progress(done, len(missing))
-    return len(missing), len(catalog.periods) - len(missing)
+    return len(missing), len(wanted) - len(missing)
 
 
 def _catalog(settings: Settings) -> Catalog:
