@@ -10,6 +10,7 @@ in the appendix as a table.
 from __future__ import annotations
 
 import base64
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from publishing import figures, views
 from publishing.analysis.focus import evaluation_as_of
@@ -207,6 +209,7 @@ def _build_report(
     built = built_at or datetime.now(UTC).replace(tzinfo=None)
     html = environment.get_template("report.html").render(
         lang=language,
+        page_css=_page_css(),
         department=department,
         period=period,
         release=release,
@@ -224,6 +227,20 @@ def _build_report(
     pdf = _write_pdf(html)
     filename = report_filename(period, release.id, language)
     return Report(period, release.id, filename, pdf, len(images), language)
+
+
+def _page_css() -> Markup:
+    """The running header and the page numbers, in the report's language (report.css
+    places them), and none on the cover: the document's own style sheet comes after
+    report.css, so it says both."""
+    words = (_("Quarterly report"), _("Page"), _("of"))
+    title, page, of = (json.dumps(m, ensure_ascii=False) for m in words)
+    return Markup(
+        f'@page {{ @top-right {{ content: {title[:-1]}, " string(period); }}'
+        f' @bottom-center {{ content: {page} " " counter(page) " " {of} " "'
+        " counter(pages); } }"
+        " @page :first { @top-right { content: none; } @bottom-center { content: none; } }"
+    )
 
 
 def _for_print(figure: Any) -> Any:

@@ -188,6 +188,7 @@ def test_the_spanish_report_gives_the_spanish_sites_figures_in_spanish(
     )
     for heading in ("Resumen", "Metodología y privacidad", "Apéndice: tablas de datos"):
         assert heading in pdf
+    assert f"Página 2 de {len(reader.pages)}" in pdf and f"Informe trimestral, {PERIOD}" in pdf
     for figure in quoted:  # the same Spanish name beside the same Spanish number
         assert figure in home and figure in pdf, figure
     assert len(quoted) >= 6 and "(de " in quoted[0]
