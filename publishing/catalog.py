@@ -20,6 +20,7 @@ from sqlalchemy import Engine, func, select
 
 from publishing.areas import department_name
 from publishing.audits import AuditInfo, read_audits
+from publishing.i18n import _
 from publishing.models import (
     Area,
     Artifact,
@@ -314,7 +315,7 @@ class Catalog:
     def area_name(self, code: str) -> str:
         """An area's name, or the code itself (``unknown`` reads as "Not recorded")."""
         if code == "unknown":
-            return "Not recorded"
+            return _("Not recorded")
         area = self.areas.get(code)
         return area.name if area else code
 

@@ -149,9 +149,11 @@ def trend_chart(
                 line={"color": colour, "width": 2},
                 marker={"size": 5},
                 customdata=[[e.low, e.high] for _, e in points],
-                hovertemplate=f"{label}: %{{y:,.{digits}f}}{suffix} "
-                f"(%{{customdata[0]:,.{digits}f}} to %{{customdata[1]:,.{digits}f}})"
-                "<extra></extra>",
+                hovertemplate=f"{label}: %{{y:,.{digits}f}}{suffix} ("
+                + _("{low} to {high}").format(
+                    low=f"%{{customdata[0]:,.{digits}f}}", high=f"%{{customdata[1]:,.{digits}f}}"
+                )
+                + ")<extra></extra>",
             )
         )
     figure.update_layout(_layout(title, y_title))

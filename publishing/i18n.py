@@ -97,6 +97,10 @@ def N_(message: str) -> str:
     return message
 
 
+# Each language's name in the language being spoken (a report "in English", "en inglés").
+LANGUAGE_WORDS = {"en": N_("English"), "es": N_("Spanish")}
+
+
 def number(value: float, digits: int = 0) -> str:
     """A number as the language writes it: ``1,234.5`` in English, ``1234,5`` in Spanish."""
     if not math.isfinite(value):

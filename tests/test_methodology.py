@@ -108,6 +108,7 @@ CLAIMS: dict[str, tuple[str, ...]] = {
     ),
     "concentration-text": (
         "tests/test_analyses.py::test_top_shares_by_hand",
+        "tests/test_analyses.py::test_a_top_share_lies_inside_its_own_interval",
         "tests/test_methodology.py::test_the_figures_on_the_page_come_from_the_code",
     ),
     "figures-text": (

@@ -13,6 +13,7 @@ from portal.web.static import StaticFiles
 from publishing.charts import signed
 from publishing.i18n import (
     LANGUAGE_NAMES,
+    LANGUAGE_WORDS,
     LANGUAGES,
     N_,
     gettext,
@@ -60,6 +61,7 @@ class Renderer:
             site_name=SITE_NAME,
             languages=LANGUAGES,
             language_names=LANGUAGE_NAMES,
+            language_words=LANGUAGE_WORDS,
             this_page_in=this_page_in,
             current_language=language,
         )

@@ -5,8 +5,8 @@ recorded are left out) the share of incidents in the top 1%, 5% and 10% of beats
 Lorenz curve. Intervals are simulated from the known noise (the published standard errors):
 each draw re-ranks the beats, so the intervals include the chance that noise changes which
 beats are on top. Noise lifts some beats into the top, so top shares of noisy counts lean
-high; the simulation shows by how much, and the interval is the "basic" bootstrap one
-(reflected about the estimate), which moves it back by that lean.
+high; the simulation shows by how much, and the share and its interval are the "basic"
+bootstrap ones (reflected about the estimate), moved back by that lean.
 """
 
 from __future__ import annotations
@@ -76,6 +76,22 @@ def top_shares(values: NDArray[np.float64], counts: tuple[int, ...]) -> NDArray[
     return np.stack([cumulative[:, k - 1] / totals for k in counts], axis=1)
 
 
+def basic_bootstrap(
+    point: NDArray[np.float64], simulated: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Shares corrected for their lean, with 95% intervals, by the basic bootstrap: the
+    simulations show how far a share computed from noisy counts falls from the share it was
+    simulated from, and the estimate and its interval are moved back by that much (the
+    estimate by the median lean, the interval reflected about the estimate). The estimate
+    shown is the corrected one: the uncorrected share can fall outside its own interval."""
+    q_low, q_median, q_high = np.nanquantile(simulated, [0.025, 0.5, 0.975], axis=0)
+    return (
+        np.clip(2 * point - q_median, 0, 1),
+        np.clip(2 * point - q_high, 0, 1),
+        np.clip(2 * point - q_low, 0, 1),
+    )
+
+
 def concentration(
     catalog: Catalog, period: str, *, simulations: int = SIMULATIONS, seed: int = SEED
 ) -> Concentration | None:
@@ -88,9 +104,7 @@ def concentration(
     point = top_shares(values, counts)[0]
     rng = np.random.default_rng(seed)
     draws = np.maximum(rng.normal(values, sds, size=(simulations, len(beats))), 0)
-    simulated = top_shares(draws, counts)
-    q_low, q_high = np.nanquantile(simulated, [0.025, 0.975], axis=0)
-    low, high = np.clip(2 * point - q_high, 0, 1), np.clip(2 * point - q_low, 0, 1)
+    share, low, high = basic_bootstrap(point, top_shares(draws, counts))
     ascending = np.sort(values)
     cumulative = np.concatenate([[0.0], np.cumsum(ascending)]) / ascending.sum()
     lorenz = tuple((i / len(beats), float(c)) for i, c in enumerate(cumulative))
@@ -100,7 +114,7 @@ def concentration(
         float(values.sum()),
         tuple(
             TopShare(p, k, float(s), float(lo), float(hi))
-            for p, k, s, lo, hi in zip(TOP, counts, point, low, high, strict=True)
+            for p, k, s, lo, hi in zip(TOP, counts, share, low, high, strict=True)
         ),
         lorenz,
     )
