@@ -177,7 +177,10 @@ def residents_by_race(catalog: Catalog) -> tuple[dict[str, int], str]:
 def per_resident_by_race(catalog: Catalog, period: str) -> Groups:
     """Stops and searches per 1,000 residents of each race the areas give residents for
     (the city-wide tables over those residents, a known constant)."""
-    residents, _source = residents_by_race(catalog)
+    return _per_resident(catalog, period, residents_by_race(catalog)[0])
+
+
+def _per_resident(catalog: Catalog, period: str, residents: dict[str, int]) -> Groups:
     groups: Groups = []
     for name, what in (
         ("stops_by_race", _("Stops per 1,000 residents")),
@@ -199,10 +202,10 @@ def per_resident_by_race(catalog: Catalog, period: str) -> Groups:
 def rates_by_race(catalog: Catalog, period: str) -> Chart | None:
     """Stops and searches per 1,000 residents of each race, where the areas carry the
     city's population by race."""
-    groups = per_resident_by_race(catalog, period)
+    residents, source = residents_by_race(catalog)
+    groups = _per_resident(catalog, period, residents)
     if not groups:
         return None
-    _residents, source = residents_by_race(catalog)
     noun = _(catalog.vocabulary("subject_race", period).noun)
     where = catalog.place(None)
     shown = {race for _group, series in groups for race, _rate in series}
