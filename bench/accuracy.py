@@ -79,9 +79,9 @@ from privacy.synth.sparse import (  # noqa: E402
     generate_sparse_department,
     ingest_sparse_department,
 )
-from publishing.catalog import PublishedTable, published_table  # noqa: E402
 from publishing.estimates import Estimate  # noqa: E402
 from publishing.figures import category_totals, rates  # noqa: E402
+from publishing.releases import PublishedTable  # noqa: E402
 
 Floats = NDArray[np.float64]
 FIGURE_TABLES = frozenset(
@@ -283,10 +283,7 @@ def run_department(dept: Department, policy: Policy, releases: int) -> None:
                 )
                 child_sq[i + 1] += np.sum((summed - truth[i + 1]) ** 2)
         if truths:
-            tables = {
-                t.name: published_table(t)
-                for t in dept.processor.contents(result, raw, figure_names)
-            }
+            tables = {t.name: t for t in dept.processor.contents(result, raw, figure_names)}
             for name, found in figures_of(tables).items():
                 for group, estimate in found:
                     if group in truths[name]:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+
+import msgspec
 
 from publishing.catalog import AREA_LEVELS, AreaInfo, Catalog
 from publishing.csvfiles import TEXT, csv_bytes
+from publishing.public_forms import area_record
 
 COLUMNS = ("code", "level", "name", "parent_code", "population")
 
@@ -20,18 +22,6 @@ COLUMNS = ("code", "level", "name", "parent_code", "population")
 def listed(catalog: Catalog) -> list[AreaInfo]:
     """Every declared area: the city, then districts, then beats, each by code."""
     return [area for level in AREA_LEVELS for area in catalog.areas_at(level)]
-
-
-def area_record(area: AreaInfo) -> dict[str, Any]:
-    """One area as the API and the GeoJSON's properties give it."""
-    return {
-        "code": area.code,
-        "level": area.level,
-        "name": area.name,
-        "parent_code": area.parent,
-        "population": area.population,
-        "population_by_race": area.population_by_race,
-    }
 
 
 def areas_csv(areas: Iterable[AreaInfo]) -> bytes:
@@ -47,7 +37,12 @@ def areas_geojson(areas: Iterable[AreaInfo]) -> bytes:
     """The areas with a boundary as a GeoJSON FeatureCollection (longitude, latitude in
     degrees), each feature's properties its code, level, name, parent and population."""
     features = [
-        {"type": "Feature", "id": a.code, "properties": area_record(a), "geometry": a.boundary}
+        {
+            "type": "Feature",
+            "id": a.code,
+            "properties": msgspec.structs.asdict(area_record(a)),
+            "geometry": a.boundary,
+        }
         for a in areas
         if a.boundary
     ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import cached_property
@@ -33,104 +33,12 @@ from publishing.models import (
     ReleaseArea,
 )
 from publishing.profile import DepartmentProfile, read_profile
-from publishing.releases import TableContent, read_release
+from publishing.releases import PublishedTable, read_release
 from publishing.statement import BudgetStatement
 from publishing.vocabularies import Vocabulary, declared
 
 Derived = TypeVar("Derived")
 AREA_LEVELS = ("city", "district", "beat")  # the order areas are listed in
-
-
-@dataclass(frozen=True)
-class PublishedCell:
-    """One published number of a table, keyed by its dimensions."""
-
-    key: tuple[str, ...]
-    value: int
-    low: int
-    high: int
-    std_error: float | None
-    raw_noisy: int | None = None  # the signed noisy value measured for it, if measured
-    estimate: float | None = None  # the unbiased estimate behind ``value``, if kept
-    structural: bool = False  # a code this department does not record: 0, not measured
-
-    @property
-    def unbiased(self) -> float:
-        """The value sums and rates are computed from: the unbiased estimate where the
-        release kept it, else the published integer."""
-        return float(self.value) if self.estimate is None else self.estimate
-
-
-@dataclass(frozen=True)
-class PublishedTable:
-    """A release's table as published."""
-
-    name: str
-    title: str
-    source: str
-    dimensions: tuple[str, ...]
-    level_of: str | None
-    mechanism: str
-    noise_scale: float
-    rho: float
-    epsilon: float
-    delta: float
-    cells: tuple[PublishedCell, ...]
-
-    def where(self, **values: str | Iterable[str]) -> list[PublishedCell]:
-        """The cells whose dimensions take the given value (or one of the given values)."""
-        if not values:
-            return list(self.cells)
-        chosen: set[int] | None = None
-        for dimension, value in values.items():
-            index = self._positions[self.dimensions.index(dimension)]
-            wanted = [value] if isinstance(value, str) else value
-            found = {p for v in wanted for p in index.get(v, ())}
-            chosen = found if chosen is None else chosen & found
-        return [self.cells[p] for p in sorted(chosen or ())]
-
-    @cached_property
-    def _positions(self) -> list[dict[str, list[int]]]:
-        """Per dimension: value -> positions of the cells that have it."""
-        index: list[dict[str, list[int]]] = [{} for _ in self.dimensions]
-        for position, cell in enumerate(self.cells):
-            for i, value in enumerate(cell.key):
-                index[i].setdefault(value, []).append(position)
-        return index
-
-    def values_of(self, dimension: str) -> list[str]:
-        """The values a dimension takes, in key-set order."""
-        index = self.dimensions.index(dimension)
-        return list(dict.fromkeys(c.key[index] for c in self.cells))
-
-
-def published_table(content: TableContent) -> PublishedTable:
-    """A release's table as the site reads it."""
-    return PublishedTable(
-        content.name,
-        content.title,
-        content.source,
-        content.dimensions,
-        content.level_of,
-        content.mechanism,
-        content.noise_scale,
-        content.rho,
-        content.epsilon,
-        content.delta,
-        tuple(
-            PublishedCell(
-                c.key,
-                c.published,
-                c.ci_low,
-                c.ci_high,
-                c.std_error,
-                c.raw_noisy,
-                c.estimate,
-                c.structural,
-            )
-            for c in content.cells
-        ),
-    )
 
 
 @dataclass(frozen=True)
@@ -236,7 +144,7 @@ class Catalog:
                 content = read_release(self.engine, release_id)
                 if content is None:
                     raise KeyError(release_id)
-                self._tables[release_id] = {t.name: published_table(t) for t in content.tables}
+                self._tables[release_id] = {t.name: t for t in content.tables}
             return self._tables[release_id]
 
     def frozen_areas(self, release_id: str) -> list[AreaInfo]:

@@ -25,7 +25,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from publishing.catalog import PublishedCell
+from publishing.releases import PublishedCell
 
 Z95 = 1.959963984540054
 
@@ -58,8 +58,8 @@ class Estimate:
 def of_cell(cell: PublishedCell) -> Estimate:
     """A cell as published, its interval unchanged, its unbiased estimate kept for what is
     computed from it."""
-    se = cell.std_error if cell.std_error is not None else (cell.high - cell.low) / (2 * Z95)
-    return Estimate(float(cell.value), float(cell.low), float(cell.high), se, cell.unbiased)
+    se = cell.std_error if cell.std_error is not None else (cell.ci_high - cell.ci_low) / (2 * Z95)
+    return Estimate(float(cell.value), float(cell.ci_low), float(cell.ci_high), se, cell.unbiased)
 
 
 def total(cells: Iterable[PublishedCell]) -> Estimate:

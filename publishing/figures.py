@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from publishing.catalog import Catalog, PublishedTable
+from publishing.catalog import Catalog
 from publishing.charts import (
     PALETTE,
     Chart,
@@ -26,6 +26,7 @@ from publishing.estimates import Z95, Estimate, ratio, scaled, total
 from publishing.headlines import crime_headline, released_total
 from publishing.i18n import N_, _, ngettext
 from publishing.labels import label
+from publishing.releases import PublishedTable
 
 
 def monthly(

@@ -8,11 +8,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from publishing import definitions
-from publishing.catalog import Catalog, PublishedTable
+from publishing.catalog import Catalog
 from publishing.charts import Chart, fmt, interval_text, signed, spark_chart
 from publishing.estimates import Z95, Estimate, added, percent_change, ratio, scaled, total
 from publishing.i18n import N_, _
 from publishing.periods import quarter_between, quarters_words
+from publishing.releases import PublishedTable
 from publishing.vocabularies import Headline as VocabularyHeadline
 
 

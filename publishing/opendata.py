@@ -26,12 +26,16 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
+import msgspec
+
 from publishing.area_list import COLUMNS as AREA_COLUMNS
 from publishing.area_list import areas_csv
-from publishing.catalog import AreaInfo, PublishedCell, PublishedTable, ReleaseInfo
+from publishing.catalog import AreaInfo, ReleaseInfo
 from publishing.csvfiles import TEXT, csv_bytes
 from publishing.i18n import N_
 from publishing.labels import label
+from publishing.public_forms import SIGNIFICANT_DIGITS, measures, table_metadata
+from publishing.releases import PublishedCell, PublishedTable
 from publishing.vocabularies import Vocabulary, declared
 
 MEASURES: Final = ("value", "ci_low", "ci_high", "std_error", "estimate")
@@ -250,14 +254,8 @@ def field_type(field: str) -> str:
 
 
 def _decimal_text(number: float | None) -> str:
-    """Up to 6 significant digits, in plain decimal notation (never an exponent)."""
-    if number is None:
-        return ""
-    return format(Decimal(f"{number:.6g}"), "f")
-
-
-def _decimal_number(number: float | None) -> float | None:
-    return None if number is None else float(f"{number:.6g}")
+    """A rounded measure in plain decimal notation (never an exponent); empty for None."""
+    return "" if number is None else format(Decimal(f"{number:.{SIGNIFICANT_DIGITS}g}"), "f")
 
 
 def table_csv(release: ReleaseInfo, table: PublishedTable) -> bytes:
@@ -278,41 +276,20 @@ def table_csv(release: ReleaseInfo, table: PublishedTable) -> bytes:
         (
             [
                 *(value for _, value in _labelled_key(table, cell.key)),
-                cell.value,
-                cell.low,
-                cell.high,
-                _decimal_text(cell.std_error),
-                _decimal_text(cell.estimate),
+                m.value,
+                m.ci_low,
+                m.ci_high,
+                _decimal_text(m.std_error),
+                _decimal_text(m.estimate),
             ]
             for cell in table.cells
+            for m in (measures(cell),)
         ),
     )
 
 
-def _table_metadata(table: PublishedTable) -> dict[str, Any]:
-    return {
-        "name": table.name,
-        "title": table.title,
-        "source": table.source,
-        "dimensions": list(table.dimensions),
-        "level_of": table.level_of,
-        "mechanism": table.mechanism,
-        "noise_scale": table.noise_scale,
-        "rho": table.rho,
-        "epsilon": table.epsilon,
-        "delta": table.delta,
-    }
-
-
 def _cell_object(table: PublishedTable, cell: PublishedCell) -> dict[str, Any]:
-    return {
-        **dict(_labelled_key(table, cell.key)),
-        "value": cell.value,
-        "ci_low": cell.low,
-        "ci_high": cell.high,
-        "std_error": _decimal_number(cell.std_error),
-        "estimate": _decimal_number(cell.estimate),
-    }
+    return {**dict(_labelled_key(table, cell.key)), **msgspec.structs.asdict(measures(cell))}
 
 
 def _canonical_json(content: Any) -> bytes:
@@ -330,7 +307,7 @@ def table_json(release: ReleaseInfo, table: PublishedTable) -> bytes:
         {
             "release_id": release.id,
             "period": release.period,
-            **_table_metadata(table),
+            **msgspec.structs.asdict(table_metadata(table)),
             "cells": [_cell_object(table, cell) for cell in table.cells],
         }
     )

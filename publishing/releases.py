@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, literal, select
@@ -20,16 +22,19 @@ from publishing.models import Area, Release, ReleaseArea, ReleaseCell, ReleaseTa
 
 
 @dataclass(frozen=True)
-class CellContent:
-    """One published number: its key, value, 95% interval, the signed noisy value measured
-    for it, and the standard error of the consistent estimate it was rounded from."""
+class PublishedCell:
+    """One published number of a table, keyed by its dimensions: its value, 95% interval,
+    the standard error of the estimate it was rounded from, and that estimate. The same
+    structure goes from the release engine to the public store and from the store to every
+    surface (pages, API, open data, reports); the store's ``published`` column is its
+    ``value``."""
 
     key: tuple[str, ...]
-    published: int
+    value: int
     ci_low: int
     ci_high: int
-    raw_noisy: int
     std_error: float | None  # None in releases made before it was kept
+    raw_noisy: int | None = None  # the signed noisy value measured for it
     # The unbiased least-squares estimate the published integer was rounded from: may be
     # negative or fractional. Sums, rates and changes are computed from it. None in
     # releases made before it was kept.
@@ -38,9 +43,15 @@ class CellContent:
     # not measured; published as 0 with no noise ("not recorded by this department").
     structural: bool = False
 
+    @property
+    def unbiased(self) -> float:
+        """The value sums and rates are computed from: the unbiased estimate where the
+        release kept it, else the published integer."""
+        return float(self.value) if self.estimate is None else self.estimate
+
 
 @dataclass(frozen=True)
-class TableContent:
+class PublishedTable:
     """One table of a release, its cells in key-set order, and its noise calibration.
     ``level_of`` names the policy table it is a coarser level of, if it is one."""
 
@@ -54,7 +65,33 @@ class TableContent:
     rho: float
     epsilon: float
     delta: float
-    cells: tuple[CellContent, ...]
+    cells: tuple[PublishedCell, ...]
+
+    def where(self, **values: str | Iterable[str]) -> list[PublishedCell]:
+        """The cells whose dimensions take the given value (or one of the given values)."""
+        if not values:
+            return list(self.cells)
+        chosen: set[int] | None = None
+        for dimension, value in values.items():
+            index = self._positions[self.dimensions.index(dimension)]
+            wanted = [value] if isinstance(value, str) else value
+            found = {p for v in wanted for p in index.get(v, ())}
+            chosen = found if chosen is None else chosen & found
+        return [self.cells[p] for p in sorted(chosen or ())]
+
+    @cached_property
+    def _positions(self) -> list[dict[str, list[int]]]:
+        """Per dimension: value -> positions of the cells that have it."""
+        index: list[dict[str, list[int]]] = [{} for _ in self.dimensions]
+        for position, cell in enumerate(self.cells):
+            for i, value in enumerate(cell.key):
+                index[i].setdefault(value, []).append(position)
+        return index
+
+    def values_of(self, dimension: str) -> list[str]:
+        """The values a dimension takes, in key-set order."""
+        index = self.dimensions.index(dimension)
+        return list(dict.fromkeys(c.key[index] for c in self.cells))
 
 
 @dataclass(frozen=True)
@@ -69,7 +106,7 @@ class ReleaseContent:
     policy_text: str
     budget_statement: dict[str, Any]
     engine_version: str
-    tables: tuple[TableContent, ...]
+    tables: tuple[PublishedTable, ...]
 
     def content_hash(self) -> str:
         """SHA-256 of the canonical JSON of the content (the release's id); tables count
@@ -79,7 +116,7 @@ class ReleaseContent:
             {
                 **{name: getattr(table, name) for name in _TABLE_FIELDS},
                 "cells": [
-                    [list(c.key), c.published, c.ci_low, c.ci_high, c.raw_noisy, c.std_error]
+                    [list(c.key), c.value, c.ci_low, c.ci_high, c.raw_noisy, c.std_error]
                     # Kept only where there is one, so that earlier releases keep their ids.
                     + ([] if c.estimate is None else [c.estimate])
                     + (["structural"] if c.structural else [])
@@ -93,7 +130,7 @@ class ReleaseContent:
 
 
 _RELEASE_FIELDS = tuple(f.name for f in fields(ReleaseContent) if f.name != "tables")
-_TABLE_FIELDS = tuple(f.name for f in fields(TableContent) if f.name != "cells")
+_TABLE_FIELDS = tuple(f.name for f in fields(PublishedTable) if f.name != "cells")
 
 
 def write_release(public: Engine, content: ReleaseContent, *, created_at: datetime) -> str:
@@ -143,7 +180,7 @@ def write_release(public: Engine, content: ReleaseContent, *, created_at: dateti
                 table.name,
                 i,
                 json.dumps(list(cell.key)),
-                cell.published,
+                cell.value,
                 cell.ci_low,
                 cell.ci_high,
                 cell.raw_noisy,
@@ -240,7 +277,7 @@ def read_release(public: Engine, release_id: str) -> ReleaseContent | None:
                 .order_by(ReleaseCell.position)
             ).all()
             tables.append(
-                TableContent(
+                PublishedTable(
                     name=table["name"],
                     title=table["title"],
                     source=table["source"],
@@ -252,7 +289,7 @@ def read_release(public: Engine, release_id: str) -> ReleaseContent | None:
                     epsilon=table["epsilon"],
                     delta=table["delta"],
                     cells=tuple(
-                        CellContent(tuple(json.loads(k)), p, lo, hi, raw, se, est, bool(zero))
+                        PublishedCell(tuple(json.loads(k)), p, lo, hi, se, raw, est, bool(zero))
                         for k, p, lo, hi, raw, se, est, zero in cells
                     ),
                 )

@@ -24,11 +24,12 @@ from markupsafe import Markup
 from publishing import figures, views
 from publishing.analysis.focus import evaluation_as_of
 from publishing.artifacts import report_filename
-from publishing.catalog import Catalog, PublishedTable
+from publishing.catalog import Catalog
 from publishing.charts import Chart, signed
 from publishing.headlines import headlines, summary
 from publishing.i18n import _, gettext, ngettext, number, speaking
 from publishing.periods import day_words
+from publishing.releases import PublishedTable
 from publishing.statement import plain_words
 from publishing.views import city_charts
 

@@ -12,6 +12,7 @@ from litestar.testing import TestClient
 from portal.settings import Settings
 from portal.web.app import create_app
 from publishing.catalog import Catalog
+from publishing.opendata import MEASURES
 
 pytestmark = pytest.mark.parametrize("published_city", ["sqlite"], indirect=True)
 
@@ -94,3 +95,27 @@ def test_a_series_that_cannot_be_answered_says_what_exists(
     assert refused.status_code == status
     assert detail in refused.json()["detail"]
     assert "cache-control" not in refused.headers
+
+
+def test_the_api_gives_every_number_as_the_tables_own_files_do(
+    client: TestClient,  # type: ignore[type-arg]
+    catalog: Catalog,
+) -> None:
+    """One public form: the API's metadata and cells are the table's JSON file's, field for
+    field, and its CSV's; only the key and labels are arranged differently."""
+    release = catalog.current[catalog.periods[-1]].id
+    for name in ("stops_by_district", "stops_by_district_race", "stops_by_outcome"):
+        api = client.get(f"/api/v1/releases/{release}/tables/{name}").json()
+        file = client.get(f"/releases/{release}/tables/{name}.json").json()
+        csv_rows = client.get(f"/releases/{release}/tables/{name}.csv").text.splitlines()[1:]
+
+        metadata = {k: v for k, v in api["table"].items() if k not in ("cells", "url", "csv")}
+        assert metadata == {k: v for k, v in file.items() if k in metadata}
+        assert set(file) - set(metadata) == {"release_id", "period", "cells"}
+        assert len(api["cells"]) == len(file["cells"]) == len(csv_rows) == api["table"]["cells"]
+        for mine, theirs, row in zip(api["cells"], file["cells"], csv_rows, strict=True):
+            flat = {**mine["key"], **{f"{k}_label": v for k, v in mine["labels"].items()}}
+            measures = {k: v for k, v in mine.items() if k not in ("key", "labels")}
+            assert {**flat, **measures} == theirs
+            written = [float(x) if x else None for x in row.split(",")[-5:]]
+            assert written == [measures[k] for k in MEASURES]

@@ -70,7 +70,7 @@ def test_no_published_cell_exceeds_the_cell_it_is_part_of(
             p.apply(c.counts) if p is not None else [0] * len(c.keys)
             for c, p in zip(parts, planned, strict=True)
         ]
-        tables = {t.name: {c.key: c.published for c in t.cells} for t in processor.tables(raw)}
+        tables = {t.name: {c.key: c.value for c in t.cells} for t in processor.tables(raw)}
         for narrower, wider in NESTED:
             for key, value in tables[narrower].items():
                 compared += 1

@@ -28,7 +28,7 @@ from privacy.release.policy import (
 from privacy.schema import FieldType, fields_of
 from privacy.synth import generate_city
 from publishing import area_list
-from publishing.catalog import AreaInfo, PublishedCell, PublishedTable, ReleaseInfo, load_catalog
+from publishing.catalog import AreaInfo, ReleaseInfo, load_catalog
 from publishing.opendata import (
     DictionaryEntry,
     UndescribedColumn,
@@ -40,6 +40,7 @@ from publishing.opendata import (
     table_json,
     write_open_data,
 )
+from publishing.releases import PublishedCell, PublishedTable
 from publishing.vocabularies import FAMILIES
 
 WORDS = (

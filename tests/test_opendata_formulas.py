@@ -23,7 +23,7 @@ from privacy.release.build import build_release
 from privacy.release.policy import load_policy
 from privacy.synth import generate_city
 from publishing.area_list import areas_csv
-from publishing.catalog import PublishedCell, load_catalog
+from publishing.catalog import load_catalog
 from publishing.csvfiles import csv_bytes, csv_text
 from publishing.models import Area
 from publishing.opendata import (
@@ -33,6 +33,7 @@ from publishing.opendata import (
     table_csv,
     write_open_data,
 )
+from publishing.releases import PublishedCell
 from tests.test_opendata import BY_QUARTER, RELEASE
 
 FORMULAS = ['=HYPERLINK("http://x","y")', "+cmd", "-2+3", "@SUM(1)", "\tTAB", "\rCR"]

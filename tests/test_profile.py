@@ -168,7 +168,7 @@ def test_a_release_follows_the_profile(two_stores: list[tuple[Engine, Engine]]) 
     by_code = {c.key[1]: c for c in outcomes.cells}
     for code in ("warning", "summons", "arrest"):
         cell = by_code[code]
-        assert (cell.structural, cell.published, cell.ci_low, cell.ci_high) == (True, 0, 0, 0)
+        assert (cell.structural, cell.value, cell.ci_low, cell.ci_high) == (True, 0, 0, 0)
     assert not by_code["citation"].structural and by_code["citation"].ci_high > 0
     # The quarter is covered from 15 August only: labelled partial.
     assert release.budget_statement["coverage"] == {"stops": ["2024-08-15", "2024-09-30"]}

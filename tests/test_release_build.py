@@ -17,7 +17,7 @@ from privacy.release.periods import Quarter
 from privacy.release.policy import load_policy, parse_policy
 from privacy.release.postprocess import PostProcessor, release_hierarchy
 from privacy.store.models import BudgetCharge
-from publishing.releases import TableContent, read_release
+from publishing.releases import PublishedTable, read_release
 
 QUARTERLY = load_policy("quarterly")
 
@@ -43,7 +43,7 @@ def test_a_release_publishes_every_cell_with_its_interval(
     assert len(by_name["incidents_by_month_beat_offense"].cells) == 3 * 81 * 10
     for table in release.tables:
         assert all(
-            c.ci_low <= c.published <= c.ci_high and c.published >= 0 and c.std_error > 0
+            c.ci_low <= c.value <= c.ci_high and c.value >= 0 and c.std_error > 0
             for c in table.cells
         )
     # Every level adds up exactly; tables that share a margin agree on it.
@@ -68,7 +68,9 @@ def test_a_release_publishes_every_cell_with_its_interval(
     assert "differential privacy" in str(release.budget_statement["words"])
 
 
-def totals(table: TableContent, keep: tuple[int, ...] | None = None) -> dict[tuple[str, ...], int]:
+def totals(
+    table: PublishedTable, keep: tuple[int, ...] | None = None
+) -> dict[tuple[str, ...], int]:
     """Published values summed over the dimensions not in ``keep`` (all kept by default;
     the quarter dimension is dropped)."""
     out: dict[tuple[str, ...], int] = {}
@@ -79,7 +81,7 @@ def totals(table: TableContent, keep: tuple[int, ...] | None = None) -> dict[tup
             else tuple(i for i, d in enumerate(table.dimensions) if d != "quarter")
         )
         key = tuple(cell.key[i] for i in positions)
-        out[key] = out.get(key, 0) + cell.published
+        out[key] = out.get(key, 0) + cell.value
     return out
 
 

@@ -426,9 +426,9 @@ def test_any_budget_the_validator_accepts_runs(mechanism: str, exponent: float) 
 
     release = read_release(public, built.release_id)
     assert release is not None and all(
-        c.ci_low <= c.published <= c.ci_high for t in release.tables for c in t.cells
+        c.ci_low <= c.value <= c.ci_high for t in release.tables for c in t.cells
     )
     if budget >= 1e6:  # negligible noise: the pipeline publishes the true counts
         (by_beat,) = [t for t in release.tables if t.name == "stops_by_month_beat"]
-        assert sum(c.published for c in by_beat.cells) == 40
-        assert all(c.ci_low == c.published == c.ci_high for c in by_beat.cells)
+        assert sum(c.value for c in by_beat.cells) == 40
+        assert all(c.ci_low == c.value == c.ci_high for c in by_beat.cells)

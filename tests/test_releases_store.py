@@ -11,9 +11,9 @@ from sqlalchemy.exc import IntegrityError
 
 from publishing.models import Release, ReleaseCell
 from publishing.releases import (
-    CellContent,
+    PublishedCell,
+    PublishedTable,
     ReleaseContent,
-    TableContent,
     read_release,
     write_release,
 )
@@ -22,7 +22,7 @@ NOW = datetime(2025, 10, 2, 9, 0)
 
 
 def content(**changes: object) -> ReleaseContent:
-    table = TableContent(
+    table = PublishedTable(
         name="stops_by_district",
         title="Stops by district",
         source="stops",
@@ -34,8 +34,8 @@ def content(**changes: object) -> ReleaseContent:
         epsilon=2.35,
         delta=1e-7,
         cells=(
-            CellContent(("2025Q3", "d1"), 120, 116, 124, 121, 2.1),
-            CellContent(("2025Q3", "unknown"), 0, 0, 4, -2, 2.1),
+            PublishedCell(("2025Q3", "d1"), 120, 116, 124, 2.1, 121),
+            PublishedCell(("2025Q3", "unknown"), 0, 0, 4, 2.1, -2),
         ),
     )
     base = ReleaseContent(
@@ -81,7 +81,7 @@ def test_the_id_is_the_content(engines: tuple[Engine, Engine]) -> None:
 
 def test_a_release_is_written_whole_or_not_at_all(engines: tuple[Engine, Engine]) -> None:
     _, public = engines
-    bad_cell = CellContent(("2025Q3", "d2"), 5, 7, 9, 5, 2.1)  # interval does not hold the value
+    bad_cell = PublishedCell(("2025Q3", "d2"), 5, 7, 9, 2.1, 5)  # interval does not hold the value
     table = replace(content().tables[0], cells=(*content().tables[0].cells, bad_cell))
 
     with pytest.raises(IntegrityError):

@@ -89,7 +89,7 @@ def test_the_headline_figures_are_exactly_the_releases(report: Path, catalog: Ca
         table = catalog.table(PERIOD, name)
         assert table is not None
         (cell,) = table.cells
-        assert f"{cell.value:,} ({cell.low:,} to {cell.high:,})" in text, name
+        assert f"{cell.value:,} ({cell.ci_low:,} to {cell.ci_high:,})" in text, name
     assert f"release {catalog.current[PERIOD].id}" in text.lower() or (
         catalog.current[PERIOD].id in text.replace(" ", "")
     )

@@ -211,7 +211,7 @@ def test_the_home_page_shows_the_released_figures(
 
     page = text_of(client.get("/").text)
 
-    assert f"{cell.value:,} ({cell.low:,} to {cell.high:,})" in page
+    assert f"{cell.value:,} ({cell.ci_low:,} to {cell.ci_high:,})" in page
     assert "on 2024Q4" in page  # the change on the same quarter a year earlier
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
@@ -23,17 +23,18 @@ from portal.web.cache import CachedBody
 from portal.web.pages.archive import find_release, find_table
 from portal.web.query import CHECKS_ITS_OWN_QUERY
 from portal.web.state import SiteState
-from publishing.catalog import Catalog, PublishedTable, ReleaseInfo
+from publishing.catalog import Catalog, ReleaseInfo
 from publishing.labels import label
 from publishing.opendata import is_coded
+from publishing.public_forms import Measures, TableMetadata, measures, table_metadata
+from publishing.releases import PublishedTable
 
 JSON = "application/json"
 AnyRequest = Request[Any, Any, Any]
 VALUES_LISTED = 30  # of a dimension, in the 400 for a value it does not take
 
 
-@dataclass(frozen=True)
-class ErrorBody:
+class ErrorBody(msgspec.Struct, frozen=True):
     """Why a request was refused."""
 
     status_code: int
@@ -68,8 +69,7 @@ def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
-@dataclass(frozen=True)
-class ReleaseSummary:
+class ReleaseSummary(msgspec.Struct, frozen=True, kw_only=True):
     """A release in a list."""
 
     id: str
@@ -85,27 +85,16 @@ class ReleaseSummary:
     url: str
 
 
-@dataclass(frozen=True)
-class TableSummary:
-    """A table of a release, without its cells."""
+class TableSummary(TableMetadata, frozen=True, kw_only=True):
+    """A table of a release, without its cells: its public metadata, how many cells it
+    has, and where they are."""
 
-    name: str
-    title: str
-    source: str
-    dimensions: list[str]
-    level_of: str | None
-    mechanism: str
-    noise_scale: float
-    rho: float
-    epsilon: float
-    delta: float
     cells: int
     url: str
     csv: str
 
 
-@dataclass(frozen=True)
-class ReleaseDetail:
+class ReleaseDetail(msgspec.Struct, frozen=True, kw_only=True):
     """A release: its budget statement, policy and tables."""
 
     release: ReleaseSummary
@@ -116,22 +105,15 @@ class ReleaseDetail:
     tables: list[TableSummary]
 
 
-@dataclass(frozen=True)
-class Cell:
-    """One published number: its dimension values, value and 95% interval, and the
-    unbiased estimate it was rounded from (add those, not the values, for totals)."""
+class Cell(Measures, frozen=True, kw_only=True):
+    """One published number, as the table's files give it, with its dimension values and
+    what each coded value stands for (areas: /areas)."""
 
     key: dict[str, str]
-    labels: dict[str, str]  # what each coded value of the key stands for (areas: /areas)
-    value: int
-    ci_low: int
-    ci_high: int
-    std_error: float | None
-    estimate: float | None
+    labels: dict[str, str]
 
 
-@dataclass(frozen=True)
-class TableCells:
+class TableCells(msgspec.Struct, frozen=True, kw_only=True):
     """A table's cells (all, or those matching the filters)."""
 
     release_id: str
@@ -170,70 +152,49 @@ def checked_filters(
 
 def cells_of(table: PublishedTable, filters: dict[str, str]) -> list[Cell]:
     """The table's cells that match ``filters``, as the API gives them."""
-    return [
-        Cell(
-            dict(zip(table.dimensions, c.key, strict=True)),
-            {d: label(v) for d, v in zip(table.dimensions, c.key, strict=True) if is_coded(d)},
-            c.value,
-            c.low,
-            c.high,
-            c.std_error,
-            c.estimate,
-        )
-        for c in table.where(**filters)
-    ]
+    cells = []
+    for cell in table.where(**filters):
+        key = dict(zip(table.dimensions, cell.key, strict=True))
+        labels = {d: label(v) for d, v in key.items() if is_coded(d)}
+        cells.append(Cell(key=key, labels=labels, **msgspec.structs.asdict(measures(cell))))
+    return cells
 
 
 def _summary(catalog: Catalog, release: ReleaseInfo) -> ReleaseSummary:
     statement = release.budget_statement
     return ReleaseSummary(
-        release.id,
-        release.period,
-        catalog.current.get(release.period) == release,
-        _utc(release.created_at),
-        release.policy_name,
-        release.policy_version,
-        float(statement["rho"]),
-        float(statement["epsilon"]),
-        float(statement["delta"]),
-        release.statement.partial,
-        f"/api/v1/releases/{release.id}",
+        id=release.id,
+        period=release.period,
+        current=catalog.current.get(release.period) == release,
+        created_at=_utc(release.created_at),
+        policy_name=release.policy_name,
+        policy_version=release.policy_version,
+        rho=float(statement["rho"]),
+        epsilon=float(statement["epsilon"]),
+        delta=float(statement["delta"]),
+        partial=release.statement.partial,
+        url=f"/api/v1/releases/{release.id}",
     )
 
 
 def _table(release: ReleaseInfo, table: PublishedTable) -> TableSummary:
     base = f"/api/v1/releases/{release.id}/tables/{table.name}"
     return TableSummary(
-        table.name,
-        table.title,
-        table.source,
-        list(table.dimensions),
-        table.level_of,
-        table.mechanism,
-        table.noise_scale,
-        table.rho,
-        table.epsilon,
-        table.delta,
-        len(table.cells),
-        base,
-        f"/releases/{release.id}/tables/{table.name}.csv",
+        **msgspec.structs.asdict(table_metadata(table)),
+        cells=len(table.cells),
+        url=base,
+        csv=f"/releases/{release.id}/tables/{table.name}.csv",
     )
 
 
-def json_body(value: Any) -> bytes:
-    data = [asdict(v) for v in value] if isinstance(value, list) else asdict(value)
-    return json.dumps(data, default=_encode, separators=(",", ":")).encode()
+def json_body(value: msgspec.Struct | Sequence[msgspec.Struct]) -> bytes:
+    """``value`` as the API's JSON (times in UTC with their offset)."""
+    return msgspec.json.encode(value)
 
 
 def _utc(moment: datetime) -> datetime:
     """``moment`` in UTC with its offset: stored times are naive UTC."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _encode(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"cannot encode {type(value).__name__}")
 
 
 @get("/releases", sync_to_thread=False, responses=body_and_errors(list[ReleaseSummary], 400))
@@ -261,12 +222,12 @@ def get_release(
     def render(catalog: Catalog) -> CachedBody:
         tables = [_table(release, t) for t in catalog.tables(release.id).values()]
         detail = ReleaseDetail(
-            _summary(catalog, release),
-            release.engine_version,
-            release.policy_sha256,
-            release.policy_text,
-            release.budget_statement,
-            tables,
+            release=_summary(catalog, release),
+            engine_version=release.engine_version,
+            policy_sha256=release.policy_sha256,
+            policy_text=release.policy_text,
+            budget_statement=release.budget_statement,
+            tables=tables,
         )
         return CachedBody.of(json_body(detail), JSON)
 
@@ -318,7 +279,13 @@ def get_cells(
         cells = cells_of(table, filters)
         return CachedBody.of(
             json_body(
-                TableCells(release.id, release.period, _table(release, table), filters, cells)
+                TableCells(
+                    release_id=release.id,
+                    period=release.period,
+                    table=_table(release, table),
+                    filters=filters,
+                    cells=cells,
+                )
             ),
             JSON,
             immutable=True,

@@ -8,9 +8,9 @@ answered afresh for each catalog version like the pages.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, Router, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
@@ -33,14 +33,15 @@ from portal.web.api import (
 from portal.web.cache import CachedBody
 from portal.web.query import CHECKS_ITS_OWN_QUERY
 from portal.web.state import SiteState
-from publishing.area_list import area_record, listed
-from publishing.catalog import Catalog, PublishedTable, ReleaseInfo
+from publishing.area_list import listed
+from publishing.catalog import Catalog, ReleaseInfo
+from publishing.public_forms import AreaRecord, area_record
+from publishing.releases import PublishedTable
 
 AnyRequest = Request[Any, Any, Any]
 
 
-@dataclass(frozen=True)
-class SeriesPoint:
+class SeriesPoint(msgspec.Struct, frozen=True, kw_only=True):
     """One quarter of a series: its current release and the table's matching cells."""
 
     period: str
@@ -49,8 +50,7 @@ class SeriesPoint:
     cells: list[Cell]
 
 
-@dataclass(frozen=True)
-class Series:
+class Series(msgspec.Struct, frozen=True, kw_only=True):
     """A table across every quarter whose current release has it, oldest first."""
 
     table: str
@@ -60,27 +60,13 @@ class Series:
     releases: list[SeriesPoint]
 
 
-@dataclass(frozen=True)
-class AreaRecord:
-    """A declared area: the name and parent of a code the tables use."""
-
-    code: str
-    level: str
-    name: str
-    parent_code: str | None
-    population: int | None
-    population_by_race: dict[str, int]  # residents by race or ethnic group, where declared
-
-
 @get("/areas", sync_to_thread=False, responses=body_and_errors(list[AreaRecord], 400))
 def list_areas(request: AnyRequest, site: NamedDependency[SiteState]) -> Response[bytes]:
     """Every declared area (the city, its districts, their beats), current: what each area
     code in the tables names. Boundaries are at ``/areas.geojson``."""
 
     def render(catalog: Catalog) -> CachedBody:
-        return CachedBody.of(
-            json_body([AreaRecord(**area_record(area)) for area in listed(catalog)]), JSON
-        )
+        return CachedBody.of(json_body([area_record(area) for area in listed(catalog)]), JSON)
 
     return site.cached("api:areas", render).respond(request)
 
@@ -165,11 +151,20 @@ def get_series(
     def render(catalog: Catalog) -> CachedBody:
         points = [
             SeriesPoint(
-                release.period, release.id, release.statement.partial, cells_of(table, filters)
+                period=release.period,
+                release_id=release.id,
+                partial=release.statement.partial,
+                cells=cells_of(table, filters),
             )
             for release, table in versions
         ]
-        series = Series(name, newest.title, list(newest.dimensions), filters, points)
+        series = Series(
+            table=name,
+            title=newest.title,
+            dimensions=list(newest.dimensions),
+            filters=filters,
+            releases=points,
+        )
         return CachedBody.of(json_body(series), JSON)
 
     key = f"api:series:{name}:{sorted(filters.items())}"

@@ -30,7 +30,7 @@ from privacy.release.intervals import (
 from privacy.release.nesting import nesting
 from privacy.release.noise import TableMeasurement
 from privacy.release.parts import PartCounts
-from publishing.releases import CellContent, TableContent
+from publishing.releases import PublishedCell, PublishedTable
 
 
 def release_hierarchy(parts: Sequence[PartCounts]) -> Hierarchy:
@@ -100,7 +100,7 @@ class PostProcessor:
         low, high = intervals(estimate, self.half, published)
         return Published(estimate, published, low, high)
 
-    def tables(self, raw: Sequence[Sequence[int]]) -> tuple[TableContent, ...]:
+    def tables(self, raw: Sequence[Sequence[int]]) -> tuple[PublishedTable, ...]:
         """The release's tables: one per measured part, levels included."""
         return self.contents(self.publish(raw), raw)
 
@@ -109,7 +109,7 @@ class PostProcessor:
         result: Published,
         raw: Sequence[Sequence[int]],
         names: frozenset[str] | None = None,
-    ) -> tuple[TableContent, ...]:
+    ) -> tuple[PublishedTable, ...]:
         """The tables of a published ``result`` (those named in ``names``, or all)."""
         variance = self.estimator.variance
         tables = []
@@ -122,7 +122,7 @@ class PostProcessor:
                 continue
             spec, charge = part.part, plan.charge
             tables.append(
-                TableContent(
+                PublishedTable(
                     name=spec.name,
                     title=spec.title,
                     source=spec.source,
@@ -136,13 +136,13 @@ class PostProcessor:
                     cells=_in_key_order(
                         part,
                         [
-                            CellContent(
+                            PublishedCell(
                                 key,
                                 int(result.published[n]),
                                 int(result.low[n]),
                                 int(result.high[n]),
-                                int(r),
                                 round(math.sqrt(variance[n]), 6),
+                                int(r),
                                 round(float(result.estimate[n]), 4),
                             )
                             for key, n, r in zip(part.keys, cells, noisy, strict=True)
@@ -153,16 +153,16 @@ class PostProcessor:
         return tuple(tables)
 
 
-def _in_key_order(part: PartCounts, measured: list[CellContent]) -> tuple[CellContent, ...]:
+def _in_key_order(part: PartCounts, measured: list[PublishedCell]) -> tuple[PublishedCell, ...]:
     """The part's measured cells and its structural zeros (codes the department profile
     says cannot occur: published as 0, exactly, with no noise and no interval), in the
     order of its full key set."""
     if not part.all_keys or len(part.kept) == len(part.all_keys):
         return tuple(measured)
-    cells: list[CellContent | None] = [None] * len(part.all_keys)
+    cells: list[PublishedCell | None] = [None] * len(part.all_keys)
     for position, cell in zip(part.kept, measured, strict=True):
         cells[position] = cell
     return tuple(
-        cell if cell is not None else CellContent(key, 0, 0, 0, 0, None, 0.0, structural=True)
+        cell if cell is not None else PublishedCell(key, 0, 0, 0, None, 0, 0.0, structural=True)
         for key, cell in zip(part.all_keys, cells, strict=True)
     )

@@ -29,14 +29,8 @@ from privacy.synth.focus import select_focus_areas
 from privacy.synth.geography import build_geography
 from privacy.synth.model import allocate, build_intensities
 from privacy.synth.timeline import build_timeline, intervention_starts
-from publishing.catalog import (
-    AreaInfo,
-    Catalog,
-    FocusAreaInfo,
-    PublishedCell,
-    PublishedTable,
-    ReleaseInfo,
-)
+from publishing.catalog import AreaInfo, Catalog, FocusAreaInfo, ReleaseInfo
+from publishing.releases import PublishedTable
 
 IntArray = NDArray[np.int64]
 TABLES = ("incidents_by_month_beat_offense", "stops_by_month_beat")
@@ -161,26 +155,7 @@ class CitySimulator:
             p.apply(c.counts) if p is not None else [0] * len(c.keys)
             for c, p in zip(parts, planned, strict=True)
         ]
-        tables = processor.tables(raw)
-        return {
-            table.name: PublishedTable(
-                table.name,
-                table.title,
-                table.source,
-                table.dimensions,
-                table.level_of,
-                table.mechanism,
-                table.noise_scale,
-                table.rho,
-                table.epsilon,
-                table.delta,
-                tuple(
-                    PublishedCell(c.key, c.published, c.ci_low, c.ci_high, c.std_error, c.raw_noisy)
-                    for c in table.cells
-                ),
-            )
-            for table in tables
-        }
+        return {table.name: table for table in processor.tables(raw)}
 
     def _area_info(self) -> dict[str, AreaInfo]:
         areas = {

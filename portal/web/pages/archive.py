@@ -15,9 +15,10 @@ from portal.web.cache import CachedBody
 from portal.web.state import SiteState
 from publishing import area_list, opendata
 from publishing.artifacts import list_artifacts
-from publishing.catalog import Catalog, PublishedTable, ReleaseInfo
+from publishing.catalog import Catalog, ReleaseInfo
 from publishing.definitions import headline_definitions
 from publishing.i18n import _
+from publishing.releases import PublishedTable
 
 HTML = "text/html"
 AnyRequest = Request[Any, Any, Any]
