@@ -17,7 +17,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from publishing.estimates import Estimate
-from publishing.i18n import _, number
+from publishing.i18n import _, month_words, number
 
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999933")
 BAND_ALPHA = 0.25  # an interval band's fill
@@ -106,6 +106,31 @@ def _layout(title: str, y_title: str, **extra: Any) -> dict[str, Any]:
         "separators": _(".,"),
         **extra,
     }
+
+
+MONTH_TICKS = 8  # at most, on a printed trend's time axis
+
+
+def month_ticks(figure: go.Figure) -> None:
+    """Name the months on ``figure``'s time axis in the language being spoken, at the
+    starts of quarters (or half-years, or years, so that at most :data:`MONTH_TICKS` are
+    shown). For print, where the width is fixed: the site's plotly.js names them itself in
+    the page's language. A figure whose x values are not months (``YYYY-MM``) is left as
+    it is."""
+    months = sorted({x for trace in figure.data for x in (trace.x or ()) if isinstance(x, str)})
+    if not months or not all(_is_month(m) for m in months):
+        return
+    first, last = months[0], months[-1]
+    span = 12 * (int(last[:4]) - int(first[:4])) + int(last[5:]) - int(first[5:]) + 1
+    step = next((s for s in (1, 3, 6, 12) if span / s <= MONTH_TICKS), 12 * (span // 96 + 1))
+    ticks = [m for m in months if (int(m[5:]) - 1) % min(step, 12) == 0]
+    if step > 12:
+        ticks = ticks[:: step // 12]
+    figure.update_xaxes(tickvals=ticks, ticktext=[month_words(m, short=True) for m in ticks])
+
+
+def _is_month(text: str) -> bool:
+    return len(text) == 7 and text[4] == "-" and text[:4].isdigit() and text[5:].isdigit()
 
 
 def trend_chart(

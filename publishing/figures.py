@@ -24,7 +24,7 @@ from publishing.charts import (
 from publishing.definitions import NO_ENFORCEMENT, NO_ENFORCEMENT_SHARE, no_enforcement_words
 from publishing.estimates import Z95, Estimate, ratio, scaled, total
 from publishing.headlines import crime_headline, released_total
-from publishing.i18n import N_, _, ngettext
+from publishing.i18n import N_, _, long_date, month_words, ngettext
 from publishing.labels import label
 from publishing.releases import PublishedTable
 
@@ -76,8 +76,8 @@ def stops_trend(catalog: Catalog, district: str | None) -> Chart | None:
             "month and {last_value} in the last. The shaded band is the 95% interval."
         ).format(
             where=where,
-            first=first[0],
-            last=last[0],
+            first=month_words(first[0]),
+            last=month_words(last[0]),
             first_value=fmt(first[1].value),
             last_value=fmt(last[1].value),
         ),
@@ -527,6 +527,6 @@ def beats_trend(
     marked = (
         None
         if start is None
-        else (start.isoformat(), _("began {day}").format(day=start.isoformat()))
+        else (start.isoformat(), _("began {day}").format(day=long_date(start)))
     )
     return trend_chart(slug, title, sentence, y_title, series, start=marked)

@@ -139,3 +139,18 @@ def month_name(month: int) -> str:
 
     names = Locale.parse(_BABEL_LOCALES[_language.get()]).months["format"]["wide"]
     return str(names[month])
+
+
+def month_words(year_month: str, *, short: bool = False) -> str:
+    """A month written ``YYYY-MM`` in words: ``July 2025``, ``julio de 2025`` (``short``:
+    ``Jul 2025``, ``jul 2025``). Text that is not a month is returned as it is."""
+    try:
+        day = date.fromisoformat(year_month + "-01")
+    except ValueError:
+        return year_month
+    if _language.get() == DEFAULT:
+        return f"{day:%b %Y}" if short else f"{day:%B %Y}"
+    from babel.dates import format_skeleton
+
+    skeleton = "yMMM" if short else "yMMMM"
+    return str(format_skeleton(skeleton, day, locale=_BABEL_LOCALES[_language.get()]))

@@ -61,6 +61,10 @@ def marked_messages() -> Iterator[tuple[str | tuple[str, ...], str]]:
             ROOT / source, METHODS, OPTIONS, KEYWORDS, strip_comment_tags=True
         ):
             yield message, f"{source}/{filename}:{line}"
+    from publishing.opendata import described_messages  # the site's code, read only here
+
+    for message in dict.fromkeys(described_messages()):
+        yield message, "publishing/opendata.py:0"
 
 
 def catalogue_path(code: str) -> Path:

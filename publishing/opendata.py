@@ -32,11 +32,11 @@ from publishing.area_list import COLUMNS as AREA_COLUMNS
 from publishing.area_list import areas_csv
 from publishing.catalog import AreaInfo, ReleaseInfo
 from publishing.csvfiles import TEXT, csv_bytes
-from publishing.i18n import N_
+from publishing.i18n import N_, _
 from publishing.labels import label
 from publishing.public_forms import SIGNIFICANT_DIGITS, measures, table_metadata
 from publishing.releases import PublishedCell, PublishedTable
-from publishing.vocabularies import Vocabulary, declared
+from publishing.vocabularies import FAMILIES, Vocabulary, declared
 
 MEASURES: Final = ("value", "ci_low", "ci_high", "std_error", "estimate")
 """The columns after a table's dimensions, in every CSV."""
@@ -101,11 +101,29 @@ CODED_FIELDS: Final[Mapping[str, str]] = MappingProxyType(
 
 
 def coded_description(field: str, vocabulary: Vocabulary) -> str:
-    """A coded field's description in the vocabulary a release counts it in."""
-    return (
-        f"{CODED_FIELDS[field]}, in the vocabulary {vocabulary.name} ({vocabulary.title}): "
-        f"{vocabulary.description}; {_UNKNOWN}"
+    """A coded field's description in the vocabulary a release counts it in (in the
+    language being spoken: the files are written in English)."""
+    return _("{field}, in the vocabulary {name} ({title}): {description}; {unknown}").format(
+        field=_(CODED_FIELDS[field]),
+        name=vocabulary.name,
+        title=_(vocabulary.title),
+        description=_(vocabulary.description),
+        unknown=_(_UNKNOWN),
     )
+
+
+def described_messages() -> Iterable[str]:
+    """The descriptions this module composes from parts, each whole as the data dictionary
+    shows it: the translation catalogue takes them from here (see
+    :mod:`publishing.i18n_catalogue`)."""
+    yield from DIMENSION_DESCRIPTIONS.values()
+    yield from MEASURE_DESCRIPTIONS.values()
+    yield from CODED_FIELDS.values()
+    yield _UNKNOWN
+    for family in FAMILIES.values():
+        for vocabulary in family:
+            yield vocabulary.title
+            yield vocabulary.description
 
 
 MEASURE_DESCRIPTIONS: Final[Mapping[str, str]] = MappingProxyType(
@@ -224,24 +242,25 @@ def _labelled_key(table: PublishedTable, key: Sequence[str]) -> list[tuple[str, 
 def field_description(
     table: PublishedTable, field: str, vocabularies: Mapping[str, str] | None = None
 ) -> str:
-    """The plain-English description of one column of a table (a coded field in the
-    vocabulary of ``vocabularies``, field -> name, or its default), or
-    :class:`UndescribedColumn` if there is none."""
+    """The description of one column of a table (a coded field in the vocabulary of
+    ``vocabularies``, field -> name, or its default), or :class:`UndescribedColumn` if
+    there is none. In plain English for the files; the site's data dictionary page shows
+    it in the reader's language."""
     if field in MEASURE_DESCRIPTIONS:
         noun = SOURCE_NOUNS.get(table.source, f"{table.source} records")
-        return MEASURE_DESCRIPTIONS[field].format(noun=noun)
+        return _(MEASURE_DESCRIPTIONS[field]).format(noun=_(noun))
     if field in table.dimensions and field in CODED_FIELDS:
         vocabulary = declared(field, (vocabularies or {}).get(field))
         assert vocabulary is not None  # every coded field described here has vocabularies
         return coded_description(field, vocabulary)
     if field in table.dimensions and field in DIMENSION_DESCRIPTIONS:
-        return DIMENSION_DESCRIPTIONS[field]
+        return _(DIMENSION_DESCRIPTIONS[field])
     coded = field.removesuffix(LABEL_SUFFIX)
     if field.endswith(LABEL_SUFFIX) and coded in table.dimensions and is_coded(coded):
-        return (
-            f"What the code in {coded} stands for, in the words the site and the reports "
+        return _(
+            "What the code in {coded} stands for, in the words the site and the reports "
             "use (every code and its label are in codes.csv)."
-        )
+        ).format(coded=coded)
     raise UndescribedColumn(
         f"column {field!r} of table {table.name!r} has no description: add one to "
         "publishing.opendata.DIMENSION_DESCRIPTIONS before publishing it"

@@ -25,7 +25,7 @@ from publishing import figures, views
 from publishing.analysis.focus import evaluation_as_of
 from publishing.artifacts import report_filename
 from publishing.catalog import Catalog
-from publishing.charts import Chart, signed
+from publishing.charts import Chart, month_ticks, signed
 from publishing.headlines import headlines, summary
 from publishing.i18n import _, gettext, ngettext, number, speaking
 from publishing.periods import day_words
@@ -252,6 +252,7 @@ def _for_print(figure: Any) -> Any:
     printed = go.Figure(figure)
     printed.update_traces(selector={"mode": "lines+markers"}, mode="lines")
     printed.update_layout(hovermode=False)
+    month_ticks(printed)
     return printed
 
 

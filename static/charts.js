@@ -12,8 +12,11 @@
       var figure = JSON.parse(source.textContent);
       // No mode bar: its buttons inside the chart would be controls nested in a figure,
       // and the data table under each chart already gives every number.
+      // Month names on time axes in the page's language (its locale file is loaded
+      // beside the bundle on pages not in English).
       Plotly.newPlot(target, figure.data, figure.layout, {
-        responsive: true, displaylogo: false, displayModeBar: false
+        responsive: true, displaylogo: false, displayModeBar: false,
+        locale: document.documentElement.lang || "en"
       });
     }
   }

@@ -390,3 +390,20 @@ def test_data_tables_wait_under_their_charts(site: Site, new_page: Callable[[], 
     assert closed < 0.7 * opened, (closed, opened)
     contents = page.get_by_role("navigation", name="On this page").get_by_role("link")
     assert contents.count() == tables.count()
+
+
+def test_time_axes_name_the_months_in_the_pages_language(
+    site: Site, new_page: Callable[[], Watched]
+) -> None:
+    """plotly.js writes the months of a trend's time axis in the page's language (its
+    Spanish locale is loaded on Spanish pages): a Spanish page shows no English month."""
+    english_only, spanish_only = {"Jan", "Apr", "Aug", "Dec"}, {"Ene", "Abr", "Ago", "Dic"}
+    seen = {}
+    for lang in ("en", "es"):
+        page = new_page().page
+        page.goto(f"{site.origin}/stops?lang={lang}", wait_until="load")
+        _charts_drawn(page)
+        ticks = page.locator("#stops-trend-plot .xtick text").all_text_contents()
+        seen[lang] = {word for tick in ticks for word in tick.split()}
+    assert seen["en"] & english_only and not seen["en"] & spanish_only, seen["en"]
+    assert seen["es"] & spanish_only and not seen["es"] & english_only, seen["es"]

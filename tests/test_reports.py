@@ -194,6 +194,8 @@ def test_the_spanish_report_gives_the_spanish_sites_figures_in_spanish(
     assert len(quoted) >= 6 and "(de " in quoted[0]
     assert readings and all(reading in pdf for reading in readings)
     assert "Stops" not in pdf and " the " not in pdf
+    # The charts' time axes name their months in Spanish too.
+    assert re.search(r"\b(ene|abr) 20\d\d\b", pdf) and not re.search(r"\b(Jan|Apr) 20\d\d\b", pdf)
 
 
 def test_a_report_in_two_languages_needs_a_language_for_out(

@@ -63,10 +63,9 @@ def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respons
     if error.status_code == 404 and message == "Not Found":
         message = _("There is no page at {path}.").format(path=request.url.path[:200])
     if error.status_code == 405:
-        message = (
-            f"{request.url.path[:200]} does not take {request.method[:20]} requests; the "
-            "Allow header lists the methods it takes"
-        )
+        message = _(
+            "{path} does not take {method} requests; the Allow header lists the methods it takes"
+        ).format(path=request.url.path[:200], method=request.method[:20])
     if error.status_code == 400 and getattr(error, "extra", None):
         message = f"{message}: {error.extra}"
     return error_response(request, error.status_code, message, error.headers)

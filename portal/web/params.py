@@ -13,6 +13,7 @@ from litestar.exceptions import NotFoundException, ValidationException
 
 from publishing.catalog import Catalog
 from publishing.codes import AREA_CODE
+from publishing.i18n import _
 
 PERIOD = re.compile(r"^\d{4}Q[1-4]$")
 # The same rule ingest applies to every area code (publishing.codes).
@@ -22,14 +23,18 @@ CODE = AREA_CODE
 def chosen_period(catalog: Catalog, period: str | None) -> str:
     """The period asked for, or the latest with a release."""
     if not catalog.periods:
-        raise NotFoundException("nothing has been released yet: run `portal release build`")
+        raise NotFoundException(_("nothing has been released yet: run `portal release build`"))
     if period is None or period == "":
         return catalog.periods[-1]
     if not PERIOD.match(period):
-        raise ValidationException(f"period must look like 2025Q3, not {period[:40]!r}")
+        raise ValidationException(
+            _("period must look like 2025Q3, not {period!r}").format(period=period[:40])
+        )
     if period not in catalog.current:
         raise NotFoundException(
-            f"there is no release for {period}; released periods: {', '.join(catalog.periods)}"
+            _("there is no release for {period}; released periods: {periods}").format(
+                period=period, periods=", ".join(catalog.periods)
+            )
         )
     return period
 
@@ -40,16 +45,24 @@ def chosen_district(catalog: Catalog, district: str | None) -> str | None:
         return None
     if not CODE.match(district):
         raise ValidationException(
-            f"district must be a district code such as "
-            f"{_first_district(catalog)!r}, not {district[:40]!r}"
+            _("district must be a district code such as {example!r}, not {given!r}").format(
+                example=_first_district(catalog), given=district[:40]
+            )
         )
     districts = catalog.areas_at("district")
     if district not in {a.code for a in districts}:
         named = [a.code for a in districts if a.name.casefold() == district.casefold()]
-        hint = f" (the district named {district!r} is {named[0]!r})" if named else ""
+        hint = (
+            _(" (the district named {name!r} is {code!r})").format(name=district, code=named[0])
+            if named
+            else ""
+        )
         raise ValidationException(
-            f"there is no district {district!r}{hint}; districts: "
-            + ", ".join(f"{a.code} ({a.name})" for a in districts)
+            _("there is no district {given!r}{hint}; districts: {known}").format(
+                given=district,
+                hint=hint,
+                known=", ".join(f"{a.code} ({a.name})" for a in districts),
+            )
         )
     return district
 

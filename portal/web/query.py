@@ -27,7 +27,7 @@ from litestar.params import ParameterKwarg
 from litestar.routes import BaseRoute
 
 from portal.web.language import LANG, language_of
-from publishing.i18n import LANGUAGE_NAMES, LANGUAGES
+from publishing.i18n import LANGUAGE_NAMES, LANGUAGES, _
 
 CHECKS_ITS_OWN_QUERY = "checks_its_own_query"  # an ``opt`` key: the handler refuses unknowns
 _NOT_QUERY = {"request", "scope", "state", "headers", "cookies", "socket"}
@@ -81,12 +81,13 @@ class QueryCheck:
         """Raise a 400 for a parameter the route does not take or one given twice."""
         if not request.scope.get("query_string"):
             return
-        given = Counter(name for name, _ in request.query_params.multi_items())
+        given = Counter(name for name, _value in request.query_params.multi_items())
         repeated = sorted(name for name, count in given.items() if count > 1)
         if repeated:
             raise ValidationException(
-                f"the query parameter {repeated[0][:40]!r} is given {given[repeated[0]]} "
-                "times; give each parameter once"
+                _(
+                    "the query parameter {name!r} is given {times} times; give each parameter once"
+                ).format(name=repeated[0][:40], times=given[repeated[0]])
             )
         if given.get(LANG) and language_of(request.scope["query_string"]) is None:
             raise ValidationException(
@@ -102,9 +103,12 @@ class QueryCheck:
         unknown = sorted(set(given) - taken - {LANG})
         if unknown:
             takes = (
-                f"it takes {', '.join(sorted(taken))}" if taken else "it takes no query parameters"
+                _("it takes {names}").format(names=", ".join(sorted(taken)))
+                if taken
+                else _("it takes no query parameters")
             )
             raise ValidationException(
-                f"{request.url.path[:200]} does not take the query parameter "
-                f"{unknown[0][:40]!r}; {takes}"
+                _("{path} does not take the query parameter {name!r}; {takes}").format(
+                    path=request.url.path[:200], name=unknown[0][:40], takes=takes
+                )
             )

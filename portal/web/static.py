@@ -19,6 +19,7 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_302_FOUND
 
 from portal.web.cache import CachedBody
+from publishing.i18n import _
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 _TYPES = {
@@ -64,7 +65,7 @@ def static_file(
     path = name.lstrip("/")
     found = static_files.files.get(path)
     if found is None:
-        raise NotFoundException(f"there is no file {path!r} here")
+        raise NotFoundException(_("there is no file {path!r} here").format(path=path))
     if v is not None and v != static_files.versions[path]:
         return Redirect(static_files.url(path), status_code=HTTP_302_FOUND)
     return found.respond(request)

@@ -20,7 +20,7 @@ from publishing.audits import AuditInfo, latest_audits
 from publishing.catalog import Catalog
 from publishing.decisions import DECISIONS
 from publishing.definitions import headline_definitions
-from publishing.i18n import _, language, significant
+from publishing.i18n import _, language, long_date, significant
 from publishing.labels import label
 from publishing.opendata import SOURCE_NOUNS
 from publishing.profile import SOURCES, DepartmentProfile, SourceProfile
@@ -99,7 +99,7 @@ def profile_rows(profile: DepartmentProfile | None) -> list[ProfileRow]:
         declared = profile.sources[source]
         window = (
             _("{first} to {last}").format(
-                first=declared.window[0].isoformat(), last=declared.window[1].isoformat()
+                first=long_date(declared.window[0]), last=long_date(declared.window[1])
             )
             if declared.window
             else _("not declared")

@@ -29,7 +29,9 @@ def find_release(catalog: Catalog, release_id: str) -> ReleaseInfo:
     release = catalog.release(release_id)
     if release is None:
         raise NotFoundException(
-            f"there is no release {release_id[:64]!r}; see /releases for the list"
+            _("there is no release {release!r}; see /releases for the list").format(
+                release=release_id[:64]
+            )
         )
     return release
 
@@ -39,8 +41,9 @@ def find_table(catalog: Catalog, release: ReleaseInfo, name: str) -> PublishedTa
     tables = catalog.tables(release.id)
     if name not in tables:
         raise NotFoundException(
-            f"release {release.id[:12]} has no table {name[:64]!r}; its "
-            f"tables are: {', '.join(sorted(tables))}"
+            _("release {release} has no table {name!r}; its tables are: {tables}").format(
+                release=release.id[:12], name=name[:64], tables=", ".join(sorted(tables))
+            )
         )
     return tables[name]
 
@@ -240,8 +243,10 @@ def release_areas_csv(
         areas = catalog.frozen_areas(release.id)
         if not areas:
             raise NotFoundException(
-                f"release {release.id[:12]} was written before areas were kept with "
-                "releases; the current areas are at /areas.csv"
+                _(
+                    "release {release} was written before areas were kept with releases; "
+                    "the current areas are at /areas.csv"
+                ).format(release=release.id[:12])
             )
         return CachedBody.of(
             area_list.areas_csv(areas),

@@ -98,7 +98,11 @@ def district_page(
     area = catalog.areas.get(code)
     if area is None or area.level != "district":
         known = ", ".join(f"{a.code} ({a.name})" for a in catalog.areas_at("district"))
-        raise NotFoundException(f"there is no district {code[:64]!r}; districts: {known}")
+        raise NotFoundException(
+            _("there is no district {code!r}; districts: {known}").format(
+                code=code[:64], known=known
+            )
+        )
     chosen = chosen_period(catalog, period)
 
     def render(catalog: Catalog) -> CachedBody:

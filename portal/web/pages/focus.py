@@ -56,7 +56,9 @@ def focus_area(
     catalog = site.catalog()
     area = catalog.focus_areas.get(code)
     if area is None:
-        raise NotFoundException(f"there is no focus area {code[:64]!r}; see /focus-areas")
+        raise NotFoundException(
+            _("there is no focus area {code!r}; see /focus-areas").format(code=code[:64])
+        )
 
     def render(catalog: Catalog) -> CachedBody:
         groups = [

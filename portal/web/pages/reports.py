@@ -47,7 +47,9 @@ def report_file(
     def render(catalog: Catalog) -> CachedBody:
         found = read_artifact(site.engine, filename)
         if found is None:
-            raise NotFoundException(f"there is no report {filename[:80]!r}; see /reports")
+            raise NotFoundException(
+                _("there is no report {name!r}; see /reports").format(name=filename[:80])
+            )
         info, content = found
         return CachedBody.of(
             content,
