@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from publishing.catalog import Catalog
+from publishing.catalog import Catalog, FocusAreaInfo
 from publishing.charts import (
     PALETTE,
     Chart,
@@ -530,3 +530,43 @@ def beats_trend(
         else (start.isoformat(), _("began {day}").format(day=long_date(start)))
     )
     return trend_chart(slug, title, sentence, y_title, series, start=marked)
+
+
+def focus_trends(
+    catalog: Catalog, area: FocusAreaInfo, slug: str = "focus"
+) -> tuple[Chart | None, Chart | None]:
+    """A focus area's crimes and stops per month, in its beats and its comparison beats,
+    with a line where its focused work began: the same two charts on its page and in the
+    report (``slug``-crime, ``slug``-stops)."""
+    groups = [
+        (_("Focus area beats"), area.beats.get("member", ())),
+        (_("Comparison beats"), area.beats.get("comparison", ())),
+    ]
+    words = {"area": area.name, "start": long_date(area.start), "beats": len(groups[0][1])}
+    crime = beats_trend(
+        catalog,
+        f"{slug}-crime",
+        _("Reported crimes per month, {area}").format(**words),
+        _(
+            "Crimes reported per month in the {beats} beats of {area} and in its comparison "
+            "beats; focused work began on {start}."
+        ).format(**words),
+        "incidents_by_month_beat_offense",
+        groups,
+        _("crimes"),
+        area.start,
+    )
+    stops = beats_trend(
+        catalog,
+        f"{slug}-stops",
+        _("Stops per month, {area}").format(**words),
+        _(
+            "Stops per month in the beats of {area} and in its comparison beats; focused "
+            "work began on {start}."
+        ).format(**words),
+        "stops_by_month_beat",
+        groups,
+        _("stops"),
+        area.start,
+    )
+    return crime, stops

@@ -71,28 +71,10 @@ def report_sections(catalog: Catalog, period: str) -> list[Section]:
     def kept(*charts: Chart | None) -> tuple[Chart, ...]:
         return tuple(c for c in charts if c is not None)
 
-    focus = []
-    for area in catalog.focus_areas.values():
-        groups = [
-            (_("Focus area beats"), area.beats.get("member", ())),
-            (_("Comparison beats"), area.beats.get("comparison", ())),
-        ]
-        words = {"area": area.name, "start": area.start, "beats": len(groups[0][1])}
-        focus.append(
-            figures.beats_trend(
-                catalog,
-                f"focus-{area.code}",
-                _("Reported crimes per month, {area}").format(**words),
-                _(
-                    "Crimes reported per month in the {beats} beats of {area} and in its "
-                    "comparison beats; focused work began on {start}."
-                ).format(**words),
-                "incidents_by_month_beat_offense",
-                groups,
-                _("crimes"),
-                area.start,
-            )
-        )
+    focus = [
+        figures.focus_trends(catalog, area, f"focus-{area.code}")[0]
+        for area in catalog.focus_areas.values()
+    ]
     return [
         Section(
             "stops",

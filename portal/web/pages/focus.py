@@ -61,40 +61,7 @@ def focus_area(
         )
 
     def render(catalog: Catalog) -> CachedBody:
-        groups = [
-            (_(ROLE_NAMES[role]), area.beats.get(role, ())) for role in ("member", "comparison")
-        ]
-        words = {
-            "area": area.name,
-            "start": area.start,
-            "beats": len(area.beats.get("member", ())),
-        }
-        crime = figures.beats_trend(
-            catalog,
-            "focus-crime",
-            _("Reported crimes per month, {area}").format(**words),
-            _(
-                "Crimes reported per month in the {beats} beats of {area} and in its comparison "
-                "beats; focused work began on {start}."
-            ).format(**words),
-            "incidents_by_month_beat_offense",
-            groups,
-            _("crimes"),
-            area.start,
-        )
-        stops = figures.beats_trend(
-            catalog,
-            "focus-stops",
-            _("Stops per month, {area}").format(**words),
-            _(
-                "Stops per month in the beats of {area} and in its comparison beats; focused "
-                "work began on {start}."
-            ).format(**words),
-            "stops_by_month_beat",
-            groups,
-            _("stops"),
-            area.start,
-        )
+        crime, stops = figures.focus_trends(catalog, area)
         roles = [
             (_(ROLE_NAMES[role]), [f"{catalog.area_name(b)} ({b})" for b in beats])
             for role, beats in sorted(area.beats.items())
