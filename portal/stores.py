@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from migrations.runner import STORES, upgrade
 from portal.settings import Settings
 from publishing.db import make_engine
 
@@ -16,6 +15,9 @@ def store_url(settings: Settings, store: str) -> str:
 
 def upgrade_stores(settings: Settings) -> list[tuple[str, str]]:
     """Migrate both stores to head; return (store, url) pairs."""
+    # Alembic is imported here, by the commands that migrate, not by every command.
+    from migrations.runner import STORES, upgrade
+
     done: list[tuple[str, str]] = []
     for store in STORES:
         url = store_url(settings, store)

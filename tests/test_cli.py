@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from portal.cli import cli
-from tests.canonical import stop_row, write_stops
+from tests.canonical import stop_row, two_districts, write_stops
 
 
 def portal(data_dir: Path, *args: str) -> Result:
@@ -214,3 +217,44 @@ def test_every_command_is_documented_in_the_readme() -> None:
     assert isinstance(cli, click.Group)
     missing = [c for c in commands(cli, "portal") if c not in documented]
     assert missing == [], "document every command in the README's command table"
+
+
+# What only building a release needs: a command that does not release never imports it.
+ENGINE_MODULES = ("opendp", "scipy", "numpy", "polars", "sklearn", "plotly", "weasyprint")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["release", "list"], ["budget"]])
+def test_commands_that_do_not_release_import_no_engine(data_dir: Path, args: list[str]) -> None:
+    program = (
+        "import sys\n"
+        "from portal.cli import main\n"
+        f"sys.argv = ['portal', *{args!r}]\n"
+        "try:\n    main()\nexcept SystemExit as done:\n    assert not done.code, done.code\n"
+        f"print('IMPORTED', sorted(m for m in {ENGINE_MODULES!r} if m in sys.modules))\n"
+    )
+    env = {**os.environ, "PORTAL_DATA_DIR": str(data_dir), "COLUMNS": "250"}
+    env.pop("PORTAL_INTERNAL_DB_URL", None)
+    env.pop("PORTAL_PUBLIC_DB_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, env=env, check=False
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "IMPORTED []"
+
+
+def test_a_release_can_be_built_without_its_reports(data_dir: Path, tmp_path: Path) -> None:
+    areas = two_districts(tmp_path / "areas.csv")
+    stops = write_stops(tmp_path / "stops.csv", [stop_row(n) for n in range(1, 40)])
+    for kind, path in (("areas", areas), ("stops", stops)):
+        loaded = portal(data_dir, "ingest", kind, str(path), "--mapping", f"synthetic-{kind}")
+        assert loaded.exit_code == 0, loaded.output
+
+    result = portal(data_dir, "release", "build", "--period", "2024Q3", "--no-report")
+
+    assert result.exit_code == 0, result.output
+    assert "released 2024Q3 as" in result.stdout
+    assert "its reports: `portal report build --period 2024Q3`" in result.stdout
+    assert not list(data_dir.glob("reports/*.pdf"))  # no browser started, no PDF written
+    listed = json.loads(portal(data_dir, "release", "list", "--json").stdout)
+    assert [r["period"] for r in listed] == ["2024Q3"]

@@ -357,12 +357,29 @@ def release() -> None:
     is_flag=True,
     help="Release a period again under the same policy (spends budget again).",
 )
+@click.option(
+    "--no-report",
+    is_flag=True,
+    help="Publish the release only; build its reports later with `portal report build`.",
+)
 @click.pass_obj
-def release_build(settings: Settings, period: str, policy_name: str, rerelease: bool) -> None:
-    """Aggregate, charge the budget, add noise, and publish one quarter."""
+def release_build(
+    settings: Settings, period: str, policy_name: str, rerelease: bool, no_report: bool
+) -> None:
+    """Aggregate, charge the budget, add noise, and publish one quarter, then build its
+    reports in English and Spanish (unless --no-report)."""
     from portal.cli.release import run_build
 
-    sys.exit(run_build(settings, period, policy_name, rerelease=rerelease, console=console))
+    sys.exit(
+        run_build(
+            settings,
+            period,
+            policy_name,
+            rerelease=rerelease,
+            console=console,
+            report=not no_report,
+        )
+    )
 
 
 @release.command("plan")

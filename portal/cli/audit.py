@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from portal.cli.ingest import EXIT_REFUSED
+from portal.cli.exits import EXIT_REFUSED
 from portal.settings import Settings
 from portal.stores import public_engine
 from privacy.release.audit import AuditError, AuditResult

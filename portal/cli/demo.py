@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import Engine, func, select
 
-from portal.cli.ingest import EXIT_REFUSED
+from portal.cli.exits import EXIT_REFUSED
 from portal.progress import progress_bar
 from portal.settings import Settings
 from portal.stores import internal_engine, public_engine, upgrade_stores

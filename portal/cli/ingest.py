@@ -9,12 +9,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from portal.cli.exits import EXIT_REFUSED
 from portal.progress import progress_bar
 from portal.settings import Settings
 from portal.stores import internal_engine, public_engine
 from privacy.ingest import IngestRefused, IngestReport, MappingError, ingest_file, load_mapping
 
-EXIT_REFUSED = 2
 # What a shell reports for a command ended by Ctrl-C (128 + SIGINT).
 EXIT_INTERRUPTED = 130
 

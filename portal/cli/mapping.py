@@ -15,6 +15,7 @@ from rich.text import Text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal.cli.exits import EXIT_REFUSED
 from portal.settings import Settings
 from portal.stores import public_engine
 from privacy.ingest.check import LINES_KEPT, CheckReport, check_file
@@ -26,7 +27,6 @@ from privacy.profile import with_mapping
 from publishing.profile import ProfileError, read_profile
 
 EXIT_REJECTED = 1
-EXIT_REFUSED = 2
 # Unmapped values listed per field; the rest are counted.
 VALUES_SHOWN = 20
 

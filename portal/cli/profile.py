@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from portal.cli.ingest import EXIT_REFUSED
+from portal.cli.exits import EXIT_REFUSED
 from portal.settings import Settings
 from portal.stores import internal_engine, public_engine
 from privacy.profile import vocabularies, vocabulary_switch

@@ -10,20 +10,31 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import func, select
 
-from portal.cli.ingest import EXIT_REFUSED
+from portal.cli.exits import EXIT_REFUSED
 from portal.settings import Settings
 from portal.stores import internal_engine, public_engine
-from privacy.release.build import ReleaseRefused, build_release
-from privacy.release.ledger import ChargeRefused
-from privacy.release.periods import PeriodError
-from privacy.release.policy import PolicyError, load_policy
 from publishing.models import Release, ReleaseTable
+
+# The release engine (and with it OpenDP, NumPy and SciPy) is imported by the commands
+# that build or plan a release, not by `portal release list`.
 
 
 def run_build(
-    settings: Settings, period: str, policy_name: str, *, rerelease: bool, console: Console
+    settings: Settings,
+    period: str,
+    policy_name: str,
+    *,
+    rerelease: bool,
+    console: Console,
+    report: bool = True,
 ) -> int:
-    """Build one release; print what was published or why not; return the exit code."""
+    """Build one release and (with ``report``) its reports; print what was published or
+    why not; return the exit code."""
+    from privacy.release.build import ReleaseRefused, build_release
+    from privacy.release.ledger import ChargeRefused
+    from privacy.release.periods import PeriodError
+    from privacy.release.policy import PolicyError, load_policy
+
     err = Console(stderr=True, soft_wrap=True)
     internal, public = internal_engine(settings), public_engine(settings)
     try:
@@ -40,6 +51,11 @@ def run_build(
         f"{built.tables} tables, {built.cells:,} cells, rho {built.rho:.4g}",
         highlight=False,
     )
+    if not report:
+        console.print(
+            f"its reports: `portal report build --period {built.period}`", highlight=False
+        )
+        return 0
     # A release's report is built with it; a failure here leaves the release published.
     from portal.cli.report import run_report
 
@@ -112,7 +128,10 @@ def print_plan(
 ) -> int:
     """Print what a release would publish, spend and how precise it would be; return the
     exit code. Reads no record and spends nothing."""
+    from privacy.release.build import ReleaseRefused
+    from privacy.release.periods import PeriodError
     from privacy.release.plan import plan_release
+    from privacy.release.policy import PolicyError, load_policy
 
     err = Console(stderr=True, soft_wrap=True)
     internal, public = internal_engine(settings), public_engine(settings)

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from portal.cli.ingest import EXIT_REFUSED
+from portal.cli.exits import EXIT_REFUSED
 from portal.settings import Settings
 from portal.stores import public_engine
 from publishing.artifacts import list_artifacts, write_artifact

@@ -25,10 +25,10 @@ from rich.markup import escape
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from portal.cli.exits import EXIT_REFUSED
 from portal.settings import Settings
 from publishing.write_access import write_access
 
-EXIT_REFUSED = 2
 DEFAULT_SITE_ROLE = "portal_site"
 DEFAULT_OPERATOR_ROLE = "portal_operator"
 # Passwords come from these variables or a prompt, never the command line (which any user

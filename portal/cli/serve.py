@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.engine import make_url
 
+from portal.cli.exits import EXIT_REFUSED
 from portal.settings import Settings
 
-EXIT_REFUSED = 2
 # What the site's process keeps of the environment besides its own setting: what Python,
 # the locale and the terminal need. Everything else (the internal store's URL, the public
 # store's writing URL, PostgreSQL's PG* variables, other secrets) stays behind.

@@ -6,11 +6,17 @@ import math
 from collections.abc import Sequence
 from functools import lru_cache
 
-import opendp.prelude as dp
+# OpenDP's modules one by one: its prelude also imports its extras (scikit-learn, polars),
+# which cost seconds at every start of a command that releases.
+import opendp.combinators as dpc
+import opendp.measurements as dpm
+from opendp.domains import atom_domain
+from opendp.metrics import absolute_distance
+from opendp.mod import OpenDPException, enable_features
 
 from privacy.release.composition import parallel_sum
 
-dp.enable_features("contrib")
+enable_features("contrib")
 
 
 @lru_cache(maxsize=1024)  # a pure function of its two numbers, and about 10 ms a call
@@ -23,7 +29,7 @@ def epsilon_for(rho: float, delta: float) -> float:
         raise ValueError("rho must be positive")
     try:
         return _opendp_epsilon(rho, delta)
-    except dp.OpenDPException as error:
+    except OpenDPException as error:
         if "Overflow" not in str(error):
             raise
         return textbook_epsilon(rho, delta)
@@ -38,10 +44,10 @@ def _opendp_epsilon(rho: float, delta: float) -> float:
     # A Gaussian mechanism whose privacy map gives exactly rho at sensitivity 1 carries the
     # curve of rho-zCDP; OpenDP converts that curve to (epsilon, delta).
     scale = 1.0 / math.sqrt(2.0 * rho)
-    measurement = dp.m.make_gaussian(
-        dp.atom_domain(T=float, nan=False), dp.absolute_distance(T=float), scale=scale
+    measurement = dpm.make_gaussian(
+        atom_domain(T=float, nan=False), absolute_distance(T=float), scale=scale
     )
-    profile = dp.c.make_zCDP_to_approxDP(measurement).map(1.0)  # type: ignore[no-untyped-call]
+    profile = dpc.make_zCDP_to_approxDP(measurement).map(1.0)  # type: ignore[no-untyped-call]
     return float(profile.epsilon(delta))
 
 

@@ -12,14 +12,19 @@ import math
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import opendp.prelude as dp
+# OpenDP's modules one by one: its prelude also imports its extras (scikit-learn, polars).
+import opendp.measurements as dpm
+from opendp.domains import atom_domain, vector_domain
+from opendp.measures import ZeroConcentratedDivergence
+from opendp.metrics import l1_distance, l2_distance
+from opendp.mod import enable_features
 
 from privacy.release.accounting import epsilon_for
 from privacy.release.aggregate import Sensitivity
 from privacy.release.ledger import Charge
 from privacy.release.policy import Budget
 
-dp.enable_features("contrib")
+enable_features("contrib")
 
 # The map may exceed the planned share by float rounding only.
 MAP_TOLERANCE = 1e-9
@@ -61,12 +66,12 @@ def plan_measurement(
     spec: Measured, budget: Budget, sensitivity: Sensitivity, size: int
 ) -> TableMeasurement:
     """Build the table's measurement for its share of ``budget`` and check its map."""
-    domain = dp.vector_domain(dp.atom_domain(T=int), size=size)
+    domain = vector_domain(atom_domain(T=int), size=size)
     if budget.mechanism == "gaussian":
         rho = budget.rho * spec.weight
         scale = sensitivity.l2 / math.sqrt(2.0 * rho)
-        measurement = dp.m.make_gaussian(
-            domain, dp.l2_distance(T=float), scale=scale, MO=dp.ZeroConcentratedDivergence
+        measurement = dpm.make_gaussian(
+            domain, l2_distance(T=float), scale=scale, MO=ZeroConcentratedDivergence
         )
         spent = float(measurement.map(sensitivity.l2))  # type: ignore[no-untyped-call]
         _check(spec, spent, rho, "rho")
@@ -85,7 +90,7 @@ def plan_measurement(
         assert budget.epsilon is not None
         epsilon = budget.epsilon * spec.weight
         scale = sensitivity.l1 / epsilon
-        measurement = dp.m.make_laplace(domain, dp.l1_distance(T=float), scale=scale)
+        measurement = dpm.make_laplace(domain, l1_distance(T=float), scale=scale)
         spent_epsilon = float(measurement.map(sensitivity.l1))  # type: ignore[no-untyped-call]
         _check(spec, spent_epsilon, epsilon, "epsilon")
         # The ledger counts a pure-DP policy in epsilon; the rho is what the charge costs a
