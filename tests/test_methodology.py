@@ -333,5 +333,5 @@ def test_the_page_shows_the_department_profile(
     table = table[: table.index("</table>")]
     assert f"{profile.name}: department profile, revision {profile.revision}" in table
     for source in ("Stops", "Reported crimes", "Uses of force"):
-        assert f'<th scope="row">{source}</th><td>2023-01-01 to 2025-12-31</td>' in table
+        assert f'<th scope="row">{source}</th><td>1 January 2023 to 31 December 2025</td>' in table
     assert "<li>Outcome: any code</li>" in table  # the canonical layout reads any code

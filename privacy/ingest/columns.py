@@ -108,6 +108,8 @@ class ColumnConverter:
             and rule.transform is None
         ):
             return self._iso_datetimes(at, self.row_converter.datetime_as_text)
+        if kind in (FieldType.DATETIME, FieldType.DATE):
+            return self._distinct_dates([self.row_converter.index[c] for c in rule.columns], row_fn)
         return lambda rows, columns: list(map(row_fn, rows))
 
     @staticmethod
@@ -190,6 +192,27 @@ class ColumnConverter:
                 done = (rows, (lngs, lats))
                 self._points[key] = done
             return done[1][take]
+
+        return plan
+
+    @staticmethod
+    def _distinct_dates(ats: list[int], row_fn: Callable[[Sequence[str]], Any]) -> Plan:
+        """A date or time in any format the mapping language reads, from one column or
+        several (a date and a time): the row path's own reading, run once per distinct
+        value of the chunk. A chunk's dates repeat (a month, a day, a minute), so most
+        of its rows cost a dictionary lookup; a bad value raises, and the row path names
+        it."""
+
+        def plan(rows: list[list[str]], columns: Columns) -> list[Any]:
+            keys: Sequence[Any] = (
+                columns[ats[0]]
+                if len(ats) == 1
+                else list(zip(*(columns[a] for a in ats), strict=True))
+            )
+            # A row that has each distinct value: the row path reads only these columns.
+            having = dict(zip(keys, rows, strict=True))
+            seen = {key: row_fn(row) for key, row in having.items()}
+            return list(map(seen.__getitem__, keys))
 
         return plan
 
