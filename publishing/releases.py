@@ -158,19 +158,11 @@ def write_release(public: Engine, content: ReleaseContent, *, created_at: dateti
         connection.execute(
             insert(ReleaseTable),
             [
-                dict(
-                    release_id=release_id,
-                    name=table.name,
-                    title=table.title,
-                    source=table.source,
-                    dimensions=json.dumps(list(table.dimensions)),
-                    level_of=table.level_of,
-                    mechanism=table.mechanism,
-                    noise_scale=table.noise_scale,
-                    rho=table.rho,
-                    epsilon=table.epsilon,
-                    delta=table.delta,
-                )
+                {
+                    **{name: getattr(table, name) for name in _TABLE_FIELDS},
+                    "dimensions": json.dumps(list(table.dimensions)),
+                    "release_id": release_id,
+                }
                 for table in content.tables
             ],
         )
