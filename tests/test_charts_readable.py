@@ -13,6 +13,7 @@ from publishing import figures
 from publishing.catalog import Catalog
 from publishing.charts import PALETTE, Chart, trend_chart
 from publishing.estimates import Estimate
+from publishing.i18n import long_date
 from publishing.reports import report_sections
 
 pytestmark = pytest.mark.parametrize("published_city", ["sqlite"], indirect=True)
@@ -104,5 +105,5 @@ def test_a_focus_area_trend_marks_its_start(catalog: Catalog) -> None:
     (line,) = chart.figure.layout.shapes
     (note,) = chart.figure.layout.annotations
     assert line.x0 == line.x1 == area.start.isoformat() == note.x
-    assert note.text == f"began {area.start.isoformat()}"
+    assert note.text == f"began {long_date(area.start)}"  # in words, as the sentences say
     assert isinstance(area.start, date)
