@@ -107,23 +107,53 @@ def count_table(
     """Run the table's GROUP BY and lay the result over its full key set."""
     keys = key_set(spec, quarter, areas)
     table = InternalBase.metadata.tables[RECORD_TABLES[spec.source]]
+    by_record = unit.kind == "record"
     with engine.connect() as connection:
         dialect = connection.dialect.name
-        expressions = [_key_expression(d, table.c, spec, dialect, areas) for d in spec.dimensions]
-        query = (_record_query if unit.kind == "record" else _person_query)(
+        expressions = [
+            _key_expression(d, table.c, spec, dialect, areas, mapped=not by_record)
+            for d in spec.dimensions
+        ]
+        query = (_record_query if by_record else _person_query)(
             table, expressions, spec, quarter, unit, dialect
         )
-        found = {tuple(row[:-1]): int(row[-1]) for row in connection.execute(query)}
+        found = connection.execute(query).all()
+    # Counted by record, a cell is grouped on the stored codes and an unknown code is
+    # mapped here, once per distinct code, rather than by a CASE on every row; counted by
+    # person, the query bounds each person's cells, so it maps them itself.
+    known = [_known(d, spec, areas) if by_record else None for d in spec.dimensions]
     index = {key: i for i, key in enumerate(keys)}
     counts = [0] * len(keys)
-    for key, n in found.items():
-        counts[index[key]] += n  # every key the query can produce is in the key set
+    for row in found:
+        key = tuple(
+            value if codes is None or value in codes else v.UNKNOWN
+            for value, codes in zip(row[:-1], known, strict=True)
+        )
+        counts[index[key]] += int(row[-1])  # every key the query can produce is in the key set
     return TableCounts(spec, tuple(keys), tuple(counts))
 
 
+def _known(
+    dimension: str, spec: TableSpec, areas: dict[str, tuple[str, ...]]
+) -> frozenset[str] | None:
+    """The codes a stored value of ``dimension`` is kept as; any other is unknown. None
+    for a time dimension, whose values the query makes."""
+    if dimension in ("month", "quarter"):
+        return None
+    return frozenset(areas[dimension] if dimension in AREA_DIMENSIONS else spec.codes_of(dimension))
+
+
 def _key_expression(
-    dimension: str, columns: Any, spec: TableSpec, dialect: str, areas: dict[str, tuple[str, ...]]
+    dimension: str,
+    columns: Any,
+    spec: TableSpec,
+    dialect: str,
+    areas: dict[str, tuple[str, ...]],
+    *,
+    mapped: bool,
 ) -> ColumnElement[Any]:
+    """The dimension's value of a record: its month, the quarter, or its stored code (with
+    ``mapped``, a code outside the key set already read as unknown)."""
     occurred = columns.occurred_at
     if dimension == "month":
         # SQLite keeps datetimes as ISO text; PostgreSQL formats its timestamp.
@@ -136,6 +166,8 @@ def _key_expression(
     if dimension == "quarter":
         return literal(None, String()).label("quarter")  # one value per release: filled in below
     column: Column[Any] = columns[dimension]
+    if not mapped:
+        return column.label(dimension)
     known = areas[dimension] if dimension in AREA_DIMENSIONS else spec.codes_of(dimension)
     return case((column.in_(known), column), else_=literal(v.UNKNOWN, String())).label(dimension)
 
