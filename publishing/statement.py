@@ -9,6 +9,7 @@ reading of epsilon as odds lives here too, so the site and the report say the sa
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,8 +108,12 @@ class BudgetStatement:
     @property
     def not_published(self) -> tuple[str, ...]:
         """Why tables were withheld, each reason once ("this department does not record
-        search_conducted on stops")."""
+        search_conducted on stops"), as the release stored it."""
         return tuple(dict.fromkeys(why for _, why in self.withheld))
+
+    def not_published_words(self) -> tuple[str, ...]:
+        """:attr:`not_published` in the language being spoken."""
+        return tuple(reason_words(why) for why in self.not_published)
 
     def coverage_words(self) -> str:
         """The quarter's coverage in words, for a partial quarter ("" otherwise)."""
@@ -250,3 +255,65 @@ def plain_words(statement: BudgetStatement, period: str) -> tuple[str, ...]:
         )
     )
     return tuple(sentences)
+
+
+# The sentences the release engine (privacy/release/shape.py) stores for a withheld table,
+# read back so that a page can say them in its reader's language; any other is shown as
+# it was stored.
+_REASONS = (
+    (
+        re.compile(r"this department does not publish (?P<noun>.+)"),
+        N_("this department does not publish {noun}"),
+    ),
+    (
+        re.compile(r"this department does not record (?P<field>\S+) on (?P<noun>.+)"),
+        N_("this department does not record {field} on {noun}"),
+    ),
+    (
+        re.compile(r"none of (?P<field>\S+) = (?P<codes>.+) can occur in this department's data"),
+        N_("none of {field} = {codes} can occur in this department's data"),
+    ),
+    (
+        re.compile(r"the department's (?P<noun>.+) do not cover (?P<quarter>\S+)"),
+        N_("the department's {noun} do not cover {quarter}"),
+    ),
+    (
+        re.compile(r"this department declares no (?P<levels_of>district|beat)s"),
+        N_("this department declares no {levels_of}"),
+    ),
+    (
+        re.compile(r"this department's (?P<noun>.+) do not name their (?P<levels>.+)"),
+        N_("this department's {noun} do not name their {levels}"),
+    ),
+)
+# What the engine calls each source in those sentences.
+_REASON_NOUNS = (N_("stops"), N_("crime reports"), N_("uses of force"))
+_LEVELS = {"district": N_("district"), "beat": N_("beat")}
+_LEVELS_PLURAL = {"district": N_("districts"), "beat": N_("beats")}
+
+
+def reason_words(why: str) -> str:
+    """A withheld table's reason as the engine stored it, in the language being spoken:
+    the same words in English."""
+    head, published_as, name = why.partition(": published as ")
+    said = "; ".join(_one_reason(part) for part in head.split("; "))
+    if published_as:
+        said += _(": published as {name}").format(name=name)
+    return said
+
+
+def _one_reason(part: str) -> str:
+    for pattern, template in _REASONS:
+        found = pattern.fullmatch(part)
+        if found is None:
+            continue
+        words = found.groupdict()
+        if "noun" in words:
+            words["noun"] = _(words["noun"]) if words["noun"] in _REASON_NOUNS else words["noun"]
+        if "levels_of" in words:
+            words["levels_of"] = _(_LEVELS_PLURAL[words["levels_of"]])
+        if "levels" in words:
+            levels = words["levels"].split(" or ")
+            words["levels"] = _(" or ").join(_(_LEVELS.get(lv, lv)) for lv in levels)
+        return _(template).format(**words)
+    return part

@@ -181,3 +181,37 @@ def test_numbers_and_dates_as_spanish_writes_them() -> None:
         "12,345.7",
         "October to December 2025",
     )
+
+
+@pytest.mark.parametrize(
+    ("stored", "spanish"),
+    [
+        (
+            "this department does not publish uses of force",
+            "este departamento no publica usos de la fuerza",
+        ),
+        (
+            "none of outcome = arrest, summons can occur in this department's data",
+            "ninguno de outcome = arrest, summons puede darse en los datos de este departamento",
+        ),
+        (
+            "the department's crime reports do not cover 2025Q3",
+            "los datos de denuncias de delitos del departamento no cubren 2025Q3",
+        ),
+        (
+            "this department declares no beats: published as stops_by_month_beat_district",
+            "este departamento no declara sectores: se publica como stops_by_month_beat_district",
+        ),
+        (
+            "this department's stops do not name their district or beat",
+            "los expedientes de paradas de este departamento no indican su distrito ni sector",
+        ),
+        ("a reason the engine has never written", "a reason the engine has never written"),
+    ],
+)
+def test_a_releases_stored_reasons_read_in_the_readers_language(stored: str, spanish: str) -> None:
+    from publishing.statement import reason_words
+
+    assert reason_words(stored) == stored  # English reads as the release stored it
+    with speaking("es"):
+        assert reason_words(stored) == spanish

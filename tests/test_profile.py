@@ -244,8 +244,12 @@ def test_the_site_says_what_is_not_recorded_and_what_is_partial(
         home = client.get("/?period=2025Q3").text
         partial = client.get("/?period=2024Q3").text
         stops = client.get("/stops?period=2025Q3").text
+        spanish = client.get("/?period=2025Q3&lang=es").text
 
     assert "this department does not record search_conducted on stops" in home.lower()
+    # The release stored its reasons in English; a Spanish page reads them in Spanish.
+    assert "Este departamento no registra search_conducted en sus paradas" in spanish
+    assert "does not record" not in spanish
     assert "not compared with 2024Q3: only part of the quarter is covered" in home
     assert 'id="partial"' in partial and "stops data from 2024-08-15 to 2024-09-30" in partial
     assert 'id="partial"' not in home
