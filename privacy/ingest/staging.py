@@ -53,6 +53,9 @@ class BatchWriter(ABC):
         self.changed = 0
         self.changed_examples: list[tuple[str, str, str]] = []
         self.added = 0
+        # Rows the records table turned away (their id was stored already, by an earlier
+        # batch or earlier in this file). None turned away means no id repeats in the file.
+        self.turned_away = 0
         self._pending: list[Converted] = []
         self._pending_rows = 0
         self._create_temporary(IDS, "line BIGINT, source_id VARCHAR")
@@ -76,6 +79,8 @@ class BatchWriter(ABC):
     def duplicate_ids(self, limit: int) -> tuple[int, list[tuple[str, list[int]]]]:
         """How many source ids occur more than once, and the first ``limit`` with their lines."""
         self._flush()
+        if not self.turned_away:  # a repeated id would have been turned away
+            return 0, []
         total = self.connection.execute(
             text(f"SELECT COUNT(*) FROM ({_DUPLICATED}) AS d")
         ).scalar_one()
@@ -198,7 +203,9 @@ class SqliteBatchWriter(BatchWriter):
             self._move, {"source": self.source, "batch_id": self.batch_id}
         )
         self.added += int(moved.rowcount)
-        if moved.rowcount < sum(chunk.count for chunk in chunks):
+        staged = sum(chunk.count for chunk in chunks)
+        if moved.rowcount < staged:
+            self.turned_away += staged - int(moved.rowcount)
             self._note_changed()
         self.connection.exec_driver_sql(
             f"INSERT INTO {IDS} (line, source_id) SELECT line, source_id FROM {STAGING}"
@@ -252,6 +259,7 @@ class PostgresBatchWriter(BatchWriter):
                 f"FROM {STAGING} ON CONFLICT (source, source_id) DO NOTHING"
             )
             self.added += int(moved.rowcount)
+            self.turned_away += sum(chunk.count for chunk in chunks) - int(moved.rowcount)
             self._note_changed()
             self.connection.exec_driver_sql(f"TRUNCATE {STAGING}")
         else:
