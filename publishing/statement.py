@@ -257,45 +257,43 @@ def plain_words(statement: BudgetStatement, period: str) -> tuple[str, ...]:
     return tuple(sentences)
 
 
-# The sentences the release engine (privacy/release/shape.py) stores for a withheld table,
-# read back so that a page can say them in its reader's language; any other is shown as
-# it was stored.
-_REASONS = (
+# Why a table is withheld, as the release engine writes it into a release (always in
+# English: the release keeps it as written); a page reads it back with these same
+# templates to say it in its reader's language.
+WITHHELD_BECAUSE = {
+    "not_published": N_("this department does not publish {noun}"),
+    "not_recorded": N_("this department does not record {field} on {noun}"),
+    "cannot_occur": N_("none of {field} = {codes} can occur in this department's data"),
+    "not_covered": N_("the department's {noun} do not cover {quarter}"),
+    "no_areas": N_("this department declares no {areas}"),
+    "unnamed_areas": N_("this department's {noun} do not name their {levels}"),
+}
+PUBLISHED_AS = ": published as "  # a table published at a coarser level instead
+# The words those sentences fill in that are words, not codes.
+_REASON_WORDS = frozenset(
     (
-        re.compile(r"this department does not publish (?P<noun>.+)"),
-        N_("this department does not publish {noun}"),
-    ),
-    (
-        re.compile(r"this department does not record (?P<field>\S+) on (?P<noun>.+)"),
-        N_("this department does not record {field} on {noun}"),
-    ),
-    (
-        re.compile(r"none of (?P<field>\S+) = (?P<codes>.+) can occur in this department's data"),
-        N_("none of {field} = {codes} can occur in this department's data"),
-    ),
-    (
-        re.compile(r"the department's (?P<noun>.+) do not cover (?P<quarter>\S+)"),
-        N_("the department's {noun} do not cover {quarter}"),
-    ),
-    (
-        re.compile(r"this department declares no (?P<levels_of>district|beat)s"),
-        N_("this department declares no {levels_of}"),
-    ),
-    (
-        re.compile(r"this department's (?P<noun>.+) do not name their (?P<levels>.+)"),
-        N_("this department's {noun} do not name their {levels}"),
-    ),
+        N_("stops"),
+        N_("crime reports"),
+        N_("uses of force"),
+        N_("district"),
+        N_("beat"),
+        N_("districts"),
+        N_("beats"),
+    )
 )
-# What the engine calls each source in those sentences.
-_REASON_NOUNS = (N_("stops"), N_("crime reports"), N_("uses of force"))
-_LEVELS = {"district": N_("district"), "beat": N_("beat")}
-_LEVELS_PLURAL = {"district": N_("districts"), "beat": N_("beats")}
+_REASONS = [
+    (
+        re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+?)", re.escape(template))),
+        template,
+    )
+    for template in WITHHELD_BECAUSE.values()
+]
 
 
 def reason_words(why: str) -> str:
     """A withheld table's reason as the engine stored it, in the language being spoken:
     the same words in English."""
-    head, published_as, name = why.partition(": published as ")
+    head, published_as, name = why.partition(PUBLISHED_AS)
     said = "; ".join(_one_reason(part) for part in head.split("; "))
     if published_as:
         said += _(": published as {name}").format(name=name)
@@ -307,13 +305,17 @@ def _one_reason(part: str) -> str:
         found = pattern.fullmatch(part)
         if found is None:
             continue
-        words = found.groupdict()
-        if "noun" in words:
-            words["noun"] = _(words["noun"]) if words["noun"] in _REASON_NOUNS else words["noun"]
-        if "levels_of" in words:
-            words["levels_of"] = _(_LEVELS_PLURAL[words["levels_of"]])
-        if "levels" in words:
-            levels = words["levels"].split(" or ")
-            words["levels"] = _(" or ").join(_(_LEVELS.get(lv, lv)) for lv in levels)
+        words = {name: _word(value) for name, value in found.groupdict().items()}
         return _(template).format(**words)
     return part
+
+
+def _word(value: str) -> str:
+    """A filled-in value in the language being spoken: a word, or words joined by "or",
+    translated; a code or a quarter as it is."""
+    if value in _REASON_WORDS:
+        return _(value)
+    parts = value.split(" or ")
+    if len(parts) > 1 and all(p in _REASON_WORDS for p in parts):
+        return _(" or ").join(_(p) for p in parts)
+    return value

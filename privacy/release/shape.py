@@ -28,6 +28,8 @@ from privacy.release.policy import AREA_DIMENSIONS, TIME_DIMENSIONS, Policy, Tab
 from privacy.release.postprocess import PostProcessor, release_hierarchy
 from publishing.areas import area_codes, beat_districts
 from publishing.profile import DepartmentProfile, read_profile
+from publishing.statement import PUBLISHED_AS
+from publishing.statement import WITHHELD_BECAUSE as BECAUSE
 from publishing.vocabularies import FAMILIES
 
 
@@ -81,11 +83,11 @@ def release_shape(public: Engine, quarter: Quarter, policy: Policy) -> ReleaseSh
             withheld.append((declared.name, because))
             continue
         if spec is not declared:
-            withheld.append((declared.name, f"{because}: published as {spec.name}"))
+            withheld.append((declared.name, f"{because}{PUBLISHED_AS}{spec.name}"))
         spec = in_declared_vocabularies(spec, profile)
         why = withheld_because(spec, profile)
         if why is None and spec.source not in coverage:
-            why = f"the department's {_NOUNS[spec.source]} do not cover {quarter}"
+            why = BECAUSE["not_covered"].format(noun=_NOUNS[spec.source], quarter=quarter)
         if why is None:
             released.append(spec)
         else:
@@ -156,9 +158,11 @@ def _areas_missing(
         and recorded is not None
         and not recorded.records_area(level)
     ]
-    missing = {level: f"this department declares no {level}s" for level in undeclared}
+    missing = {level: BECAUSE["no_areas"].format(areas=f"{level}s") for level in undeclared}
     missing |= {
-        level: f"this department's {_NOUNS[spec.source]} do not name their " + " or ".join(unnamed)
+        level: BECAUSE["unnamed_areas"].format(
+            noun=_NOUNS[spec.source], levels=" or ".join(unnamed)
+        )
         for level in unnamed
     }
     return missing
@@ -192,18 +196,18 @@ def withheld_because(spec: TableSpec, profile: DepartmentProfile | None) -> str 
     if profile is None:
         return None
     if not profile.publishes(spec.source):
-        return f"this department does not publish {_NOUNS[spec.source]}"
+        return BECAUSE["not_published"].format(noun=_NOUNS[spec.source])
     recorded = profile.sources[spec.source]
     for dimension in spec.dimensions:
         if dimension not in (*TIME_DIMENSIONS, *AREA_DIMENSIONS) and not recorded.records(
             dimension
         ):
-            return f"this department does not record {dimension} on {_NOUNS[spec.source]}"
+            return BECAUSE["not_recorded"].format(field=dimension, noun=_NOUNS[spec.source])
     for field, codes in spec.where:
         if not any(recorded.can_occur(field, code) for code in codes):
             if not recorded.records(field):
-                return f"this department does not record {field} on {_NOUNS[spec.source]}"
-            return f"none of {field} = {', '.join(codes)} can occur in this department's data"
+                return BECAUSE["not_recorded"].format(field=field, noun=_NOUNS[spec.source])
+            return BECAUSE["cannot_occur"].format(field=field, codes=", ".join(codes))
     return None
 
 
