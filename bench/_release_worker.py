@@ -6,10 +6,11 @@ Used by bench/scale.py so that the peak RSS measured is the releases' alone.
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from pathlib import Path
+
+from _ingest_worker import own_peak_mb
 
 from portal.settings import Settings
 from portal.stores import internal_engine, public_engine
@@ -27,7 +28,7 @@ def main() -> None:
         started = time.perf_counter()
         build_release(internal, public, period, policy, actor="bench")
         seconds.append(time.perf_counter() - started)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = own_peak_mb()
     print(json.dumps({"seconds": seconds, "peak_rss_mb": peak}))
 
 

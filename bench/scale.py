@@ -9,7 +9,8 @@ the peak RSS of it and of its conversion worker), then the quarterly policy's re
 four quarters in another process (each release's time and the process's peak RSS). The
 stores are dropped after each size. Growth is read against the size before: the time per
 million records, and the peak memory, should stay flat (goal: within 1.2x of linear from
-10 million).
+10 million). This process only directs: generating a city and declaring its areas run in
+processes of their own too, since a child's peak RSS on Linux starts from its parent's.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +32,7 @@ from ingest import (  # noqa: E402
     drop_databases,
     postgres_answers,
     postgres_databases,
-    stops_file,
 )
-
-from portal.settings import Settings  # noqa: E402
-from portal.stores import internal_engine, public_engine, upgrade_stores  # noqa: E402
-from privacy.ingest import ingest_file, load_mapping  # noqa: E402
 
 QUARTERS = ("2024Q1", "2024Q2", "2024Q3", "2024Q4")
 
@@ -56,21 +51,42 @@ def worker(script: str, *args: str) -> dict[str, Any]:
     return figures
 
 
+def in_a_process(program: str) -> str:
+    """Run ``program`` (Python, with the bench's imports at hand) in a process of its own;
+    its last line of output."""
+    prelude = f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'bench')!r}]\n"
+    done = subprocess.run(
+        [sys.executable, "-c", prelude + program],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+def declare_areas(internal_url: str, public_url: str, areas: Path) -> None:
+    """Migrate the stores and ingest the city's areas, in a process of its own."""
+    in_a_process(
+        "from pathlib import Path\n"
+        "from portal.settings import Settings\n"
+        "from portal.stores import internal_engine, public_engine, upgrade_stores\n"
+        "from privacy.ingest import ingest_file, load_mapping\n"
+        f"settings = Settings(data_dir=Path('.'), internal_db_url={internal_url!r}, "
+        f"public_db_url={public_url!r})\n"
+        "upgrade_stores(settings)\n"
+        "report = ingest_file(internal_engine(settings), public_engine(settings), 'areas', "
+        f"Path({str(areas)!r}), load_mapping('synthetic-areas'))\n"
+        "print(report.rows_added)\n"
+    )
+
+
 def measure(rows: int) -> dict[str, float]:
     """Ingest and release ``rows`` stops on fresh PostgreSQL stores."""
-    path = stops_file(rows)
+    path = Path(in_a_process(f"from ingest import stops_file; print(stops_file({rows}))"))
     names, urls = postgres_databases(POSTGRES_URL)
     try:
-        settings = Settings(
-            data_dir=Path(tempfile.mkdtemp()), internal_db_url=urls[0], public_db_url=urls[1]
-        )
-        upgrade_stores(settings)
-        internal, public = internal_engine(settings), public_engine(settings)
-        ingest_file(
-            internal, public, "areas", path.parent / "areas.csv", load_mapping("synthetic-areas")
-        )
-        internal.dispose()
-        public.dispose()
+        declare_areas(urls[0], urls[1], path.parent / "areas.csv")
         ingested = worker("_ingest_worker.py", urls[0], urls[1], str(path))
         released = worker("_release_worker.py", urls[0], urls[1], *QUARTERS)
     finally:
