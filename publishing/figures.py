@@ -532,41 +532,60 @@ def beats_trend(
     return trend_chart(slug, title, sentence, y_title, series, start=marked)
 
 
-def focus_trends(
-    catalog: Catalog, area: FocusAreaInfo, slug: str = "focus"
-) -> tuple[Chart | None, Chart | None]:
-    """A focus area's crimes and stops per month, in its beats and its comparison beats,
-    with a line where its focused work began: the same two charts on its page and in the
-    report (``slug``-crime, ``slug``-stops)."""
-    groups = [
-        (_("Focus area beats"), area.beats.get("member", ())),
-        (_("Comparison beats"), area.beats.get("comparison", ())),
-    ]
-    words = {"area": area.name, "start": long_date(area.start), "beats": len(groups[0][1])}
-    crime = beats_trend(
+# A focus area's beats by role, as its page and its charts name them.
+FOCUS_ROLES = {
+    "member": N_("Focus area beats"),
+    "comparison": N_("Comparison beats"),
+    "buffer": N_("Buffer beats (next door)"),
+}
+
+
+def focus_crime_trend(
+    catalog: Catalog, area: FocusAreaInfo, slug: str = "focus-crime"
+) -> Chart | None:
+    """A focus area's crimes per month, in its beats and its comparison beats, with a line
+    where its focused work began: the same chart on its page and in the report."""
+    words = _focus_words(area)
+    return beats_trend(
         catalog,
-        f"{slug}-crime",
+        slug,
         _("Reported crimes per month, {area}").format(**words),
         _(
             "Crimes reported per month in the {beats} beats of {area} and in its comparison "
             "beats; focused work began on {start}."
         ).format(**words),
         "incidents_by_month_beat_offense",
-        groups,
+        _focus_groups(area),
         _("crimes"),
         area.start,
     )
-    stops = beats_trend(
+
+
+def focus_stops_trend(
+    catalog: Catalog, area: FocusAreaInfo, slug: str = "focus-stops"
+) -> Chart | None:
+    """A focus area's stops per month, in its beats and its comparison beats, with a line
+    where its focused work began."""
+    words = _focus_words(area)
+    return beats_trend(
         catalog,
-        f"{slug}-stops",
+        slug,
         _("Stops per month, {area}").format(**words),
         _(
             "Stops per month in the beats of {area} and in its comparison beats; focused "
             "work began on {start}."
         ).format(**words),
         "stops_by_month_beat",
-        groups,
+        _focus_groups(area),
         _("stops"),
         area.start,
     )
-    return crime, stops
+
+
+def _focus_groups(area: FocusAreaInfo) -> list[tuple[str, tuple[str, ...]]]:
+    return [(_(FOCUS_ROLES[role]), area.beats.get(role, ())) for role in ("member", "comparison")]
+
+
+def _focus_words(area: FocusAreaInfo) -> dict[str, object]:
+    beats = len(area.beats.get("member", ()))
+    return {"area": area.name, "start": long_date(area.start), "beats": beats}

@@ -72,7 +72,7 @@ def report_sections(catalog: Catalog, period: str) -> list[Section]:
         return tuple(c for c in charts if c is not None)
 
     focus = [
-        figures.focus_trends(catalog, area, f"focus-{area.code}")[0]
+        figures.focus_crime_trend(catalog, area, f"focus-{area.code}-crime")
         for area in catalog.focus_areas.values()
     ]
     return [

@@ -57,6 +57,11 @@ def client(published_city: Settings) -> Iterator[TestClient]:  # type: ignore[ty
         yield test_client
 
 
+def in_spanish(client: TestClient, address: str) -> str:  # type: ignore[type-arg]
+    """The page at ``address`` (which may have a query already) in Spanish."""
+    return str(client.get(address + ("&" if "?" in address else "?") + "lang=es").text)
+
+
 def visible_text(page: str) -> str:
     """What a reader sees: no scripts, tags or attribute values, and not the policy file
     (a file, as the department wrote it)."""
@@ -88,8 +93,7 @@ def test_a_page_in_spanish_has_no_english_left(
     release: str,
     path: str,
 ) -> None:
-    address = path.format(release=release)
-    page = client.get(address + ("&" if "?" in address else "?") + "lang=es").text
+    page = in_spanish(client, path.format(release=release))
     text = visible_text(page)
 
     assert page.startswith('<!doctype html>\n<html lang="es">')
@@ -106,11 +110,7 @@ def test_links_keep_the_language(
     release: str,
     path: str,
 ) -> None:
-    address = path.format(release=release)
-    page = client.get(address + ("&" if "?" in address else "?") + "lang=es").text
-    page = re.sub(
-        r'<div lang="en" class="untranslated">.*?<!-- /untranslated -->', " ", page, flags=re.S
-    )
+    page = in_spanish(client, path.format(release=release))
     links = re.findall(r'<a href="(/[^"#]*)', page)
     # Pages link to each other in the reader's language; files and the API are English.
     own = [

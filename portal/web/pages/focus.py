@@ -15,14 +15,9 @@ from portal.web.state import SiteState
 from publishing import figures
 from publishing.analysis.focus import evaluation_as_of
 from publishing.catalog import Catalog
-from publishing.i18n import N_, _
+from publishing.i18n import _
 
 HTML = "text/html"
-ROLE_NAMES = {
-    "member": N_("Focus area beats"),
-    "comparison": N_("Comparison beats"),
-    "buffer": N_("Buffer beats (next door)"),
-}
 
 
 @get("/focus-areas", sync_to_thread=False)
@@ -61,9 +56,10 @@ def focus_area(
         )
 
     def render(catalog: Catalog) -> CachedBody:
-        crime, stops = figures.focus_trends(catalog, area)
+        crime = figures.focus_crime_trend(catalog, area)
+        stops = figures.focus_stops_trend(catalog, area)
         roles = [
-            (_(ROLE_NAMES[role]), [f"{catalog.area_name(b)} ({b})" for b in beats])
+            (_(figures.FOCUS_ROLES[role]), [f"{catalog.area_name(b)} ({b})" for b in beats])
             for role, beats in sorted(area.beats.items())
         ]
         return CachedBody.of(
