@@ -1,9 +1,10 @@
 """Ingest throughput against the database's own bulk loader, and ingest's peak memory.
 
-    .venv/bin/python bench/ingest.py [--rows 1000000] [--memory-rows 1000000 5000000]
+    .venv/bin/python bench/ingest.py [--rows 1000000] [--rounds 3] [--memory-rows 1000000 5000000]
 
 For each backend (SQLite always; PostgreSQL when it answers) it loads the same synthetic
-stops CSV four ways, side by side in one run:
+stops CSV three ways, side by side, in ``--rounds`` interleaved rounds (the machines are
+noisy: medians, and each round's ratio, are printed):
 
 * ``portal ingest`` (mapping, validation, idempotency, one batch), in a process of its own;
 * the native loader into a bare table of text columns (sqlite3's ``.import``; ``COPY``);
@@ -20,6 +21,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -196,53 +198,59 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--memory-rows", type=int, nargs="*", default=[1_000_000, 5_000_000])
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds of the three loaders, interleaved (medians are printed)",
+    )
     args = parser.parse_args()
     path = stops_file(args.rows)
     rows = args.rows
-    print(f"# ingest of {rows:,} synthetic stops ({path.stat().st_size / 1e6:.0f} MB CSV)")
-    print(f"{'backend':<11}{'loader':<42}{'seconds':>9}{'rows/s':>12}{'ingest/loader':>15}")
+    print(
+        f"# ingest of {rows:,} synthetic stops ({path.stat().st_size / 1e6:.0f} MB CSV), "
+        f"medians of {args.rounds} interleaved rounds"
+    )
+    print(
+        f"{'backend':<11}{'loader':<42}{'seconds':>9}{'rows/s':>12}{'ingest/loader':>15}"
+        f"{'  per round':<}"
+    )
 
-    def line(backend: str, loader: str, seconds: float, ours: float | None = None) -> None:
-        ratio = f"{seconds / ours:.2f}x" if ours else ""
-        print(f"{backend:<11}{loader:<42}{seconds:9.2f}{rows / seconds:12,.0f}{ratio:>15}")
+    def report(backend: str, rounds: list[tuple[float, float, float]]) -> None:
+        names = ("portal ingest", "bare text table", "same constraints")
+        loader = "sqlite3 .import" if backend == "sqlite" else "COPY"
+        for at, name in enumerate(names):
+            seconds = statistics.median(r[at] for r in rounds)
+            label = name if at == 0 else f"{loader}, {name}"
+            ratios = [r[at] / r[0] for r in rounds]
+            ratio = f"{statistics.median(ratios):.2f}x" if at else ""
+            each = "  " + " ".join(f"{x:.2f}" for x in ratios) if at else ""
+            print(f"{backend:<11}{label:<42}{seconds:9.2f}{rows / seconds:12,.0f}{ratio:>15}{each}")
 
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        ours = run_ingest(Settings.for_directory(work / "ingest"), path)
-        assert ours["rows_added"] == rows
-        line("sqlite", "portal ingest", ours["seconds"])
-        line(
-            "sqlite",
-            "sqlite3 .import, bare text table",
-            sqlite_native(path, work, False),
-            ours["seconds"],
-        )
-        line(
-            "sqlite",
-            "sqlite3 .import, same constraints",
-            sqlite_native(path, work, True),
-            ours["seconds"],
-        )
+    sqlite_rounds = []
+    for _ in range(args.rounds):
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            ours = run_ingest(Settings.for_directory(work / "ingest"), path)
+            assert ours["rows_added"] == rows
+            bare = sqlite_native(path, work, False)
+            same = sqlite_native(path, work, True)
+        sqlite_rounds.append((ours["seconds"], bare, same))
+    report("sqlite", sqlite_rounds)
     if postgres_answers():
-        names, urls = postgres_databases(POSTGRES_URL)
-        try:
-            settings = Settings(data_dir=OUT, internal_db_url=urls[0], public_db_url=urls[1])
-            ours = run_ingest(settings, path)
-            line("postgresql", "portal ingest", ours["seconds"])
-            line(
-                "postgresql",
-                "COPY, bare text table",
-                postgres_native(path, urls[2], False),
-                ours["seconds"],
-            )
-            line(
-                "postgresql",
-                "COPY, same constraints",
-                postgres_native(path, urls[2], True),
-                ours["seconds"],
-            )
-        finally:
-            drop_databases(POSTGRES_URL, names)
+        postgres_rounds = []
+        for _ in range(args.rounds):
+            names, urls = postgres_databases(POSTGRES_URL)
+            try:
+                settings = Settings(data_dir=OUT, internal_db_url=urls[0], public_db_url=urls[1])
+                ours = run_ingest(settings, path)
+                assert ours["rows_added"] == rows
+                bare = postgres_native(path, urls[2], False)
+                same = postgres_native(path, urls[2], True)
+            finally:
+                drop_databases(POSTGRES_URL, names)
+            postgres_rounds.append((ours["seconds"], bare, same))
+        report("postgresql", postgres_rounds)
     else:
         print(f"postgresql: skipped, nothing answers at {POSTGRES_URL}")
 

@@ -35,14 +35,17 @@ class CopyBlocks:
     ids: str
 
 
-def copy_blocks(rows: Sequence[tuple[Any, ...]], target: CopyTarget) -> CopyBlocks:
-    """COPY text for rows of ``(line, source_id, *more values)``."""
-    if not rows:
+def copy_blocks(
+    lines: Sequence[int], columns: Sequence[Sequence[Any]], target: CopyTarget
+) -> CopyBlocks:
+    """COPY text for rows given as their lines and their value columns (``source_id``
+    first)."""
+    if not lines:
         return CopyBlocks("", "")
-    columns = [_column_text(column) for column in zip(*rows, strict=True)]
+    texts = [_column_text(column) for column in columns]
     prefix = f"{_value_text(target.source)}\t{int(target.batch_id)}\t"
-    records = "\n".join(map(prefix.__add__, map("\t".join, zip(*columns[1:], strict=True))))
-    ids = "\n".join(map("\t".join, zip(columns[0], columns[1], strict=True)))
+    records = "\n".join(map(prefix.__add__, map("\t".join, zip(*texts, strict=True))))
+    ids = "\n".join(map("\t".join, zip(map(str, lines), texts[0], strict=True)))
     return CopyBlocks(records + "\n", ids + "\n")
 
 
@@ -54,7 +57,7 @@ def copy_text(rows: Sequence[tuple[Any, ...]]) -> str:
     return "\n".join(map("\t".join, zip(*columns, strict=True))) + "\n"
 
 
-def _column_text(column: tuple[Any, ...]) -> list[str] | tuple[str, ...]:
+def _column_text(column: Sequence[Any]) -> Sequence[str]:
     kinds = set(map(type, column))
     if kinds == {str}:
         joined = "".join(column)

@@ -1,8 +1,8 @@
 """Ingest a file of stops, incidents or force events into the internal store.
 
 One file is one batch, committed whole or not at all, in one transaction. Rows stream in
-chunks (constant memory): read and converted (:mod:`privacy.ingest.pipeline`), then staged
-and moved into the records table (:mod:`privacy.ingest.staging`). A file with any invalid row
+chunks (constant memory): read and converted (:mod:`privacy.ingest.pipeline`), then written
+to the records table (:mod:`privacy.ingest.staging`). A file with any invalid row
 is refused unless ``skip_invalid`` is set, and re-ingesting a file adds nothing because
 source ids are unique per source.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
-from operator import itemgetter
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, insert, text, update
@@ -139,7 +138,7 @@ def _write_rows(
     # Counting costs about a tenth of the load: only a dry run reports it.
     counted = (
         [
-            (1 + i, name)
+            (i, name)
             for i, name in enumerate(converter.field_names)
             if name in _counted_fields(report.kind)
         ]
@@ -152,7 +151,7 @@ def _write_rows(
     for chunk in converted_stream(source, converter, report, parallel=parallel, as_copy=as_copy):
         writer.append(chunk)
         for at, name in counted:  # C-speed counting over a column of the chunk
-            counts[name].update(map(itemgetter(at), chunk.rows))
+            counts[name].update(chunk.column(at))
         hours.update(chunk.hours)
         if progress is not None:
             progress(chunk.bytes_read, source.size)

@@ -12,7 +12,9 @@ from privacy.ingest.convert import RowConverter, RowErrors
 from privacy.ingest.reader import CsvSource
 from privacy.ingest.report import IngestReport, Problem, file_label
 
-CHUNK_ROWS = 1_000
+# Rows a chunk: small enough that a chunk's strings stay in a core's cache while each of its
+# columns is converted (bench/RESULTS.md has the comparison).
+CHUNK_ROWS = 500
 
 
 def converted_chunks(

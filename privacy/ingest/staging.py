@@ -1,24 +1,24 @@
 """Write one batch's records, inside the caller's transaction, idempotent by source id.
 
-Rows arrive in chunks and are written a flush (some thousands of rows) at a time, so the
-database works while the next chunk is still being converted (see
+Rows arrive in chunks and are written as they come (a few chunks a COPY on PostgreSQL),
+so the database works while the next chunk is still being converted (see
 :mod:`privacy.ingest.pipeline`). Rows whose ``(source, source_id)`` is already in the table
 are skipped, so re-ingesting adds nothing. The line and id of every row go into a narrow
-temporary table, where the database finds ids that occur twice in the file; their rows are
-taken out of the batch again. A refused batch rolls the transaction back, so nothing is
-left behind.
+temporary table (on SQLite, only once a row has been turned away), where the database
+finds ids that occur twice in the file; their rows are taken out of the batch again. A
+refused batch rolls the transaction back, so nothing is left behind.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import psycopg
 from sqlalchemy import Connection, text
 
-from privacy.ingest.copytext import CopyTarget, copy_blocks
+from privacy.ingest.copytext import CopyBlocks, CopyTarget, copy_blocks
 from privacy.ingest.pipeline import Converted
 from privacy.schema import CanonicalField, FieldType
 
@@ -165,10 +165,18 @@ class BatchWriter(ABC):
 
 
 class SqliteBatchWriter(BatchWriter):
-    """Stage with the driver's ``executemany``, then move with ON CONFLICT DO NOTHING.
+    """Insert each chunk straight into the records table, many rows a statement, with ON
+    CONFLICT DO NOTHING; keep the file's lines and ids only once a row is turned away.
 
-    Staging then moving measured faster than inserting into the indexed table row by row.
+    Binding values row by row (``executemany``) cost as much as the rest of the write, and
+    staging then moving paid for every row twice. A first load turns nothing away, so it
+    needs no table of ids: until something is turned away the writer keeps only the lines
+    it wrote, as runs, and the records table holds their ids in the same order.
     """
+
+    flush_rows = 1
+    # Rows a statement: 250 bind about 5,800 values, far below SQLite's limit of 32,766.
+    rows_per_statement = 250
 
     def __init__(
         self,
@@ -182,35 +190,117 @@ class SqliteBatchWriter(BatchWriter):
         self._create_temporary(
             STAGING, ", ".join(["line BIGINT"] + [f"{f.name} {_sql_type(f)}" for f in fields])
         )
-        listed = ", ".join(self.names)
+        self._width = len(fields)
+        self._head = [source, batch_id]
+        self._statements: dict[int, str] = {}
         self._stage_sql = f"INSERT INTO {STAGING} VALUES ({', '.join('?' * (len(fields) + 1))})"
-        # ON CONFLICT keeps the first row of an id seen twice; "WHERE true" keeps SQLite
-        # from reading ON as part of a join.
-        self._move = text(
-            f"INSERT INTO {table} (source, batch_id, {listed}) "
-            f"SELECT :source, :batch_id, {listed} FROM {STAGING} WHERE true "
-            "ON CONFLICT (source, source_id) DO NOTHING"
-        )
+        # Lines written while nothing was turned away, in the order their rows went in.
+        self._lines = LineRuns()
+        self._keeping_ids = False
+
+    def _insert_sql(self, rows: int) -> str:
+        """INSERT of ``rows`` rows: ?1 is the source and ?2 the batch on every row, then
+        each row's values; ON CONFLICT keeps the first row of an id seen twice."""
+        if rows not in self._statements:
+            width = self._width
+            values = ", ".join(
+                "(?1, ?2, " + ", ".join(f"?{3 + r * width + j}" for j in range(width)) + ")"
+                for r in range(rows)
+            )
+            self._statements[rows] = (
+                f"INSERT INTO {self.table} (source, batch_id, {', '.join(self.names)}) "
+                f"VALUES {values} ON CONFLICT (source, source_id) DO NOTHING"
+            )
+        return self._statements[rows]
 
     def _write(self, chunks: list[Converted]) -> None:
         cursor = self._dbapi().cursor()
         try:
             for chunk in chunks:
-                cursor.executemany(self._stage_sql, chunk.rows)
+                self._write_chunk(cursor, chunk)
         finally:
             cursor.close()
-        moved = self.connection.execute(
-            self._move, {"source": self.source, "batch_id": self.batch_id}
-        )
-        self.added += int(moved.rowcount)
-        staged = sum(chunk.count for chunk in chunks)
-        if moved.rowcount < staged:
-            self.turned_away += staged - int(moved.rowcount)
+
+    def _write_chunk(self, cursor: Any, chunk: Converted) -> None:
+        width, values, step = self._width, chunk.values, self.rows_per_statement
+        added = 0
+        for start in range(0, chunk.count, step):
+            rows = min(step, chunk.count - start)
+            cursor.execute(
+                self._insert_sql(rows), self._head + values[start * width : (start + rows) * width]
+            )
+            added += cursor.rowcount
+        self.added += added
+        if added < chunk.count:
+            self.turned_away += chunk.count - added
+            if not self._keeping_ids:
+                self._keep_ids_from_now(cursor)
+            rows_of_chunk = chunk.rows()
+            cursor.executemany(self._stage_sql, rows_of_chunk)
             self._note_changed()
-        self.connection.exec_driver_sql(
-            f"INSERT INTO {IDS} (line, source_id) SELECT line, source_id FROM {STAGING}"
+            cursor.execute(f"DELETE FROM {STAGING}")
+        if self._keeping_ids:
+            cursor.executemany(
+                f"INSERT INTO {IDS} (line, source_id) VALUES (?, ?)",
+                zip(chunk.lines, chunk.column(0), strict=True),
+            )
+        else:
+            self._lines.extend(chunk.lines)
+
+    def _keep_ids_from_now(self, cursor: Any) -> None:
+        """Fill the table of ids with every row written so far: the batch's records in the
+        order they went in, which is the order of the lines kept."""
+        written = cursor.execute(
+            f"SELECT source_id FROM {self.table} WHERE source = ? AND batch_id = ? "
+            "ORDER BY id LIMIT ?",
+            (self.source, self.batch_id, len(self._lines)),
+        ).fetchall()
+        cursor.executemany(
+            f"INSERT INTO {IDS} (line, source_id) VALUES (?, ?)",
+            zip(self._lines, (row[0] for row in written), strict=True),
         )
-        self.connection.exec_driver_sql(f"DELETE FROM {STAGING}")  # a truncation in SQLite
+        self._keeping_ids = True
+        self._lines = LineRuns()
+
+
+class LineRuns:
+    """Increasing line numbers kept as runs of consecutive lines: a file's lines in a few
+    numbers, however long it is, unless rows are rejected all over it."""
+
+    def __init__(self) -> None:
+        self._starts: list[int] = []
+        self._lengths: list[int] = []
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def extend(self, lines: Sequence[int]) -> None:
+        """Add lines, each greater than the last one added."""
+        if not lines:
+            return
+        self._count += len(lines)
+        if lines[-1] - lines[0] + 1 == len(lines):  # one run: the usual chunk
+            self._add_run(lines[0], len(lines))
+            return
+        start = previous = lines[0]
+        for line in lines[1:]:
+            if line != previous + 1:
+                self._add_run(start, previous - start + 1)
+                start = line
+            previous = line
+        self._add_run(start, previous - start + 1)
+
+    def _add_run(self, start: int, length: int) -> None:
+        if self._starts and self._starts[-1] + self._lengths[-1] == start:
+            self._lengths[-1] += length
+        else:
+            self._starts.append(start)
+            self._lengths.append(length)
+
+    def __iter__(self) -> Iterator[int]:
+        for start, length in zip(self._starts, self._lengths, strict=True):
+            yield from range(start, start + length)
 
 
 class PostgresBatchWriter(BatchWriter):
@@ -246,7 +336,7 @@ class PostgresBatchWriter(BatchWriter):
         self._listed = ", ".join(("source", "batch_id", *self.names))
 
     def _write(self, chunks: list[Converted]) -> None:
-        blocks = [chunk.copy or copy_blocks(chunk.rows, self._target) for chunk in chunks]
+        blocks = [chunk.copy or self._copy_blocks(chunk) for chunk in chunks]
         records = "".join(block.records for block in blocks)
         savepoint = self.connection.begin_nested()
         try:
@@ -268,6 +358,10 @@ class PostgresBatchWriter(BatchWriter):
         self._copy(
             f"COPY {IDS} (line, source_id) FROM STDIN", "".join(block.ids for block in blocks)
         )
+
+    def _copy_blocks(self, chunk: Converted) -> CopyBlocks:
+        columns = [chunk.column(at) for at in range(chunk.width)]
+        return copy_blocks(chunk.lines, columns, self._target)
 
     def _copy(self, statement: str, data: str) -> None:
         with self._dbapi().cursor() as cursor, cursor.copy(statement) as copy:
