@@ -158,16 +158,17 @@ class ColumnConverter:
         missing = self._nulls | {""}
 
         def plan(rows: list[list[str]], columns: Columns) -> list[Any]:
-            stripped = list(map(str.strip, columns[at]))
             # Blanks are few: they are found and filled at C speed, converted as zeros,
-            # and put back as None, so the column is converted in one pass of float().
-            holes = _positions(stripped, missing)
+            # and put back as None, so the column is converted in one pass of float(),
+            # which reads padded numbers too (a padded null word fails it: the row path).
+            filled = list(columns[at])
+            holes = _positions(filled, missing)
             for hole in holes:
-                stripped[hole] = "0"
-            values: list[Any] = list(map(float, stripped))
+                filled[hole] = "0"
+            values: list[Any] = list(map(float, filled))
             if not math.isfinite(math.fsum(values)):
                 raise Fallback  # a NaN or an infinity: the row path names it
-            if limit is not None and values and max(map(abs, values)) > limit:
+            if limit is not None and values and (max(values) > limit or min(values) < -limit):
                 raise Fallback  # not degrees: the row path says so
             for hole in holes:
                 values[hole] = None
@@ -224,9 +225,14 @@ class ColumnConverter:
         nulls, zone = self._nulls, self._zone
         earliest, latest = datetime(1900, 1, 1), datetime(2100, 12, 31, 23, 59, 59)
 
+        # A blank, a null word or a padded value fails fromisoformat (ValueError: the row
+        # path, which strips and knows nulls); only a null that reads as a time must be
+        # looked for.
+        timelike_nulls = frozenset(token for token in nulls if _reads_as_time(token))
+
         def plan(rows: list[list[str]], columns: Columns) -> list[Any]:
-            raw = list(map(str.strip, columns[at]))
-            if "" in raw or not nulls.isdisjoint(raw):
+            raw = columns[at]
+            if timelike_nulls and not timelike_nulls.isdisjoint(raw):
                 raise Fallback
             moments = list(map(datetime.fromisoformat, raw))
             if moments[0].tzinfo is not None:
@@ -250,3 +256,11 @@ def _positions(values: list[str], tokens: frozenset[str] | set[str]) -> list[int
                 start = values.index(token, start) + 1
                 found.append(start - 1)
     return found
+
+
+def _reads_as_time(token: str) -> bool:
+    try:
+        datetime.fromisoformat(token)
+    except ValueError:
+        return False
+    return True
