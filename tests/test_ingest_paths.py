@@ -371,3 +371,15 @@ def test_a_database_error_mid_file_stops_the_worker_and_writes_nothing(
     assert threading.active_count() == 1  # the pipe's drain thread is gone too
     with engines[0].connect() as connection:
         assert connection.execute(text("SELECT COUNT(*) FROM ingest_batches")).scalar_one() == 0
+
+
+def test_rows_cross_the_pipe_unchanged_whatever_they_hold() -> None:
+    # SQLite's rows (text times) go by marshal; PostgreSQL's (datetimes, which marshal
+    # cannot carry) by pickle.
+    as_text = [(2, "S1", "2024-01-01 00:00:00.000000", None, 1.5), (3, "S2", "x", "y", -2.0)]
+    as_datetimes = [(2, "S1", datetime(2024, 1, 1), None, 1.5)]
+
+    for rows, way in ((as_text, b"m"), (as_datetimes, b"p")):
+        message = pipeline._pack("rows", (rows, 4096))
+        assert message[:1] == way
+        assert pipeline._unpack(message) == ("rows", (rows, 4096))
