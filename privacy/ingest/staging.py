@@ -235,8 +235,7 @@ class SqliteBatchWriter(BatchWriter):
             self.turned_away += chunk.count - added
             if not self._keeping_ids:
                 self._keep_ids_from_now(cursor)
-            rows_of_chunk = chunk.rows()
-            cursor.executemany(self._stage_sql, rows_of_chunk)
+            cursor.executemany(self._stage_sql, chunk.rows())
             self._note_changed()
             cursor.execute(f"DELETE FROM {STAGING}")
         if self._keeping_ids:
@@ -250,15 +249,21 @@ class SqliteBatchWriter(BatchWriter):
     def _keep_ids_from_now(self, cursor: Any) -> None:
         """Fill the table of ids with every row written so far: the batch's records in the
         order they went in, which is the order of the lines kept."""
-        written = cursor.execute(
-            f"SELECT source_id FROM {self.table} WHERE source = ? AND batch_id = ? "
-            "ORDER BY id LIMIT ?",
-            (self.source, self.batch_id, len(self._lines)),
-        ).fetchall()
-        cursor.executemany(
-            f"INSERT INTO {IDS} (line, source_id) VALUES (?, ?)",
-            zip(self._lines, (row[0] for row in written), strict=True),
-        )
+        # Read as they are inserted, not fetched whole: a late repeat in a long file would
+        # otherwise hold every id of the file in memory at once.
+        reader = self._dbapi().cursor()
+        try:
+            written = reader.execute(
+                f"SELECT source_id FROM {self.table} WHERE source = ? AND batch_id = ? "
+                "ORDER BY id LIMIT ?",
+                (self.source, self.batch_id, len(self._lines)),
+            )
+            cursor.executemany(
+                f"INSERT INTO {IDS} (line, source_id) VALUES (?, ?)",
+                zip(self._lines, (row[0] for row in written), strict=True),
+            )
+        finally:
+            reader.close()
         self._keeping_ids = True
         self._lines = LineRuns()
 
