@@ -61,6 +61,7 @@ def schema_problem(store: Store, engine: Engine) -> str | None:
 def target_metadata(store: Store) -> MetaData:
     """The models' metadata of ``store``."""
     if store == "internal":
+        import privacy.store.console  # noqa: F401  (its tables join the metadata)
         from privacy.store.models import InternalBase
 
         return InternalBase.metadata

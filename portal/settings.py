@@ -26,6 +26,10 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "the public store as the public site reaches it: on PostgreSQL as a role that can "
         "only read it (`portal db roles`); `portal serve` refuses a URL that can write",
     ),
+    "PORTAL_CONSOLE_SECRET": (
+        "(made once into $PORTAL_DATA_DIR/console-secret)",
+        "the console's key for its CSRF tokens; set it when the data folder is not kept",
+    ),
 }
 
 
@@ -39,6 +43,8 @@ class Settings:
     # The site's own URL; empty means the public store's (SQLite opens it read-only). It is
     # filled in once built, so dataclasses.replace of public_db_url alone keeps the old one.
     site_db_url: str = ""
+    # The console's CSRF key; empty means the one kept in data_dir (made on first use).
+    console_secret: str = ""
 
     def __post_init__(self) -> None:
         if not self.site_db_url:
@@ -56,6 +62,7 @@ class Settings:
             public_db_url=env.get("PORTAL_PUBLIC_DB_URL")
             or sqlite_url(data_dir / "public.sqlite3"),
             site_db_url=env.get("PORTAL_SITE_DB_URL") or "",
+            console_secret=env.get("PORTAL_CONSOLE_SECRET") or "",
         )
 
     @classmethod

@@ -32,6 +32,7 @@ from publishing.models import (
     Release,
     ReleaseArea,
 )
+from publishing.notices import Notice, read_notices
 from publishing.profile import DepartmentProfile, read_profile
 from publishing.releases import PublishedTable, read_release
 from publishing.statement import BudgetStatement
@@ -54,6 +55,8 @@ class ReleaseInfo:
     budget_statement: dict[str, Any]
     engine_version: str
     created_at: datetime
+    # Why the release no longer stands (superseded or withdrawn), if it does not.
+    notice: Notice | None = None
 
     @property
     def statement(self) -> BudgetStatement:
@@ -104,10 +107,12 @@ class Catalog:
 
     @cached_property
     def current(self) -> dict[str, ReleaseInfo]:
-        """The release that stands for each period: the latest one made."""
+        """The release that stands for each period: the latest one made without a notice
+        (a period whose every release was withdrawn has none)."""
         chosen: dict[str, ReleaseInfo] = {}
         for release in self.releases:  # ordered by period, then creation
-            chosen[release.period] = release
+            if release.notice is None:
+                chosen[release.period] = release
         return chosen
 
     @cached_property
@@ -118,7 +123,7 @@ class Catalog:
     def up_to(self, period: str, quarters: int | None = None) -> Catalog:
         """The catalog as it stood for ``period``: its releases and earlier ones only (the
         last ``quarters`` periods, if given). Shares the cache of read tables."""
-        periods = sorted({r.period for r in self.releases if r.period <= period})
+        periods = sorted(p for p in self.current if p <= period)
         kept = set(periods[-quarters:] if quarters else periods)
         return replace(
             self,
@@ -252,6 +257,7 @@ def catalog_version(engine: Engine) -> str:
 def load_catalog(engine: Engine) -> Catalog:
     """Read the catalog of the public store."""
     version = catalog_version(engine)
+    notices = read_notices(engine)
     with engine.connect() as connection:
         releases = tuple(
             ReleaseInfo(
@@ -264,6 +270,7 @@ def load_catalog(engine: Engine) -> Catalog:
                 json.loads(r.budget_statement),
                 r.engine_version,
                 r.created_at,
+                notices.get(r.id),
             )
             for r in connection.execute(
                 select(Release).order_by(Release.period, Release.created_at, Release.id)

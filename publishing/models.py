@@ -240,3 +240,22 @@ class PublicRevision(PublicBase):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     revision: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReleaseNotice(PublicBase):
+    """A published release that no longer stands: superseded by a corrected release or
+    withdrawn, with the reason and the day. The release itself stays, unchanged and
+    reachable; notices are only ever added."""
+
+    __tablename__ = "release_notices"
+    __table_args__ = (CheckConstraint("status IN ('superseded', 'withdrawn')", name="status_code"),)
+
+    release_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("releases.id", ondelete="RESTRICT"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    replaced_by: Mapped[str | None] = mapped_column(
+        String(64), ForeignKey("releases.id", ondelete="RESTRICT"), nullable=True
+    )
+    noticed_at: Mapped[datetime] = mapped_column(DateTime)

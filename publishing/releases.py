@@ -15,6 +15,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+import msgspec
 from sqlalchemy import Connection, Engine, insert, literal, select
 from sqlalchemy.exc import DBAPIError
 
@@ -297,3 +298,14 @@ def read_release(public: Engine, release_id: str) -> ReleaseContent | None:
         engine_version=release["engine_version"],
         tables=tuple(tables),
     )
+
+
+def content_to_json(content: ReleaseContent) -> bytes:
+    """``content`` as JSON, exactly as :func:`content_from_json` reads it back (a draft
+    waits in the internal store in this form)."""
+    return msgspec.json.encode(content)
+
+
+def content_from_json(data: bytes) -> ReleaseContent:
+    """The release content :func:`content_to_json` wrote."""
+    return msgspec.json.decode(data, type=ReleaseContent)

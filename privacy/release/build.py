@@ -46,7 +46,7 @@ from privacy.store.audit import record_audit, utc_now
 from publishing.models import Release
 from publishing.releases import ReleaseContent, write_release
 
-__all__ = ["BuiltRelease", "ReleaseRefused", "build_release"]
+__all__ = ["BuiltRelease", "DraftedRelease", "ReleaseRefused", "build_release", "draft_release"]
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,36 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def draft_release(
+    internal: Engine,
+    public: Engine,
+    period: str,
+    policy: Policy,
+    *,
+    actor: str | None = None,
+    rerelease: bool = False,
+) -> DraftedRelease:
+    """Aggregate, charge and draw ``policy``'s release of ``period`` without publishing
+    it: the budget is spent when this returns, and the content is ready for the public
+    store (published values and intervals, never a raw count)."""
+    with _collector_paused():
+        return _draft(internal, public, period, policy, actor, rerelease)
+
+
+@dataclass(frozen=True)
+class DraftedRelease:
+    """A release drawn and charged, not yet public, and the rho it spent."""
+
+    content: ReleaseContent
+    rho: float
+    profile_revision: int | None
+
+    @property
+    def cells(self) -> int:
+        """How many cells its tables hold."""
+        return sum(len(t.cells) for t in self.content.tables)
+
+
 def _build(
     internal: Engine,
     public: Engine,
@@ -97,6 +127,33 @@ def _build(
     actor: str | None,
     rerelease: bool,
 ) -> BuiltRelease:
+    drafted = _draft(internal, public, period, policy, actor, rerelease)
+    content = drafted.content
+    release_id = write_release(public, content, created_at=utc_now())
+    with internal.begin() as connection:
+        record_audit(
+            connection,
+            actor,
+            "release",
+            {
+                "release_id": release_id,
+                "release_key": content.release_key,
+                "period": content.period,
+                "policy": policy.name,
+                "rho": drafted.rho,
+            },
+        )
+    return BuiltRelease(release_id, content.period, len(content.tables), drafted.cells, drafted.rho)
+
+
+def _draft(
+    internal: Engine,
+    public: Engine,
+    period: str,
+    policy: Policy,
+    actor: str | None,
+    rerelease: bool,
+) -> DraftedRelease:
     quarter = Quarter.parse(period)
     refuse_unfinished(quarter)
     shape = release_shape(public, quarter, policy)  # refuses, unspent, without areas
@@ -141,23 +198,8 @@ def _build(
         engine_version=version("transparency-portal"),
         tables=tables,
     )
-    release_id = write_release(public, content, created_at=utc_now())
-    with internal.begin() as connection:
-        record_audit(
-            connection,
-            actor,
-            "release",
-            {
-                "release_id": release_id,
-                "release_key": release_key,
-                "period": str(quarter),
-                "policy": policy.name,
-                "rho": rho,
-            },
-        )
-    return BuiltRelease(
-        release_id, str(quarter), len(tables), sum(len(t.cells) for t in tables), rho
-    )
+    revision = None if shape.profile is None else shape.profile.revision
+    return DraftedRelease(content, rho, revision)
 
 
 def charge_request(

@@ -68,7 +68,7 @@ def plan_measurement(
     """Build the table's measurement for its share of ``budget`` and check its map."""
     domain = vector_domain(atom_domain(T=int), size=size)
     if budget.mechanism == "gaussian":
-        rho = budget.rho * spec.weight
+        rho = budget.rho * budget.share * spec.weight
         scale = sensitivity.l2 / math.sqrt(2.0 * rho)
         measurement = dpm.make_gaussian(
             domain, l2_distance(T=float), scale=scale, MO=ZeroConcentratedDivergence
@@ -88,7 +88,7 @@ def plan_measurement(
         )
     else:
         assert budget.epsilon is not None
-        epsilon = budget.epsilon * spec.weight
+        epsilon = budget.epsilon * budget.share * spec.weight
         scale = sensitivity.l1 / epsilon
         measurement = dpm.make_laplace(domain, l1_distance(T=float), scale=scale)
         spent_epsilon = float(measurement.map(sensitivity.l1))  # type: ignore[no-untyped-call]

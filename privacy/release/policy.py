@@ -79,6 +79,9 @@ class Budget:
     delta: float  # the delta at which (epsilon, delta) is shown to people
     horizon: Horizon | None = None  # person unit only
     horizon_cap: float | None = None  # in the budget's currency
+    # The part of the period's budget one release spends; the rest stays for a correction
+    # (a release built again to supersede one already published).
+    share: float = 1.0
 
     @property
     def currency(self) -> Currency:
@@ -333,6 +336,11 @@ def _parse_budget(raw: BudgetDocument | None, unit: PrivacyUnit, fail: Any) -> B
         )
     period = _parse_period_budget(raw, fail)
     horizon, horizon_cap = _parse_horizon(raw, period, unit, fail)
+    if not 0 < raw.share <= 1:
+        raise fail(
+            f"[budget] share must be above 0 and at most 1, not {raw.share!r}: the part of "
+            "the period's budget each release spends (0.5 keeps half for one correction)"
+        )
     return Budget(
         period.mechanism,
         rho=period.rho,
@@ -340,6 +348,7 @@ def _parse_budget(raw: BudgetDocument | None, unit: PrivacyUnit, fail: Any) -> B
         delta=period.delta,
         horizon=horizon,
         horizon_cap=horizon_cap,
+        share=float(raw.share),
     )
 
 

@@ -46,6 +46,7 @@ class BudgetDocument(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     horizon: str | None = None
     horizon_rho: float | None = None
     horizon_epsilon: float | None = None
+    share: float = 1.0
 
 
 class PolicyDocument(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -1,0 +1,170 @@
+"""Console accounts: roles, argon2 password hashes, the password rules, and throttling of
+failed sign-ins by account and by address."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Engine, func, insert, select, update
+
+from privacy.store.audit import record_audit, utc_now
+from privacy.store.console import ROLES, ConsoleUser, SignInFailure
+
+MIN_PASSWORD_LENGTH = 12
+# Failed sign-ins within the window after which sign-in is refused (429) until it passes.
+THROTTLE_WINDOW = timedelta(minutes=15)
+FAILURES_PER_ACCOUNT = 5
+FAILURES_PER_ADDRESS = 20
+NAME_PATTERN = r"[a-z][a-z0-9_.-]{1,63}"
+
+_hasher = PasswordHasher()
+# Verified when the account does not exist, so a wrong name costs as long as a wrong password.
+_DECOY = _hasher.hash("a decoy password nobody uses")
+
+
+class AccountError(ValueError):
+    """An account cannot be made or changed as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class Account:
+    """A console user as a request sees it."""
+
+    name: str
+    role: str
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords of zxcvbn's list, lower-cased."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(p.lower() for p in FREQUENCY_LISTS["passwords"])
+
+
+def password_problem(name: str, password: str) -> str | None:
+    """Why ``password`` may not be used for ``name``, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"a password needs at least {MIN_PASSWORD_LENGTH} characters"
+    lowered = password.lower()
+    if lowered in common_passwords() or lowered.rstrip("0123456789!") in common_passwords():
+        return "that password is on the list of common passwords: choose another"
+    if name.lower() in lowered:
+        return "a password may not contain the account's name"
+    return None
+
+
+def add_user(internal: Engine, name: str, role: str, password: str, *, actor: str) -> None:
+    """Create the account ``name`` with ``role``; refused for a taken name, an unknown role
+    or a password the rules refuse."""
+    import re
+
+    if not re.fullmatch(NAME_PATTERN, name):
+        raise AccountError(
+            f"{name!r} is not a usable account name: lower-case letters, digits, '_', '.' "
+            "or '-', starting with a letter, 2 to 64 characters"
+        )
+    if role not in ROLES:
+        raise AccountError(f"{role!r} is not a role; the roles are {', '.join(ROLES)}")
+    problem = password_problem(name, password)
+    if problem:
+        raise AccountError(problem)
+    with internal.begin() as connection:
+        taken = connection.execute(select(ConsoleUser.name).where(ConsoleUser.name == name)).first()
+        if taken is not None:
+            raise AccountError(f"there is already an account named {name}")
+        connection.execute(
+            insert(ConsoleUser).values(
+                name=name,
+                role=role,
+                password_hash=_hasher.hash(password),
+                active=1,
+                created_at=utc_now(),
+                created_by=actor,
+            )
+        )
+        record_audit(connection, actor, "add user", {"user": name, "role": role})
+
+
+def set_active(internal: Engine, name: str, active: bool, *, actor: str) -> None:
+    """Disable or enable an account (accounts are never deleted)."""
+    with internal.begin() as connection:
+        changed = connection.execute(
+            update(ConsoleUser).where(ConsoleUser.name == name).values(active=int(active))
+        ).rowcount
+        if changed != 1:
+            raise AccountError(f"there is no account named {name}")
+        record_audit(connection, actor, "enable user" if active else "disable user", {"user": name})
+
+
+def list_users(internal: Engine) -> list[tuple[str, str, bool]]:
+    """Every account: name, role, whether it may sign in."""
+    with internal.connect() as connection:
+        rows = connection.execute(
+            select(ConsoleUser.name, ConsoleUser.role, ConsoleUser.active).order_by(
+                ConsoleUser.name
+            )
+        ).all()
+    return [(n, r, bool(a)) for n, r, a in rows]
+
+
+def throttled(internal: Engine, name: str, address: str) -> bool:
+    """Whether sign-in is refused for now: too many recent failures for the account or
+    from the address."""
+    since = utc_now() - THROTTLE_WINDOW
+    with internal.connect() as connection:
+        by_account = connection.execute(
+            select(func.count())
+            .select_from(SignInFailure)
+            .where(SignInFailure.account == name[:64], SignInFailure.at >= since)
+        ).scalar_one()
+        by_address = connection.execute(
+            select(func.count())
+            .select_from(SignInFailure)
+            .where(SignInFailure.address == address[:64], SignInFailure.at >= since)
+        ).scalar_one()
+    return by_account >= FAILURES_PER_ACCOUNT or by_address >= FAILURES_PER_ADDRESS
+
+
+def authenticate(internal: Engine, name: str, password: str, address: str) -> Account | None:
+    """The account when ``password`` is its own; else None, with the failure recorded
+    for throttling and in the audit log (the password itself never is)."""
+    with internal.connect() as connection:
+        row = connection.execute(
+            select(ConsoleUser.role, ConsoleUser.password_hash, ConsoleUser.active).where(
+                ConsoleUser.name == name
+            )
+        ).first()
+    stored = row.password_hash if row is not None else _DECOY
+    try:
+        good: bool = _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        good = False
+    if row is not None and good and row.active:
+        with internal.begin() as connection:
+            record_audit(connection, name, "sign in", {"address": address})
+        return Account(name, row.role)
+    with internal.begin() as connection:
+        connection.execute(
+            insert(SignInFailure).values(account=name[:64], address=address[:64], at=utc_now())
+        )
+        record_audit(
+            connection,
+            name[:64] or "(blank)",
+            "failed sign-in",
+            {"address": address, "why": "disabled" if row is not None and good else "password"},
+        )
+    return None
+
+
+def account(internal: Engine, name: str) -> Account | None:
+    """The active account ``name``, or None."""
+    with internal.connect() as connection:
+        row = connection.execute(
+            select(ConsoleUser.role).where(ConsoleUser.name == name, ConsoleUser.active == 1)
+        ).first()
+    return None if row is None else Account(name, row.role)

@@ -1,0 +1,76 @@
+"""Refusals and how they are answered: the right status, a page that says what to do, and
+a line in the audit log for every 4xx."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+from litestar.response import Template
+
+from portal.admin.state import actor_of, address, console_state, signed_in
+
+
+class Refused(HTTPException):
+    """A refusal with its status, its message for the person, and the audit line it
+    leaves (action, actor, detail)."""
+
+    def __init__(
+        self, status_code: int, message: str, *, audit: tuple[str, str, dict[str, Any]] | None
+    ) -> None:
+        super().__init__(detail=message, status_code=status_code)
+        self.audit = audit
+
+
+TITLES = {
+    400: "Bad request",
+    401: "Sign-in needed",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Too large",
+    415: "Wrong type of file",
+    429: "Too many attempts",
+}
+
+
+def refusal_page(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    """The page a refused request gets; the refusal is written to the audit log first."""
+    state = console_state(request)
+    status = error.status_code
+    if isinstance(error, Refused):
+        if error.audit is not None:
+            action, actor, detail = error.audit
+            state.audit(actor, action, detail)
+    elif status < 500:
+        state.audit(
+            actor_of(request),
+            "refused request",
+            {
+                "path": request.url.path,
+                "method": request.method,
+                "status": status,
+                "why": str(error.detail)[:200],
+                "address": address(request),
+            },
+        )
+    message = str(error.detail)
+    if message == "CSRF token verification failed":
+        message = (
+            "The form's security token is missing or does not match: reload the page and "
+            "send the form again."
+        )
+    headers = dict(error.headers or {})
+    return Template(
+        "error.html",
+        context={
+            "title": TITLES.get(status, "Error"),
+            "message": message,
+            "status": status,
+            "account": signed_in(request),
+        },
+        status_code=status,
+        headers=headers,
+    )

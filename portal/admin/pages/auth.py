@@ -1,0 +1,58 @@
+"""Sign-in and sign-out."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+
+from portal.admin.accounts import THROTTLE_WINDOW, authenticate, throttled
+from portal.admin.errors import Refused
+from portal.admin.pages.render import page
+from portal.admin.state import address, console_state
+
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+
+
+@get("/login", opt={"public": True})
+async def login_form(request: Request[Any, Any, Any]) -> Template:
+    """The sign-in form."""
+    return page(request, "login.html", "Sign in", name="")
+
+
+@post("/login", opt={"public": True}, status_code=303)
+async def login(request: Request[Any, Any, Any], data: Annotated[dict[str, str], Form]) -> Redirect:
+    """Check the name and password; too many failures refuse sign-in for a while."""
+    state = console_state(request)
+    name, password = data.get("name", "").strip()[:64], data.get("password", "")
+    where = address(request)
+    if throttled(state.internal, name, where):
+        minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
+        error = Refused(
+            429,
+            f"Too many failed sign-ins for this account or from this address: try again "
+            f"in {minutes} minutes.",
+            audit=("sign-in throttled", name or "(blank)", {"address": where}),
+        )
+        error.headers = {"Retry-After": str(int(THROTTLE_WINDOW.total_seconds()))}
+        raise error
+    found = authenticate(state.internal, name, password, where)
+    if found is None:
+        # authenticate() wrote the audit line; the page says the same for a wrong name.
+        raise Refused(401, "The name or the password is wrong.", audit=None)
+    request.clear_session()
+    request.set_session({"user": found.name})
+    return Redirect("/", status_code=303)
+
+
+@post("/logout", status_code=303, opt={"permission": "read"})
+async def logout(request: Request[Any, Any, Any]) -> Redirect:
+    """End the session."""
+    state = console_state(request)
+    user = request.session.get("user", "")
+    state.audit(str(user), "sign out", {"address": address(request)})
+    request.clear_session()
+    return Redirect("/login", status_code=303)

@@ -1,0 +1,77 @@
+"""Accounts, managed by admins."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+
+from portal.admin.accounts import AccountError, add_user, list_users, set_active
+from portal.admin.errors import Refused
+from portal.admin.pages.render import done, page
+from portal.admin.state import address, console_state, signed_in
+from privacy.store.console import ROLES
+
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+
+
+@get("/users", opt={"permission": "manage_users"}, sync_to_thread=True)
+def users(request: Request[Any, Any, Any]) -> Template:
+    """Every account and its role; a form to add one."""
+    state = console_state(request)
+    return page(request, "users.html", "Accounts", users=list_users(state.internal), roles=ROLES)
+
+
+@post("/users", opt={"permission": "manage_users"}, sync_to_thread=True)
+def create_user(request: Request[Any, Any, Any], data: Annotated[dict[str, str], Form]) -> Redirect:
+    """Add an account (the password rules apply)."""
+    state = console_state(request)
+    account = signed_in(request)
+    assert account is not None
+    name = data.get("name", "").strip()
+    try:
+        add_user(
+            state.internal, name, data.get("role", ""), data.get("password", ""), actor=account.name
+        )
+    except AccountError as error:
+        raise Refused(
+            400,
+            str(error),
+            audit=(
+                "refused",
+                account.name,
+                {
+                    "step": "add user",
+                    "user": name[:64],
+                    "why": str(error),
+                    "address": address(request),
+                },
+            ),
+        ) from None
+    return done(request, "/users", f"Account {name} added.")
+
+
+@post("/users/{name:str}/disable", opt={"permission": "manage_users"}, sync_to_thread=True)
+def disable_user(request: Request[Any, Any, Any], name: str) -> Redirect:
+    """Stop an account from signing in (it is never deleted)."""
+    state = console_state(request)
+    account = signed_in(request)
+    assert account is not None
+    if name == account.name:
+        raise Refused(
+            409,
+            "You cannot disable your own account.",
+            audit=("refused", account.name, {"step": "disable user", "user": name}),
+        )
+    try:
+        set_active(state.internal, name, False, actor=account.name)
+    except AccountError as error:
+        raise Refused(
+            404,
+            str(error),
+            audit=("refused", account.name, {"step": "disable user", "why": str(error)}),
+        ) from None
+    return done(request, "/users", f"Account {name} disabled.")

@@ -1,0 +1,69 @@
+"""What every console request shares: the stores, where uploads go, and the audit line a
+refused request leaves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from sqlalchemy import Engine
+
+from portal.admin.accounts import Account
+from privacy.store.audit import record_audit
+
+SESSION_COOKIE = "portal_console"
+
+
+@dataclass
+class ConsoleState:
+    """The console's stores and options (one per app)."""
+
+    internal: Engine
+    public: Engine
+    upload_dir: Path
+    policy_dir: Path
+    build_reports: bool = True
+    reports: dict[str, str] = field(default_factory=dict)  # release id -> report status
+
+    def audit(self, actor: str, action: str, detail: dict[str, Any]) -> None:
+        """Append a line to the audit log in its own transaction."""
+        with self.internal.begin() as connection:
+            record_audit(connection, actor, action, detail)
+
+
+def console_state(connection: ASGIConnection[Any, Any, Any, Any]) -> ConsoleState:
+    """The console's state from any request."""
+    state: ConsoleState = connection.app.state["console"]
+    return state
+
+
+def address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The client's address as the server saw it."""
+    client = connection.client
+    return client.host if client is not None else "unknown"
+
+
+def signed_in(connection: ASGIConnection[Any, Any, Any, Any]) -> Account | None:
+    """The account the guard found for this request, if any."""
+    found = connection.scope.get("state", {}).get("account")
+    return found if isinstance(found, Account) else None
+
+
+def actor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """Who to name in the audit log: the signed-in account, else the address."""
+    account = signed_in(connection)
+    if account is not None:
+        return account.name
+    name = _session_user(connection)
+    return name or f"anonymous@{address(connection)}"
+
+
+def _session_user(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    try:
+        session = connection.session
+    except Exception:  # no session middleware ran for this request
+        return None
+    user = session.get("user") if isinstance(session, dict) else None
+    return user if isinstance(user, str) else None
