@@ -25,7 +25,7 @@ from litestar.types import ASGIApp
 
 from portal.admin.errors import refusal_page
 from portal.admin.guards import require_permission
-from portal.admin.pages import auth, records, releases, users
+from portal.admin.pages import auth, profile, records, releases, uploads, users
 from portal.admin.session_store import SessionStore
 from portal.admin.state import SESSION_COOKIE, ConsoleState
 from portal.settings import Settings
@@ -35,6 +35,7 @@ from publishing.db import make_engine
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STYLESHEET = (Path(__file__).resolve().parent / "console.css").read_bytes()
+SCRIPT = (Path(__file__).resolve().parent / "console.js").read_bytes()
 SESSION_SECONDS = 30 * 60  # idle time after which a session expires
 CSRF_COOKIE = "portal_console_csrf"
 
@@ -45,6 +46,16 @@ async def stylesheet() -> Response[bytes]:
     return Response(
         STYLESHEET,
         media_type="text/css; charset=utf-8",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+@get("/console.js", opt={"public": True}, include_in_schema=False)
+async def script() -> Response[bytes]:
+    """The console's only script: it follows an upload's progress."""
+    return Response(
+        SCRIPT,
+        media_type="text/javascript; charset=utf-8",
         headers={"Cache-Control": "no-cache"},
     )
 
@@ -84,6 +95,7 @@ def create_admin_app(
         public,
         settings.data_dir / "uploads",
         settings.data_dir / "policies",
+        settings.data_dir / "mappings",
         build_reports=build_reports,
     )
     sessions = ServerSideSessionConfig(
@@ -114,6 +126,17 @@ def create_admin_app(
             records.ledger_csv,
             records.audit_log,
             records.audit_csv,
+            uploads.uploads,
+            uploads.upload,
+            uploads.upload_page,
+            uploads.upload_progress,
+            uploads.commit,
+            uploads.discard,
+            script,
+            profile.profile,
+            profile.propose,
+            profile.approve,
+            profile.reject,
             users.users,
             users.create_user,
             users.disable_user,

@@ -24,8 +24,10 @@ class ConsoleState:
     public: Engine
     upload_dir: Path
     policy_dir: Path
+    mapping_dir: Path
     build_reports: bool = True
     reports: dict[str, str] = field(default_factory=dict)  # release id -> report status
+    progress: dict[int, int] = field(default_factory=dict)  # upload id -> bytes read
 
     def audit(self, actor: str, action: str, detail: dict[str, Any]) -> None:
         """Append a line to the audit log in its own transaction."""

@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from portal.cli.console import admin, user
 from portal.settings import Settings
 
 console = Console()
@@ -415,6 +416,10 @@ def _redact(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+cli.add_command(user)
+cli.add_command(admin)
 
 
 def main() -> None:
