@@ -101,6 +101,19 @@ def set_active(internal: Engine, name: str, active: bool, *, actor: str) -> None
         record_audit(connection, actor, "enable user" if active else "disable user", {"user": name})
 
 
+def set_role(internal: Engine, name: str, role: str, *, actor: str) -> None:
+    """Give an account another role."""
+    if role not in ROLES:
+        raise AccountError(f"{role!r} is not a role; the roles are {', '.join(ROLES)}")
+    with internal.begin() as connection:
+        changed = connection.execute(
+            update(ConsoleUser).where(ConsoleUser.name == name).values(role=role)
+        ).rowcount
+        if changed != 1:
+            raise AccountError(f"there is no account named {name}")
+        record_audit(connection, actor, "change role", {"user": name, "role": role})
+
+
 def list_users(internal: Engine) -> list[tuple[str, str, bool]]:
     """Every account: name, role, whether it may sign in."""
     with internal.connect() as connection:

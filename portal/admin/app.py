@@ -16,16 +16,17 @@ from typing import Any
 
 from litestar import Litestar, Request, Response, get
 from litestar.config.csrf import CSRFConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp
 
 from portal.admin.errors import refusal_page
 from portal.admin.guards import require_permission
 from portal.admin.pages import auth, profile, records, releases, uploads, users
+from portal.admin.pages.uploads import MAX_UPLOAD_BYTES
 from portal.admin.session_store import SessionStore
 from portal.admin.state import SESSION_COOKIE, ConsoleState
 from portal.settings import Settings
@@ -85,6 +86,7 @@ def create_admin_app(
     secure_cookies: bool = True,
     build_reports: bool = True,
     session_seconds: int = SESSION_SECONDS,
+    max_upload_bytes: int = MAX_UPLOAD_BYTES,
 ) -> Litestar:
     """The console over the stores named by ``settings``. ``secure_cookies=False`` only for
     a console reached over plain HTTP on this machine (`portal admin serve --insecure`)."""
@@ -97,6 +99,7 @@ def create_admin_app(
         settings.data_dir / "policies",
         settings.data_dir / "mappings",
         build_reports=build_reports,
+        max_upload_bytes=max_upload_bytes,
     )
     sessions = ServerSideSessionConfig(
         key=SESSION_COOKIE,
@@ -140,6 +143,7 @@ def create_admin_app(
             users.users,
             users.create_user,
             users.disable_user,
+            users.change_role,
         ],
         guards=[require_permission],
         middleware=[sessions.middleware],

@@ -14,7 +14,7 @@ from portal.admin.permissions import Permission, allowed
 from portal.admin.state import SESSION_COOKIE, address, console_state
 
 
-def require_permission(
+async def require_permission(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
     """Let the request through when its session's account holds ``opt["permission"]``."""
@@ -25,7 +25,10 @@ def require_permission(
     where = {"path": connection.url.path, "address": address(connection)}
     user = connection.session.get("user") if connection.session else None
     if not isinstance(user, str):
-        if connection.cookies.get(SESSION_COOKIE):
+        # A cookie that names a session the store no longer has is a session that expired
+        # ("null" is what the session middleware writes to clear the cookie).
+        cookie = connection.cookies.get(SESSION_COOKIE, "null")
+        if cookie != "null" and not await connection.app.stores.get("sessions").exists(cookie):
             raise Refused(
                 401,
                 "Your session has expired: sign in again.",

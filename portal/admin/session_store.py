@@ -31,6 +31,8 @@ class SessionStore(Store):
         """Keep ``value`` under ``key`` until it expires."""
         data = value.encode() if isinstance(value, str) else value
         with self.internal.begin() as connection:
+            # Expired sessions go as new ones come (the index on expires_at finds them).
+            connection.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < utc_now()))
             connection.execute(delete(ConsoleSession).where(ConsoleSession.key == key))
             connection.execute(
                 insert(ConsoleSession).values(key=key, value=data, expires_at=_expiry(expires_in))

@@ -26,6 +26,7 @@ class ConsoleState:
     policy_dir: Path
     mapping_dir: Path
     build_reports: bool = True
+    max_upload_bytes: int = 512 * 1024 * 1024
     reports: dict[str, str] = field(default_factory=dict)  # release id -> report status
     progress: dict[int, int] = field(default_factory=dict)  # upload id -> bytes read
 

@@ -69,12 +69,23 @@ def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
+class ReleaseNotice(msgspec.Struct, frozen=True, kw_only=True):
+    """Why a release no longer stands: superseded by a corrected release, or withdrawn."""
+
+    status: str  # "superseded" or "withdrawn"
+    reason: str
+    noticed_at: datetime
+    replaced_by: str | None
+
+
 class ReleaseSummary(msgspec.Struct, frozen=True, kw_only=True):
     """A release in a list."""
 
     id: str
     period: str
-    current: bool  # the release that stands for its period (the latest made)
+    # The release that stands for its period: the latest made that was neither superseded
+    # nor withdrawn.
+    current: bool
     created_at: datetime
     policy_name: str
     policy_version: int
@@ -83,6 +94,7 @@ class ReleaseSummary(msgspec.Struct, frozen=True, kw_only=True):
     delta: float
     partial: bool  # the department's data cover only part of the quarter
     url: str
+    notice: ReleaseNotice | None = None
 
 
 class TableSummary(TableMetadata, frozen=True, kw_only=True):
@@ -174,6 +186,14 @@ def _summary(catalog: Catalog, release: ReleaseInfo) -> ReleaseSummary:
         delta=float(statement["delta"]),
         partial=release.statement.partial,
         url=f"/api/v1/releases/{release.id}",
+        notice=None
+        if release.notice is None
+        else ReleaseNotice(
+            status=release.notice.status,
+            reason=release.notice.reason,
+            noticed_at=_utc(release.notice.noticed_at),
+            replaced_by=release.notice.replaced_by,
+        ),
     )
 
 

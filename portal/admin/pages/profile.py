@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from portal.admin.pages.releases import refused
@@ -61,7 +61,7 @@ def propose(request: Request[Any, Any, Any], data: Annotated[dict[str, str], For
     opt={"permission": "approve_profile"},
     sync_to_thread=True,
 )
-def approve(request: Request[Any, Any, Any], proposal_id: int) -> Redirect:
+def approve(request: Request[Any, Any, Any], proposal_id: FromPath[int]) -> Redirect:
     """Approve someone else's proposal: it becomes the profile in force."""
     state = console_state(request)
     account = signed_in(request)
@@ -79,7 +79,9 @@ def approve(request: Request[Any, Any, Any], proposal_id: int) -> Redirect:
     sync_to_thread=True,
 )
 def reject(
-    request: Request[Any, Any, Any], proposal_id: int, data: Annotated[dict[str, str], Form]
+    request: Request[Any, Any, Any],
+    proposal_id: FromPath[int],
+    data: Annotated[dict[str, str], Form],
 ) -> Redirect:
     """Reject a proposal with a reason."""
     state = console_state(request)

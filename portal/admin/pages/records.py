@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.params import FromQuery
 from litestar.response import Template
 from sqlalchemy import select
 
@@ -104,7 +105,7 @@ def ledger_csv(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get("/audit", opt={"permission": "read_audit"}, sync_to_thread=True)
-def audit_log(request: Request[Any, Any, Any], before: int | None = None) -> Template:
+def audit_log(request: Request[Any, Any, Any], before: FromQuery[int | None] = None) -> Template:
     """The audit log, newest first, a page at a time."""
     events = _events(request, before, AUDIT_PAGE)
     return page(

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal.admin.errors import Refused
@@ -91,7 +91,11 @@ def releases(request: Request[Any, Any, Any]) -> Template:
 
 
 @get("/releases/plan", opt={"permission": "read"}, sync_to_thread=True)
-def plan(request: Request[Any, Any, Any], period: str = "", policy: str = "quarterly") -> Template:
+def plan(
+    request: Request[Any, Any, Any],
+    period: FromQuery[str] = "",
+    policy: FromQuery[str] = "quarterly",
+) -> Template:
     """What a release would publish and spend, before anything is charged."""
     state = console_state(request)
     period = period.strip().upper()
@@ -130,7 +134,9 @@ def build(request: Request[Any, Any, Any], data: Annotated[dict[str, str], Form]
 
 @post("/releases/{release_id:str}/correct", opt={"permission": "build"}, sync_to_thread=True)
 def correct(
-    request: Request[Any, Any, Any], release_id: str, data: Annotated[dict[str, str], Form]
+    request: Request[Any, Any, Any],
+    release_id: FromPath[str],
+    data: Annotated[dict[str, str], Form],
 ) -> Redirect:
     """Build a corrected draft that would supersede the published release."""
     return _build(request, data, replaces=release_id)
@@ -161,7 +167,7 @@ def _build(request: Request[Any, Any, Any], data: dict[str, str], replaces: str 
 
 
 @get("/releases/drafts/{draft_id:str}", opt={"permission": "read"}, sync_to_thread=True)
-def draft_page(request: Request[Any, Any, Any], draft_id: str) -> Template:
+def draft_page(request: Request[Any, Any, Any], draft_id: FromPath[str]) -> Template:
     """A draft's tables (published values and intervals) and its decision."""
     state = console_state(request)
     try:
@@ -182,7 +188,7 @@ def draft_page(request: Request[Any, Any, Any], draft_id: str) -> Template:
 
 
 @post("/releases/drafts/{draft_id:str}/publish", opt={"permission": "approve"}, sync_to_thread=True)
-def publish(request: Request[Any, Any, Any], draft_id: str) -> Redirect:
+def publish(request: Request[Any, Any, Any], draft_id: FromPath[str]) -> Redirect:
     """Approve and publish a draft someone else built."""
     state = console_state(request)
     account = signed_in(request)
@@ -198,7 +204,7 @@ def publish(request: Request[Any, Any, Any], draft_id: str) -> Redirect:
 
 @post("/releases/drafts/{draft_id:str}/reject", opt={"permission": "approve"}, sync_to_thread=True)
 def reject(
-    request: Request[Any, Any, Any], draft_id: str, data: Annotated[dict[str, str], Form]
+    request: Request[Any, Any, Any], draft_id: FromPath[str], data: Annotated[dict[str, str], Form]
 ) -> Redirect:
     """Reject a draft with a reason; its budget stays spent."""
     state = console_state(request)
@@ -213,7 +219,9 @@ def reject(
 
 @post("/releases/{release_id:str}/withdraw", opt={"permission": "withdraw"}, sync_to_thread=True)
 def withdraw(
-    request: Request[Any, Any, Any], release_id: str, data: Annotated[dict[str, str], Form]
+    request: Request[Any, Any, Any],
+    release_id: FromPath[str],
+    data: Annotated[dict[str, str], Form],
 ) -> Redirect:
     """Ask for a release to be withdrawn; a second approver confirms."""
     state = console_state(request)
@@ -235,7 +243,7 @@ def withdraw(
 @post(
     "/corrections/{correction_id:int}/confirm", opt={"permission": "withdraw"}, sync_to_thread=True
 )
-def confirm(request: Request[Any, Any, Any], correction_id: int) -> Redirect:
+def confirm(request: Request[Any, Any, Any], correction_id: FromPath[int]) -> Redirect:
     """Confirm someone else's request to withdraw a release."""
     state = console_state(request)
     account = signed_in(request)

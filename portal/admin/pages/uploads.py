@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from portal.admin.errors import Refused
@@ -73,7 +73,7 @@ def uploads(request: Request[Any, Any, Any]) -> Template:
         uploads=list_uploads(state.internal),
         kinds=KINDS,
         mappings=mapping_names(state.mapping_dir),
-        limit_mb=MAX_UPLOAD_BYTES // (1024 * 1024),
+        limit_mb=state.max_upload_bytes // (1024 * 1024),
     )
 
 
@@ -112,11 +112,13 @@ async def upload(
     with stored.open("wb") as out:
         while chunk := await data.file.read(CHUNK):
             size += len(chunk)
-            if size > MAX_UPLOAD_BYTES:
+            if size > state.max_upload_bytes:
                 out.close()
                 stored.unlink(missing_ok=True)
                 raise _refuse(
-                    request, 413, f"the file is larger than {MAX_UPLOAD_BYTES // 2**20} MB"
+                    request,
+                    413,
+                    f"the file is larger than the limit of {state.max_upload_bytes:,} bytes",
                 )
             if len(head) < 4096:
                 head += chunk[: 4096 - len(head)]
@@ -132,7 +134,7 @@ async def upload(
 
 
 @get("/uploads/{upload_id:int}", opt={"permission": "read"}, sync_to_thread=True)
-def upload_page(request: Request[Any, Any, Any], upload_id: int) -> Template:
+def upload_page(request: Request[Any, Any, Any], upload_id: FromPath[int]) -> Template:
     """The check's progress, then the validation report and the choices."""
     state = console_state(request)
     try:
@@ -143,7 +145,7 @@ def upload_page(request: Request[Any, Any, Any], upload_id: int) -> Template:
 
 
 @get("/uploads/{upload_id:int}/progress", opt={"permission": "read"}, sync_to_thread=True)
-def upload_progress(request: Request[Any, Any, Any], upload_id: int) -> dict[str, Any]:
+def upload_progress(request: Request[Any, Any, Any], upload_id: FromPath[int]) -> dict[str, Any]:
     """How far the upload's current pass has read, and its status (polled by the page)."""
     state = console_state(request)
     try:
@@ -155,7 +157,7 @@ def upload_progress(request: Request[Any, Any, Any], upload_id: int) -> dict[str
 
 @post("/uploads/{upload_id:int}/commit", opt={"permission": "upload"}, sync_to_thread=True)
 def commit(
-    request: Request[Any, Any, Any], upload_id: int, data: Annotated[dict[str, str], Form]
+    request: Request[Any, Any, Any], upload_id: FromPath[int], data: Annotated[dict[str, str], Form]
 ) -> Redirect:
     """Write the checked file: whole, or only its valid rows when asked."""
     state = console_state(request)
@@ -171,7 +173,7 @@ def commit(
 
 
 @post("/uploads/{upload_id:int}/discard", opt={"permission": "upload"}, sync_to_thread=True)
-def discard(request: Request[Any, Any, Any], upload_id: int) -> Redirect:
+def discard(request: Request[Any, Any, Any], upload_id: FromPath[int]) -> Redirect:
     """Forget an upload that was not committed."""
     state = console_state(request)
     account = signed_in(request)

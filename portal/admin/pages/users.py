@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
-from portal.admin.accounts import AccountError, add_user, list_users, set_active
+from portal.admin.accounts import AccountError, add_user, list_users, set_active, set_role
 from portal.admin.errors import Refused
 from portal.admin.pages.render import done, page
 from portal.admin.state import address, console_state, signed_in
@@ -55,7 +55,7 @@ def create_user(request: Request[Any, Any, Any], data: Annotated[dict[str, str],
 
 
 @post("/users/{name:str}/disable", opt={"permission": "manage_users"}, sync_to_thread=True)
-def disable_user(request: Request[Any, Any, Any], name: str) -> Redirect:
+def disable_user(request: Request[Any, Any, Any], name: FromPath[str]) -> Redirect:
     """Stop an account from signing in (it is never deleted)."""
     state = console_state(request)
     account = signed_in(request)
@@ -75,3 +75,29 @@ def disable_user(request: Request[Any, Any, Any], name: str) -> Redirect:
             audit=("refused", account.name, {"step": "disable user", "why": str(error)}),
         ) from None
     return done(request, "/users", f"Account {name} disabled.")
+
+
+@post("/users/{name:str}/role", opt={"permission": "manage_users"}, sync_to_thread=True)
+def change_role(
+    request: Request[Any, Any, Any], name: FromPath[str], data: Annotated[dict[str, str], Form]
+) -> Redirect:
+    """Give an account another role (not one's own: another admin must)."""
+    state = console_state(request)
+    account = signed_in(request)
+    assert account is not None
+    role = data.get("role", "")
+    if name == account.name:
+        raise Refused(
+            409,
+            "You cannot change your own role: another admin must.",
+            audit=("refused", account.name, {"step": "change role", "user": name}),
+        )
+    try:
+        set_role(state.internal, name, role, actor=account.name)
+    except AccountError as error:
+        raise Refused(
+            400,
+            str(error),
+            audit=("refused", account.name, {"step": "change role", "why": str(error)}),
+        ) from None
+    return done(request, "/users", f"{name} is now {role}.")

@@ -1,0 +1,501 @@
+"""The department's console, used as its people use it: every rule of the workflow, and
+every refusal with its status and its line in the audit log, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, select, text, update
+
+from portal.admin.app import create_admin_app
+from portal.admin.uploads import wait_idle
+from portal.settings import Settings
+from portal.stores import public_engine
+from privacy.release.ledger import period_budgets
+from privacy.store.audit import utc_now
+from privacy.store.console import ConsoleSession, ConsoleUser, ReleaseDraft
+from publishing.catalog import load_catalog
+from publishing.models import Release
+from publishing.notices import read_notices
+from tests.console import (
+    HALVES,
+    PASSWORD,
+    Console,
+    add_people,
+    alert,
+    audit_lines,
+    console,
+    draft_id,
+    person,
+    write_halves_policy,
+)
+
+PERIOD = "2025Q2"
+
+
+@pytest.fixture
+def console_city(settings: Settings, ingested_city: tuple[Engine, Engine]) -> Settings:
+    """The synthetic city ingested, nothing released, the console's people, and the
+    department's half-budget policy."""
+    add_people(ingested_city[0])
+    write_halves_policy(settings.data_dir)
+    return settings
+
+
+@pytest.fixture
+def app(console_city: Settings) -> Iterator[Console]:
+    """The console over those stores (reports left to their own tests), served to a test
+    client in which each person has a browser of their own."""
+    with console(
+        create_admin_app(console_city, build_reports=False, max_upload_bytes=300_000)
+    ) as desk:
+        yield desk
+
+
+def releases_of(public: Engine, period: str) -> list[str]:
+    with public.connect() as connection:
+        return list(
+            connection.execute(select(Release.id).where(Release.period == period)).scalars()
+        )
+
+
+def test_a_draft_is_charged_kept_inside_and_published_only_by_another_approver(
+    app: Console, ingested_city: tuple[Engine, Engine]
+) -> None:
+    internal, public = ingested_city
+    with person(app, "ana") as ana, person(app, "april") as april:
+        plan = ana.get("/releases/plan", period=PERIOD, policy="quarterly")
+        assert plan.status_code == 200
+        assert "Build the draft (charges the budget)" in plan.text
+        assert period_budgets(internal) == []  # the plan spent nothing
+
+        built = ana.post("/releases/drafts", period=PERIOD, policy="quarterly")
+        assert built.status_code == 303
+        draft = draft_id(built)
+        assert [b.period for b in period_budgets(internal)] == [PERIOD]  # charged
+        assert releases_of(public, PERIOD) == []  # but nothing public
+        page = ana.get(f"/releases/drafts/{draft}")
+        assert "Status: draft" in page.text and "95% interval" in page.text
+
+        refused = ana.post(f"/releases/drafts/{draft}/publish")
+        assert refused.status_code == 403
+        assert "does not allow this (approve)" in alert(refused)
+
+        published = april.post(f"/releases/drafts/{draft}/publish")
+        assert published.status_code == 303
+    assert len(releases_of(public, PERIOD)) == 1
+    with internal.connect() as connection:
+        row = connection.execute(select(ReleaseDraft).where(ReleaseDraft.id == draft)).one()
+    assert (row.status, row.built_by, row.decided_by) == ("published", "ana", "april")
+    assert row.release_id == releases_of(public, PERIOD)[0]
+    actions = [(actor, action) for actor, action, _ in audit_lines(internal)]
+    assert ("ana", "build draft") in actions
+    assert ("ana", "refused") in actions
+    assert ("april", "publish") in actions
+
+
+def test_no_one_approves_their_own_draft_even_after_a_change_of_role(
+    app: Console, ingested_city: tuple[Engine, Engine]
+) -> None:
+    internal, public = ingested_city
+    with person(app, "ana") as ana:
+        draft = draft_id(ana.post("/releases/drafts", period=PERIOD, policy="quarterly"))
+    with internal.begin() as connection:
+        connection.execute(
+            update(ConsoleUser).where(ConsoleUser.name == "ana").values(role="approver")
+        )
+    with person(app, "ana") as ana:
+        refused = ana.post(f"/releases/drafts/{draft}/publish")
+    assert refused.status_code == 403
+    assert "ana built draft" in alert(refused) and "another approver must" in alert(refused)
+    assert releases_of(public, PERIOD) == []
+    assert audit_lines(internal)[-1][:2] == ("ana", "refused")
+
+
+def test_a_rejected_draft_keeps_its_spend_and_its_reason_and_a_rebuild_must_spend_again(
+    app: Console, ingested_city: tuple[Engine, Engine]
+) -> None:
+    internal, public = ingested_city
+    with person(app, "ana") as ana, person(app, "april") as april:
+        draft = draft_id(ana.post("/releases/drafts", period=PERIOD, policy=HALVES))
+        waiting = ana.post("/releases/drafts", period=PERIOD, policy=HALVES)
+        assert waiting.status_code == 409 and "awaits a decision" in alert(waiting)
+        assert april.post(f"/releases/drafts/{draft}/reject", reason="").status_code == 409
+        assert (
+            april.post(f"/releases/drafts/{draft}/reject", reason="wrong month").status_code == 303
+        )
+        spent = period_budgets(internal)[0].spent
+
+        again = ana.post("/releases/drafts", period=PERIOD, policy=HALVES)
+        assert again.status_code == 409 and "spends budget again" in alert(again)
+        rebuilt = ana.post("/releases/drafts", period=PERIOD, policy=HALVES, spend_again="yes")
+        assert rebuilt.status_code == 303
+        assert "rejected: wrong month" in ana.get("/releases").text
+    assert period_budgets(internal)[0].spent == pytest.approx(2 * spent)
+    assert releases_of(public, PERIOD) == []
+
+
+def test_a_correction_supersedes_a_release_and_a_withdrawal_takes_a_second_approver(
+    app: Console, ingested_city: tuple[Engine, Engine]
+) -> None:
+    internal, public = ingested_city
+    with (
+        person(app, "ana") as ana,
+        person(app, "april") as april,
+        person(app, "arthur") as arthur,
+    ):
+        first = draft_id(ana.post("/releases/drafts", period=PERIOD, policy=HALVES))
+        assert april.post(f"/releases/drafts/{first}/publish").status_code == 303
+        [old] = releases_of(public, PERIOD)
+
+        already = ana.post("/releases/drafts", period=PERIOD, policy=HALVES)
+        assert already.status_code == 409 and "is already released" in alert(already)
+        no_reason = ana.post(f"/releases/{old}/correct", period=PERIOD, policy=HALVES)
+        assert no_reason.status_code == 409 and "needs a reason" in alert(no_reason)
+        corrected = draft_id(
+            ana.post(
+                f"/releases/{old}/correct",
+                period=PERIOD,
+                policy=HALVES,
+                reason="beat 12 was mapped to the wrong district",
+            )
+        )
+        assert arthur.post(f"/releases/drafts/{corrected}/publish").status_code == 303
+        [new] = [r for r in releases_of(public, PERIOD) if r != old]
+        notice = read_notices(public)[old]
+        assert (notice.status, notice.replaced_by) == ("superseded", new)
+        assert notice.reason == "beat 12 was mapped to the wrong district"
+
+        asked = april.post(f"/releases/{new}/withdraw", reason="published by mistake")
+        assert asked.status_code == 303
+        assert new not in read_notices(public)  # one person is not enough
+        correction = json.loads(
+            [d for _, a, d in audit_lines(internal) if a == "request withdrawal"][-1]
+        )["correction"]
+        own = april.post(f"/corrections/{correction}/confirm")
+        assert own.status_code == 403 and "a second person must" in alert(own)
+        assert arthur.post(f"/corrections/{correction}/confirm").status_code == 303
+    assert read_notices(public)[new].status == "withdrawn"
+    catalog = load_catalog(public)
+    assert PERIOD not in catalog.current  # nothing stands for the quarter now
+    assert {r.id for r in catalog.releases if r.period == PERIOD} == {old, new}  # kept
+
+
+def test_the_public_site_shows_superseded_and_withdrawn_releases_with_reason_and_date(
+    app: Console, console_city: Settings, ingested_city: tuple[Engine, Engine]
+) -> None:
+    from litestar.testing import TestClient
+
+    from portal.web.app import create_app
+
+    _, public = ingested_city
+    with person(app, "ana") as ana, person(app, "april") as april:
+        first = draft_id(ana.post("/releases/drafts", period=PERIOD, policy=HALVES))
+        april.post(f"/releases/drafts/{first}/publish")
+        [old] = releases_of(public, PERIOD)
+        fix = draft_id(
+            ana.post(
+                f"/releases/{old}/correct",
+                period=PERIOD,
+                policy=HALVES,
+                reason="a district code was wrong",
+            )
+        )
+        april.post(f"/releases/drafts/{fix}/publish")
+    [new] = [r for r in releases_of(public, PERIOD) if r != old]
+    today = utc_now().strftime("%Y-%m-%d")
+    with TestClient(create_app(console_city)) as site:
+        archive = site.get("/releases").text
+        assert f"Superseded on {today}</strong>: a district code was wrong" in archive
+        old_page = site.get(f"/releases/{old}").text
+        assert f"This release was superseded on {today} by a corrected release." in old_page
+        assert f'href="/releases/{new}"' in old_page
+        summaries = {r["id"]: r for r in site.get("/api/v1/releases").json()}
+        assert summaries[old]["current"] is False and summaries[new]["current"] is True
+        assert summaries[old]["notice"]["status"] == "superseded"
+        assert summaries[old]["notice"]["replaced_by"] == new
+        assert summaries[new]["notice"] is None
+
+
+def test_sign_in_refusals_each_answer_a_4xx_and_leave_an_audit_line(
+    app: Console, ingested_city: tuple[Engine, Engine]
+) -> None:
+    internal, _ = ingested_city
+    with person(app, "audrey", signed_in=False) as audrey:
+        wrong = audrey.sign_in("not her password at all")
+        assert wrong.status_code == 401 and alert(wrong) == "The name or the password is wrong."
+        nobody = audrey.post("/login", name="nobody", password="whatever it is")
+        assert alert(nobody) == "The name or the password is wrong."  # a name is not revealed
+        for _ in range(4):  # five failures in all for her account
+            audrey.sign_in("still not her password")
+        throttled = audrey.sign_in()  # the right password, after five failures
+        assert throttled.status_code == 429
+        assert throttled.headers["retry-after"] == "900"
+        unsigned = audrey.get("/ledger")
+        assert unsigned.status_code == 401 and "Sign in" in alert(unsigned)
+    actions = [(actor, action) for actor, action, _ in audit_lines(internal)]
+    assert actions.count(("audrey", "failed sign-in")) == 5
+    assert ("nobody", "failed sign-in") in actions
+    assert ("audrey", "sign-in throttled") in actions
+    assert any(a == "not signed in" for _, a in actions)
+    details = " ".join(d for _, _, d in audit_lines(internal))
+    assert "not her password" not in details  # a password is never written down
+
+
+def test_sessions_expire_and_cookies_are_secure_httponly_and_strict(
+    app: Console, ingested_city: tuple[Engine, Engine]
+) -> None:
+    internal, _ = ingested_city
+    with person(app, "audrey", signed_in=False) as audrey:
+        answer = audrey.sign_in()
+        cookie = answer.headers["set-cookie"].lower()
+        for attribute in ("secure", "httponly", "samesite=strict", "max-age=1800"):
+            assert attribute in cookie
+        assert audrey.get("/ledger").status_code == 200
+        with internal.begin() as connection:
+            connection.execute(
+                update(ConsoleSession).values(expires_at=utc_now() - timedelta(seconds=1))
+            )
+        expired = audrey.get("/ledger")
+        assert expired.status_code == 401 and "expired" in alert(expired)
+    assert audit_lines(internal)[-1][1] == "session expired"
+
+
+def test_forms_without_the_right_csrf_token_are_refused_and_recorded(
+    app: Console, ingested_city: tuple[Engine, Engine]
+) -> None:
+    internal, _ = ingested_city
+    with person(app, "ana") as ana:
+        missing = ana.post_raw("/releases/drafts", {"period": PERIOD})
+        wrong = ana.post_raw("/releases/drafts", {"period": PERIOD, "_csrf_token": "forged"})
+    for answer in (missing, wrong):
+        assert answer.status_code == 403
+        assert "security token is missing or does not match" in alert(answer)
+    refusals = [json.loads(d) for _, a, d in audit_lines(internal) if a == "refused request"]
+    assert [r["status"] for r in refusals] == [403, 403]
+    assert period_budgets(internal) == []
+
+
+@pytest.mark.parametrize(
+    ("who", "method", "path"),
+    [
+        ("audrey", "post", "/releases/drafts"),
+        ("april", "post", "/releases/drafts"),
+        ("ana", "get", "/audit"),
+        ("ana", "get", "/audit.csv"),
+        ("ana", "get", "/users"),
+        ("april", "post", "/profile/proposals"),
+        ("adam", "post", "/uploads"),
+    ],
+)
+def test_a_role_without_the_right_is_refused_403_and_recorded(
+    app: Console, ingested_city: tuple[Engine, Engine], who: str, method: str, path: str
+) -> None:
+    internal, _ = ingested_city
+    with person(app, who) as someone:
+        answer = someone.get(path) if method == "get" else someone.post(path, period=PERIOD)
+    assert answer.status_code == 403
+    actor, action, detail = audit_lines(internal)[-1]
+    assert (actor, action) == (who, "refused")
+    assert json.loads(detail)["path"] == path
+
+
+def test_a_draft_built_against_a_changed_profile_is_not_published(
+    app: Console, ingested_city: tuple[Engine, Engine]
+) -> None:
+    internal, public = ingested_city
+    with (
+        person(app, "ana") as ana,
+        person(app, "april") as april,
+        person(app, "adam") as adam,
+        person(app, "ada") as ada,
+    ):
+        draft = draft_id(ana.post("/releases/drafts", period=PERIOD, policy="quarterly"))
+        current = adam.get("/profile").text
+        assert "In force: revision" in current
+        proposal_text = _profile_text(public).replace('name = "', 'name = "Renamed ', 1)
+        assert adam.post("/profile/proposals", text=proposal_text).status_code == 303
+        proposal = json.loads(
+            [d for _, a, d in audit_lines(internal) if a == "propose profile"][-1]
+        )["proposal"]
+        own = adam.post(f"/profile/proposals/{proposal}/approve")
+        assert own.status_code == 403 and "a second person must" in alert(own)
+        assert ada.post(f"/profile/proposals/{proposal}/approve").status_code == 303
+        stale = april.post(f"/releases/drafts/{draft}/publish")
+    assert stale.status_code == 409
+    assert "was built against department profile revision" in alert(stale)
+    assert releases_of(public, PERIOD) == []
+
+
+def _profile_text(public: Engine) -> str:
+    from publishing.profile import read_profile
+
+    profile = read_profile(public)
+    assert profile is not None
+    return profile.to_toml()
+
+
+def test_a_profile_that_does_not_check_out_is_refused_with_the_reason(
+    app: Console, ingested_city: tuple[Engine, Engine]
+) -> None:
+    with person(app, "adam") as adam:
+        answer = adam.post("/profile/proposals", text="name = [unclosed")
+    assert answer.status_code == 409 and "not valid TOML" in alert(answer)
+
+
+def test_the_ledger_and_the_audit_log_download_as_csv_for_auditors(
+    app: Console, ingested_city: tuple[Engine, Engine]
+) -> None:
+    with person(app, "ana") as ana, person(app, "audrey") as audrey:
+        ana.post("/releases/drafts", period=PERIOD, policy="quarterly")
+        ledger = audrey.get("/ledger")
+        assert ledger.status_code == 200 and PERIOD in ledger.text
+        ledger_csv = audrey.get("/ledger.csv")
+        audit_csv = audrey.get("/audit.csv")
+    assert ledger_csv.headers["content-type"].startswith("text/csv")
+    rows = ledger_csv.text.splitlines()
+    assert rows[0].startswith("period,unit,currency,cap,source,source_spent")
+    assert {r.split(",")[0] for r in rows[1:]} == {PERIOD}
+    assert {r.split(",")[4] for r in rows[1:]} == {"stops", "incidents", "force"}
+    assert all(r.endswith(",0,1,0") for r in rows[1:])  # none published, one draft, none lost
+    lines = audit_csv.text.splitlines()
+    assert lines[0] == "id,at_utc,actor,action,detail"
+    assert any(",ana,build draft," in line for line in lines)
+    assert any(",audrey,sign in," in line for line in lines)
+
+
+def test_the_audit_log_cannot_be_changed_or_deleted(
+    ingested_city: tuple[Engine, Engine],
+) -> None:
+    internal, _ = ingested_city
+    add_people(internal)
+    for statement in ("UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"):
+        with pytest.raises(Exception, match="append-only"), internal.begin() as connection:
+            connection.execute(text(statement))
+    assert len(audit_lines(internal)) > 0
+
+
+def test_passwords_are_argon2_hashed_long_and_not_common(
+    ingested_city: tuple[Engine, Engine],
+) -> None:
+    from portal.admin.accounts import AccountError, add_user
+
+    internal, _ = ingested_city
+    for password, why in (
+        ("short one", "at least 12 characters"),
+        ("password1234", "common passwords"),
+        ("iloveyou2024!", "common passwords"),
+        ("zoe-is-the-best", "account's name"),
+    ):
+        with pytest.raises(AccountError, match=why):
+            add_user(internal, "zoe", "analyst", password, actor="test")
+    add_user(internal, "zoe", "analyst", PASSWORD, actor="test")
+    with pytest.raises(AccountError, match="already an account"):
+        add_user(internal, "zoe", "auditor", PASSWORD, actor="test")
+    with internal.connect() as connection:
+        stored = connection.execute(
+            select(ConsoleUser.password_hash).where(ConsoleUser.name == "zoe")
+        ).scalar_one()
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+def _minneapolis_stops(rows: int) -> bytes:
+    from tests.conftest import FIXTURES
+
+    lines = (FIXTURES / "mpls_stops_2017_excerpt.csv").read_text().splitlines()
+    return ("\n".join(lines[: rows + 1]) + "\n").encode()
+
+
+def test_an_upload_is_checked_then_committed_whole_or_by_its_valid_rows_only(
+    app: Console, ingested_city: tuple[Engine, Engine]
+) -> None:
+    internal, _ = ingested_city
+    good = _minneapolis_stops(300)
+    bad = good.replace(b"2017-", b"20x7-", 2)  # two rows with a date nobody can read
+    with person(app, "ana") as ana:
+        sent = ana.upload("/uploads", "stops", "minneapolis-stops", "stops.csv", bad)
+        assert sent.status_code == 303
+        page = sent.headers["location"]
+        wait_idle()
+        report = ana.get(page).text
+        assert "Rows read: 300" in report and "Rows refused: 2" in report
+        assert "Refused rows, grouped by reason" in report and "20x7-" in report
+        assert "Accepted records per month" in report
+        whole = ana.post(f"{page}/commit")
+        assert whole.status_code == 409 and "only the valid rows" in alert(whole)
+        assert ana.post(f"{page}/commit", valid_only="yes").status_code == 303
+        wait_idle()
+        done = ana.get(page).text
+        assert "Status: committed" in done and "Records written: 298" in done
+    committed = [json.loads(d) for _, a, d in audit_lines(internal) if a == "commit upload"]
+    assert committed == [{"rows_rejected": 2, "upload": 1, "valid_rows_only": True}]
+
+
+def test_uploads_that_are_not_csv_or_too_large_are_refused_and_recorded(
+    app: Console, ingested_city: tuple[Engine, Engine]
+) -> None:
+    internal, _ = ingested_city
+    with person(app, "ana") as ana:
+        sheet = ana.upload(
+            "/uploads",
+            "stops",
+            "minneapolis-stops",
+            "stops.xlsx",
+            b"PK\x03\x04 a spreadsheet",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        disguised = ana.upload(
+            "/uploads",
+            "stops",
+            "minneapolis-stops",
+            "stops.csv",
+            b"PK\x03\x04 an archive named .csv",
+        )
+        large = ana.upload(
+            "/uploads", "stops", "minneapolis-stops", "stops.csv", b"a,b\n" + b"1,2\n" * 100_000
+        )
+        wrong_mapping = ana.upload(
+            "/uploads", "stops", "minneapolis-force", "stops.csv", _minneapolis_stops(5)
+        )
+        wait_idle()
+        failed = ana.get(wrong_mapping.headers["location"]).text
+    assert (sheet.status_code, disguised.status_code, large.status_code) == (415, 415, 413)
+    assert "is not a CSV file" in alert(sheet) and "not text" in alert(disguised)
+    assert "larger than the limit" in alert(large)
+    assert "Status: failed" in failed and "is for force, not stops" in failed
+    refusals = [json.loads(d) for _, a, d in audit_lines(internal) if a == "refused"]
+    assert [r["step"] for r in refusals] == ["upload", "upload", "upload"]
+
+
+def test_admins_manage_accounts_and_never_their_own_role(
+    app: Console, ingested_city: tuple[Engine, Engine]
+) -> None:
+    internal, _ = ingested_city
+    with person(app, "adam") as adam:
+        weak = adam.post("/users", name="newbie", role="analyst", password="password")
+        assert weak.status_code == 400 and "at least 12 characters" in alert(weak)
+        assert (
+            adam.post("/users", name="newbie", role="analyst", password=PASSWORD).status_code == 303
+        )
+        assert adam.post("/users/newbie/role", role="auditor").status_code == 303
+        assert adam.post("/users/adam/role", role="analyst").status_code == 409
+        assert adam.post("/users/newbie/disable").status_code == 303
+    with person(app, "newbie", signed_in=False) as newbie:
+        assert newbie.sign_in().status_code == 401  # disabled
+    actions = [a for _, a, _ in audit_lines(internal)]
+    assert {"add user", "change role", "disable user"} <= set(actions)
+
+
+def test_public_store_is_untouched_until_publication(
+    app: Console, console_city: Settings, ingested_city: tuple[Engine, Engine]
+) -> None:
+    public = public_engine(console_city)
+    try:
+        with person(app, "ana") as ana:
+            ana.post("/releases/drafts", period=PERIOD, policy="quarterly")
+        assert load_catalog(public).releases == ()
+    finally:
+        public.dispose()
