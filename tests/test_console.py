@@ -499,3 +499,25 @@ def test_public_store_is_untouched_until_publication(
         assert load_catalog(public).releases == ()
     finally:
         public.dispose()
+
+
+@pytest.mark.parametrize(
+    ("who", "path"),
+    [
+        ("ana", "/"),
+        ("ana", "/uploads"),
+        ("ana", "/releases"),
+        ("ana", "/releases/plan"),
+        ("ana", "/ledger"),
+        ("ana", "/profile"),
+        ("audrey", "/audit"),
+        ("audrey", "/ledger.csv"),
+        ("adam", "/users"),
+    ],
+)
+def test_every_page_answers_for_a_role_that_may_read_it(
+    app: Console, who: str, path: str
+) -> None:
+    with person(app, who) as someone:
+        answer = someone.get(path)
+    assert answer.status_code == 200, answer.text

@@ -4,6 +4,7 @@ refused, only its valid rows (which is recorded). Nothing is written before that
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -342,7 +343,11 @@ def _stored(state: ConsoleState, upload_id: int) -> Path:
 
 
 def _remove(state: ConsoleState, upload_id: int) -> None:
-    _stored(state, upload_id).unlink(missing_ok=True)
+    stored = _stored(state, upload_id)
+    stored.unlink(missing_ok=True)
+    if stored.parent != state.upload_dir:
+        with contextlib.suppress(OSError):
+            stored.parent.rmdir()
 
 
 def wait_idle(timeout: float = 120.0) -> None:

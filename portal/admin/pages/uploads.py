@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 from litestar import Request, get, post
@@ -62,7 +65,9 @@ def _refuse(request: Request[Any, Any, Any], status: int, message: str, **detail
     )
 
 
-@get("/uploads", opt={"permission": "read"}, sync_to_thread=True)
+# Not in a thread: Litestar 2.25 wraps a threaded GET twice when its path also takes a
+# POST, and the page would come back as an unawaited coroutine (the listing is quick).
+@get("/uploads", opt={"permission": "read"}, sync_to_thread=False)
 def uploads(request: Request[Any, Any, Any]) -> Template:
     """The upload form and every upload so far."""
     state = console_state(request)
@@ -105,8 +110,11 @@ async def upload(
             "text, not a spreadsheet or an archive): export it as CSV",
             file=name[:200],
         )
-    state.upload_dir.mkdir(parents=True, exist_ok=True)
-    stored = state.upload_dir / f"{uuid.uuid4().hex}.csv"
+    # Each upload in a folder of its own under the file's own name, which the ingest
+    # records with the batch (only its safe characters: it becomes a path).
+    folder = state.upload_dir / uuid.uuid4().hex
+    folder.mkdir(parents=True)
+    stored = folder / (re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name)[-200:] or "upload.csv")
     size = 0
     head = b""
     with stored.open("wb") as out:
@@ -114,7 +122,7 @@ async def upload(
             size += len(chunk)
             if size > state.max_upload_bytes:
                 out.close()
-                stored.unlink(missing_ok=True)
+                shutil.rmtree(folder, ignore_errors=True)
                 raise _refuse(
                     request,
                     413,
@@ -124,7 +132,7 @@ async def upload(
                 head += chunk[: 4096 - len(head)]
             out.write(chunk)
     if size == 0 or b"\x00" in head or head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
-        stored.unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
         why = "empty" if size == 0 else "not text (a spreadsheet, an archive or another binary)"
         raise _refuse(
             request, 415, f"{name} is {why}: upload the data as a CSV file", file=name[:200]

@@ -18,7 +18,8 @@ from privacy.store.console import ROLES
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
-@get("/users", opt={"permission": "manage_users"}, sync_to_thread=True)
+# Not in a thread: see the note on /uploads (portal/admin/pages/uploads.py).
+@get("/users", opt={"permission": "manage_users"}, sync_to_thread=False)
 def users(request: Request[Any, Any, Any]) -> Template:
     """Every account and its role; a form to add one."""
     state = console_state(request)
