@@ -177,7 +177,10 @@ def published_city(
 
             suffix = uuid.uuid4().hex[:10]
             roles = [f"portal_test_site_{suffix}", f"portal_test_operator_{suffix}"]
-            report = create_roles(settings, RolesRequest(site=roles[0], operator=roles[1]))
+            roles.append(console_role(roles[1]))
+            report = create_roles(
+                settings, RolesRequest(site=roles[0], operator=roles[1], console=roles[2])
+            )
             settings = dataclasses.replace(settings, site_db_url=report.site_url)
         yield settings
     finally:
@@ -229,7 +232,12 @@ def role_names(postgres_settings: Settings) -> Iterator[tuple[str, str]]:
     suffix = uuid.uuid4().hex[:10]
     names = (f"portal_test_site_{suffix}", f"portal_test_operator_{suffix}")
     yield names
-    drop_roles(postgres_settings, list(names))
+    drop_roles(postgres_settings, [*names, console_role(names[1])])
+
+
+def console_role(operator: str) -> str:
+    """The console's role that goes with a test's operator role (dropped with it)."""
+    return f"{operator}_console"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -245,5 +253,7 @@ def site_settings(request: pytest.FixtureRequest) -> Settings:
     chosen = request.getfixturevalue("postgres_settings")
     site, operator = request.getfixturevalue("role_names")
     upgrade_stores(chosen)
-    report = create_roles(chosen, RolesRequest(site=site, operator=operator))
+    report = create_roles(
+        chosen, RolesRequest(site=site, operator=operator, console=console_role(operator))
+    )
     return dataclasses.replace(chosen, site_db_url=report.site_url)

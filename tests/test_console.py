@@ -515,9 +515,7 @@ def test_public_store_is_untouched_until_publication(
         ("adam", "/users"),
     ],
 )
-def test_every_page_answers_for_a_role_that_may_read_it(
-    app: Console, who: str, path: str
-) -> None:
+def test_every_page_answers_for_a_role_that_may_read_it(app: Console, who: str, path: str) -> None:
     with person(app, who) as someone:
         answer = someone.get(path)
     assert answer.status_code == 200, answer.text

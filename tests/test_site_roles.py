@@ -20,7 +20,7 @@ from portal.cli.roles import RolesRequest, create_roles
 from portal.settings import Settings
 from portal.stores import upgrade_stores
 from publishing.write_access import write_access
-from tests.conftest import _drop_databases, _postgres_databases, drop_roles
+from tests.conftest import _drop_databases, _postgres_databases, console_role, drop_roles
 
 pytestmark = pytest.mark.postgres
 INSUFFICIENT_PRIVILEGE = "42501"
@@ -107,11 +107,19 @@ def prepared(
     made = (f"portal_test_site_{suffix}", f"portal_test_operator_{suffix}")
     try:
         upgrade_stores(settings)
-        result = roles_command(settings, "--site-role", made[0], "--operator-role", made[1])
+        result = roles_command(
+            settings,
+            "--site-role",
+            made[0],
+            "--operator-role",
+            made[1],
+            "--console-role",
+            console_role(made[1]),
+        )
         assert result.exit_code == 0, result.output
         yield settings, made
     finally:
-        drop_roles(settings, list(made))
+        drop_roles(settings, [*made, console_role(made[1])])
         _drop_databases(postgres_server, names)
 
 
@@ -168,12 +176,13 @@ def test_the_site_role_reaches_no_internal_table(stores: Settings, roles: tuple[
             admin.execute(text(f'REVOKE CONNECT ON DATABASE "{database}" FROM "{site}"'))
 
 
-def test_the_operator_role_writes_both_stores_but_cannot_reshape_them(
-    stores: Settings, roles: tuple[str, str]
+@pytest.mark.parametrize("whose", ["operator", "console"])
+def test_the_operator_and_console_roles_write_both_stores_but_cannot_reshape_them(
+    stores: Settings, roles: tuple[str, str], whose: str
 ) -> None:
-    operator = roles[1]
+    writer = roles[1] if whose == "operator" else console_role(roles[1])
     for url in (stores.internal_db_url, stores.public_db_url):
-        with session(url, operator) as connection:
+        with session(url, writer) as connection:
             for table, column in tables(url):
                 for statement in writes(table, column)[:3]:  # insert, update, delete
                     connection.execute(text(statement))
@@ -240,7 +249,15 @@ def acl_snapshot(settings: Settings, roles: tuple[str, str]) -> list[object]:
 def test_running_it_again_changes_nothing(stores: Settings, roles: tuple[str, str]) -> None:
     before = acl_snapshot(stores, roles)
 
-    again = roles_command(stores, "--site-role", roles[0], "--operator-role", roles[1])
+    again = roles_command(
+        stores,
+        "--site-role",
+        roles[0],
+        "--operator-role",
+        roles[1],
+        "--console-role",
+        console_role(roles[1]),
+    )
 
     assert again.exit_code == 0, again.output
     assert acl_snapshot(stores, roles) == before
@@ -252,7 +269,10 @@ def test_tables_of_later_migrations_are_covered(
     """Roles set up on empty stores, then every migration run: the site reads every table
     it created and writes none; the operator writes every one of both stores."""
     site, operator = role_names
-    create_roles(postgres_settings, RolesRequest(site=site, operator=operator))
+    create_roles(
+        postgres_settings,
+        RolesRequest(site=site, operator=operator, console=console_role(operator)),
+    )
 
     upgrade_stores(postgres_settings)
 
@@ -283,6 +303,8 @@ def test_passwords_come_from_the_environment_and_are_kept_only_as_verifiers(
         site,
         "--operator-role",
         operator,
+        "--console-role",
+        console_role(operator),
         PORTAL_SITE_ROLE_PASSWORD=secrets["site"],
         PORTAL_OPERATOR_ROLE_PASSWORD=secrets["operator"],
     )
@@ -308,8 +330,19 @@ def test_passwords_can_be_typed_and_no_option_takes_one(
     site, operator = roles
     result = CliRunner().invoke(
         cli,
-        ["db", "roles", "--site-role", site, "--operator-role", operator, "--prompt-passwords"],
-        input="typed-Secret-1\ntyped-Secret-1\ntyped-Secret-2\ntyped-Secret-2\n",
+        [
+            "db",
+            "roles",
+            "--site-role",
+            site,
+            "--operator-role",
+            operator,
+            "--console-role",
+            console_role(operator),
+            "--prompt-passwords",
+        ],
+        input="typed-Secret-1\ntyped-Secret-1\ntyped-Secret-2\ntyped-Secret-2\n"
+        "typed-Secret-3\ntyped-Secret-3\n",
         env={
             "PORTAL_INTERNAL_DB_URL": stores.internal_db_url,
             "PORTAL_PUBLIC_DB_URL": stores.public_db_url,
@@ -322,12 +355,12 @@ def test_passwords_can_be_typed_and_no_option_takes_one(
     with session(stores.public_db_url) as admin:
         count = admin.execute(
             text(
-                "SELECT count(*) FROM pg_authid WHERE rolname IN (:a, :b) "
+                "SELECT count(*) FROM pg_authid WHERE rolname IN (:a, :b, :c) "
                 "AND rolpassword LIKE 'SCRAM-SHA-256$%'"
             ),
-            {"a": site, "b": operator},
+            {"a": site, "b": operator, "c": console_role(operator)},
         ).scalar_one()
-    assert count == 2
+    assert count == 3
     assert isinstance(cli, click.Group)
     db = cli.commands["db"]
     assert isinstance(db, click.Group)

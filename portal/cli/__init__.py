@@ -57,15 +57,25 @@ def db_upgrade(settings: Settings) -> None:
     help="The role of ingest and the release engine: it reads and writes both stores.",
 )
 @click.option(
+    "--console-role",
+    default="portal_console",
+    show_default=True,
+    help="The role of the console (portal admin serve): the same rights as the operator's.",
+)
+@click.option(
     "--prompt-passwords",
     is_flag=True,
     help="Ask for each role's password (not echoed). Otherwise the passwords come from "
-    "PORTAL_SITE_ROLE_PASSWORD and PORTAL_OPERATOR_ROLE_PASSWORD when set, and are left as "
+    "PORTAL_SITE_ROLE_PASSWORD, PORTAL_OPERATOR_ROLE_PASSWORD and PORTAL_CONSOLE_ROLE_PASSWORD when set, and are left as "
     "they are when not.",
 )
 @click.pass_obj
 def db_roles(
-    settings: Settings, site_role: str, operator_role: str, prompt_passwords: bool
+    settings: Settings,
+    site_role: str,
+    operator_role: str,
+    console_role: str,
+    prompt_passwords: bool,
 ) -> None:
     """Create the PostgreSQL roles: the site's (read the public store only) and the
     operator's (read and write both stores); only the latter reaches the internal store."""
@@ -76,6 +86,7 @@ def db_roles(
             settings,
             site_role=site_role,
             operator_role=operator_role,
+            console_role=console_role,
             prompt_passwords=prompt_passwords,
             console=console,
         )

@@ -31,12 +31,14 @@ from publishing.write_access import write_access
 
 DEFAULT_SITE_ROLE = "portal_site"
 DEFAULT_OPERATOR_ROLE = "portal_operator"
+DEFAULT_CONSOLE_ROLE = "portal_console"
 # Passwords come from these variables or a prompt, never the command line (which any user
 # of the machine can read in the process list); they reach the server only as a SCRAM
 # verifier, so not even PostgreSQL's statement log sees them.
 PASSWORD_VARIABLES = {
     "site": "PORTAL_SITE_ROLE_PASSWORD",
     "operator": "PORTAL_OPERATOR_ROLE_PASSWORD",
+    "console": "PORTAL_CONSOLE_ROLE_PASSWORD",
 }
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _USER_SCHEMAS = """
@@ -74,6 +76,14 @@ class RolesRequest:
     operator: str = DEFAULT_OPERATOR_ROLE
     site_password: str | None = field(default=None, repr=False)
     operator_password: str | None = field(default=None, repr=False)
+    # The console's own role: it reads and writes both stores as the operator's does.
+    console: str = DEFAULT_CONSOLE_ROLE
+    console_password: str | None = field(default=None, repr=False)
+
+    @property
+    def writers(self) -> tuple[str, ...]:
+        """The roles that read and write both stores."""
+        return (self.operator, self.console)
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,7 @@ class RolesReport:
     site: str
     operator: str
     admin: str
+    console: str
     public_tables: int
     internal_tables: int
     site_url: str
@@ -96,13 +107,18 @@ def run_roles(
     operator_role: str,
     prompt_passwords: bool,
     console: Console,
+    console_role: str = DEFAULT_CONSOLE_ROLE,
 ) -> int:
     """``portal db roles``: set up the roles, print what each may do; return the exit code."""
     passwords = {
         kind: os.environ.get(variable) or None for kind, variable in PASSWORD_VARIABLES.items()
     }
     if prompt_passwords:
-        for kind, name in (("site", site_role), ("operator", operator_role)):
+        for kind, name in (
+            ("site", site_role),
+            ("operator", operator_role),
+            ("console", console_role),
+        ):
             typed = click.prompt(
                 f"password for role {name} (empty: leave it as it is)",
                 default="",
@@ -116,6 +132,8 @@ def run_roles(
         operator=operator_role,
         site_password=passwords["site"],
         operator_password=passwords["operator"],
+        console=console_role,
+        console_password=passwords["console"],
     )
     try:
         report = create_roles(settings, request)
@@ -135,6 +153,10 @@ def run_roles(
     console.print(
         f"[green]✓[/] the internal store admits {report.operator} (and its owner and "
         "superusers) only"
+    )
+    console.print(
+        f"[green]✓[/] role [bold]{report.console}[/] (the console's, `portal admin serve`) "
+        "may do the same as the operator's, and no more"
     )
     for note in report.notes:
         console.print(f"[yellow]note:[/] {escape(str(note))}", highlight=False)
@@ -171,13 +193,17 @@ def create_roles(settings: Settings, request: RolesRequest) -> RolesReport:
                     "(it administers the stores): choose another --site-role"
                 )
             _ensure_role(connection, request.site, request.site_password, site=True)
-            if request.operator != admin:
-                _ensure_role(connection, request.operator, request.operator_password, site=False)
-            elif request.operator_password:
-                raise RolesRefused(
-                    f"the operator's role is {admin!r}, the role this command runs as: "
-                    "change its password with PostgreSQL's own tools, not here"
-                )
+            for role, password, whose in (
+                (request.operator, request.operator_password, "operator's"),
+                (request.console, request.console_password, "console's"),
+            ):
+                if role != admin:
+                    _ensure_role(connection, role, password, site=False)
+                elif password:
+                    raise RolesRefused(
+                        f"the {whose} role is {admin!r}, the role this command runs as: "
+                        "change its password with PostgreSQL's own tools, not here"
+                    )
         notes: list[str] = []
         with internal.begin() as connection:
             notes += _grant_internal(connection, request)
@@ -201,6 +227,7 @@ def create_roles(settings: Settings, request: RolesRequest) -> RolesReport:
         site=request.site,
         operator=request.operator,
         admin=admin,
+        console=request.console,
         public_tables=public_tables,
         internal_tables=internal_tables,
         site_url=site_url.render_as_string(),
@@ -216,15 +243,20 @@ def _check_request(request: RolesRequest, *backends: str) -> None:
             "opens the public file read-only; keep the internal file's permissions to the "
             "operator's account"
         )
-    for option, name in (("--site-role", request.site), ("--operator-role", request.operator)):
+    for option, name in (
+        ("--site-role", request.site),
+        ("--operator-role", request.operator),
+        ("--console-role", request.console),
+    ):
         if not ROLE_NAME.match(name):
             raise RolesRefused(
                 f"{option} {name!r} is not a plain role name: use lower-case letters, digits "
                 "and underscores, starting with a letter or underscore, at most 63"
             )
-    if request.site == request.operator:
+    if request.site in request.writers:
         raise RolesRefused(
-            "the site's role and the operator's role must differ: the site's may only read"
+            "the site's role must differ from the operator's and the console's: the site's "
+            "may only read"
         )
 
 
@@ -274,7 +306,8 @@ def _creators(connection: Connection) -> tuple[list[str], list[str]]:
 
 def _grant_internal(connection: Connection, request: RolesRequest) -> list[str]:
     q = _quote
-    site, operator = q(connection, request.site), q(connection, request.operator)
+    site = q(connection, request.site)
+    operator = ", ".join(dict.fromkeys(q(connection, role) for role in request.writers))
     database = q(connection, connection.execute(text("SELECT current_database()")).scalar_one())
     run = connection.exec_driver_sql
     run(f"REVOKE ALL ON DATABASE {database} FROM PUBLIC, {site}")
@@ -298,7 +331,8 @@ def _grant_internal(connection: Connection, request: RolesRequest) -> list[str]:
 
 def _grant_public(connection: Connection, request: RolesRequest) -> list[str]:
     q = _quote
-    site, operator = q(connection, request.site), q(connection, request.operator)
+    site = q(connection, request.site)
+    operator = ", ".join(dict.fromkeys(q(connection, role) for role in request.writers))
     database = q(connection, connection.execute(text("SELECT current_database()")).scalar_one())
     run = connection.exec_driver_sql
     run(f"REVOKE ALL ON DATABASE {database} FROM PUBLIC, {site}")
