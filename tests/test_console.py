@@ -4,6 +4,7 @@ every refusal with its status and its line in the audit log, on SQLite and Postg
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -20,6 +21,7 @@ from privacy.store.console import ConsoleSession, ConsoleUser, ReleaseDraft
 from publishing.catalog import load_catalog
 from publishing.models import Release
 from publishing.notices import read_notices
+from publishing.releases import content_from_json
 from tests.console import (
     HALVES,
     PASSWORD,
@@ -519,3 +521,31 @@ def test_every_page_answers_for_a_role_that_may_read_it(app: Console, who: str, 
     with person(app, who) as someone:
         answer = someone.get(path)
     assert answer.status_code == 200, answer.text
+
+
+def test_a_drafts_report_can_be_read_before_it_is_published(
+    app: Console, ingested_city: tuple[Engine, Engine]
+) -> None:
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    _, public = ingested_city
+    with person(app, "ana") as ana, person(app, "april") as april:
+        draft = draft_id(ana.post("/releases/drafts", period=PERIOD, policy="quarterly"))
+        answer = april.get(f"/releases/drafts/{draft}/report.pdf")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/pdf"
+    words = re.sub(
+        r"\s+", " ", " ".join(p.extract_text() for p in PdfReader(BytesIO(answer.content)).pages)
+    )
+    with app.client.app.state["console"].internal.connect() as connection:
+        content = content_from_json(
+            connection.execute(
+                select(ReleaseDraft.content).where(ReleaseDraft.id == draft)
+            ).scalar_one()
+        )
+    [stops] = [t for t in content.tables if t.name == "stops_in_quarter"]
+    (cell,) = stops.cells
+    assert f"{cell.value:,} ({cell.ci_low:,} to {cell.ci_high:,})" in words  # the draft's own
+    assert content.content_hash() in words.replace(" ", "")
+    assert releases_of(public, PERIOD) == []  # reading it published nothing

@@ -121,6 +121,7 @@ def create_admin_app(
             releases.build,
             releases.correct,
             releases.draft_page,
+            releases.draft_report_pdf,
             releases.publish,
             releases.reject,
             releases.withdraw,

@@ -66,8 +66,8 @@ def db_upgrade(settings: Settings) -> None:
     "--prompt-passwords",
     is_flag=True,
     help="Ask for each role's password (not echoed). Otherwise the passwords come from "
-    "PORTAL_SITE_ROLE_PASSWORD, PORTAL_OPERATOR_ROLE_PASSWORD and PORTAL_CONSOLE_ROLE_PASSWORD when set, and are left as "
-    "they are when not.",
+    "PORTAL_SITE_ROLE_PASSWORD, PORTAL_OPERATOR_ROLE_PASSWORD and "
+    "PORTAL_CONSOLE_ROLE_PASSWORD when set, and are left as they are when not.",
 )
 @click.pass_obj
 def db_roles(

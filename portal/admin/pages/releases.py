@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from portal.admin.errors import Refused
 from portal.admin.pages.render import done, page
 from portal.admin.policies import choose_policy, policy_names
-from portal.admin.reports import start_reports
+from portal.admin.reports import draft_report, start_reports
 from portal.admin.state import ConsoleState, address, console_state, signed_in
 from privacy.release.build import ReleaseRefused, refuse_unfinished
 from privacy.release.drafts import (
@@ -33,6 +33,8 @@ from privacy.release.periods import PeriodError, Quarter
 from privacy.release.plan import ReleasePlan, plan_release
 from privacy.release.policy import PolicyError
 from publishing.catalog import load_catalog
+from publishing.i18n import LANGUAGES
+from publishing.reports import ReportError
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 STATUS = {"conflict": 409, "forbidden": 403, "not_found": 404}
@@ -253,3 +255,26 @@ def confirm(request: Request[Any, Any, Any], correction_id: FromPath[int]) -> Re
     except DraftRefused as error:
         raise refused(request, error, "confirm withdrawal", correction=correction_id) from None
     return done(request, "/releases", "The release is withdrawn; the public site says so.")
+
+
+@get(
+    "/releases/drafts/{draft_id:str}/report.pdf",
+    opt={"permission": "read"},
+    sync_to_thread=True,
+)
+def draft_report_pdf(
+    request: Request[Any, Any, Any], draft_id: FromPath[str], language: FromQuery[str] = "en"
+) -> Response[bytes]:
+    """The PDF report the draft would publish (rendered on request, written nowhere)."""
+    state = console_state(request)
+    if language not in LANGUAGES:
+        raise refused(request, DraftRefused(f"no report language {language!r}"), "report")
+    try:
+        report = draft_report(state, draft_id, language)
+    except (DraftRefused, ReportError) as error:
+        raise refused(request, error, "draft report", draft=draft_id) from None
+    return Response(
+        report.pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="draft-{draft_id[:12]}-{language}.pdf"'},
+    )
