@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select
 
 from portal.admin.accounts import add_user
 from portal.admin.app import CSRF_COOKIE
+from portal.admin.state import ConsoleState
 from privacy.store.models import AuditEvent
 
 PASSWORD = "correct horse battery staple"
@@ -115,6 +116,12 @@ class Console:
 
     def __init__(self, client: TestClient[Litestar]) -> None:
         self.client = client
+
+    @property
+    def state(self) -> ConsoleState:
+        """The console's shared state (its stores, its upload worker)."""
+        state: ConsoleState = self.client.app.state["console"]
+        return state
 
     def person(self, name: str, *, signed_in: bool = True) -> Person:
         """``name`` in a browser of their own, signed in unless asked not to be."""

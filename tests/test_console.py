@@ -421,7 +421,7 @@ def test_an_upload_is_checked_then_committed_whole_or_by_its_valid_rows_only(
         sent = ana.upload("/uploads", "stops", "minneapolis-stops", "stops.csv", bad)
         assert sent.status_code == 303
         page = sent.headers["location"]
-        wait_idle()
+        wait_idle(app.state)
         report = ana.get(page).text
         assert "Rows read: 300" in report and "Rows refused: 2" in report
         assert "Refused rows, grouped by reason" in report and "20x7-" in report
@@ -429,7 +429,7 @@ def test_an_upload_is_checked_then_committed_whole_or_by_its_valid_rows_only(
         whole = ana.post(f"{page}/commit")
         assert whole.status_code == 409 and "only the valid rows" in alert(whole)
         assert ana.post(f"{page}/commit", valid_only="yes").status_code == 303
-        wait_idle()
+        wait_idle(app.state)
         done = ana.get(page).text
         assert "Status: committed" in done and "Records written: 298" in done
     committed = [json.loads(d) for _, a, d in audit_lines(internal) if a == "commit upload"]
@@ -462,7 +462,7 @@ def test_uploads_that_are_not_csv_or_too_large_are_refused_and_recorded(
         wrong_mapping = ana.upload(
             "/uploads", "stops", "minneapolis-force", "stops.csv", _minneapolis_stops(5)
         )
-        wait_idle()
+        wait_idle(app.state)
         failed = ana.get(wrong_mapping.headers["location"]).text
     assert (sheet.status_code, disguised.status_code, large.status_code) == (415, 415, 413)
     assert "is not a CSV file" in alert(sheet) and "not text" in alert(disguised)
@@ -538,7 +538,7 @@ def test_a_drafts_report_can_be_read_before_it_is_published(
     words = re.sub(
         r"\s+", " ", " ".join(p.extract_text() for p in PdfReader(BytesIO(answer.content)).pages)
     )
-    with app.client.app.state["console"].internal.connect() as connection:
+    with app.state.internal.connect() as connection:
         content = content_from_json(
             connection.execute(
                 select(ReleaseDraft.content).where(ReleaseDraft.id == draft)

@@ -159,7 +159,7 @@ def create_admin_app(
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         exception_handlers={HTTPException: refusal_page, Exception: unexpected},
         state=State({"console": state}),
-        on_shutdown=[internal.dispose, public.dispose],
+        on_shutdown=[lambda: state.worker.shutdown(wait=True), internal.dispose, public.dispose],
         openapi_config=None,
         logging_config=None,
         debug=False,

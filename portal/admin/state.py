@@ -3,6 +3,7 @@ refused request leaves."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,11 @@ class ConsoleState:
     max_upload_bytes: int = 512 * 1024 * 1024
     reports: dict[str, str] = field(default_factory=dict)  # release id -> report status
     progress: dict[int, int] = field(default_factory=dict)  # upload id -> bytes read
+    # Uploads are checked and committed one at a time, in the order asked, in one thread
+    # (made at the first upload, ended when the app shuts down).
+    worker: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="console-upload")
+    )
 
     def audit(self, actor: str, action: str, detail: dict[str, Any]) -> None:
         """Append a line to the audit log in its own transaction."""

@@ -8,7 +8,6 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -28,8 +27,6 @@ log = logging.getLogger(__name__)
 KINDS = ("stops", "incidents", "force", "areas", "focus-areas")
 # Example values kept per group of rejected rows, and unmapped values shown per field.
 SHOWN = 5
-# One upload is checked or committed at a time, in the order asked.
-_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="console-upload")
 
 
 class UploadRefused(ValueError):
@@ -117,7 +114,7 @@ def new_upload(
                 "bytes": size,
             },
         )
-    _worker.submit(_check, state, upload_id)
+    state.worker.submit(_check, state, upload_id)
     return int(upload_id)
 
 
@@ -188,7 +185,7 @@ def commit_upload(state: ConsoleState, upload_id: int, *, actor: str, valid_only
             "commit upload",
             {"upload": upload_id, "valid_rows_only": valid_only, "rows_rejected": rejected},
         )
-    _worker.submit(_commit, state, upload_id, actor, valid_only)
+    state.worker.submit(_commit, state, upload_id, actor, valid_only)
 
 
 def discard_upload(state: ConsoleState, upload_id: int, *, actor: str) -> None:
@@ -350,7 +347,7 @@ def _remove(state: ConsoleState, upload_id: int) -> None:
             stored.parent.rmdir()
 
 
-def wait_idle(timeout: float = 120.0) -> None:
+def wait_idle(state: ConsoleState, timeout: float = 120.0) -> None:
     """Wait until every upload asked for so far is checked or committed (for tests and
     for a server shutting down)."""
-    _worker.submit(lambda: None).result(timeout=timeout)
+    state.worker.submit(lambda: None).result(timeout=timeout)
