@@ -105,7 +105,12 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         public.dispose()
     write_halves_policy(data_dir)
     env = portal_environment(settings)
-    for name, role in (("ana", "analyst"), ("april", "approver"), ("arthur", "approver")):
+    for name, role in (
+        ("ana", "analyst"),
+        ("april", "approver"),
+        ("audrey", "auditor"),
+        ("adam", "admin"),
+    ):
         status, output = _add_user(env, name, role)
         assert status == 0, output
     console_url = f"http://127.0.0.1:{free_port()}"
@@ -312,3 +317,22 @@ def test_from_a_real_export_to_a_published_and_corrected_release(
     assert "This release was superseded on" in old_page
     assert not analyst.errors and not approver.errors, analyst.errors + approver.errors
     assert len(analyst.seen) >= 7 and len(approver.seen) >= 4
+
+
+@pytest.mark.parametrize(
+    ("who", "links"),
+    [
+        ("audrey", ["Ledger", "Audit log", "Department profile", "Releases and drafts"]),
+        ("adam", ["Accounts", "Department profile", "Uploads", "Plan a release"]),
+    ],
+)
+def test_every_page_of_the_auditor_and_the_admin_is_accessible_and_fits_a_phone(
+    servers: Servers, browser: Browser, who: str, links: list[str]
+) -> None:
+    someone = _person(browser)
+    _sign_in_with_the_keyboard(someone, servers.console, who)
+    for link in links:
+        someone.page.get_by_role("link", name=link, exact=True).click()
+        expect(someone.page.get_by_role("heading", level=1)).to_be_visible()
+        someone.check()
+    assert not someone.errors, someone.errors
