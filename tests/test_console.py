@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine, select, text, update
 
 from portal.admin.app import create_admin_app
+from portal.admin.state import SESSION_COOKIE
 from portal.admin.uploads import wait_idle
 from portal.settings import Settings
 from portal.stores import public_engine
@@ -252,7 +253,10 @@ def test_sessions_expire_and_cookies_are_secure_httponly_and_strict(
 ) -> None:
     internal, _ = ingested_city
     with person(app, "audrey", signed_in=False) as audrey:
+        audrey.get("/login")
+        before = audrey.cookies.get(SESSION_COOKIE)
         answer = audrey.sign_in()
+        assert before and audrey.cookies.get(SESSION_COOKIE) not in (None, before)  # renewed
         cookie = answer.headers["set-cookie"].lower()
         for attribute in ("secure", "httponly", "samesite=strict", "max-age=1800"):
             assert attribute in cookie

@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 from portal.admin.accounts import THROTTLE_WINDOW, authenticate, throttled
 from portal.admin.errors import Refused
 from portal.admin.pages.render import page
-from portal.admin.state import address, console_state
+from portal.admin.state import SESSION_COOKIE, address, console_state
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
@@ -43,9 +43,21 @@ async def login(request: Request[Any, Any, Any], data: Annotated[dict[str, str],
     if found is None:
         # authenticate() wrote the audit line; the page says the same for a wrong name.
         raise Refused(401, "The name or the password is wrong.", audit=None)
-    request.clear_session()
+    await _new_session_key(request)
     request.set_session({"user": found.name})
     return Redirect("/", status_code=303)
+
+
+async def _new_session_key(request: Request[Any, Any, Any]) -> None:
+    """Sign-in starts a session under a new key: a key someone planted in the browser
+    before (session fixation) is forgotten, and the middleware makes a new one because the
+    request no longer seems to carry one."""
+    # The parsed cookies are one dict, shared through the scope with the session
+    # middleware's own view of this request: the key is taken out of it in place.
+    old = request.cookies.pop(SESSION_COOKIE, None)
+    if old and old != "null":
+        await request.app.stores.get("sessions").delete(old)
+    request.clear_session()
 
 
 @post("/logout", status_code=303, opt={"permission": "read"})
