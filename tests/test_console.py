@@ -553,3 +553,19 @@ def test_a_drafts_report_can_be_read_before_it_is_published(
     assert f"{cell.value:,} ({cell.ci_low:,} to {cell.ci_high:,})" in words  # the draft's own
     assert content.content_hash() in words.replace(" ", "")
     assert releases_of(public, PERIOD) == []  # reading it published nothing
+
+
+def test_sign_in_is_throttled_per_address_whatever_the_names_tried(
+    app: Console, ingested_city: tuple[Engine, Engine]
+) -> None:
+    from portal.admin.accounts import FAILURES_PER_ADDRESS
+
+    internal, _ = ingested_city
+    with person(app, "guesser", signed_in=False) as guesser:
+        for attempt in range(FAILURES_PER_ADDRESS):
+            guessed = guesser.post("/login", name=f"user{attempt}", password="not a password")
+            assert guessed.status_code == 401
+        with person(app, "ana", signed_in=False) as ana:  # the same address, a real account
+            refused = ana.sign_in()
+    assert refused.status_code == 429
+    assert audit_lines(internal)[-1][:2] == ("ana", "sign-in throttled")
