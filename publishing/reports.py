@@ -20,10 +20,11 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
+from sqlalchemy import Engine
 
 from publishing import figures, views
 from publishing.analysis.focus import evaluation_as_of
-from publishing.artifacts import report_filename
+from publishing.artifacts import report_filename, write_artifact
 from publishing.catalog import Catalog
 from publishing.charts import Chart, month_ticks, signed
 from publishing.headlines import headlines, summary
@@ -138,6 +139,29 @@ def build_report(
     leaves the charts out (their tables stay)."""
     with speaking(language):
         return _build_report(catalog, period, render_svgs, built_at, language)
+
+
+def store_report(
+    public: Engine,
+    catalog: Catalog,
+    period: str,
+    *,
+    render_svgs: SvgRenderer | None,
+    language: str = "en",
+) -> Report:
+    """Build ``period``'s report in ``language`` and store it with its release in the
+    public store (replacing an earlier one of that language)."""
+    report = build_report(catalog, period, render_svgs=render_svgs, language=language)
+    write_artifact(
+        public,
+        release_id=report.release_id,
+        kind="report",
+        filename=report.filename,
+        media_type="application/pdf",
+        content=report.pdf,
+        created_at=catalog.current[period].created_at,
+    )
+    return report
 
 
 def _build_report(

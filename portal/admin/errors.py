@@ -23,6 +23,22 @@ class Refused(HTTPException):
         self.audit = audit
 
 
+def refusal(
+    request: Request[Any, Any, Any], status: int, message: str, step: str, **detail: Any
+) -> Refused:
+    """A refusal of ``step`` with ``message``, and its audit line: who, from where, why."""
+    account = signed_in(request)
+    return Refused(
+        status,
+        message,
+        audit=(
+            "refused",
+            account.name if account else "anonymous",
+            {"step": step, "why": message[:300], "address": address(request)} | detail,
+        ),
+    )
+
+
 TITLES = {
     400: "Bad request",
     401: "Sign-in needed",

@@ -10,10 +10,9 @@ import threading
 
 from portal.admin.state import ConsoleState
 from privacy.release.drafts import draft_content, get_draft
-from publishing.artifacts import write_artifact
 from publishing.catalog import ReleaseInfo, load_catalog
 from publishing.i18n import LANGUAGES
-from publishing.reports import Report, build_report
+from publishing.reports import Report, build_report, store_report
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +33,7 @@ def _build(state: ConsoleState, release_id: str, period: str) -> None:
     try:
         catalog = load_catalog(state.public)
         for language in LANGUAGES:
-            report = build_report(catalog, period, render_svgs=render_svgs, language=language)
-            write_artifact(
-                state.public,
-                release_id=report.release_id,
-                kind="report",
-                filename=report.filename,
-                media_type="application/pdf",
-                content=report.pdf,
-                created_at=catalog.current[period].created_at,
-            )
+            store_report(state.public, catalog, period, render_svgs=render_svgs, language=language)
     except Exception as error:  # the release stands; the report can be built again
         log.exception("the report of release %s failed", release_id[:12])
         state.reports[release_id] = f"failed: {error}"[:300]

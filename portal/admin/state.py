@@ -60,6 +60,14 @@ def signed_in(connection: ASGIConnection[Any, Any, Any, Any]) -> Account | None:
     return found if isinstance(found, Account) else None
 
 
+def acting(connection: ASGIConnection[Any, Any, Any, Any]) -> tuple[ConsoleState, Account]:
+    """The console's state and the account acting: for routes the guard let through."""
+    account = signed_in(connection)
+    if account is None:
+        raise RuntimeError(f"{connection.url.path} has no account: is its guard missing?")
+    return console_state(connection), account
+
+
 def actor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     """Who to name in the audit log: the signed-in account, else the address."""
     account = signed_in(connection)

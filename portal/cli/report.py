@@ -12,10 +12,10 @@ from rich.markup import escape
 from portal.cli.exits import EXIT_REFUSED
 from portal.settings import Settings
 from portal.stores import public_engine
-from publishing.artifacts import list_artifacts, write_artifact
+from publishing.artifacts import list_artifacts
 from publishing.catalog import Catalog, load_catalog
 from publishing.i18n import LANGUAGE_NAMES, LANGUAGES
-from publishing.reports import Report, ReportError, build_report
+from publishing.reports import Report, ReportError, store_report
 
 
 class OutputError(ValueError):
@@ -47,21 +47,11 @@ def make_report(catalog: Catalog, settings: Settings, period: str, language: str
     report) and store it with its release."""
     from publishing.svg import render_svgs
 
-    report = build_report(catalog, period, render_svgs=render_svgs, language=language)
     engine = public_engine(settings)
     try:
-        write_artifact(
-            engine,
-            release_id=report.release_id,
-            kind="report",
-            filename=report.filename,
-            media_type="application/pdf",
-            content=report.pdf,
-            created_at=catalog.current[period].created_at,
-        )
+        return store_report(engine, catalog, period, render_svgs=render_svgs, language=language)
     finally:
         engine.dispose()
-    return report
 
 
 def run_report(

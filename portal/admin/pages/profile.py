@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 
 from portal.admin.pages.releases import refused
 from portal.admin.pages.render import done, page
-from portal.admin.state import console_state, signed_in
+from portal.admin.state import acting, console_state
 from privacy.profile_review import (
     approve_profile,
     list_proposals,
@@ -43,9 +43,7 @@ def profile(request: Request[Any, Any, Any]) -> Template:
 @post("/profile/proposals", opt={"permission": "propose_profile"}, sync_to_thread=True)
 def propose(request: Request[Any, Any, Any], data: Annotated[dict[str, str], Form]) -> Redirect:
     """Propose a revision; a second person reviews it."""
-    state = console_state(request)
-    account = signed_in(request)
-    assert account is not None
+    state, account = acting(request)
     text = data.get("text", "").replace("\r\n", "\n")
     try:
         if len(text) > MAX_PROFILE_CHARACTERS:
@@ -63,9 +61,7 @@ def propose(request: Request[Any, Any, Any], data: Annotated[dict[str, str], For
 )
 def approve(request: Request[Any, Any, Any], proposal_id: FromPath[int]) -> Redirect:
     """Approve someone else's proposal: it becomes the profile in force."""
-    state = console_state(request)
-    account = signed_in(request)
-    assert account is not None
+    state, account = acting(request)
     try:
         revision = approve_profile(state.internal, state.public, proposal_id, actor=account.name)
     except DraftRefused as error:
@@ -84,9 +80,7 @@ def reject(
     data: Annotated[dict[str, str], Form],
 ) -> Redirect:
     """Reject a proposal with a reason."""
-    state = console_state(request)
-    account = signed_in(request)
-    assert account is not None
+    state, account = acting(request)
     try:
         reject_profile(
             state.internal, proposal_id, actor=account.name, reason=data.get("reason", "")

@@ -10,11 +10,11 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from portal.admin.errors import Refused
+from portal.admin.errors import Refused, refusal
 from portal.admin.pages.render import done, page
 from portal.admin.policies import choose_policy, policy_names
 from portal.admin.reports import draft_report, start_reports
-from portal.admin.state import ConsoleState, address, console_state, signed_in
+from portal.admin.state import ConsoleState, acting, console_state
 from privacy.release.build import ReleaseRefused, refuse_unfinished
 from privacy.release.drafts import (
     DraftRefused,
@@ -46,17 +46,7 @@ def refused(
 ) -> Refused:
     """A workflow refusal as an HTTP refusal, with its audit line."""
     status = STATUS[error.kind] if isinstance(error, DraftRefused) else 409
-    account = signed_in(request)
-    who = account.name if account else "anonymous"
-    return Refused(
-        status,
-        str(error),
-        audit=(
-            "refused",
-            who,
-            {"step": action, "why": str(error)[:300], "address": address(request)} | detail,
-        ),
-    )
+    return refusal(request, status, str(error), action, **detail)
 
 
 @get("/", opt={"permission": "read"}, sync_to_thread=True)
@@ -145,9 +135,7 @@ def correct(
 
 
 def _build(request: Request[Any, Any, Any], data: dict[str, str], replaces: str | None) -> Redirect:
-    state = console_state(request)
-    account = signed_in(request)
-    assert account is not None  # the guard let the request through
+    state, account = acting(request)
     period = data.get("period", "").strip().upper()
     policy_name = data.get("policy", "quarterly")
     try:
@@ -192,9 +180,7 @@ def draft_page(request: Request[Any, Any, Any], draft_id: FromPath[str]) -> Temp
 @post("/releases/drafts/{draft_id:str}/publish", opt={"permission": "approve"}, sync_to_thread=True)
 def publish(request: Request[Any, Any, Any], draft_id: FromPath[str]) -> Redirect:
     """Approve and publish a draft someone else built."""
-    state = console_state(request)
-    account = signed_in(request)
-    assert account is not None
+    state, account = acting(request)
     try:
         release_id = publish_draft(state.internal, state.public, draft_id, approver=account.name)
     except DraftRefused as error:
@@ -209,9 +195,7 @@ def reject(
     request: Request[Any, Any, Any], draft_id: FromPath[str], data: Annotated[dict[str, str], Form]
 ) -> Redirect:
     """Reject a draft with a reason; its budget stays spent."""
-    state = console_state(request)
-    account = signed_in(request)
-    assert account is not None
+    state, account = acting(request)
     try:
         reject_draft(state.internal, draft_id, approver=account.name, reason=data.get("reason", ""))
     except DraftRefused as error:
@@ -226,9 +210,7 @@ def withdraw(
     data: Annotated[dict[str, str], Form],
 ) -> Redirect:
     """Ask for a release to be withdrawn; a second approver confirms."""
-    state = console_state(request)
-    account = signed_in(request)
-    assert account is not None
+    state, account = acting(request)
     try:
         request_withdrawal(
             state.internal,
@@ -247,9 +229,7 @@ def withdraw(
 )
 def confirm(request: Request[Any, Any, Any], correction_id: FromPath[int]) -> Redirect:
     """Confirm someone else's request to withdraw a release."""
-    state = console_state(request)
-    account = signed_in(request)
-    assert account is not None
+    state, account = acting(request)
     try:
         confirm_withdrawal(state.internal, state.public, correction_id, actor=account.name)
     except DraftRefused as error:

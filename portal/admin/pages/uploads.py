@@ -15,9 +15,9 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
-from portal.admin.errors import Refused
+from portal.admin.errors import Refused, refusal
 from portal.admin.pages.render import done, page
-from portal.admin.state import address, console_state, signed_in
+from portal.admin.state import acting, console_state
 from portal.admin.uploads import (
     KINDS,
     UploadRefused,
@@ -53,16 +53,7 @@ class UploadForm:
 
 
 def _refuse(request: Request[Any, Any, Any], status: int, message: str, **detail: Any) -> Refused:
-    account = signed_in(request)
-    return Refused(
-        status,
-        message,
-        audit=(
-            "refused",
-            account.name if account else "anonymous",
-            {"step": "upload", "why": message[:300], "address": address(request)} | detail,
-        ),
-    )
+    return refusal(request, status, message, "upload", **detail)
 
 
 # Not in a thread: Litestar 2.25 wraps a threaded GET twice when its path also takes a
@@ -92,9 +83,7 @@ async def upload(
     data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> Redirect:
     """Keep the file and start its check; nothing is written to the records."""
-    state = console_state(request)
-    account = signed_in(request)
-    assert account is not None
+    state, account = acting(request)
     name = data.file.filename or ""
     if data.kind not in KINDS:
         raise _refuse(
@@ -168,9 +157,7 @@ def commit(
     request: Request[Any, Any, Any], upload_id: FromPath[int], data: Annotated[dict[str, str], Form]
 ) -> Redirect:
     """Write the checked file: whole, or only its valid rows when asked."""
-    state = console_state(request)
-    account = signed_in(request)
-    assert account is not None
+    state, account = acting(request)
     try:
         commit_upload(
             state, upload_id, actor=account.name, valid_only=data.get("valid_only") == "yes"
@@ -183,9 +170,7 @@ def commit(
 @post("/uploads/{upload_id:int}/discard", opt={"permission": "upload"}, sync_to_thread=True)
 def discard(request: Request[Any, Any, Any], upload_id: FromPath[int]) -> Redirect:
     """Forget an upload that was not committed."""
-    state = console_state(request)
-    account = signed_in(request)
-    assert account is not None
+    state, account = acting(request)
     try:
         discard_upload(state, upload_id, actor=account.name)
     except UploadRefused as error:

@@ -10,9 +10,9 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from portal.admin.accounts import AccountError, add_user, list_users, set_active, set_role
-from portal.admin.errors import Refused
+from portal.admin.errors import refusal
 from portal.admin.pages.render import done, page
-from portal.admin.state import address, console_state, signed_in
+from portal.admin.state import acting, console_state
 from privacy.store.console import ROLES
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -29,52 +29,27 @@ def users(request: Request[Any, Any, Any]) -> Template:
 @post("/users", opt={"permission": "manage_users"}, sync_to_thread=True)
 def create_user(request: Request[Any, Any, Any], data: Annotated[dict[str, str], Form]) -> Redirect:
     """Add an account (the password rules apply)."""
-    state = console_state(request)
-    account = signed_in(request)
-    assert account is not None
+    state, account = acting(request)
     name = data.get("name", "").strip()
     try:
         add_user(
             state.internal, name, data.get("role", ""), data.get("password", ""), actor=account.name
         )
     except AccountError as error:
-        raise Refused(
-            400,
-            str(error),
-            audit=(
-                "refused",
-                account.name,
-                {
-                    "step": "add user",
-                    "user": name[:64],
-                    "why": str(error),
-                    "address": address(request),
-                },
-            ),
-        ) from None
+        raise refusal(request, 400, str(error), "add user", user=name[:64]) from None
     return done(request, "/users", f"Account {name} added.")
 
 
 @post("/users/{name:str}/disable", opt={"permission": "manage_users"}, sync_to_thread=True)
 def disable_user(request: Request[Any, Any, Any], name: FromPath[str]) -> Redirect:
     """Stop an account from signing in (it is never deleted)."""
-    state = console_state(request)
-    account = signed_in(request)
-    assert account is not None
+    state, account = acting(request)
     if name == account.name:
-        raise Refused(
-            409,
-            "You cannot disable your own account.",
-            audit=("refused", account.name, {"step": "disable user", "user": name}),
-        )
+        raise refusal(request, 409, "You cannot disable your own account.", "disable user")
     try:
         set_active(state.internal, name, False, actor=account.name)
     except AccountError as error:
-        raise Refused(
-            404,
-            str(error),
-            audit=("refused", account.name, {"step": "disable user", "why": str(error)}),
-        ) from None
+        raise refusal(request, 404, str(error), "disable user", user=name[:64]) from None
     return done(request, "/users", f"Account {name} disabled.")
 
 
@@ -83,22 +58,14 @@ def change_role(
     request: Request[Any, Any, Any], name: FromPath[str], data: Annotated[dict[str, str], Form]
 ) -> Redirect:
     """Give an account another role (not one's own: another admin must)."""
-    state = console_state(request)
-    account = signed_in(request)
-    assert account is not None
+    state, account = acting(request)
     role = data.get("role", "")
     if name == account.name:
-        raise Refused(
-            409,
-            "You cannot change your own role: another admin must.",
-            audit=("refused", account.name, {"step": "change role", "user": name}),
+        raise refusal(
+            request, 409, "You cannot change your own role: another admin must.", "change role"
         )
     try:
         set_role(state.internal, name, role, actor=account.name)
     except AccountError as error:
-        raise Refused(
-            400,
-            str(error),
-            audit=("refused", account.name, {"step": "change role", "why": str(error)}),
-        ) from None
+        raise refusal(request, 400, str(error), "change role", user=name[:64]) from None
     return done(request, "/users", f"{name} is now {role}.")
