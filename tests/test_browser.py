@@ -27,10 +27,8 @@ from urllib.parse import urljoin
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-AXE_JS = Path(__file__).resolve().parent / "browser" / "axe.min.js"
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-BLOCKING_IMPACTS = {"serious", "critical"}
+from tests.chromium import AXE_JS, AXE_TAGS, BLOCKING_IMPACTS, CHROMIUM, launched
+
 TIMEOUT_MS = 15_000
 DESKTOP = {"width": 1366, "height": 768}
 
@@ -46,7 +44,6 @@ from playwright.sync_api import (  # noqa: E402  (after the skip: only when Chro
     Page,
     Request,
     expect,
-    sync_playwright,
 )
 
 # Every public page, by name; ``{release}`` is the newest release's id.
@@ -174,16 +171,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launched() as chromium:
+        yield chromium
 
 
 @dataclass

@@ -26,13 +26,11 @@ import pytest
 from portal.settings import Settings
 from portal.stores import internal_engine, public_engine, upgrade_stores
 from privacy.ingest import ingest_file, load_mapping
+from tests.chromium import AXE_JS, AXE_TAGS, BLOCKING_IMPACTS, CHROMIUM, launched
 from tests.conftest import FIXTURES, shared_file
 from tests.console import HALVES, PASSWORD, write_halves_policy
 from tests.serving import free_port, portal_environment
 
-CHROMIUM = Path("/usr/bin/chromium")
-AXE_JS = Path(__file__).resolve().parent / "browser" / "axe.min.js"
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1366, "height": 768}
 TIMEOUT_MS = 30_000
@@ -43,7 +41,7 @@ if not CHROMIUM.exists():
         f"{CHROMIUM} is missing: apt-get install chromium (./run does)", allow_module_level=True
     )
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -166,16 +164,8 @@ def _add_user(env: dict[str, str], name: str, role: str) -> tuple[int, str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launched() as chromium:
+        yield chromium
 
 
 class Checked:
@@ -197,7 +187,7 @@ class Checked:
             "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
         )
         assert results["passes"], "axe-core checked nothing"
-        blocking = [v for v in results["violations"] if v["impact"] in {"serious", "critical"}]
+        blocking = [v for v in results["violations"] if v["impact"] in BLOCKING_IMPACTS]
         assert not blocking, f"axe-core on {page.url}: " + "; ".join(
             f"{v['id']}: {v['help']} at {[n['target'] for n in v['nodes']][:3]}" for v in blocking
         )
