@@ -15,6 +15,7 @@ from privacy.store.audit import record_audit, utc_now
 from privacy.store.console import ROLES, ConsoleUser, SignInFailure
 
 MIN_PASSWORD_LENGTH = 12
+MIN_STRENGTH = 3  # zxcvbn's score, 0 to 4: 3 is "safely unguessable" offline at a slow hash
 # Failed sign-ins within the window after which sign-in is refused (429) until it passes.
 THROTTLE_WINDOW = timedelta(minutes=15)
 FAILURES_PER_ACCOUNT = 5
@@ -47,20 +48,35 @@ def common_passwords() -> frozenset[str]:
 
 
 def password_problem(name: str, password: str) -> str | None:
-    """Why ``password`` may not be used for ``name``, or None."""
+    """Why ``password`` may not be used for ``name``, or None: too short, a common password
+    or one like it, too easy to guess by zxcvbn's estimate (repeats, sequences, words with
+    obvious substitutions), or holding the account's name."""
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"a password needs at least {MIN_PASSWORD_LENGTH} characters"
     lowered = password.lower()
     if lowered in common_passwords() or lowered.rstrip("0123456789!") in common_passwords():
         return "that password is on the list of common passwords: choose another"
-    if name.lower() in lowered:
+    if len(name) >= 4 and name.lower() in lowered:
         return "a password may not contain the account's name"
+    from zxcvbn import zxcvbn
+
+    estimate = zxcvbn(password[:100], user_inputs=[name])
+    if estimate["score"] < MIN_STRENGTH:
+        warning = estimate["feedback"]["warning"] or "it would be guessed quickly"
+        return (
+            f"that password is too easy to guess ({warning.rstrip('.')}): a few unrelated "
+            "words make a strong one"
+        )
     return None
 
 
-def add_user(internal: Engine, name: str, role: str, password: str, *, actor: str) -> None:
+def add_user(
+    internal: Engine, name: str, role: str, password: str, *, actor: str, active: bool = True
+) -> None:
     """Create the account ``name`` with ``role``; refused for a taken name, an unknown role
-    or a password the rules refuse."""
+    or a password the rules refuse. An account made in the console starts disabled
+    (``active=False``): a second admin enables it, so that no admin can make accounts
+    whose passwords they know and act as two people."""
     import re
 
     if not re.fullmatch(NAME_PATTERN, name):
@@ -82,17 +98,25 @@ def add_user(internal: Engine, name: str, role: str, password: str, *, actor: st
                 name=name,
                 role=role,
                 password_hash=_hasher.hash(password),
-                active=1,
+                active=int(active),
                 created_at=utc_now(),
                 created_by=actor,
             )
         )
-        record_audit(connection, actor, "add user", {"user": name, "role": role})
+        record_audit(connection, actor, "add user", {"user": name, "role": role, "enabled": active})
 
 
 def set_active(internal: Engine, name: str, active: bool, *, actor: str) -> None:
-    """Disable or enable an account (accounts are never deleted)."""
+    """Disable or enable an account (accounts are never deleted). Enabling is refused to
+    the admin who made the account: a second admin vouches for it."""
     with internal.begin() as connection:
+        creator = connection.execute(
+            select(ConsoleUser.created_by).where(ConsoleUser.name == name)
+        ).scalar()
+        if active and creator == actor:
+            raise AccountError(
+                f"{actor} made the account {name} and cannot enable it: another admin must"
+            )
         changed = connection.execute(
             update(ConsoleUser).where(ConsoleUser.name == name).values(active=int(active))
         ).rowcount
@@ -114,15 +138,15 @@ def set_role(internal: Engine, name: str, role: str, *, actor: str) -> None:
         record_audit(connection, actor, "change role", {"user": name, "role": role})
 
 
-def list_users(internal: Engine) -> list[tuple[str, str, bool]]:
-    """Every account: name, role, whether it may sign in."""
+def list_users(internal: Engine) -> list[tuple[str, str, bool, str]]:
+    """Every account: name, role, whether it may sign in, who made it."""
     with internal.connect() as connection:
         rows = connection.execute(
-            select(ConsoleUser.name, ConsoleUser.role, ConsoleUser.active).order_by(
-                ConsoleUser.name
-            )
+            select(
+                ConsoleUser.name, ConsoleUser.role, ConsoleUser.active, ConsoleUser.created_by
+            ).order_by(ConsoleUser.name)
         ).all()
-    return [(n, r, bool(a)) for n, r, a in rows]
+    return [(n, r, bool(a), c) for n, r, a, c in rows]
 
 
 def throttled(internal: Engine, name: str, address: str) -> bool:

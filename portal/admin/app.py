@@ -144,6 +144,7 @@ def create_admin_app(
             users.users,
             users.create_user,
             users.disable_user,
+            users.enable_user,
             users.change_role,
         ],
         guards=[require_permission],

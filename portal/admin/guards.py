@@ -11,6 +11,7 @@ from litestar.handlers.base import BaseRouteHandler
 from portal.admin.accounts import account
 from portal.admin.errors import Refused
 from portal.admin.permissions import Permission, allowed
+from portal.admin.session_store import SessionStore
 from portal.admin.state import SESSION_COOKIE, address, console_state
 
 
@@ -25,10 +26,15 @@ async def require_permission(
     where = {"path": connection.url.path, "address": address(connection)}
     user = connection.session.get("user") if connection.session else None
     if not isinstance(user, str):
-        # A cookie that names a session the store no longer has is a session that expired
-        # ("null" is what the session middleware writes to clear the cookie).
+        # A cookie that names a session that expired ("null" is what the session middleware
+        # writes to clear the cookie; an unknown key is no session at all).
         cookie = connection.cookies.get(SESSION_COOKIE, "null")
-        if cookie != "null" and not await connection.app.stores.get("sessions").exists(cookie):
+        sessions = connection.app.stores.get("sessions")
+        if (
+            cookie != "null"
+            and isinstance(sessions, SessionStore)
+            and await sessions.expired(cookie)
+        ):
             raise Refused(
                 401,
                 "Your session has expired: sign in again.",

@@ -16,9 +16,10 @@ Permission = Literal[
     "approve_profile",
 ]
 
-# Analysts upload data and build drafts (corrections included); approvers approve, reject,
-# publish and withdraw; auditors read the ledger and the audit log; admins manage accounts
-# and the department profile. Every role reads the drafts and the ledger.
+# Analysts upload data (and alone read the uploads' reports, which quote refused rows) and
+# build drafts (corrections included); approvers approve, reject, publish and withdraw;
+# auditors read the ledger and the audit log; admins manage accounts and the department
+# profile, and read the audit log. Every role reads the drafts and the ledger.
 PERMISSIONS: dict[Permission, frozenset[str]] = {
     "read": frozenset({"analyst", "approver", "auditor", "admin"}),
     "upload": frozenset({"analyst"}),

@@ -1,8 +1,12 @@
-"""Server-side sessions in the internal store: the cookie carries only a random key, and a
-session survives a restart of the console but not its expiry."""
+"""Server-side sessions in the internal store: the cookie carries only a random key, and
+the store keeps its SHA-256, so a copy of the table signs nobody in. A session survives a
+restart of the console but not its expiry; an expired session is kept a day as a
+tombstone, so that the console can say "your session has expired" rather than "sign in".
+An empty session (a visitor who has not signed in) is never written."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 
 from litestar.stores.base import Store
@@ -11,12 +15,19 @@ from sqlalchemy import Engine, delete, insert, select, update
 from privacy.store.audit import utc_now
 from privacy.store.console import ConsoleSession
 
+TOMBSTONE = timedelta(days=1)
+EMPTY = (b"{}", b"")
+
 
 def _expiry(expires_in: int | timedelta | None) -> datetime | None:
     if expires_in is None:
         return None
     seconds = expires_in.total_seconds() if isinstance(expires_in, timedelta) else expires_in
     return utc_now() + timedelta(seconds=seconds)
+
+
+def _hashed(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 class SessionStore(Store):
@@ -28,43 +39,55 @@ class SessionStore(Store):
     async def set(
         self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
     ) -> None:
-        """Keep ``value`` under ``key`` until it expires."""
+        """Keep ``value`` under ``key`` until it expires (an empty session is not kept)."""
         data = value.encode() if isinstance(value, str) else value
+        hashed = _hashed(key)
         with self.internal.begin() as connection:
-            # Expired sessions go as new ones come (the index on expires_at finds them).
-            connection.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < utc_now()))
-            connection.execute(delete(ConsoleSession).where(ConsoleSession.key == key))
+            # Tombstones go after a day (the index on expires_at finds them).
             connection.execute(
-                insert(ConsoleSession).values(key=key, value=data, expires_at=_expiry(expires_in))
+                delete(ConsoleSession).where(ConsoleSession.expires_at < utc_now() - TOMBSTONE)
+            )
+            connection.execute(delete(ConsoleSession).where(ConsoleSession.key == hashed))
+            if data.strip() in EMPTY:
+                return
+            connection.execute(
+                insert(ConsoleSession).values(
+                    key=hashed, value=data, expires_at=_expiry(expires_in)
+                )
             )
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
         """The value under ``key`` if it has not expired (its expiry moved on by
-        ``renew_for`` when given); expired sessions are removed as they are met."""
-        now = utc_now()
+        ``renew_for`` when given)."""
+        hashed = _hashed(key)
         with self.internal.begin() as connection:
             row = connection.execute(
                 select(ConsoleSession.value, ConsoleSession.expires_at).where(
-                    ConsoleSession.key == key
+                    ConsoleSession.key == hashed
                 )
             ).first()
-            if row is None:
-                return None
-            if row.expires_at is not None and row.expires_at <= now:
-                connection.execute(delete(ConsoleSession).where(ConsoleSession.key == key))
+            if row is None or (row.expires_at is not None and row.expires_at <= utc_now()):
                 return None
             if renew_for is not None and row.expires_at is not None:
                 connection.execute(
                     update(ConsoleSession)
-                    .where(ConsoleSession.key == key)
+                    .where(ConsoleSession.key == hashed)
                     .values(expires_at=_expiry(renew_for))
                 )
             return bytes(row.value)
 
+    async def expired(self, key: str) -> bool:
+        """Whether ``key`` named a session that has expired (within the last day)."""
+        with self.internal.connect() as connection:
+            expires_at = connection.execute(
+                select(ConsoleSession.expires_at).where(ConsoleSession.key == _hashed(key))
+            ).scalar()
+        return expires_at is not None and expires_at <= utc_now()
+
     async def delete(self, key: str) -> None:
-        """Forget ``key``."""
+        """Forget ``key`` (signing out leaves no tombstone)."""
         with self.internal.begin() as connection:
-            connection.execute(delete(ConsoleSession).where(ConsoleSession.key == key))
+            connection.execute(delete(ConsoleSession).where(ConsoleSession.key == _hashed(key)))
 
     async def delete_all(self) -> None:
         """Forget every session (everyone signs in again)."""
@@ -79,7 +102,7 @@ class SessionStore(Store):
         """Seconds until ``key`` expires, or None."""
         with self.internal.connect() as connection:
             expires_at = connection.execute(
-                select(ConsoleSession.expires_at).where(ConsoleSession.key == key)
+                select(ConsoleSession.expires_at).where(ConsoleSession.key == _hashed(key))
             ).scalar()
         if expires_at is None:
             return None

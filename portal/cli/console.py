@@ -68,8 +68,17 @@ def admin() -> None:
     help="Send the session cookie over plain HTTP: only for a console reached on this "
     "machine without TLS (a browser keeps Secure cookies for https:// and localhost only).",
 )
+@click.option(
+    "--forwarded-allow-ips",
+    default="",
+    metavar="IPS",
+    help="The TLS proxy's addresses (comma-separated): trust its X-Forwarded-For, so that "
+    "sign-in is throttled per client rather than for the proxy as a whole.",
+)
 @click.pass_obj
-def admin_serve(settings: Settings, host: str, port: int, insecure_cookies: bool) -> None:
+def admin_serve(
+    settings: Settings, host: str, port: int, insecure_cookies: bool, forwarded_allow_ips: str
+) -> None:
     """Serve the console (one process) until Ctrl-C."""
     import uvicorn
 
@@ -90,4 +99,11 @@ def admin_serve(settings: Settings, host: str, port: int, insecure_cookies: bool
     console.print(
         f"[green]✓[/] the console is serving at [bold]http://{host}:{port}[/] (Ctrl-C stops it)"
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=bool(forwarded_allow_ips),
+        forwarded_allow_ips=forwarded_allow_ips or None,
+    )

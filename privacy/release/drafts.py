@@ -20,7 +20,13 @@ from privacy.release.ledger import earlier_charges
 from privacy.release.policy import Policy
 from privacy.store.audit import record_audit, utc_now
 from privacy.store.console import ReleaseCorrection, ReleaseDraft
-from publishing.notices import Notice, read_notices, standing_releases, write_notice
+from publishing.notices import (
+    Notice,
+    NoticeRefused,
+    read_notices,
+    standing_releases,
+    write_notice,
+)
 from publishing.profile import read_profile
 from publishing.releases import ReleaseContent, content_from_json, content_to_json, write_release
 
@@ -141,9 +147,8 @@ def build_draft(
     earlier = earlier_charges(internal, period, policy.sha256)
     if earlier and replaces is None and not spend_again:
         raise DraftRefused(
-            f"{period} was already charged under this policy (a draft that was rejected or "
-            "never published): building it again spends budget again; choose to spend "
-            "again to do so"
+            f"{period} was already charged under this policy (by an earlier draft or "
+            "release): building it again spends budget again; choose to spend again to do so"
         )
     drafted = draft_release(
         internal,
@@ -225,18 +230,32 @@ def publish_draft(internal: Engine, public: Engine, draft_id: str, *, approver: 
             "correction has nothing to supersede; reject it"
         )
     content = draft_content(internal, draft_id)
+    release_id = content.content_hash()
     now = utc_now()
-    release_id = write_release(public, content, created_at=now)
-    if draft.replaces is not None:
-        correction = _correction_of_draft(internal, draft_id)
-        write_notice(
-            public,
-            Notice(draft.replaces, "superseded", correction.reason, now, release_id),
-        )
+    # The decision is taken first, in the internal store: whoever decides second (a
+    # rejection, another approval) is refused before anything reaches the public store.
     with internal.begin() as connection:
         _decide(connection, draft_id, "published", approver, now, None, release_id)
+    try:
+        write_release(public, content, created_at=now)
+        if draft.replaces is not None:
+            correction = _correction_of_draft(internal, draft_id)
+            write_notice(
+                public,
+                Notice(draft.replaces, "superseded", correction.reason, now, release_id),
+            )
+    except Exception:
+        with internal.begin() as connection:  # undone: the draft awaits a decision again
+            connection.execute(
+                update(ReleaseDraft)
+                .where(ReleaseDraft.id == draft_id, ReleaseDraft.status == "published")
+                .values(status="draft", decided_by=None, decided_at=None, release_id=None)
+            )
+        raise
+    with internal.begin() as connection:
         if draft.replaces is not None:
             _confirm(connection, draft_id, approver, now)
+            _cancel_withdrawals(connection, draft.replaces, approver, now)
         record_audit(
             connection,
             approver,
@@ -321,13 +340,25 @@ def confirm_withdrawal(internal: Engine, public: Engine, correction_id: int, *, 
             "forbidden",
         )
     now = utc_now()
-    write_notice(public, Notice(correction.release_id, "withdrawn", correction.reason, now))
-    with internal.begin() as connection:
-        connection.execute(
+    with internal.begin() as connection:  # claimed first: a second confirmation is refused
+        claimed = connection.execute(
             update(ReleaseCorrection)
-            .where(ReleaseCorrection.id == correction_id)
+            .where(ReleaseCorrection.id == correction_id, ReleaseCorrection.status == "requested")
             .values(status="done", confirmed_by=actor, confirmed_at=now)
-        )
+        ).rowcount
+    if claimed != 1:
+        raise DraftRefused(f"correction {correction_id} was decided by someone else meanwhile")
+    try:
+        write_notice(public, Notice(correction.release_id, "withdrawn", correction.reason, now))
+    except NoticeRefused as refused:
+        with internal.begin() as connection:
+            connection.execute(
+                update(ReleaseCorrection)
+                .where(ReleaseCorrection.id == correction_id)
+                .values(status="cancelled")
+            )
+        raise DraftRefused(f"{refused}: the request to withdraw it is cancelled") from None
+    with internal.begin() as connection:
         record_audit(
             connection,
             actor,
@@ -378,6 +409,19 @@ def _decide(
     ).rowcount
     if changed != 1:
         raise DraftRefused(f"draft {draft_id[:12]} was decided by someone else meanwhile")
+
+
+def _cancel_withdrawals(connection: Connection, release_id: str, by: str, at: datetime) -> None:
+    """A release superseded is no longer one to withdraw: its open requests end."""
+    connection.execute(
+        update(ReleaseCorrection)
+        .where(
+            ReleaseCorrection.release_id == release_id,
+            ReleaseCorrection.action == "withdraw",
+            ReleaseCorrection.status == "requested",
+        )
+        .values(status="cancelled", confirmed_by=by, confirmed_at=at)
+    )
 
 
 def _confirm(connection: Connection, draft_id: str, by: str, at: datetime) -> None:

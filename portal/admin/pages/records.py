@@ -159,7 +159,7 @@ def _csv(name: str, header: list[str], rows: list[list[object]]) -> Response[byt
     writer.writerows([[_cell(v) for v in row] for row in rows])
     return Response(
         buffer.getvalue().encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 

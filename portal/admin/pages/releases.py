@@ -45,7 +45,12 @@ def refused(
     request: Request[Any, Any, Any], error: Exception, action: str, **detail: Any
 ) -> Refused:
     """A workflow refusal as an HTTP refusal, with its audit line."""
-    status = STATUS[error.kind] if isinstance(error, DraftRefused) else 409
+    if isinstance(error, DraftRefused):
+        status = STATUS[error.kind]
+    elif isinstance(error, PolicyError | PeriodError):
+        status = 400  # what was asked for is malformed or unknown
+    else:
+        status = 409  # well asked, but not now (the ledger, a quarter not over)
     return refusal(request, status, str(error), action, **detail)
 
 
@@ -248,7 +253,7 @@ def draft_report_pdf(
     """The PDF report the draft would publish (rendered on request, written nowhere)."""
     state = console_state(request)
     if language not in LANGUAGES:
-        raise refused(request, DraftRefused(f"no report language {language!r}"), "report")
+        raise refusal(request, 400, f"no report language {language[:20]!r}", "draft report")
     try:
         report = draft_report(state, draft_id, language)
     except (DraftRefused, ReportError) as error:

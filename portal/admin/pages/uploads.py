@@ -21,6 +21,7 @@ from portal.admin.state import acting, console_state
 from portal.admin.uploads import (
     KINDS,
     UploadRefused,
+    choose_mapping,
     commit_upload,
     discard_upload,
     list_uploads,
@@ -58,7 +59,7 @@ def _refuse(request: Request[Any, Any, Any], status: int, message: str, **detail
 
 # Not in a thread: Litestar 2.25 wraps a threaded GET twice when its path also takes a
 # POST, and the page would come back as an unawaited coroutine (the listing is quick).
-@get("/uploads", opt={"permission": "read"}, sync_to_thread=False)
+@get("/uploads", opt={"permission": "upload"}, sync_to_thread=False)
 def uploads(request: Request[Any, Any, Any]) -> Template:
     """The upload form and every upload so far."""
     state = console_state(request)
@@ -89,8 +90,10 @@ async def upload(
         raise _refuse(
             request, 400, f"{data.kind!r} is not a kind of file; choose one of {', '.join(KINDS)}"
         )
-    if data.mapping not in mapping_names(state.mapping_dir):
-        raise _refuse(request, 400, f"no mapping named {data.mapping!r}")
+    try:  # a mapping for another kind is refused now, not after the upload
+        choose_mapping(state.mapping_dir, data.mapping, data.kind)
+    except UploadRefused as error:
+        raise _refuse(request, 400, str(error)) from None
     if not name.lower().endswith(".csv") or data.file.content_type not in CSV_TYPES:
         raise _refuse(
             request,
@@ -130,7 +133,7 @@ async def upload(
     return done(request, f"/uploads/{upload_id}", f"{name} uploaded; it is being checked.")
 
 
-@get("/uploads/{upload_id:int}", opt={"permission": "read"}, sync_to_thread=True)
+@get("/uploads/{upload_id:int}", opt={"permission": "upload"}, sync_to_thread=True)
 def upload_page(request: Request[Any, Any, Any], upload_id: FromPath[int]) -> Template:
     """The check's progress, then the validation report and the choices."""
     state = console_state(request)
@@ -141,7 +144,7 @@ def upload_page(request: Request[Any, Any, Any], upload_id: FromPath[int]) -> Te
     return page(request, "upload.html", f"Upload {found.file_name}", upload=found)
 
 
-@get("/uploads/{upload_id:int}/progress", opt={"permission": "read"}, sync_to_thread=True)
+@get("/uploads/{upload_id:int}/progress", opt={"permission": "upload"}, sync_to_thread=True)
 def upload_progress(request: Request[Any, Any, Any], upload_id: FromPath[int]) -> dict[str, Any]:
     """How far the upload's current pass has read, and its status (polled by the page)."""
     state = console_state(request)

@@ -28,16 +28,34 @@ def users(request: Request[Any, Any, Any]) -> Template:
 
 @post("/users", opt={"permission": "manage_users"}, sync_to_thread=True)
 def create_user(request: Request[Any, Any, Any], data: Annotated[dict[str, str], Form]) -> Redirect:
-    """Add an account (the password rules apply)."""
+    """Add an account (the password rules apply); it can sign in once another admin
+    enables it."""
     state, account = acting(request)
     name = data.get("name", "").strip()
     try:
         add_user(
-            state.internal, name, data.get("role", ""), data.get("password", ""), actor=account.name
+            state.internal,
+            name,
+            data.get("role", ""),
+            data.get("password", ""),
+            actor=account.name,
+            active=False,
         )
     except AccountError as error:
         raise refusal(request, 400, str(error), "add user", user=name[:64]) from None
-    return done(request, "/users", f"Account {name} added.")
+    return done(request, "/users", f"Account {name} added: another admin must enable it.")
+
+
+@post("/users/{name:str}/enable", opt={"permission": "manage_users"}, sync_to_thread=True)
+def enable_user(request: Request[Any, Any, Any], name: FromPath[str]) -> Redirect:
+    """Let an account sign in: not by the admin who made it."""
+    state, account = acting(request)
+    try:
+        set_active(state.internal, name, True, actor=account.name)
+    except AccountError as error:
+        status = 404 if "no account" in str(error) else 403
+        raise refusal(request, status, str(error), "enable user", user=name[:64]) from None
+    return done(request, "/users", f"Account {name} enabled.")
 
 
 @post("/users/{name:str}/disable", opt={"permission": "manage_users"}, sync_to_thread=True)
@@ -67,5 +85,6 @@ def change_role(
     try:
         set_role(state.internal, name, role, actor=account.name)
     except AccountError as error:
-        raise refusal(request, 400, str(error), "change role", user=name[:64]) from None
+        status = 404 if "no account" in str(error) else 400
+        raise refusal(request, status, str(error), "change role", user=name[:64]) from None
     return done(request, "/users", f"{name} is now {role}.")
