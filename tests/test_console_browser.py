@@ -313,7 +313,7 @@ def test_from_a_real_export_to_a_published_and_corrected_release(
     ("who", "links"),
     [
         ("audrey", ["Ledger", "Audit log", "Department profile", "Releases and drafts"]),
-        ("adam", ["Accounts", "Department profile", "Uploads", "Plan a release"]),
+        ("adam", ["Accounts", "Department profile", "Audit log", "Plan a release"]),
     ],
 )
 def test_every_page_of_the_auditor_and_the_admin_is_accessible_and_fits_a_phone(
