@@ -97,7 +97,7 @@ def test_a_draft_is_charged_kept_inside_and_published_only_by_another_approver(
     actions = [(actor, action) for actor, action, _ in audit_lines(internal)]
     assert ("ana", "build draft") in actions
     assert ("ana", "refused") in actions
-    assert ("april", "publish") in actions
+    assert ("april", "approve") in actions and ("april", "publish") in actions
 
 
 def test_no_one_approves_their_own_draft_even_after_a_change_of_role(
@@ -171,6 +171,8 @@ def test_a_correction_supersedes_a_release_and_a_withdrawal_takes_a_second_appro
         notice = read_notices(public)[old]
         assert (notice.status, notice.replaced_by) == ("superseded", new)
         assert notice.reason == "beat 12 was mapped to the wrong district"
+        supersede = [json.loads(d) for _, a, d in audit_lines(internal) if a == "supersede"]
+        assert [(s["release_id"], s["by"]) for s in supersede] == [(old, new)]
 
         asked = april.post(f"/releases/{new}/withdraw", reason="published by mistake")
         assert asked.status_code == 303

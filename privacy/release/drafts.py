@@ -253,16 +253,24 @@ def publish_draft(internal: Engine, public: Engine, draft_id: str, *, approver: 
             )
         raise
     with internal.begin() as connection:
-        if draft.replaces is not None:
-            _confirm(connection, draft_id, approver, now)
-            _cancel_withdrawals(connection, draft.replaces, approver, now)
+        record_audit(
+            connection, approver, "approve", {"draft": draft_id, "built_by": draft.built_by}
+        )
         record_audit(
             connection,
             approver,
             "publish",
-            {"draft": draft_id, "period": draft.period, "release_id": release_id}
-            | ({"supersedes": draft.replaces} if draft.replaces else {}),
+            {"draft": draft_id, "period": draft.period, "release_id": release_id},
         )
+        if draft.replaces is not None:
+            _confirm(connection, draft_id, approver, now)
+            _cancel_withdrawals(connection, draft.replaces, approver, now)
+            record_audit(
+                connection,
+                approver,
+                "supersede",
+                {"release_id": draft.replaces, "by": release_id, "draft": draft_id},
+            )
     return release_id
 
 
