@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Engine, insert, select, update
 
 from privacy.profile import vocabularies, vocabulary_switch
-from privacy.release.drafts import DraftRefused
+from privacy.release.drafts import DraftRefused, one_at_a_time
 from privacy.store.audit import record_audit, utc_now
 from privacy.store.console import ProfileDraft
 from publishing.profile import ProfileError, parse_profile, read_profile, write_profile
@@ -46,7 +46,7 @@ def propose_profile(internal: Engine, public: Engine, text: str, *, actor: str) 
     try:
         profile = parse_profile(text, vocabularies=vocabularies(), origin="the profile")
     except ProfileError as error:
-        raise DraftRefused(str(error)) from None
+        raise DraftRefused(str(error), "invalid") from None
     current = read_profile(public)
     refusal = vocabulary_switch(current, profile, internal)
     if refusal is not None:
@@ -69,6 +69,7 @@ def propose_profile(internal: Engine, public: Engine, text: str, *, actor: str) 
     return int(new_id)
 
 
+@one_at_a_time
 def approve_profile(internal: Engine, public: Engine, proposal_id: int, *, actor: str) -> int:
     """Publish the proposal as the profile in force; refused for its proposer and for a
     proposal made against a revision that is no longer in force. Returns the revision."""
@@ -105,6 +106,7 @@ def approve_profile(internal: Engine, public: Engine, proposal_id: int, *, actor
     return revision
 
 
+@one_at_a_time
 def reject_profile(internal: Engine, proposal_id: int, *, actor: str, reason: str) -> None:
     """Reject the proposal with ``reason``."""
     proposal = _proposal(internal, proposal_id)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from publishing.models import Release, ReleaseNotice
 
@@ -45,26 +46,36 @@ def read_notices(engine: Engine) -> dict[str, Notice]:
 
 def write_notice(engine: Engine, notice: Notice) -> None:
     """Add ``notice`` to the public store; a release takes one notice only."""
-    with engine.begin() as connection:
-        exists = connection.execute(
-            select(Release.id).where(Release.id == notice.release_id)
-        ).first()
-        if exists is None:
-            raise NoticeRefused(f"no release {notice.release_id[:12]} in the public store")
-        earlier = connection.execute(
-            select(ReleaseNotice.status).where(ReleaseNotice.release_id == notice.release_id)
-        ).scalar()
-        if earlier is not None:
-            raise NoticeRefused(f"release {notice.release_id[:12]} is already {earlier}")
-        connection.execute(
-            insert(ReleaseNotice).values(
-                release_id=notice.release_id,
-                status=notice.status,
-                reason=notice.reason,
-                replaced_by=notice.replaced_by,
-                noticed_at=notice.noticed_at,
-            )
+    try:
+        with engine.begin() as connection:
+            write_notice_in(connection, notice)
+    except IntegrityError:  # two notices of one release at once: the key let one in
+        raise NoticeRefused(
+            f"release {notice.release_id[:12]} was given a notice by someone else meanwhile"
+        ) from None
+
+
+def write_notice_in(connection: Connection, notice: Notice) -> None:
+    """:func:`write_notice` inside the caller's transaction. Of two notices of one release
+    written at once, the database's primary key lets one in: the other's transaction
+    fails with an IntegrityError."""
+    exists = connection.execute(select(Release.id).where(Release.id == notice.release_id)).first()
+    if exists is None:
+        raise NoticeRefused(f"no release {notice.release_id[:12]} in the public store")
+    earlier = connection.execute(
+        select(ReleaseNotice.status).where(ReleaseNotice.release_id == notice.release_id)
+    ).scalar()
+    if earlier is not None:
+        raise NoticeRefused(f"release {notice.release_id[:12]} is already {earlier}")
+    connection.execute(
+        insert(ReleaseNotice).values(
+            release_id=notice.release_id,
+            status=notice.status,
+            reason=notice.reason,
+            replaced_by=notice.replaced_by,
+            noticed_at=notice.noticed_at,
         )
+    )
 
 
 def standing_releases(engine: Engine) -> dict[str, str]:

@@ -137,56 +137,64 @@ _TABLE_FIELDS = tuple(f.name for f in fields(PublishedTable) if f.name != "cells
 def write_release(public: Engine, content: ReleaseContent, *, created_at: datetime) -> str:
     """Write ``content`` to the public store in one transaction; return its id. Writing
     the same content again is a no-op (releases are immutable)."""
-    release_id = content.content_hash()
     with public.begin() as connection:
-        exists = connection.execute(select(Release.id).where(Release.id == release_id)).first()
-        if exists is not None:
-            return release_id
-        connection.execute(
-            insert(Release).values(
-                id=release_id,
-                period=content.period,
-                release_key=content.release_key,
-                policy_name=content.policy_name,
-                policy_version=content.policy_version,
-                policy_sha256=content.policy_sha256,
-                policy_text=content.policy_text,
-                budget_statement=json.dumps(content.budget_statement, sort_keys=True),
-                engine_version=content.engine_version,
-                created_at=created_at,
-            )
+        return write_release_in(connection, content, created_at=created_at)
+
+
+def write_release_in(
+    connection: Connection, content: ReleaseContent, *, created_at: datetime
+) -> str:
+    """:func:`write_release` inside the caller's transaction (with what else must be
+    written with it, or not at all)."""
+    release_id = content.content_hash()
+    exists = connection.execute(select(Release.id).where(Release.id == release_id)).first()
+    if exists is not None:
+        return release_id
+    connection.execute(
+        insert(Release).values(
+            id=release_id,
+            period=content.period,
+            release_key=content.release_key,
+            policy_name=content.policy_name,
+            policy_version=content.policy_version,
+            policy_sha256=content.policy_sha256,
+            policy_text=content.policy_text,
+            budget_statement=json.dumps(content.budget_statement, sort_keys=True),
+            engine_version=content.engine_version,
+            created_at=created_at,
         )
-        connection.execute(
-            insert(ReleaseTable),
-            [
-                {
-                    **{name: getattr(table, name) for name in _TABLE_FIELDS},
-                    "dimensions": json.dumps(list(table.dimensions)),
-                    "release_id": release_id,
-                }
-                for table in content.tables
-            ],
-        )
-        rows = [
-            (
-                release_id,
-                table.name,
-                i,
-                json.dumps(list(cell.key)),
-                cell.value,
-                cell.ci_low,
-                cell.ci_high,
-                cell.raw_noisy,
-                cell.std_error,
-                table.noise_scale,
-                cell.estimate,
-                cell.structural,
-            )
+    )
+    connection.execute(
+        insert(ReleaseTable),
+        [
+            {
+                **{name: getattr(table, name) for name in _TABLE_FIELDS},
+                "dimensions": json.dumps(list(table.dimensions)),
+                "release_id": release_id,
+            }
             for table in content.tables
-            for i, cell in enumerate(table.cells)
-        ]
-        _write_cells(connection, rows)
-        _freeze_areas(connection, release_id)
+        ],
+    )
+    rows = [
+        (
+            release_id,
+            table.name,
+            i,
+            json.dumps(list(cell.key)),
+            cell.value,
+            cell.ci_low,
+            cell.ci_high,
+            cell.raw_noisy,
+            cell.std_error,
+            table.noise_scale,
+            cell.estimate,
+            cell.structural,
+        )
+        for table in content.tables
+        for i, cell in enumerate(table.cells)
+    ]
+    _write_cells(connection, rows)
+    _freeze_areas(connection, release_id)
     return release_id
 
 

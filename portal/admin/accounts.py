@@ -60,7 +60,7 @@ def password_problem(name: str, password: str) -> str | None:
         return "a password may not contain the account's name"
     from zxcvbn import zxcvbn
 
-    estimate = zxcvbn(password[:100], user_inputs=[name])
+    estimate = zxcvbn(password[:72], user_inputs=[name])  # zxcvbn takes 72 at most
     if estimate["score"] < MIN_STRENGTH:
         warning = estimate["feedback"]["warning"] or "it would be guessed quickly"
         return (
@@ -130,6 +130,13 @@ def set_role(internal: Engine, name: str, role: str, *, actor: str) -> None:
     if role not in ROLES:
         raise AccountError(f"{role!r} is not a role; the roles are {', '.join(ROLES)}")
     with internal.begin() as connection:
+        creator = connection.execute(
+            select(ConsoleUser.created_by).where(ConsoleUser.name == name)
+        ).scalar()
+        if creator == actor:
+            raise AccountError(
+                f"{actor} made the account {name} and cannot change its role: another admin must"
+            )
         changed = connection.execute(
             update(ConsoleUser).where(ConsoleUser.name == name).values(role=role)
         ).rowcount

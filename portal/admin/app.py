@@ -126,6 +126,7 @@ def create_admin_app(
             releases.reject,
             releases.withdraw,
             releases.confirm,
+            releases.cancel,
             records.ledger,
             records.ledger_csv,
             records.audit_log,

@@ -47,9 +47,9 @@ class SessionStore(Store):
             connection.execute(
                 delete(ConsoleSession).where(ConsoleSession.expires_at < utc_now() - TOMBSTONE)
             )
-            connection.execute(delete(ConsoleSession).where(ConsoleSession.key == hashed))
-            if data.strip() in EMPTY:
+            if data.strip() in EMPTY:  # nothing to keep; an expired session's tombstone stays
                 return
+            connection.execute(delete(ConsoleSession).where(ConsoleSession.key == hashed))
             connection.execute(
                 insert(ConsoleSession).values(
                     key=hashed, value=data, expires_at=_expiry(expires_in)

@@ -9,11 +9,15 @@ appends a line to the audit log, in the same transaction as the step.
 
 from __future__ import annotations
 
+import functools
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal, TypeVar, cast
 
 from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from privacy.release.build import draft_release
 from privacy.release.ledger import earlier_charges
@@ -26,11 +30,33 @@ from publishing.notices import (
     read_notices,
     standing_releases,
     write_notice,
+    write_notice_in,
 )
 from publishing.profile import read_profile
-from publishing.releases import ReleaseContent, content_from_json, content_to_json, write_release
+from publishing.releases import (
+    ReleaseContent,
+    content_from_json,
+    content_to_json,
+    write_release_in,
+)
 
-Refusal = Literal["conflict", "forbidden", "not_found"]
+Refusal = Literal["conflict", "forbidden", "not_found", "invalid"]
+Step = TypeVar("Step", bound=Callable[..., Any])
+# The steps of the workflow run one at a time in a process (the console is one process):
+# each checks the state of things and then changes it, and two at once could both pass
+# the check. Across processes, the database's keys and conditional updates decide.
+_WORKFLOW = threading.RLock()
+
+
+def one_at_a_time(step: Step) -> Step:
+    """Run ``step`` under the workflow's lock."""
+
+    @functools.wraps(step)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with _WORKFLOW:
+            return step(*args, **kwargs)
+
+    return cast(Step, locked)
 
 
 class DraftRefused(Exception):
@@ -108,6 +134,7 @@ def draft_content(internal: Engine, draft_id: str) -> ReleaseContent:
     return content_from_json(data)
 
 
+@one_at_a_time
 def build_draft(
     internal: Engine,
     public: Engine,
@@ -144,6 +171,13 @@ def build_draft(
             )
         if not reason.strip():
             raise DraftRefused("a correction needs a reason, which is published with it")
+        if any(
+            c.release_id == replaces and c.status == "requested" for c in list_corrections(internal)
+        ):
+            raise DraftRefused(
+                f"a request to withdraw release {replaces[:12]} awaits a second approver: "
+                "confirm or cancel it first"
+            )
     earlier = earlier_charges(internal, period, policy.sha256)
     if earlier and replaces is None and not spend_again:
         raise DraftRefused(
@@ -160,47 +194,54 @@ def build_draft(
     )
     content = drafted.content
     now = utc_now()
-    with internal.begin() as connection:
-        connection.execute(
-            insert(ReleaseDraft).values(
-                id=content.release_key,
-                period=content.period,
-                policy_name=policy.name,
-                profile_revision=drafted.profile_revision,
-                built_by=actor,
-                built_at=now,
-                status="draft",
-                replaces=replaces,
-                content=content_to_json(content),
-            )
-        )
-        if replaces is not None:
+    try:
+        with internal.begin() as connection:
             connection.execute(
-                insert(ReleaseCorrection).values(
-                    release_id=replaces,
-                    action="supersede",
-                    draft_id=content.release_key,
-                    reason=reason.strip(),
-                    requested_by=actor,
-                    requested_at=now,
-                    status="requested",
+                insert(ReleaseDraft).values(
+                    id=content.release_key,
+                    period=content.period,
+                    policy_name=policy.name,
+                    profile_revision=drafted.profile_revision,
+                    built_by=actor,
+                    built_at=now,
+                    status="draft",
+                    replaces=replaces,
+                    content=content_to_json(content),
                 )
             )
-        record_audit(
-            connection,
-            actor,
-            "build draft",
-            {
-                "draft": content.release_key,
-                "period": content.period,
-                "policy": policy.name,
-                "rho": drafted.rho,
-                "replaces": replaces,
-            },
-        )
+            if replaces is not None:
+                connection.execute(
+                    insert(ReleaseCorrection).values(
+                        release_id=replaces,
+                        action="supersede",
+                        draft_id=content.release_key,
+                        reason=reason.strip(),
+                        requested_by=actor,
+                        requested_at=now,
+                        status="requested",
+                    )
+                )
+            record_audit(
+                connection,
+                actor,
+                "build draft",
+                {
+                    "draft": content.release_key,
+                    "period": content.period,
+                    "policy": policy.name,
+                    "rho": drafted.rho,
+                    "replaces": replaces,
+                },
+            )
+    except IntegrityError:
+        raise DraftRefused(
+            f"a draft or a correction of {period} was made by someone else meanwhile; this "
+            f"build's charge ({content.release_key[:12]}) stays spent, shown in the ledger"
+        ) from None
     return get_draft(internal, content.release_key)
 
 
+@one_at_a_time
 def publish_draft(internal: Engine, public: Engine, draft_id: str, *, approver: str) -> str:
     """Approve and publish the draft: write its release to the public store (and, for a
     correction, the notice that the old one is superseded). Refused for the person who
@@ -236,21 +277,27 @@ def publish_draft(internal: Engine, public: Engine, draft_id: str, *, approver: 
     # rejection, another approval) is refused before anything reaches the public store.
     with internal.begin() as connection:
         _decide(connection, draft_id, "published", approver, now, None, release_id)
+    # The release and, for a correction, the notice on the release it supersedes are one
+    # transaction of the public store: both, or neither.
     try:
-        write_release(public, content, created_at=now)
-        if draft.replaces is not None:
-            correction = _correction_of_draft(internal, draft_id)
-            write_notice(
-                public,
-                Notice(draft.replaces, "superseded", correction.reason, now, release_id),
-            )
-    except Exception:
+        with public.begin() as connection:
+            write_release_in(connection, content, created_at=now)
+            if draft.replaces is not None:
+                reason = _correction_of_draft(internal, draft_id).reason
+                write_notice_in(
+                    connection, Notice(draft.replaces, "superseded", reason, now, release_id)
+                )
+    except Exception as error:
         with internal.begin() as connection:  # undone: the draft awaits a decision again
             connection.execute(
                 update(ReleaseDraft)
                 .where(ReleaseDraft.id == draft_id, ReleaseDraft.status == "published")
                 .values(status="draft", decided_by=None, decided_at=None, release_id=None)
             )
+        if isinstance(error, NoticeRefused | IntegrityError):
+            raise DraftRefused(
+                f"{error}: nothing was published; the draft awaits a decision"
+            ) from None
         raise
     with internal.begin() as connection:
         record_audit(
@@ -264,7 +311,6 @@ def publish_draft(internal: Engine, public: Engine, draft_id: str, *, approver: 
         )
         if draft.replaces is not None:
             _confirm(connection, draft_id, approver, now)
-            _cancel_withdrawals(connection, draft.replaces, approver, now)
             record_audit(
                 connection,
                 approver,
@@ -274,6 +320,7 @@ def publish_draft(internal: Engine, public: Engine, draft_id: str, *, approver: 
     return release_id
 
 
+@one_at_a_time
 def reject_draft(internal: Engine, draft_id: str, *, approver: str, reason: str) -> None:
     """Reject the draft with ``reason``: it stays, and so does the budget it spent."""
     draft = get_draft(internal, draft_id)
@@ -297,6 +344,7 @@ def reject_draft(internal: Engine, draft_id: str, *, approver: str, reason: str)
         )
 
 
+@one_at_a_time
 def request_withdrawal(
     internal: Engine, public: Engine, release_id: str, *, actor: str, reason: str
 ) -> CorrectionInfo:
@@ -315,28 +363,34 @@ def request_withdrawal(
     if open_requests:
         raise DraftRefused(f"a correction of release {release_id[:12]} already awaits confirmation")
     now = utc_now()
-    with internal.begin() as connection:
-        new_id = connection.execute(
-            insert(ReleaseCorrection)
-            .values(
-                release_id=release_id,
-                action="withdraw",
-                reason=reason.strip(),
-                requested_by=actor,
-                requested_at=now,
-                status="requested",
+    try:
+        with internal.begin() as connection:
+            new_id = connection.execute(
+                insert(ReleaseCorrection)
+                .values(
+                    release_id=release_id,
+                    action="withdraw",
+                    reason=reason.strip(),
+                    requested_by=actor,
+                    requested_at=now,
+                    status="requested",
+                )
+                .returning(ReleaseCorrection.id)
+            ).scalar_one()
+            record_audit(
+                connection,
+                actor,
+                "request withdrawal",
+                {"release_id": release_id, "reason": reason.strip(), "correction": new_id},
             )
-            .returning(ReleaseCorrection.id)
-        ).scalar_one()
-        record_audit(
-            connection,
-            actor,
-            "request withdrawal",
-            {"release_id": release_id, "reason": reason.strip(), "correction": new_id},
-        )
+    except IntegrityError:
+        raise DraftRefused(
+            f"a correction of release {release_id[:12]} was asked for by someone else meanwhile"
+        ) from None
     return get_correction(internal, new_id)
 
 
+@one_at_a_time
 def confirm_withdrawal(internal: Engine, public: Engine, correction_id: int, *, actor: str) -> None:
     """Confirm a requested withdrawal: the public store marks the release withdrawn."""
     correction = get_correction(internal, correction_id)
@@ -419,17 +473,25 @@ def _decide(
         raise DraftRefused(f"draft {draft_id[:12]} was decided by someone else meanwhile")
 
 
-def _cancel_withdrawals(connection: Connection, release_id: str, by: str, at: datetime) -> None:
-    """A release superseded is no longer one to withdraw: its open requests end."""
-    connection.execute(
-        update(ReleaseCorrection)
-        .where(
-            ReleaseCorrection.release_id == release_id,
-            ReleaseCorrection.action == "withdraw",
-            ReleaseCorrection.status == "requested",
+@one_at_a_time
+def cancel_withdrawal(internal: Engine, correction_id: int, *, actor: str) -> None:
+    """Cancel a request to withdraw a release (any approver may: a request nobody
+    confirms would otherwise stand in the way of a correction)."""
+    correction = get_correction(internal, correction_id)
+    if correction.action != "withdraw" or correction.status != "requested":
+        raise DraftRefused(f"correction {correction_id} does not await confirmation")
+    with internal.begin() as connection:
+        connection.execute(
+            update(ReleaseCorrection)
+            .where(ReleaseCorrection.id == correction_id, ReleaseCorrection.status == "requested")
+            .values(status="cancelled", confirmed_by=actor, confirmed_at=utc_now())
         )
-        .values(status="cancelled", confirmed_by=by, confirmed_at=at)
-    )
+        record_audit(
+            connection,
+            actor,
+            "cancel withdrawal",
+            {"correction": correction_id, "release_id": correction.release_id},
+        )
 
 
 def _confirm(connection: Connection, draft_id: str, by: str, at: datetime) -> None:

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from privacy.store.models import BigId, InternalBase
@@ -70,7 +79,17 @@ class ReleaseDraft(InternalBase):
     intervals, never a raw count) waits here for a second person's approval."""
 
     __tablename__ = "release_drafts"
-    __table_args__ = (CheckConstraint(_one_of("status", DRAFT_STATUSES), name="status_code"),)
+    __table_args__ = (
+        CheckConstraint(_one_of("status", DRAFT_STATUSES), name="status_code"),
+        # One draft of a period awaits a decision at a time, whatever process builds it.
+        Index(
+            "uq_release_drafts_pending_period",
+            "period",
+            unique=True,
+            sqlite_where=text("status = 'draft'"),
+            postgresql_where=text("status = 'draft'"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the ledger's release key
     period: Mapped[str] = mapped_column(String(16), index=True)
@@ -95,6 +114,14 @@ class ReleaseCorrection(InternalBase):
     __table_args__ = (
         CheckConstraint(_one_of("action", CORRECTION_ACTIONS), name="action_code"),
         CheckConstraint(_one_of("status", CORRECTION_STATUSES), name="status_code"),
+        # One correction of a release awaits confirmation at a time.
+        Index(
+            "uq_release_corrections_open",
+            "release_id",
+            unique=True,
+            sqlite_where=text("status = 'requested'"),
+            postgresql_where=text("status = 'requested'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -19,6 +19,7 @@ from privacy.release.build import ReleaseRefused, refuse_unfinished
 from privacy.release.drafts import (
     DraftRefused,
     build_draft,
+    cancel_withdrawal,
     confirm_withdrawal,
     draft_content,
     get_draft,
@@ -37,7 +38,7 @@ from publishing.i18n import LANGUAGES
 from publishing.reports import ReportError
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
-STATUS = {"conflict": 409, "forbidden": 403, "not_found": 404}
+STATUS = {"conflict": 409, "forbidden": 403, "not_found": 404, "invalid": 400}
 PERIOD = re.compile(r"\d{4}Q[1-4]")
 
 
@@ -98,12 +99,14 @@ def plan(
     period = period.strip().upper()
     found: ReleasePlan | None = None
     problem = None
+    status = 200
     if period:
         try:
             found = _plan(state, period, policy)
         except (PolicyError, PeriodError, ReleaseRefused) as error:
             problem = str(error)
-    return page(
+            status = 409 if isinstance(error, ReleaseRefused) else 400
+    answer = page(
         request,
         "plan.html",
         "Plan a release",
@@ -113,6 +116,8 @@ def plan(
         plan=found,
         problem=problem,
     )
+    answer.status_code = status  # the form again, with what is wrong, as a 4xx
+    return answer
 
 
 def _plan(state: ConsoleState, period: str, policy_name: str) -> ReleasePlan:
@@ -263,3 +268,16 @@ def draft_report_pdf(
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="draft-{draft_id[:12]}-{language}.pdf"'},
     )
+
+
+@post(
+    "/corrections/{correction_id:int}/cancel", opt={"permission": "withdraw"}, sync_to_thread=True
+)
+def cancel(request: Request[Any, Any, Any], correction_id: FromPath[int]) -> Redirect:
+    """Cancel a request to withdraw a release."""
+    state, account = acting(request)
+    try:
+        cancel_withdrawal(state.internal, correction_id, actor=account.name)
+    except DraftRefused as error:
+        raise refused(request, error, "cancel withdrawal", correction=correction_id) from None
+    return done(request, "/releases", "The request to withdraw is cancelled.")

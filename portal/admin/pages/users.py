@@ -85,6 +85,7 @@ def change_role(
     try:
         set_role(state.internal, name, role, actor=account.name)
     except AccountError as error:
-        status = 404 if "no account" in str(error) else 400
-        raise refusal(request, status, str(error), "change role", user=name[:64]) from None
+        words = str(error)
+        status = 404 if "no account" in words else 403 if "another admin" in words else 400
+        raise refusal(request, status, words, "change role", user=name[:64]) from None
     return done(request, "/users", f"{name} is now {role}.")
