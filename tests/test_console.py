@@ -759,3 +759,17 @@ def test_an_expired_session_says_so_until_its_owner_signs_in_again(
             )
         first, second = audrey.get("/ledger"), audrey.get("/audit")
     assert "expired" in alert(first) and "expired" in alert(second)
+
+
+@pytest.mark.parametrize(
+    "period", ["\uff12\uff10\uff12\uff15Q2", "9999Q4", "0001Q1", "2025q5", "2025Q2 x"]
+)
+def test_a_quarter_is_spelled_one_way_and_falls_in_sensible_years(
+    app: Console, ingested_city: tuple[Engine, Engine], period: str
+) -> None:
+    internal, _ = ingested_city
+    with person(app, "ana") as ana:
+        planned = ana.get("/releases/plan", period=period, policy="quarterly")
+        built = ana.post("/releases/drafts", period=period, policy="quarterly")
+    assert planned.status_code == 400 and built.status_code == 400, built.text
+    assert period_budgets(internal) == []  # nothing charged

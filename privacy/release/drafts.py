@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from privacy.release.build import draft_release
 from privacy.release.ledger import earlier_charges
+from privacy.release.periods import Quarter
 from privacy.release.policy import Policy
 from privacy.store.audit import record_audit, utc_now
 from privacy.store.console import ReleaseCorrection, ReleaseDraft
@@ -151,6 +152,7 @@ def build_draft(
     any charge when a draft of the period awaits a decision, when the period is already
     released (unless this is a correction), or when the period was charged before under
     the policy and ``spend_again`` is not given."""
+    period = str(Quarter.parse(period))  # one spelling of each quarter
     pending = [d for d in list_drafts(internal) if d.period == period and d.status == "draft"]
     if pending:
         raise DraftRefused(

@@ -6,7 +6,11 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-_QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
+# ASCII digits only: \d would take other scripts' digits (full-width ones, say), which
+# int() reads as the same year while the text differs: two spellings of one quarter.
+_QUARTER = re.compile(r"([0-9]{4})Q([1-4])", re.ASCII)
+# The years a department's records and releases can fall in.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
 
 
 class PeriodError(ValueError):
@@ -23,10 +27,15 @@ class Quarter:
     @classmethod
     def parse(cls, text: str) -> Quarter:
         """``2025Q3`` -> Quarter(2025, 3)."""
-        match = _QUARTER.match(text.strip().upper())
+        match = _QUARTER.fullmatch(text.strip().upper())
         if not match:
-            raise PeriodError(f"{text!r} is not a quarter; write it like 2025Q3")
-        return cls(int(match[1]), int(match[2]))
+            raise PeriodError(f"{text[:40]!r} is not a quarter; write it like 2025Q3")
+        year = int(match[1])
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            raise PeriodError(
+                f"{text.strip()!r}: a quarter's year is between {FIRST_YEAR} and {LAST_YEAR}"
+            )
+        return cls(year, int(match[2]))
 
     @classmethod
     def containing(cls, day: date) -> Quarter:

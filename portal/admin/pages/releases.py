@@ -39,7 +39,7 @@ from publishing.reports import ReportError
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 STATUS = {"conflict": 409, "forbidden": 403, "not_found": 404, "invalid": 400}
-PERIOD = re.compile(r"\d{4}Q[1-4]")
+PERIOD = re.compile(r"[0-9]{4}Q[1-4]", re.ASCII)
 
 
 def refused(
@@ -150,7 +150,8 @@ def _build(request: Request[Any, Any, Any], data: dict[str, str], replaces: str 
     policy_name = data.get("policy", "quarterly")
     try:
         if not PERIOD.fullmatch(period):
-            raise PeriodError(f"{period!r} is not a quarter: write it as 2025Q3")
+            raise PeriodError(f"{period[:40]!r} is not a quarter: write it as 2025Q3")
+        period = str(Quarter.parse(period))
         draft = build_draft(
             state.internal,
             state.public,
