@@ -773,3 +773,28 @@ def test_a_quarter_is_spelled_one_way_and_falls_in_sensible_years(
         built = ana.post("/releases/drafts", period=period, policy="quarterly")
     assert planned.status_code == 400 and built.status_code == 400, built.text
     assert period_budgets(internal) == []  # nothing charged
+
+
+def test_an_account_made_in_the_console_sets_its_own_password_before_anything_else(
+    app: Console, ingested_city: tuple[Engine, Engine]
+) -> None:
+    internal, _ = ingested_city
+    own = "amber orchard river signal nine"
+    with person(app, "adam") as adam, person(app, "ada") as ada:
+        adam.post("/users", name="carol", role="auditor", password=PASSWORD)
+        ada.post("/users/carol/enable")
+    with person(app, "carol", signed_in=False) as carol:
+        signed = carol.sign_in()
+        assert signed.headers["location"] == "/password"
+        blocked = carol.get("/ledger")
+        assert blocked.status_code == 403 and "password of your own first" in alert(blocked)
+        wrong = carol.post("/password", current="not it at all", new=own, again=own)
+        assert wrong.status_code == 400 and "current password is wrong" in alert(wrong)
+        same = carol.post("/password", current=PASSWORD, new=PASSWORD, again=PASSWORD)
+        assert same.status_code == 400
+        assert carol.post("/password", current=PASSWORD, new=own, again=own).status_code == 303
+        assert carol.get("/ledger").status_code == 200
+    with person(app, "carol", signed_in=False) as carol:
+        assert carol.sign_in(PASSWORD).status_code == 401  # the maker's password is gone
+        assert carol.sign_in(own).headers["location"] == "/"
+    assert ("carol", "change password") in [(a, b) for a, b, _ in audit_lines(internal)]

@@ -37,6 +37,7 @@ class Account:
 
     name: str
     role: str
+    must_change: bool = False  # the first password, which its maker knew, is still in use
 
 
 @cache
@@ -99,6 +100,7 @@ def add_user(
                 role=role,
                 password_hash=_hasher.hash(password),
                 active=int(active),
+                must_change=int(not active),
                 created_at=utc_now(),
                 created_by=actor,
             )
@@ -179,9 +181,12 @@ def authenticate(internal: Engine, name: str, password: str, address: str) -> Ac
     for throttling and in the audit log (the password itself never is)."""
     with internal.connect() as connection:
         row = connection.execute(
-            select(ConsoleUser.role, ConsoleUser.password_hash, ConsoleUser.active).where(
-                ConsoleUser.name == name
-            )
+            select(
+                ConsoleUser.role,
+                ConsoleUser.password_hash,
+                ConsoleUser.active,
+                ConsoleUser.must_change,
+            ).where(ConsoleUser.name == name)
         ).first()
     stored = row.password_hash if row is not None else _DECOY
     try:
@@ -191,7 +196,7 @@ def authenticate(internal: Engine, name: str, password: str, address: str) -> Ac
     if row is not None and good and row.active:
         with internal.begin() as connection:
             record_audit(connection, name, "sign in", {"address": address})
-        return Account(name, row.role)
+        return Account(name, row.role, bool(row.must_change))
     with internal.begin() as connection:
         connection.execute(
             insert(SignInFailure).values(account=name[:64], address=address[:64], at=utc_now())
@@ -209,6 +214,35 @@ def account(internal: Engine, name: str) -> Account | None:
     """The active account ``name``, or None."""
     with internal.connect() as connection:
         row = connection.execute(
-            select(ConsoleUser.role).where(ConsoleUser.name == name, ConsoleUser.active == 1)
+            select(ConsoleUser.role, ConsoleUser.must_change).where(
+                ConsoleUser.name == name, ConsoleUser.active == 1
+            )
         ).first()
-    return None if row is None else Account(name, row.role)
+    return None if row is None else Account(name, row.role, bool(row.must_change))
+
+
+def change_password(internal: Engine, name: str, current: str, new: str) -> None:
+    """Replace the account's password: the current one must be given, the new one must
+    pass the rules and differ from it."""
+    with internal.connect() as connection:
+        stored = connection.execute(
+            select(ConsoleUser.password_hash).where(ConsoleUser.name == name)
+        ).scalar()
+    try:
+        known = stored is not None and _hasher.verify(stored, current)
+    except (VerificationError, InvalidHashError):
+        known = False
+    if not known:
+        raise AccountError("the current password is wrong")
+    if new == current:
+        raise AccountError("the new password must differ from the current one")
+    problem = password_problem(name, new)
+    if problem:
+        raise AccountError(problem)
+    with internal.begin() as connection:
+        connection.execute(
+            update(ConsoleUser)
+            .where(ConsoleUser.name == name)
+            .values(password_hash=_hasher.hash(new), must_change=0)
+        )
+        record_audit(connection, name, "change password", {"user": name})

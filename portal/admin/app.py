@@ -115,6 +115,8 @@ def create_admin_app(
             auth.login_form,
             auth.login,
             auth.logout,
+            auth.password_form,
+            auth.change_own_password,
             releases.home,
             releases.releases,
             releases.plan,

@@ -53,6 +53,13 @@ async def require_permission(
             audit=("refused", user, where | {"why": "account disabled or removed"}),
         )
     connection.scope.setdefault("state", {})["account"] = found
+    if found.must_change and permission != "own_password" and connection.url.path != "/logout":
+        raise Refused(
+            403,
+            "Set a password of your own first: the admin who made this account knows the "
+            "one you signed in with.",
+            audit=("refused", user, where | {"why": "first password not yet changed"}),
+        )
     if not allowed(found.role, permission):
         raise Refused(
             403,

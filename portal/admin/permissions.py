@@ -6,6 +6,7 @@ from typing import Literal
 
 Permission = Literal[
     "read",
+    "own_password",
     "upload",
     "build",
     "approve",
@@ -22,6 +23,7 @@ Permission = Literal[
 # profile, and read the audit log. Every role reads the drafts and the ledger.
 PERMISSIONS: dict[Permission, frozenset[str]] = {
     "read": frozenset({"analyst", "approver", "auditor", "admin"}),
+    "own_password": frozenset({"analyst", "approver", "auditor", "admin"}),
     "upload": frozenset({"analyst"}),
     "build": frozenset({"analyst"}),
     "approve": frozenset({"approver"}),

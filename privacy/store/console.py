@@ -45,6 +45,8 @@ class ConsoleUser(InternalBase):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[int] = mapped_column(Integer, default=1)
+    # 1 until its owner sets a password of their own (the admin who made it knew the first).
+    must_change: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     created_by: Mapped[str] = mapped_column(String(128))
 

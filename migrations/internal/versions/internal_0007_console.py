@@ -106,6 +106,7 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("password_hash", sa.String(length=256), nullable=False),
         sa.Column("active", sa.Integer(), nullable=False),
+        sa.Column("must_change", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("created_by", sa.String(length=128), nullable=False),
         sa.CheckConstraint(

@@ -9,10 +9,16 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
-from portal.admin.accounts import THROTTLE_WINDOW, authenticate, throttled
-from portal.admin.errors import Refused
-from portal.admin.pages.render import page
-from portal.admin.state import SESSION_COOKIE, address, console_state
+from portal.admin.accounts import (
+    THROTTLE_WINDOW,
+    AccountError,
+    authenticate,
+    change_password,
+    throttled,
+)
+from portal.admin.errors import Refused, refusal
+from portal.admin.pages.render import done, page
+from portal.admin.state import SESSION_COOKIE, acting, address, console_state
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
@@ -45,7 +51,29 @@ async def login(request: Request[Any, Any, Any], data: Annotated[dict[str, str],
         raise Refused(401, "The name or the password is wrong.", audit=None)
     await _new_session_key(request)
     request.set_session({"user": found.name})
-    return Redirect("/", status_code=303)
+    return Redirect("/password" if found.must_change else "/", status_code=303)
+
+
+@get("/password", opt={"permission": "own_password"})
+async def password_form(request: Request[Any, Any, Any]) -> Template:
+    """The form to set one's own password."""
+    return page(request, "password.html", "Your password")
+
+
+@post("/password", opt={"permission": "own_password"}, sync_to_thread=True)
+def change_own_password(
+    request: Request[Any, Any, Any], data: Annotated[dict[str, str], Form]
+) -> Redirect:
+    """Set a new password (the current one is asked for)."""
+    state, account = acting(request)
+    new = data.get("new", "")
+    if new != data.get("again", ""):
+        raise refusal(request, 400, "The two new passwords differ.", "change password")
+    try:
+        change_password(state.internal, account.name, data.get("current", ""), new)
+    except AccountError as error:
+        raise refusal(request, 400, str(error), "change password") from None
+    return done(request, "/", "Your password is changed.")
 
 
 async def _new_session_key(request: Request[Any, Any, Any]) -> None:
