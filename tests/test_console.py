@@ -27,6 +27,7 @@ from tests.console import (
     HALVES,
     PASSWORD,
     Console,
+    Person,
     add_people,
     alert,
     audit_lines,
@@ -63,6 +64,15 @@ def releases_of(public: Engine, period: str) -> list[str]:
         return list(
             connection.execute(select(Release.id).where(Release.period == period)).scalars()
         )
+
+
+def published_half(analyst: Person, approver: Person, public: Engine) -> str:
+    """The id of PERIOD's release under the half-budget policy, built by ``analyst`` and
+    published by ``approver``: half the quarter is left for a correction."""
+    built = draft_id(analyst.post("/releases/drafts", period=PERIOD, policy=HALVES))
+    assert approver.post(f"/releases/drafts/{built}/publish").status_code == 303
+    [release] = releases_of(public, PERIOD)
+    return release
 
 
 def test_a_draft_is_charged_kept_inside_and_published_only_by_another_approver(
@@ -150,9 +160,7 @@ def test_a_correction_supersedes_a_release_and_a_withdrawal_takes_a_second_appro
         person(app, "april") as april,
         person(app, "arthur") as arthur,
     ):
-        first = draft_id(ana.post("/releases/drafts", period=PERIOD, policy=HALVES))
-        assert april.post(f"/releases/drafts/{first}/publish").status_code == 303
-        [old] = releases_of(public, PERIOD)
+        old = published_half(ana, april, public)
 
         already = ana.post("/releases/drafts", period=PERIOD, policy=HALVES)
         assert already.status_code == 409 and "is already released" in alert(already)
@@ -198,9 +206,7 @@ def test_the_public_site_shows_superseded_and_withdrawn_releases_with_reason_and
 
     _, public = ingested_city
     with person(app, "ana") as ana, person(app, "april") as april:
-        first = draft_id(ana.post("/releases/drafts", period=PERIOD, policy=HALVES))
-        april.post(f"/releases/drafts/{first}/publish")
-        [old] = releases_of(public, PERIOD)
+        old = published_half(ana, april, public)
         fix = draft_id(
             ana.post(
                 f"/releases/{old}/correct",
@@ -657,9 +663,7 @@ def test_a_correction_whose_notice_cannot_be_written_publishes_nothing(
 
     internal, public = ingested_city
     with person(app, "ana") as ana, person(app, "april") as april:
-        first = draft_id(ana.post("/releases/drafts", period=PERIOD, policy=HALVES))
-        april.post(f"/releases/drafts/{first}/publish")
-        [old] = releases_of(public, PERIOD)
+        old = published_half(ana, april, public)
         fix = draft_id(
             ana.post(f"/releases/{old}/correct", period=PERIOD, policy=HALVES, reason="fixed")
         )
@@ -679,9 +683,7 @@ def test_one_open_correction_per_release_and_a_stale_request_can_be_cancelled(
 ) -> None:
     internal, public = ingested_city
     with person(app, "ana") as ana, person(app, "april") as april:
-        first = draft_id(ana.post("/releases/drafts", period=PERIOD, policy=HALVES))
-        april.post(f"/releases/drafts/{first}/publish")
-        [old] = releases_of(public, PERIOD)
+        old = published_half(ana, april, public)
         april.post(f"/releases/{old}/withdraw", reason="a wrong district")
         spent = period_budgets(internal)[0].spent
         blocked = ana.post(f"/releases/{old}/correct", period=PERIOD, policy=HALVES, reason="x")
