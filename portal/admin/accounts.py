@@ -3,6 +3,7 @@ failed sign-ins by account and by address."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -78,8 +79,6 @@ def add_user(
     or a password the rules refuse. An account made in the console starts disabled
     (``active=False``): a second admin enables it, so that no admin can make accounts
     whose passwords they know and act as two people."""
-    import re
-
     if not re.fullmatch(NAME_PATTERN, name):
         raise AccountError(
             f"{name!r} is not a usable account name: lower-case letters, digits, '_', '.' "

@@ -132,6 +132,17 @@ def get_upload(internal: Engine, upload_id: int) -> UploadInfo:
         row = connection.execute(select(Upload).where(Upload.id == upload_id)).first()
     if row is None:
         raise UploadRefused(f"there is no upload {upload_id}")
+    return _info(row)
+
+
+def list_uploads(internal: Engine) -> list[UploadInfo]:
+    """Every upload, newest first."""
+    with internal.connect() as connection:
+        rows = connection.execute(select(Upload).order_by(Upload.id.desc())).all()
+    return [_info(row) for row in rows]
+
+
+def _info(row: Any) -> UploadInfo:
     return UploadInfo(
         row.id,
         row.kind,
@@ -145,13 +156,6 @@ def get_upload(internal: Engine, upload_id: int) -> UploadInfo:
         json.loads(row.report) if row.report else None,
         row.message,
     )
-
-
-def list_uploads(internal: Engine) -> list[UploadInfo]:
-    """Every upload, newest first."""
-    with internal.connect() as connection:
-        ids = connection.execute(select(Upload.id).order_by(Upload.id.desc())).scalars().all()
-    return [get_upload(internal, i) for i in ids]
 
 
 def commit_upload(state: ConsoleState, upload_id: int, *, actor: str, valid_only: bool) -> None:

@@ -70,8 +70,23 @@ def build_release(
     rerelease: bool = False,
 ) -> BuiltRelease:
     """Build and publish ``policy``'s release of ``period`` (a quarter such as 2025Q3)."""
-    with _collector_paused():
-        return _build(internal, public, period, policy, actor, rerelease)
+    drafted = draft_release(internal, public, period, policy, actor=actor, rerelease=rerelease)
+    content = drafted.content
+    release_id = write_release(public, content, created_at=utc_now())
+    with internal.begin() as connection:
+        record_audit(
+            connection,
+            actor,
+            "release",
+            {
+                "release_id": release_id,
+                "release_key": content.release_key,
+                "period": content.period,
+                "policy": policy.name,
+                "rho": drafted.rho,
+            },
+        )
+    return BuiltRelease(release_id, content.period, len(content.tables), drafted.cells, drafted.rho)
 
 
 @contextmanager
@@ -117,33 +132,6 @@ class DraftedRelease:
     def cells(self) -> int:
         """How many cells its tables hold."""
         return sum(len(t.cells) for t in self.content.tables)
-
-
-def _build(
-    internal: Engine,
-    public: Engine,
-    period: str,
-    policy: Policy,
-    actor: str | None,
-    rerelease: bool,
-) -> BuiltRelease:
-    drafted = _draft(internal, public, period, policy, actor, rerelease)
-    content = drafted.content
-    release_id = write_release(public, content, created_at=utc_now())
-    with internal.begin() as connection:
-        record_audit(
-            connection,
-            actor,
-            "release",
-            {
-                "release_id": release_id,
-                "release_key": content.release_key,
-                "period": content.period,
-                "policy": policy.name,
-                "rho": drafted.rho,
-            },
-        )
-    return BuiltRelease(release_id, content.period, len(content.tables), drafted.cells, drafted.rho)
 
 
 def _draft(
