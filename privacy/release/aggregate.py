@@ -1,4 +1,4 @@
-"""Aggregate in the database: one GROUP BY per table, over the public key set.
+"""Aggregate in the database over the public key set: one GROUP BY per source.
 
 Every combination of declared keys (months or the quarter, the areas, each category's
 vocabulary) is a cell, so empty cells are released like any other. A record whose area is
@@ -6,6 +6,9 @@ not a declared area, or whose code is outside the vocabulary, is counted under
 ``unknown``, never dropped. Where the privacy unit is a person, contributions are bounded
 inside the query with a window function: at most ``c`` records in a cell and ``g`` cells
 of a table per person.
+
+A release counts all its tables at once with :mod:`privacy.release.scans`, which reads
+each source once where this module reads it once per table; the counts are the same.
 """
 
 from __future__ import annotations
@@ -74,14 +77,15 @@ def key_set(
     product of the dimensions' values."""
     return list(
         itertools.product(
-            *(_values(d, spec, quarter, areas) for d in dimensions or spec.dimensions)
+            *(dimension_values(d, spec, quarter, areas) for d in dimensions or spec.dimensions)
         )
     )
 
 
-def _values(
+def dimension_values(
     dimension: str, spec: TableSpec, quarter: Quarter, areas: dict[str, tuple[str, ...]]
 ) -> tuple[str, ...]:
+    """The values ``dimension`` takes in ``spec``'s key set, in key order."""
     if dimension == "month":
         return quarter.months
     if dimension == "quarter":
@@ -154,8 +158,20 @@ def _key_expression(
 ) -> ColumnElement[Any]:
     """The dimension's value of a record: its month, the quarter, or its stored code (with
     ``mapped``, a code outside the key set already read as unknown)."""
-    occurred = columns.occurred_at
+    if dimension == "quarter":
+        return literal(None, String()).label("quarter")  # one value per release: filled in below
+    if dimension == "month" or not mapped:
+        return stored_value(dimension, columns, dialect)
+    column: Column[Any] = columns[dimension]
+    known = areas[dimension] if dimension in AREA_DIMENSIONS else spec.codes_of(dimension)
+    return case((column.in_(known), column), else_=literal(v.UNKNOWN, String())).label(dimension)
+
+
+def stored_value(dimension: str, columns: Any, dialect: str) -> ColumnElement[Any]:
+    """A record's value of ``dimension`` as stored: its month as ``YYYY-MM``, or the code
+    in its column."""
     if dimension == "month":
+        occurred = columns.occurred_at
         # SQLite keeps datetimes as ISO text; PostgreSQL formats its timestamp.
         month = (
             func.substr(occurred, 1, 7)
@@ -163,13 +179,7 @@ def _key_expression(
             else func.to_char(occurred, "YYYY-MM")
         )
         return month.label("month")
-    if dimension == "quarter":
-        return literal(None, String()).label("quarter")  # one value per release: filled in below
-    column: Column[Any] = columns[dimension]
-    if not mapped:
-        return column.label(dimension)
-    known = areas[dimension] if dimension in AREA_DIMENSIONS else spec.codes_of(dimension)
-    return case((column.in_(known), column), else_=literal(v.UNKNOWN, String())).label(dimension)
+    return columns[dimension].label(dimension)  # type: ignore[no-any-return]
 
 
 def _where(table: Any, spec: TableSpec, quarter: Quarter) -> list[ColumnElement[bool]]:

@@ -187,7 +187,7 @@ class Estimator:
                 _add_by_parent(info, h.group_parent[gs], ratio)
             block = h.depth_block[d]
             z[block] = info[block] * self.u[block].reshape(-1, *([1] * (len(shape) - 1)))
-        x = z.copy()
+        x = z  # refined in place, top down: a node's own z is read before it is replaced
         for d in range(h.max_depth):
             child = h.depth_block[d + 1]
             group = h.child_group[child]

@@ -211,7 +211,8 @@ def _simulate(
         pooled = errors[members].ravel()
         # The 'higher' 95% quantile: the smallest sample with at least 95% at or below it.
         rank = min(pooled.size - 1, math.ceil(LEVEL * pooled.size) - 1)
-        half[members] = np.partition(pooled, rank)[rank]
+        pooled.partition(rank)  # in place: pooled is already a copy
+        half[members] = pooled[rank]
     return half
 
 

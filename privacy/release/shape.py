@@ -18,7 +18,7 @@ from datetime import date
 
 from sqlalchemy import Engine
 
-from privacy.release.aggregate import TableCounts, count_table, key_set
+from privacy.release.aggregate import TableCounts, key_set
 from privacy.release.calibrations import StoredCalibrations
 from privacy.release.hierarchy import Hierarchy
 from privacy.release.noise import TableMeasurement, plan_measurement
@@ -26,6 +26,7 @@ from privacy.release.parts import PartCounts, measured_parts
 from privacy.release.periods import Quarter
 from privacy.release.policy import AREA_DIMENSIONS, TIME_DIMENSIONS, Policy, TableSpec
 from privacy.release.postprocess import PostProcessor, release_hierarchy
+from privacy.release.scans import count_tables
 from publishing.areas import area_codes, beat_districts
 from publishing.profile import DepartmentProfile, read_profile
 from publishing.statement import PUBLISHED_AS
@@ -246,9 +247,9 @@ def counted_parts(internal: Engine, shape: ReleaseShape, policy: Policy) -> list
     """The true counts of every part of the release (this reads the records)."""
     return [
         part
-        for spec in shape.tables
+        for counted in count_tables(internal, shape.tables, shape.quarter, policy.unit, shape.areas)
         for part in measured_parts(
-            count_table(internal, spec, shape.quarter, policy.unit, shape.areas),
+            counted,
             shape.quarter,
             policy.unit,
             shape.areas,

@@ -1,0 +1,197 @@
+"""Count every table of a release in as few passes over the records as possible.
+
+Counted by record, the tables of one source are read together: their fields (dimensions
+and the fields they filter on) are grouped in one pass at the finest grain they need, and
+each table is then summed from those groups in memory. The counts are exactly those of
+:func:`privacy.release.aggregate.count_table`; only the number of scans differs.
+
+The finest grain of many tables can have more cells than there are records, so the tables
+of a source are packed into scans whose combined key space stays under
+:data:`SCAN_CELLS`, judged from the public key sets alone (months, declared areas, stored
+vocabularies), never from the records. Counted by person, each table bounds each person's
+contributions itself, so it keeps a query of its own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import Connection, CursorResult, Engine, func, select
+
+from privacy import vocabulary as v
+from privacy.release.aggregate import (
+    TableCounts,
+    count_table,
+    dimension_values,
+    key_set,
+    stored_value,
+)
+from privacy.release.periods import Quarter
+from privacy.release.policy import AREA_DIMENSIONS, PrivacyUnit, TableSpec
+from privacy.schema import fields_of
+from privacy.store.models import RECORD_TABLES, InternalBase
+
+# The most cells one scan may group by (the product of its fields' key-set sizes): it
+# bounds the groups held in memory, whatever the number of records.
+SCAN_CELLS = 1 << 16
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One pass over a source's records of the quarter, grouped by ``fields``, for the
+    tables at ``members`` (positions in the release's list of tables)."""
+
+    source: str
+    fields: tuple[str, ...]
+    members: tuple[int, ...]
+
+
+def count_tables(
+    engine: Engine,
+    specs: Sequence[TableSpec],
+    quarter: Quarter,
+    unit: PrivacyUnit,
+    areas: dict[str, tuple[str, ...]],
+) -> list[TableCounts]:
+    """Every table's counts, as :func:`count_table` gives them, in the order of ``specs``."""
+    if unit.kind != "record":
+        return [count_table(engine, spec, quarter, unit, areas) for spec in specs]
+    keys = [tuple(key_set(spec, quarter, areas)) for spec in specs]
+    counted: dict[int, TableCounts] = {}
+    with engine.connect() as connection:
+        for scan in plan_scans(specs, areas):
+            groups = _grouped(connection, scan, quarter)
+            for i in scan.members:
+                counted[i] = TableCounts(
+                    specs[i], keys[i], _rolled_up(groups, specs[i], quarter, areas)
+                )
+    return [counted[i] for i in range(len(specs))]
+
+
+def plan_scans(specs: Sequence[TableSpec], areas: dict[str, tuple[str, ...]]) -> list[Scan]:
+    """The scans that count ``specs``: each table, largest key space first, joins the scan
+    of its source that is smallest once it takes the table, if that stays within
+    :data:`SCAN_CELLS` (or the scan grows not at all); otherwise it starts a scan of its
+    own."""
+    order = sorted(
+        range(len(specs)), key=lambda i: -_cells(_fields(specs[i]), specs[i].source, areas)
+    )
+    scans: list[tuple[str, list[str], list[int]]] = []
+    for i in order:
+        spec, wanted = specs[i], _fields(specs[i])
+        best: tuple[int, int] | None = None  # (cells after joining, scan)
+        for n, (source, fields, _) in enumerate(scans):
+            if source != spec.source:
+                continue
+            cells = _cells(tuple(dict.fromkeys((*fields, *wanted))), source, areas)
+            # A table whose fields the scan groups by already costs it nothing.
+            room = max(SCAN_CELLS, _cells(tuple(fields), source, areas))
+            if cells <= room and (best is None or cells < best[0]):
+                best = (cells, n)
+        if best is None:
+            scans.append((spec.source, list(wanted), [i]))
+        else:
+            _, fields, members = scans[best[1]]
+            fields.extend(f for f in wanted if f not in fields)
+            members.append(i)
+    return [Scan(source, tuple(fields), tuple(sorted(kept))) for source, fields, kept in scans]
+
+
+def _fields(spec: TableSpec) -> tuple[str, ...]:
+    """The stored fields a table is counted by: its dimensions (the quarter is every
+    record's) and the fields it filters on."""
+    named = (*spec.dimensions, *(field for field, _ in spec.where))
+    return tuple(dict.fromkeys(name for name in named if name != "quarter"))
+
+
+def _cells(fields: tuple[str, ...], source: str, areas: dict[str, tuple[str, ...]]) -> int:
+    """How many groups ``fields`` can have, from public declarations: three months, the
+    declared areas and unknown, each field's stored codes."""
+    stored = {f.name: len(f.stored_codes) for f in fields_of(source) if f.stored_codes}
+
+    def size(name: str) -> int:
+        if name == "month":
+            return 3
+        if name in AREA_DIMENSIONS:
+            return len(areas.get(name, ())) + 1
+        return stored[name]
+
+    return math.prod(size(name) for name in fields)
+
+
+@dataclass(frozen=True)
+class _Groups:
+    """A scan's records grouped by its fields: each field's distinct stored values, each
+    group's position among them, and each group's count."""
+
+    values: dict[str, tuple[str, ...]]
+    positions: dict[str, NDArray[np.int64]]
+    counts: NDArray[np.int64]
+
+
+def _grouped(connection: Connection, scan: Scan, quarter: Quarter) -> _Groups:
+    table = InternalBase.metadata.tables[RECORD_TABLES[scan.source]]
+    dialect = connection.dialect.name
+    expressions = [stored_value(name, table.c, dialect) for name in scan.fields]
+    window = (table.c.occurred_at >= quarter.start, table.c.occurred_at < quarter.end)
+    query = select(*expressions, func.count()).where(*window)
+    if expressions:
+        query = query.group_by(*expressions)
+    # The database groups (and lets go of the GIL while it does, so the release's
+    # simulation runs beside it); the groups are read from the driver's cursor, a batch at
+    # a time: every value is a string or a count, which SQLAlchemy would only wrap in a Row.
+    found: dict[tuple[str, ...], int] = {}
+    for rows in _batches(connection.execute(query)):
+        found.update((row[:-1], row[-1]) for row in rows)
+    values: dict[str, tuple[str, ...]] = {}
+    positions: dict[str, NDArray[np.int64]] = {}
+    for at, name in enumerate(scan.fields):
+        column = [group[at] for group in found]
+        distinct = {value: i for i, value in enumerate(dict.fromkeys(column))}
+        values[name] = tuple(distinct)
+        positions[name] = np.fromiter(
+            map(distinct.__getitem__, column), dtype=np.int64, count=len(column)
+        )
+    counts = np.fromiter(found.values(), dtype=np.int64, count=len(found))
+    return _Groups(values, positions, counts)
+
+
+def _batches(result: CursorResult[Any]) -> Iterator[Sequence[Any]]:
+    """The result's rows as the driver gives them (tuples), in batches of bounded size."""
+    cursor = result.cursor
+    while rows := cursor.fetchmany(10_000):
+        yield rows
+
+
+def _rolled_up(
+    groups: _Groups, spec: TableSpec, quarter: Quarter, areas: dict[str, tuple[str, ...]]
+) -> tuple[int, ...]:
+    """The table's counts over its key set, summed from a scan's groups: a group outside
+    the table's filter is left out, a stored code outside the key set counted as unknown."""
+    kept = np.ones(len(groups.counts), dtype=bool)
+    for field, codes in spec.where:
+        allowed = np.asarray([value in codes for value in groups.values[field]], dtype=bool)
+        kept &= allowed[groups.positions[field]]
+    cell = np.zeros(len(groups.counts), dtype=np.int64)
+    size = 1
+    for dimension in spec.dimensions:
+        values = dimension_values(dimension, spec, quarter, areas)
+        cell *= len(values)
+        size *= len(values)
+        if dimension == "quarter":
+            continue
+        index = {value: i for i, value in enumerate(values)}
+        # A stored month of the quarter is one of its months; every dimension that can hold
+        # another code has unknown in its key set.
+        at = np.asarray(
+            [index[value if value in index else v.UNKNOWN] for value in groups.values[dimension]],
+            dtype=np.int64,
+        )
+        cell += at[groups.positions[dimension]]
+    summed = np.bincount(cell[kept], weights=groups.counts[kept], minlength=size)
+    return tuple(int(n) for n in summed)
