@@ -9,9 +9,9 @@ the same with D and D' swapped. An audit turns that promise into a test the engi
    records than the policy's bounds allow (more than ``c + excess`` in each of
    ``g + excess`` cells, the busiest rolling up into the same cell of every level, the
    direction in which the levels see the most of what the bounds keep). Both are counted
-   with the engine's own :func:`count_table`, so the contribution bounding in SQL is part
-   of what is audited, and split into the table's measured levels with
-   :func:`measured_parts`.
+   as a release counts them (:func:`count_one`: a record table summed from its scan, a
+   person table bounded in SQL), so that counting is part of what is audited, and split
+   into the table's measured levels with :func:`measured_parts`.
 2. **The engine's own noise.** Each measured part's OpenDP measurement is built by
    :func:`plan_measurement` at the policy's weight; its charge is the claim. ``N`` outputs
    are drawn per side with :meth:`TableMeasurement.apply` (OpenDP's noise cannot be
@@ -53,18 +53,19 @@ from sqlalchemy import Engine, delete, func, insert, select
 
 from privacy import vocabulary as v
 from privacy.release.accounting import release_privacy
-from privacy.release.aggregate import Key, TableCounts, count_table, key_set
+from privacy.release.aggregate import Key, TableCounts, key_set
 from privacy.release.noise import TableMeasurement, plan_measurement
 from privacy.release.parts import PartCounts, measured_parts
 from privacy.release.periods import Quarter
 from privacy.release.policy import AREA_DIMENSIONS, Policy, TableSpec
+from privacy.release.scans import count_one
 from privacy.schema import FieldType, fields_of
 from privacy.store.models import RECORD_TABLES, InternalBase
 
 AUDIT_SOURCE = "privacy-audit"  # the ``source`` of every record the audit writes
 MAX_CANDIDATES = 2000  # thresholds tried on the selection half
 BASE_RECORDS = 40  # records of D: other people sharing the neighbour's cells
-CountFn = Callable[..., TableCounts]  # count_table's signature
+CountFn = Callable[..., TableCounts]  # count_one's signature
 PlanFn = Callable[..., TableMeasurement]  # plan_measurement's signature
 Floats = NDArray[np.float64]
 
@@ -128,7 +129,7 @@ def audit_table(
     trials: int,
     *,
     confidence: float = 0.95,
-    count: CountFn = count_table,
+    count: CountFn = count_one,
     plan: PlanFn = plan_measurement,
     excess: int = 8,
     seed: int = 0,
@@ -172,7 +173,7 @@ def neighbouring_counts(
     areas: dict[str, tuple[str, ...]],
     beat_district: dict[str, str],
     *,
-    count: CountFn = count_table,
+    count: CountFn = count_one,
     excess: int = 8,
     seed: int = 0,
 ) -> Neighbours:

@@ -73,6 +73,17 @@ def count_tables(
     return [counted[i] for i in range(len(specs))]
 
 
+def count_one(
+    engine: Engine,
+    spec: TableSpec,
+    quarter: Quarter,
+    unit: PrivacyUnit,
+    areas: dict[str, tuple[str, ...]],
+) -> TableCounts:
+    """One table's counts, counted as a release counts it."""
+    return count_tables(engine, [spec], quarter, unit, areas)[0]
+
+
 def plan_scans(specs: Sequence[TableSpec], areas: dict[str, tuple[str, ...]]) -> list[Scan]:
     """The scans that count ``specs``: each table, largest key space first, joins the scan
     of its source that is smallest once it takes the table, if that stays within
