@@ -158,4 +158,4 @@ def vocabulary_switch(
 def _holds_records(internal: Engine, source: str) -> bool:
     table = InternalBase.metadata.tables[RECORD_TABLES[source]]
     with internal.connect() as connection:
-        return connection.execute(select(table.c.id).limit(1)).first() is not None
+        return connection.execute(select(table.c.source_id).limit(1)).first() is not None

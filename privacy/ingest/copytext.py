@@ -28,8 +28,8 @@ class CopyTarget:
 
 @dataclass(frozen=True)
 class CopyBlocks:
-    """One chunk as two COPY texts: the records (``source, batch_id, *values``) and their
-    ids (``line, source_id``)."""
+    """One chunk as two COPY texts: the records (``source, batch_id, line, *values``) and
+    their ids (``line, source_id``)."""
 
     records: str
     ids: str
@@ -43,9 +43,10 @@ def copy_blocks(
     if not lines:
         return CopyBlocks("", "")
     texts = [_column_text(column) for column in columns]
+    numbers = list(map(str, lines))
     prefix = f"{_value_text(target.source)}\t{int(target.batch_id)}\t"
-    records = "\n".join(map(prefix.__add__, map("\t".join, zip(*texts, strict=True))))
-    ids = "\n".join(map("\t".join, zip(map(str, lines), texts[0], strict=True)))
+    records = "\n".join(map(prefix.__add__, map("\t".join, zip(numbers, *texts, strict=True))))
+    ids = "\n".join(map("\t".join, zip(numbers, texts[0], strict=True)))
     return CopyBlocks(records + "\n", ids + "\n")
 
 

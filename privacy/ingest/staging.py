@@ -12,7 +12,7 @@ refused batch rolls the transaction back, so nothing is left behind.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -170,12 +170,12 @@ class SqliteBatchWriter(BatchWriter):
 
     Binding values row by row (``executemany``) cost as much as the rest of the write, and
     staging then moving paid for every row twice. A first load turns nothing away, so it
-    needs no table of ids: until something is turned away the writer keeps only the lines
-    it wrote, as runs, and the records table holds their ids in the same order.
+    needs no table of ids: every record keeps the line it came from, so the rows written
+    before the first one turned away are read back from the records table.
     """
 
     flush_rows = 1
-    # Rows a statement: 250 bind about 5,800 values, far below SQLite's limit of 32,766.
+    # Rows a statement: 250 bind about 6,000 values, far below SQLite's limit of 32,766.
     rows_per_statement = 250
 
     def __init__(
@@ -194,22 +194,24 @@ class SqliteBatchWriter(BatchWriter):
         self._head = [source, batch_id]
         self._statements: dict[int, str] = {}
         self._stage_sql = f"INSERT INTO {STAGING} VALUES ({', '.join('?' * (len(fields) + 1))})"
-        # Lines written while nothing was turned away, in the order their rows went in.
-        self._lines = LineRuns()
         self._keeping_ids = False
 
     def _insert_sql(self, rows: int) -> str:
         """INSERT of ``rows`` rows: ?1 is the source and ?2 the batch on every row, then
-        each row's values; ON CONFLICT keeps the first row of an id seen twice."""
+        each row's values, then each row's line; a row whose id is stored already is left
+        out (DO NOTHING: the table's key holds the id too, so any conflict is of the id)."""
         if rows not in self._statements:
             width = self._width
+            lines = 3 + rows * width
             values = ", ".join(
-                "(?1, ?2, " + ", ".join(f"?{3 + r * width + j}" for j in range(width)) + ")"
+                f"(?1, ?2, ?{lines + r}, "
+                + ", ".join(f"?{3 + r * width + j}" for j in range(width))
+                + ")"
                 for r in range(rows)
             )
             self._statements[rows] = (
-                f"INSERT INTO {self.table} (source, batch_id, {', '.join(self.names)}) "
-                f"VALUES {values} ON CONFLICT (source, source_id) DO NOTHING"
+                f"INSERT INTO {self.table} (source, batch_id, batch_line, "
+                f"{', '.join(self.names)}) VALUES {values} ON CONFLICT DO NOTHING"
             )
         return self._statements[rows]
 
@@ -227,14 +229,17 @@ class SqliteBatchWriter(BatchWriter):
         for start in range(0, chunk.count, step):
             rows = min(step, chunk.count - start)
             cursor.execute(
-                self._insert_sql(rows), self._head + values[start * width : (start + rows) * width]
+                self._insert_sql(rows),
+                self._head
+                + values[start * width : (start + rows) * width]
+                + chunk.lines[start : start + rows],
             )
             added += cursor.rowcount
         self.added += added
         if added < chunk.count:
             self.turned_away += chunk.count - added
             if not self._keeping_ids:
-                self._keep_ids_from_now(cursor)
+                self._keep_ids_before(cursor, chunk.lines[0])
             cursor.executemany(self._stage_sql, chunk.rows())
             self._note_changed()
             cursor.execute(f"DELETE FROM {STAGING}")
@@ -243,69 +248,16 @@ class SqliteBatchWriter(BatchWriter):
                 f"INSERT INTO {IDS} (line, source_id) VALUES (?, ?)",
                 zip(chunk.lines, chunk.column(0), strict=True),
             )
-        else:
-            self._lines.extend(chunk.lines)
 
-    def _keep_ids_from_now(self, cursor: Any) -> None:
-        """Fill the table of ids with every row written so far: the batch's records in the
-        order they went in, which is the order of the lines kept."""
-        # Read as they are inserted, not fetched whole: a late repeat in a long file would
-        # otherwise hold every id of the file in memory at once.
-        reader = self._dbapi().cursor()
-        try:
-            written = reader.execute(
-                f"SELECT source_id FROM {self.table} WHERE source = ? AND batch_id = ? "
-                "ORDER BY id LIMIT ?",
-                (self.source, self.batch_id, len(self._lines)),
-            )
-            cursor.executemany(
-                f"INSERT INTO {IDS} (line, source_id) VALUES (?, ?)",
-                zip(self._lines, (row[0] for row in written), strict=True),
-            )
-        finally:
-            reader.close()
+    def _keep_ids_before(self, cursor: Any, line: int) -> None:
+        """Fill the table of ids with every row of the file before ``line``: nothing was
+        turned away until then, so they are the batch's records, each with its line."""
+        cursor.execute(
+            f"INSERT INTO {IDS} (line, source_id) SELECT batch_line, source_id "
+            f"FROM {self.table} WHERE source = ? AND batch_id = ? AND batch_line < ?",
+            (self.source, self.batch_id, line),
+        )
         self._keeping_ids = True
-        self._lines = LineRuns()
-
-
-class LineRuns:
-    """Increasing line numbers kept as runs of consecutive lines: a file's lines in a few
-    numbers, however long it is, unless rows are rejected all over it."""
-
-    def __init__(self) -> None:
-        self._starts: list[int] = []
-        self._lengths: list[int] = []
-        self._count = 0
-
-    def __len__(self) -> int:
-        return self._count
-
-    def extend(self, lines: Sequence[int]) -> None:
-        """Add lines, each greater than the last one added."""
-        if not lines:
-            return
-        self._count += len(lines)
-        if lines[-1] - lines[0] + 1 == len(lines):  # one run: the usual chunk
-            self._add_run(lines[0], len(lines))
-            return
-        start = previous = lines[0]
-        for line in lines[1:]:
-            if line != previous + 1:
-                self._add_run(start, previous - start + 1)
-                start = line
-            previous = line
-        self._add_run(start, previous - start + 1)
-
-    def _add_run(self, start: int, length: int) -> None:
-        if self._starts and self._starts[-1] + self._lengths[-1] == start:
-            self._lengths[-1] += length
-        else:
-            self._starts.append(start)
-            self._lengths.append(length)
-
-    def __iter__(self) -> Iterator[int]:
-        for start, length in zip(self._starts, self._lengths, strict=True):
-            yield from range(start, start + length)
 
 
 class PostgresBatchWriter(BatchWriter):
@@ -335,10 +287,11 @@ class PostgresBatchWriter(BatchWriter):
         self._create_temporary(
             STAGING,
             ", ".join(
-                ["source VARCHAR", "batch_id BIGINT"] + [f"{f.name} {_sql_type(f)}" for f in fields]
+                ["source VARCHAR", "batch_id BIGINT", "batch_line BIGINT"]
+                + [f"{f.name} {_sql_type(f)}" for f in fields]
             ),
         )
-        self._listed = ", ".join(("source", "batch_id", *self.names))
+        self._listed = ", ".join(("source", "batch_id", "batch_line", *self.names))
 
     def _write(self, chunks: list[Converted]) -> None:
         blocks = [chunk.copy or self._copy_blocks(chunk) for chunk in chunks]

@@ -8,8 +8,10 @@ each table is then summed from those groups in memory. The counts are exactly th
 The finest grain of many tables can have more cells than there are records, so the tables
 of a source are packed into scans whose combined key space stays under
 :data:`SCAN_CELLS`, judged from the public key sets alone (months, declared areas, stored
-vocabularies), never from the records. Counted by person, each table bounds each person's
-contributions itself, so it keeps a query of its own.
+vocabularies), never from the records. PostgreSQL reads a source's quarter once for all
+its scans (GROUPING SETS); SQLite, which has no grouping sets, once a scan. Counted by
+person, each table bounds each person's contributions itself, so it keeps a query of its
+own.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, CursorResult, Engine, func, select
+from sqlalchemy import Connection, CursorResult, Engine, func, select, tuple_
 
 from privacy import vocabulary as v
 from privacy.release.aggregate import (
@@ -63,13 +65,16 @@ def count_tables(
         return [count_table(engine, spec, quarter, unit, areas) for spec in specs]
     keys = [tuple(key_set(spec, quarter, areas)) for spec in specs]
     counted: dict[int, TableCounts] = {}
+    planned = plan_scans(specs, areas)
     with engine.connect() as connection:
-        for scan in plan_scans(specs, areas):
-            groups = _grouped(connection, scan, quarter)
-            for i in scan.members:
-                counted[i] = TableCounts(
-                    specs[i], keys[i], _rolled_up(groups, specs[i], quarter, areas)
-                )
+        for source in dict.fromkeys(scan.source for scan in planned):
+            scans = [scan for scan in planned if scan.source == source]
+            for scan, found in zip(scans, _found(connection, scans, quarter), strict=True):
+                groups = _groups(scan, found)
+                for i in scan.members:
+                    counted[i] = TableCounts(
+                        specs[i], keys[i], _rolled_up(groups, specs[i], quarter, areas)
+                    )
     return [counted[i] for i in range(len(specs))]
 
 
@@ -145,20 +150,54 @@ class _Groups:
     counts: NDArray[np.int64]
 
 
-def _grouped(connection: Connection, scan: Scan, quarter: Quarter) -> _Groups:
-    table = InternalBase.metadata.tables[RECORD_TABLES[scan.source]]
+def _found(
+    connection: Connection, scans: list[Scan], quarter: Quarter
+) -> list[dict[tuple[str, ...], int]]:
+    """Each scan's groups and their counts, for scans of one source. PostgreSQL reads the
+    quarter once for all of them (GROUPING SETS); SQLite, which has no grouping sets,
+    once a scan. Either way the database groups, and lets go of the GIL while it does, so
+    the release's simulation runs beside it."""
+    table = InternalBase.metadata.tables[RECORD_TABLES[scans[0].source]]
     dialect = connection.dialect.name
-    expressions = [stored_value(name, table.c, dialect) for name in scan.fields]
     window = (table.c.occurred_at >= quarter.start, table.c.occurred_at < quarter.end)
-    query = select(*expressions, func.count()).where(*window)
-    if expressions:
-        query = query.group_by(*expressions)
-    # The database groups (and lets go of the GIL while it does, so the release's
-    # simulation runs beside it); the groups are read from the driver's cursor, a batch at
-    # a time: every value is a string or a count, which SQLAlchemy would only wrap in a Row.
-    found: dict[tuple[str, ...], int] = {}
+    if dialect != "postgresql" or len(scans) == 1:
+        found = []
+        for scan in scans:
+            expressions = [stored_value(name, table.c, dialect) for name in scan.fields]
+            query = select(*expressions, func.count()).where(*window)
+            if expressions:
+                query = query.group_by(*expressions)
+            found.append(
+                {row[:-1]: row[-1] for rows in _batches(connection.execute(query)) for row in rows}
+            )
+        return found
+    fields = list(dict.fromkeys(name for scan in scans for name in scan.fields))
+    expressions = [stored_value(name, table.c, dialect) for name in fields]
+    # GROUPING() has a bit for each field, the first the highest, set where a row's group
+    # leaves the field out: it says which scan the row belongs to.
+    masks = {
+        sum(
+            1 << (len(fields) - 1 - at) for at, name in enumerate(fields) if name not in scan.fields
+        ): n
+        for n, scan in enumerate(scans)
+    }
+    sets = [tuple_(*(expressions[fields.index(name)] for name in scan.fields)) for scan in scans]
+    query = (
+        select(func.grouping(*expressions), *expressions, func.count())
+        .where(*window)
+        .group_by(func.grouping_sets(*sets))
+    )
+    at = [[1 + fields.index(name) for name in scan.fields] for scan in scans]
+    grouped: list[dict[tuple[str, ...], int]] = [{} for _ in scans]
     for rows in _batches(connection.execute(query)):
-        found.update((row[:-1], row[-1]) for row in rows)
+        for row in rows:
+            n = masks[row[0]]
+            grouped[n][tuple(row[i] for i in at[n])] = row[-1]
+    return grouped
+
+
+def _groups(scan: Scan, found: dict[tuple[str, ...], int]) -> _Groups:
+    """A scan's groups as positions among each field's distinct values, with counts."""
     values: dict[str, tuple[str, ...]] = {}
     positions: dict[str, NDArray[np.int64]] = {}
     for at, name in enumerate(scan.fields):

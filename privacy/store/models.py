@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -112,17 +113,24 @@ def _vocabulary_checks(kind: str) -> tuple[CheckConstraint, ...]:
 
 
 def _record_table_args(kind: str, table: str) -> tuple[object, ...]:
+    # Keyed by time first, and on SQLite stored in the key's order (WITHOUT ROWID): a
+    # period's records lie together whatever order they were ingested in, so a release
+    # reads its period only. PostgreSQL reads a period through the same key.
     return (
+        PrimaryKeyConstraint("occurred_at", "source", "source_id"),
         UniqueConstraint("source", "source_id"),
-        Index(f"ix_{table}_occurred_at", "occurred_at"),
         *_vocabulary_checks(kind),
+        {"sqlite_with_rowid": False},
     )
 
 
 class _RecordMixin:
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     source: Mapped[str] = mapped_column(String(64))
     source_id: Mapped[str] = mapped_column(String(128))
+    # The line of its batch's file the record was read from, which ingest needs to name
+    # the lines of an id the file repeats (records stored before migration internal_0008
+    # hold their order of writing instead).
+    batch_line: Mapped[int] = mapped_column(BigInteger, default=0)
     # No foreign key to ingest_batches: PostgreSQL checks one with a trigger per row, which
     # cost more than half of a bulk load's insert time. The batch row is written in the same
     # transaction as its records (privacy.ingest.records), so the reference cannot dangle.
