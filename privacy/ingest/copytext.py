@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from operator import methodcaller
 from typing import Any
 
 NULL = "\\N"
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_ISO = methodcaller("isoformat")
+_NONE = type(None)
 
 
 @dataclass(frozen=True)
@@ -59,16 +58,20 @@ def copy_text(rows: Sequence[tuple[Any, ...]]) -> str:
 
 
 def _column_text(column: Sequence[Any]) -> Sequence[str]:
+    # A column is of one type, often with blanks (None) among its values: each such
+    # column is formatted in one pass, not value by value through _value_text.
     kinds = set(map(type, column))
-    if kinds == {str}:
-        joined = "".join(column)
+    blanks = _NONE in kinds
+    kinds.discard(_NONE)
+    if kinds <= {str}:
+        joined = "".join([value for value in column if value is not None] if blanks else column)
         if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
-            return [value.translate(_ESCAPES) for value in column]
-        return column
+            return [NULL if value is None else value.translate(_ESCAPES) for value in column]
+        return [NULL if value is None else value for value in column] if blanks else column
     if kinds <= {int, float}:
-        return list(map(repr, column))
+        return [NULL if value is None else repr(value) for value in column]
     if kinds <= {datetime, date}:
-        return list(map(_ISO, column))
+        return [NULL if value is None else value.isoformat() for value in column]
     return [_value_text(value) for value in column]
 
 
