@@ -158,22 +158,16 @@ def _found(
 ) -> list[dict[tuple[str, ...], int]]:
     """Each scan's groups and their counts, for scans of one source. PostgreSQL reads the
     quarter once for all of them (GROUPING SETS); SQLite, which has no grouping sets,
-    once a scan. Either way the database groups, and lets go of the GIL while it does, so
-    the release's simulation runs beside it."""
+    once a scan (a month at a time, for a scan by month). Either way the database
+    groups, and lets go of the GIL while it does, so the release's simulation runs beside
+    it."""
     table = InternalBase.metadata.tables[RECORD_TABLES[scans[0].source]]
     dialect = connection.dialect.name
     window = (table.c.occurred_at >= quarter.start, table.c.occurred_at < quarter.end)
-    if dialect != "postgresql" or len(scans) == 1:
-        found = []
-        for scan in scans:
-            expressions = [_grouped_value(name, table.c, dialect) for name in scan.fields]
-            query = select(*expressions, func.count()).where(*window)
-            if expressions:
-                query = query.group_by(*expressions)
-            found.append(
-                {row[:-1]: row[-1] for rows in _batches(connection.execute(query)) for row in rows}
-            )
-        return found
+    if dialect == "sqlite":
+        return [_by_month(connection, table, scan, quarter) for scan in scans]
+    if len(scans) == 1:
+        return [_found_in(connection, table, scans[0].fields, window)]
     fields = list(dict.fromkeys(name for scan in scans for name in scan.fields))
     expressions = [_grouped_value(name, table.c, dialect) for name in fields]
     # GROUPING() has a bit for each field, the first the highest, set where a row's group
@@ -197,6 +191,38 @@ def _found(
             n = masks[row[0]]
             grouped[n][tuple(row[i] for i in at[n])] = row[-1]
     return grouped
+
+
+def _found_in(
+    connection: Connection, table: Any, fields: Sequence[str], window: Sequence[Any]
+) -> dict[tuple[str, ...], int]:
+    """The records in ``window`` grouped by ``fields``, with their counts."""
+    dialect = connection.dialect.name
+    expressions = [_grouped_value(name, table.c, dialect) for name in fields]
+    query = select(*expressions, func.count()).where(*window)
+    if expressions:
+        query = query.group_by(*expressions)
+    return {row[:-1]: row[-1] for rows in _batches(connection.execute(query)) for row in rows}
+
+
+def _by_month(
+    connection: Connection, table: Any, scan: Scan, quarter: Quarter
+) -> dict[tuple[str, ...], int]:
+    """A scan on SQLite. Grouped by month, it is read a month at a time: each month is a
+    range of the table's key, and grouping within it leaves the month out of the key
+    SQLite sorts by, and out of every row's work."""
+    if "month" not in scan.fields:
+        window = (table.c.occurred_at >= quarter.start, table.c.occurred_at < quarter.end)
+        return _found_in(connection, table, scan.fields, window)
+    at = scan.fields.index("month")
+    others = [name for name in scan.fields if name != "month"]
+    starts = [datetime.strptime(month, "%Y-%m") for month in quarter.months]
+    found: dict[tuple[str, ...], int] = {}
+    for month, start, end in zip(quarter.months, starts, [*starts[1:], quarter.end], strict=True):
+        window = (table.c.occurred_at >= start, table.c.occurred_at < end)
+        for key, count in _found_in(connection, table, others, window).items():
+            found[(*key[:at], month, *key[at:])] = count
+    return found
 
 
 def _grouped_value(name: str, columns: Any, dialect: str) -> ColumnElement[Any]:
