@@ -272,3 +272,24 @@ def test_a_person_unit_keeps_one_query_per_table(internal: Engine) -> None:
     assert scans.count_tables(internal, stops_tables, Q3, person, AREAS) == [
         count_table(internal, spec, Q3, person, AREAS) for spec in stops_tables
     ]
+
+
+def test_a_scan_holds_no_more_groups_than_its_key_sets_allow(internal: Engine) -> None:
+    """Records may name any number of areas nobody declared; a scan reads each as unknown,
+    so the groups it holds stay within the cells its plan counted from the key sets."""
+    stops = [
+        _stop(n, (8, f"free-text beat {n}", f"district {n % 97}", "black", "no", "no", "none", ""))
+        for n in range(600)
+    ]
+    _replace_records(internal, stops, [])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(scans, "SCAN_CELLS", 8)  # the scan by month and beat: 432 cells
+        planned = scans.plan_scans(TABLES, AREAS)
+        stops_scans = [scan for scan in planned if scan.source == "stops"]
+        with internal.connect() as connection:
+            found = scans._found(connection, stops_scans, Q3, AREAS)
+        for scan, groups in zip(stops_scans, found, strict=True):
+            assert 0 < len(groups) <= scans._cells(scan.fields, "stops", AREAS)
+        assert scans.count_tables(internal, TABLES, Q3, RECORD, AREAS) == [
+            count_table(internal, spec, Q3, RECORD, AREAS) for spec in TABLES
+        ]

@@ -1,4 +1,4 @@
-"""Aggregate in the database over the public key set: one GROUP BY per source.
+"""Aggregate in the database over the public key set: one GROUP BY per table.
 
 Every combination of declared keys (months or the quarter, the areas, each category's
 vocabulary) is a cell, so empty cells are released like any other. A record whose area is

@@ -24,7 +24,18 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import ColumnElement, Connection, CursorResult, Engine, func, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    CursorResult,
+    Engine,
+    String,
+    case,
+    func,
+    literal,
+    select,
+    tuple_,
+)
 
 from privacy import vocabulary as v
 from privacy.release.aggregate import (
@@ -72,7 +83,7 @@ def count_tables(
         counting(connection)
         for source in dict.fromkeys(scan.source for scan in planned):
             scans = [scan for scan in planned if scan.source == source]
-            for scan, found in zip(scans, _found(connection, scans, quarter), strict=True):
+            for scan, found in zip(scans, _found(connection, scans, quarter, areas), strict=True):
                 groups = _groups(scan, found)
                 for i in scan.members:
                     counted[i] = TableCounts(
@@ -154,7 +165,7 @@ class _Groups:
 
 
 def _found(
-    connection: Connection, scans: list[Scan], quarter: Quarter
+    connection: Connection, scans: list[Scan], quarter: Quarter, areas: dict[str, tuple[str, ...]]
 ) -> list[dict[tuple[str, ...], int]]:
     """Each scan's groups and their counts, for scans of one source. PostgreSQL reads the
     quarter once for all of them (GROUPING SETS); SQLite, which has no grouping sets,
@@ -165,11 +176,11 @@ def _found(
     dialect = connection.dialect.name
     window = (table.c.occurred_at >= quarter.start, table.c.occurred_at < quarter.end)
     if dialect == "sqlite":
-        return [_by_month(connection, table, scan, quarter) for scan in scans]
+        return [_by_month(connection, table, scan, quarter, areas) for scan in scans]
     if len(scans) == 1:
-        return [_found_in(connection, table, scans[0].fields, window)]
+        return [_found_in(connection, table, scans[0].fields, window, areas)]
     fields = list(dict.fromkeys(name for scan in scans for name in scan.fields))
-    expressions = [_grouped_value(name, table.c, dialect) for name in fields]
+    expressions = [_grouped_value(name, table.c, dialect, areas) for name in fields]
     # GROUPING() has a bit for each field, the first the highest, set where a row's group
     # leaves the field out: it says which scan the row belongs to.
     masks = {
@@ -194,11 +205,15 @@ def _found(
 
 
 def _found_in(
-    connection: Connection, table: Any, fields: Sequence[str], window: Sequence[Any]
+    connection: Connection,
+    table: Any,
+    fields: Sequence[str],
+    window: Sequence[Any],
+    areas: dict[str, tuple[str, ...]],
 ) -> dict[tuple[str, ...], int]:
     """The records in ``window`` grouped by ``fields``, with their counts."""
     dialect = connection.dialect.name
-    expressions = [_grouped_value(name, table.c, dialect) for name in fields]
+    expressions = [_grouped_value(name, table.c, dialect, areas) for name in fields]
     query = select(*expressions, func.count()).where(*window)
     if expressions:
         query = query.group_by(*expressions)
@@ -206,31 +221,44 @@ def _found_in(
 
 
 def _by_month(
-    connection: Connection, table: Any, scan: Scan, quarter: Quarter
+    connection: Connection,
+    table: Any,
+    scan: Scan,
+    quarter: Quarter,
+    areas: dict[str, tuple[str, ...]],
 ) -> dict[tuple[str, ...], int]:
     """A scan on SQLite. Grouped by month, it is read a month at a time: each month is a
     range of the table's key, and grouping within it leaves the month out of the key
     SQLite sorts by, and out of every row's work."""
     if "month" not in scan.fields:
         window = (table.c.occurred_at >= quarter.start, table.c.occurred_at < quarter.end)
-        return _found_in(connection, table, scan.fields, window)
+        return _found_in(connection, table, scan.fields, window, areas)
     at = scan.fields.index("month")
     others = [name for name in scan.fields if name != "month"]
     starts = [datetime.strptime(month, "%Y-%m") for month in quarter.months]
     found: dict[tuple[str, ...], int] = {}
     for month, start, end in zip(quarter.months, starts, [*starts[1:], quarter.end], strict=True):
         window = (table.c.occurred_at >= start, table.c.occurred_at < end)
-        for key, count in _found_in(connection, table, others, window).items():
+        for key, count in _found_in(connection, table, others, window, areas).items():
             found[(*key[:at], month, *key[at:])] = count
     return found
 
 
-def _grouped_value(name: str, columns: Any, dialect: str) -> ColumnElement[Any]:
-    """What a scan groups a field by: the stored value, except a month on PostgreSQL, which
-    is its first instant (truncating a timestamp costs less than formatting it, row after
-    row); _groups writes it as ``YYYY-MM``."""
+def _grouped_value(
+    name: str, columns: Any, dialect: str, areas: dict[str, tuple[str, ...]]
+) -> ColumnElement[Any]:
+    """What a scan groups a field by: the stored value, except
+    * an area outside the declared ones, read as unknown here: records may hold any number
+      of codes nobody declared, and a scan's groups are bounded only if each field has the
+      values its key set counts (the other fields' codes are bounded by the store's checks);
+    * a month on PostgreSQL, which is its first instant (truncating a timestamp costs less
+      than formatting it, row after row); _groups writes it as ``YYYY-MM``."""
     if name == "month" and dialect == "postgresql":
         return func.date_trunc("month", columns.occurred_at).label("month")
+    if name in AREA_DIMENSIONS:
+        column = columns[name]
+        known = case((column.in_(areas.get(name, ())), column), else_=literal(v.UNKNOWN, String()))
+        return known.label(name)
     return stored_value(name, columns, dialect)
 
 

@@ -57,7 +57,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Downgrade schema: an integer id again, in order of time."""
+    """Downgrade schema: an integer id again (on SQLite in order of time, on PostgreSQL
+    in the order the rows are stored)."""
     postgres = op.get_bind().dialect.name == "postgresql"
     for table in TABLES:
         if postgres:
