@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -164,20 +165,23 @@ def _key_expression(
         return literal(None, String()).label("quarter")  # one value per release: filled in below
     if dimension == "month" or not mapped:
         return stored_value(dimension, columns, dialect)
-    column: Column[Any] = columns[dimension]
     known = areas[dimension] if dimension in AREA_DIMENSIONS else spec.codes_of(dimension)
-    return case((column.in_(known), column), else_=literal(v.UNKNOWN, String())).label(dimension)
+    return known_or_unknown(columns[dimension], known).label(dimension)
 
 
-def counting(connection: Connection) -> Connection:
-    """``connection``, set up for the release's grouped counts. On PostgreSQL, for this
+def known_or_unknown(column: Column[Any], known: tuple[str, ...]) -> ColumnElement[Any]:
+    """The column's value where it is one of ``known``, else unknown."""
+    return case((column.in_(known), column), else_=literal(v.UNKNOWN, String()))
+
+
+def counting(connection: Connection) -> None:
+    """Set ``connection`` up for the release's grouped counts. On PostgreSQL, for this
     transaction: no JIT compilation, which took longer than the counting it was for, and
     room to group in memory (64 MB a hash table), since the planner, which multiplies the
     fields' distinct values, expects far more groups than there are and would sort."""
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql("SET LOCAL jit = off")
         connection.exec_driver_sql("SET LOCAL work_mem = '64MB'")
-    return connection
 
 
 def stored_value(dimension: str, columns: Any, dialect: str) -> ColumnElement[Any]:
@@ -195,8 +199,13 @@ def stored_value(dimension: str, columns: Any, dialect: str) -> ColumnElement[An
     return columns[dimension].label(dimension)  # type: ignore[no-any-return]
 
 
+def between(table: Any, start: datetime, end: datetime) -> tuple[ColumnElement[bool], ...]:
+    """The records from ``start`` up to, not including, ``end``: a range of the key."""
+    return (table.c.occurred_at >= start, table.c.occurred_at < end)
+
+
 def _where(table: Any, spec: TableSpec, quarter: Quarter) -> list[ColumnElement[bool]]:
-    conditions = [table.c.occurred_at >= quarter.start, table.c.occurred_at < quarter.end]
+    conditions = [*between(table, quarter.start, quarter.end)]
     conditions += [table.c[field].in_(codes) for field, codes in spec.where]
     return conditions
 

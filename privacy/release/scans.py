@@ -29,10 +29,7 @@ from sqlalchemy import (
     Connection,
     CursorResult,
     Engine,
-    String,
-    case,
     func,
-    literal,
     select,
     tuple_,
 )
@@ -40,10 +37,12 @@ from sqlalchemy import (
 from privacy import vocabulary as v
 from privacy.release.aggregate import (
     TableCounts,
+    between,
     count_table,
     counting,
     dimension_values,
     key_set,
+    known_or_unknown,
     stored_value,
 )
 from privacy.release.periods import Quarter
@@ -174,7 +173,7 @@ def _found(
     it."""
     table = InternalBase.metadata.tables[RECORD_TABLES[scans[0].source]]
     dialect = connection.dialect.name
-    window = (table.c.occurred_at >= quarter.start, table.c.occurred_at < quarter.end)
+    window = between(table, quarter.start, quarter.end)
     if dialect == "sqlite":
         return [_by_month(connection, table, scan, quarter, areas) for scan in scans]
     if len(scans) == 1:
@@ -231,15 +230,17 @@ def _by_month(
     range of the table's key, and grouping within it leaves the month out of the key
     SQLite sorts by, and out of every row's work."""
     if "month" not in scan.fields:
-        window = (table.c.occurred_at >= quarter.start, table.c.occurred_at < quarter.end)
-        return _found_in(connection, table, scan.fields, window, areas)
+        return _found_in(
+            connection, table, scan.fields, between(table, quarter.start, quarter.end), areas
+        )
     at = scan.fields.index("month")
     others = [name for name in scan.fields if name != "month"]
     starts = [datetime.strptime(month, "%Y-%m") for month in quarter.months]
     found: dict[tuple[str, ...], int] = {}
     for month, start, end in zip(quarter.months, starts, [*starts[1:], quarter.end], strict=True):
-        window = (table.c.occurred_at >= start, table.c.occurred_at < end)
-        for key, count in _found_in(connection, table, others, window, areas).items():
+        for key, count in _found_in(
+            connection, table, others, between(table, start, end), areas
+        ).items():
             found[(*key[:at], month, *key[at:])] = count
     return found
 
@@ -256,9 +257,7 @@ def _grouped_value(
     if name == "month" and dialect == "postgresql":
         return func.date_trunc("month", columns.occurred_at).label("month")
     if name in AREA_DIMENSIONS:
-        column = columns[name]
-        known = case((column.in_(areas.get(name, ())), column), else_=literal(v.UNKNOWN, String()))
-        return known.label(name)
+        return known_or_unknown(columns[name], areas.get(name, ())).label(name)
     return stored_value(name, columns, dialect)
 
 

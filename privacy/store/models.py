@@ -112,7 +112,7 @@ def _vocabulary_checks(kind: str) -> tuple[CheckConstraint, ...]:
     return tuple(checks)
 
 
-def _record_table_args(kind: str, table: str) -> tuple[object, ...]:
+def _record_table_args(kind: str) -> tuple[object, ...]:
     # Keyed by time first, and on SQLite stored in the key's order (WITHOUT ROWID): a
     # period's records lie together whatever order they were ingested in, so a release
     # reads its period only. PostgreSQL reads a period through the same key.
@@ -140,7 +140,7 @@ class _RecordMixin:
 def _record_class(name: str, kind: str, table: str) -> type[InternalBase]:
     namespace: dict[str, object] = {
         "__tablename__": table,
-        "__table_args__": _record_table_args(kind, table),
+        "__table_args__": _record_table_args(kind),
         "__doc__": f"A raw {kind} record in the canonical schema.",
         "__annotations__": {},
         **_record_columns(kind),
