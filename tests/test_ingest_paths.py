@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import re
 import threading
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
+from portal.settings import Settings
+from portal.stores import internal_engine, public_engine, upgrade_stores
 from privacy import vocabulary as v
 from privacy.ingest import IngestRefused, ingest_file, load_mapping, pipeline
 from privacy.ingest.columns import ColumnConverter
@@ -89,12 +92,19 @@ def test_the_worker_process_converts_exactly_as_in_process(name: str, mapping: s
     here, here_report = stream(path, mapping, parallel=False)
     there, there_report = stream(path, mapping, parallel=True)
     target = CopyTarget("a source", 7)
+    copied_here, _ = stream(path, mapping, parallel=False, as_copy=target)
     copied, _ = stream(path, mapping, parallel=True, as_copy=target)
 
     assert there == here
+    assert copied == copied_here
+    # The same COPY text as the rows formatted afresh, but where a number keeps the text
+    # it was written with: the same double when read.
     columns = list(zip(*here, strict=True))
     blocks = copy_blocks(columns[0], columns[1:], target)
-    assert copied == [(blocks.records, blocks.ids)]
+    assert copied[0][1] == blocks.ids
+    assert [_read_copy(line) for line in copied[0][0].splitlines()] == [
+        _read_copy(line) for line in blocks.records.splitlines()
+    ]
     assert [str(p) for p in there_report.sorted_problems()] == [
         str(p) for p in here_report.sorted_problems()
     ]
@@ -374,12 +384,74 @@ def test_a_database_error_mid_file_stops_the_worker_and_writes_nothing(
 
 
 def test_rows_cross_the_pipe_unchanged_whatever_they_hold() -> None:
-    # SQLite's rows (text times) go by marshal; PostgreSQL's (datetimes, which marshal
-    # cannot carry) by pickle.
-    as_text = [(2, "S1", "2024-01-01 00:00:00.000000", None, 1.5), (3, "S2", "x", "y", -2.0)]
-    as_datetimes = [(2, "S1", datetime(2024, 1, 1), None, 1.5)]
+    # Flat values of strings, numbers and None (text times) go by marshal; anything else
+    # (a date, which marshal cannot carry) by pickle.
+    as_text = ["S1", "2024-01-01 00:00:00.000000", None, 1.5, "S2", "x", "y", -2.0]
+    with_dates = ["S1", date(2024, 1, 1), None, 1.5]
 
-    for rows, way in ((as_text, b"m"), (as_datetimes, b"p")):
-        message = pipeline._pack("rows", (rows, 4096))
+    for values, way in ((as_text, b"m"), (with_dates, b"p")):
+        flat = ([2, 3], values, len(values) // 2, 4096, {"2024-01-01 00": 2})
+        message = pipeline._pack("flat", flat)
         assert message[:1] == way
-        assert pipeline._unpack(message) == ("rows", (rows, 4096))
+        assert pipeline._unpack(message) == ("flat", flat)
+
+
+NUMBER_TEXT = re.compile(r"-?[0-9]*\.?[0-9]*(e[-+]?[0-9]+)?")
+
+
+def _read_copy(line: str) -> list[object]:
+    """A COPY text line's fields, a number read as the double COPY would make of it."""
+    return [float(f) if f and NUMBER_TEXT.fullmatch(f) else f for f in line.split("\t")]
+
+
+SPELLINGS = ["44.950000", "45", "45.", ".5", "-0", "-43.2500000000000000001", "0044.1", "1e1"]
+
+
+def test_a_plainly_written_number_keeps_its_text_for_copy_and_nothing_else() -> None:
+    converter = RowConverter(load_mapping("synthetic-stops"), STOP_HEADER, datetime_as_text=True)
+    rows = [[stop_row(n, lat=lat)[h] for h in STOP_HEADER] for n, lat in enumerate(SPELLINGS)]
+    at = converter.field_names.index("lat")
+
+    as_text = ColumnConverter(converter, floats_as_text=True).columns(rows)
+    as_numbers = ColumnConverter(converter).columns(rows)
+
+    assert as_numbers is not None and as_numbers[at] == [float(s) for s in SPELLINGS]
+    # "1e1" is not plainly written: the column is formatted afresh, as for any other store.
+    assert as_text is not None and as_text[at] == as_numbers[at]
+    plain = ColumnConverter(converter, floats_as_text=True).columns(rows[:-1])
+    assert plain is not None and plain[at] == SPELLINGS[:-1]
+
+
+@pytest.mark.postgres
+def test_copy_reads_a_kept_number_text_to_the_double_python_reads(
+    postgres_settings: Settings, tmp_path: Path
+) -> None:
+    upgrade_stores(postgres_settings)
+    internal, public = internal_engine(postgres_settings), public_engine(postgres_settings)
+    spellings = [*SPELLINGS[:-1], "44.98765432109876543", "-3.000000000000001", "0.1"]
+    path = write_stops(
+        tmp_path / "stops.csv", [stop_row(n, lat=lat) for n, lat in enumerate(spellings)]
+    )
+    try:
+        ingest_file(internal, public, "stops", path, load_mapping("synthetic-stops"))
+        with internal.connect() as connection:
+            stored = connection.execute(text("SELECT lat FROM stops ORDER BY source_id")).scalars()
+            assert list(stored) == [float(s) for s in spellings]
+    finally:
+        internal.dispose()
+        public.dispose()
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["2024-03-05T06:07:08", "2024-03-05 06:07:08", "2024-03-05T06:07:08.25", "2024-03-05T06:07"],
+)
+def test_an_iso_time_column_gives_the_row_paths_text(written: str) -> None:
+    converter = RowConverter(load_mapping("synthetic-stops"), STOP_HEADER, datetime_as_text=True)
+    rows = [[stop_row(n, occurred_at=written)[h] for h in STOP_HEADER] for n in range(3)]
+
+    fast = ColumnConverter(converter).convert([2, 3, 4], rows)
+
+    lines = [2, 3, 4]
+    assert fast == [(n, *converter.convert(row)) for n, row in zip(lines, rows, strict=True)]
+    assert fast[0][2] == f"{datetime.fromisoformat(written):%Y-%m-%d %H:%M:%S.%f}"

@@ -30,7 +30,7 @@ from privacy.ingest.copytext import CopyBlocks, CopyTarget, copy_blocks
 from privacy.ingest.mapping import Mapping
 from privacy.ingest.reader import CsvSource
 from privacy.ingest.report import IngestReport, file_label
-from privacy.ingest.rows import converted_chunks
+from privacy.ingest.rows import ConvertedColumns, converted_chunks
 from publishing.lifeline import die_with_parent
 
 # Below this size a file is converted in the calling process.
@@ -62,7 +62,7 @@ class Converted:
         return self.values[at :: self.width]
 
     def rows(self) -> list[tuple[Any, ...]]:
-        """``(line, *values)`` a row, as :func:`~privacy.ingest.rows.converted_chunks` gave."""
+        """``(line, *values)`` a row."""
         width, values = self.width, self.values
         return [(line, *values[i * width : (i + 1) * width]) for i, line in enumerate(self.lines)]
 
@@ -73,25 +73,22 @@ OCCURRED_AT = 1
 
 
 def hour_of(moment: object) -> str:
-    """ "YYYY-MM-DD HH" of a converted time: text on SQLite, a datetime on PostgreSQL."""
+    """ "YYYY-MM-DD HH" of a time: converted (text), or read back (a datetime on PostgreSQL)."""
     return (moment if isinstance(moment, str) else str(moment))[:13]
 
 
-def _converted(
-    rows: list[tuple[Any, ...]], width: int, bytes_read: int, as_copy: CopyTarget | None
-) -> Converted:
-    flat = list(chain.from_iterable(rows))
-    lines = flat[:: width + 1]
-    del flat[:: width + 1]  # at C speed: every row's line goes, its values stay in order
-    times = flat[OCCURRED_AT::width]
-    if times and isinstance(times[0], str):  # SQLite's text: sliced at C speed
+def _converted(chunk: ConvertedColumns, bytes_read: int, as_copy: CopyTarget | None) -> Converted:
+    lines, columns = chunk.lines, chunk.columns
+    width = len(columns)
+    times = columns[OCCURRED_AT]
+    if times and isinstance(times[0], str):  # the stored text: sliced at C speed
         hours = Counter([moment[:13] for moment in times])
     else:
         hours = Counter([hour_of(moment) for moment in times])
     if as_copy is not None:
-        columns = [flat[at::width] for at in range(width)]
         blocks = copy_blocks(lines, columns, as_copy)
         return Converted([], [], width, blocks, len(lines), bytes_read, hours)
+    flat = list(chain.from_iterable(zip(*columns, strict=True)))
     return Converted(lines, flat, width, None, len(lines), bytes_read, hours)
 
 
@@ -110,9 +107,8 @@ def converted_stream(
     if parallel is None:
         parallel = source.size >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) > 1
     if not parallel:
-        width = len(converter.field_names)
-        for rows in converted_chunks(source, converter, report):
-            yield _converted(rows, width, source.bytes_read, as_copy)
+        for chunk in converted_chunks(source, converter, report, for_copy=as_copy is not None):
+            yield _converted(chunk, source.bytes_read, as_copy)
         return
     yield from _from_worker(source.path, converter, as_copy, report)
 
@@ -152,7 +148,6 @@ def _from_worker(
     inbox: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUED_CHUNKS)
     drain = threading.Thread(target=_drain, args=(receive, inbox), daemon=True)
     drain.start()
-    width = len(converter.field_names)
     finished = False
     try:
         while True:
@@ -160,9 +155,9 @@ def _from_worker(
             if message is None:
                 raise RuntimeError("the ingest worker stopped without a word")
             kind, payload = _unpack(message)
-            if kind == "rows":  # flattened here: this process waits on the worker more often
-                rows, bytes_read = payload
-                yield _converted(rows, width, bytes_read, None)
+            if kind == "flat":
+                lines, values, width, bytes_read, hours = payload
+                yield Converted(lines, values, width, None, len(lines), bytes_read, Counter(hours))
             elif kind == "copy":
                 yield payload
             elif kind == "done":
@@ -250,12 +245,20 @@ def _convert_and_send(
         )
         with mapping.open(path) as source:
             converter = RowConverter(mapping, source.header, datetime_as_text=datetime_as_text)
-            width = len(converter.field_names)
-            for rows in converted_chunks(source, converter, report):
-                if as_copy is None:
-                    send.send_bytes(_pack("rows", (rows, source.bytes_read)))
+            chunks = converted_chunks(source, converter, report, for_copy=as_copy is not None)
+            for chunk in chunks:
+                # Converted here, flat or as COPY text: the writing process is the busier.
+                converted = _converted(chunk, source.bytes_read, as_copy)
+                if converted.copy is None:
+                    flat = (
+                        converted.lines,
+                        converted.values,
+                        converted.width,
+                        converted.bytes_read,
+                        dict(converted.hours),
+                    )
+                    send.send_bytes(_pack("flat", flat))
                 else:
-                    converted = _converted(rows, width, source.bytes_read, as_copy)
                     send.send_bytes(_pack("copy", converted))
         send.send_bytes(_pack("done", report))
     except (BrokenPipeError, ConnectionResetError):
@@ -269,9 +272,10 @@ _MARSHALLED, _PICKLED = b"m", b"p"
 
 
 def _pack(kind: str, payload: Any) -> bytes:
-    """A message for the pipe. Rows of strings, numbers and None go by marshal, which
-    writes and reads them several times faster than pickle; anything else by pickle."""
-    if kind == "rows":
+    """A message for the pipe. Flat values that are strings, numbers and None go by
+    marshal, which writes and reads them several times faster than pickle; anything else
+    by pickle."""
+    if kind == "flat":
         with suppress(ValueError):  # a value marshal cannot carry (a date, say)
             return _MARSHALLED + marshal.dumps(payload)
     return _PICKLED + pickle.dumps((kind, payload), protocol=pickle.HIGHEST_PROTOCOL)
@@ -280,7 +284,7 @@ def _pack(kind: str, payload: Any) -> bytes:
 def _unpack(message: bytes) -> tuple[str, Any]:
     """What :func:`_pack` packed."""
     if message[:1] == _MARSHALLED:
-        return "rows", marshal.loads(memoryview(message)[1:])
+        return "flat", marshal.loads(memoryview(message)[1:])
     kind, payload = pickle.loads(memoryview(message)[1:])
     return kind, payload
 

@@ -76,9 +76,9 @@ def ingest_records(
         report.notes.append(f"read with the mapping's variant {mapping.variant!r}")
     with source, engine.connect() as connection:
         try:
-            converter = RowConverter(
-                mapping, source.header, datetime_as_text=connection.dialect.name == "sqlite"
-            )
+            # Times as the stored text on both stores: SQLite keeps it, and COPY reads it
+            # into PostgreSQL's timestamp as it would read a formatted datetime.
+            converter = RowConverter(mapping, source.header, datetime_as_text=True)
         except HeaderError as error:
             raise IngestRefused(f"{report.file_name}: {error}", report) from None
         transaction = connection.begin()

@@ -81,8 +81,8 @@ def _read_all(mapping: Mapping, path: Path, report: IngestReport) -> list[dict[s
             raise IngestRefused(f"{report.file_name}: {error}", report) from None
         names = ("line", *converter.field_names)
         try:
-            for rows in converted_chunks(source, converter, report):
-                records.extend(dict(zip(names, row, strict=True)) for row in rows)
+            for chunk in converted_chunks(source, converter, report):
+                records.extend(dict(zip(names, row, strict=True)) for row in chunk.rows())
         except FileProblem as problem:
             raise IngestRefused(str(problem), report) from None
     if report.rows_read == 0 and not mapping.extra_areas:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from privacy.ingest.columns import ColumnConverter
@@ -17,12 +18,33 @@ from privacy.ingest.report import IngestReport, Problem, file_label
 CHUNK_ROWS = 500
 
 
+@dataclass(frozen=True)
+class ConvertedColumns:
+    """A chunk's valid rows, converted: the file line of each, and each canonical field's
+    values in the same order (a column per field, as the column path makes them and as
+    COPY text is built)."""
+
+    lines: list[int]
+    columns: list[list[Any]]
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        """``(line, *values)`` a row."""
+        return list(zip(self.lines, *self.columns, strict=True))
+
+
 def converted_chunks(
-    source: CsvSource, converter: RowConverter, report: IngestReport, size: int = CHUNK_ROWS
-) -> Iterator[list[tuple[Any, ...]]]:
-    """Yield lists of ``(line, *canonical values)`` for the valid rows, a chunk at a time;
-    count every row read in ``report`` and record each bad row's problems there."""
-    fast = ColumnConverter(converter)
+    source: CsvSource,
+    converter: RowConverter,
+    report: IngestReport,
+    size: int = CHUNK_ROWS,
+    *,
+    for_copy: bool = False,
+) -> Iterator[ConvertedColumns]:
+    """Yield the valid rows converted, a chunk at a time; count every row read in
+    ``report`` and record each bad row's problems there. ``for_copy``: the values become
+    COPY text, and a plainly written number may keep its text (see
+    :class:`~privacy.ingest.columns.ColumnConverter`)."""
+    fast = ColumnConverter(converter, floats_as_text=for_copy)
     with _no_cyclic_gc():
         yield from _chunks(source, converter, report, size, fast)
     report.file_sha256 = source.sha256
@@ -47,26 +69,29 @@ def _chunks(
     report: IngestReport,
     size: int,
     fast: ColumnConverter,
-) -> Iterator[list[tuple[Any, ...]]]:
+) -> Iterator[ConvertedColumns]:
     for chunk in source.chunks(size):
         report.rows_read += len(chunk.rows) + len(chunk.problems)
         for problem in chunk.problems:
             report.rows_rejected += 1
             report.add_problem(Problem(problem.line, problem.column, problem.value, problem.reason))
-        converted = fast.convert(chunk.lines, chunk.rows)
-        if converted is None:
-            converted = _row_by_row(converter, chunk.lines, chunk.rows, report)
+        columns = fast.columns(chunk.rows)
+        converted = (
+            ConvertedColumns(chunk.lines, columns)
+            if columns is not None
+            else _row_by_row(converter, chunk.lines, chunk.rows, report)
+        )
         at = converter.line_id_at
         if at is not None:  # a file without ids: the file's name and the row's line
             name = file_label(source.path)
-            converted = [(*row[:at], f"{name}:{row[0]}", *row[at + 1 :]) for row in converted]
+            converted.columns[at] = [f"{name}:{line}" for line in converted.lines]
         yield converted
 
 
 def _row_by_row(
     converter: RowConverter, lines: list[int], rows: list[list[str]], report: IngestReport
-) -> list[tuple[Any, ...]]:
-    converted = []
+) -> ConvertedColumns:
+    kept, converted = [], []
     for line, row in zip(lines, rows, strict=True):
         try:
             values = converter.convert(row)
@@ -75,5 +100,10 @@ def _row_by_row(
             for error in bad.errors:
                 report.add_problem(Problem(line, error.column, error.value[:60], error.reason))
             continue
-        converted.append((line, *values))
-    return converted
+        kept.append(line)
+        converted.append(values)
+    width = len(converter.field_names)
+    columns = (
+        [list(c) for c in zip(*converted, strict=True)] if converted else [[] for _ in range(width)]
+    )
+    return ConvertedColumns(kept, columns)
