@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from privacy.release.hierarchy import Estimator, Hierarchy, PartShape
+from privacy.release.hierarchy import Estimator, Hierarchy, PartShape, Workspace
 
 
 def release_like(districts: int, races: int, outcomes: int, beats: int) -> list[PartShape]:
@@ -143,6 +143,29 @@ def test_the_variance_is_the_spread_of_the_estimate() -> None:
     np.testing.assert_allclose(spread, estimator.variance, rtol=0.06)
     leaves = estimator.hierarchy.cells[0]
     assert (estimator.variance[leaves] < 9.0).all()  # better than the raw measurement
+
+
+@settings(max_examples=30, deadline=None)
+@given(shapes, variances, st.integers(0, 2**32 - 1))
+def test_a_batch_in_single_precision_is_the_double_precision_estimate(
+    shape: tuple[int, int, int, int], variance: list[float], seed: int
+) -> None:
+    # The intervals' simulation estimates batches of draws in a reused single-precision
+    # workspace: each draw's estimate is the release's own, to float32's precision.
+    parts = release_like(*shape)
+    rng = np.random.default_rng(seed)
+    draws = 16
+    noise = [rng.integers(-40, 41, (len(p.identities), draws)) for p in parts]
+    estimator = Estimator(Hierarchy(parts), variance)
+    work = Workspace(estimator, (draws,), np.float32)
+
+    batch = [estimator.estimate(noise, work).copy() for _ in range(2)]  # the same workspace
+
+    for draw in range(draws):
+        alone = estimator.estimate([n[:, draw] for n in noise])
+        for estimated in batch:
+            assert estimated.dtype == np.float32
+            np.testing.assert_allclose(estimated[:, draw], alone, rtol=1e-4, atol=1e-3)
 
 
 def test_a_count_cannot_add_up_into_two_parents() -> None:

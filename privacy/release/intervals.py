@@ -24,12 +24,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
-from privacy.release.hierarchy import Estimator
+from privacy.release.hierarchy import Estimator, Workspace
 
 Ints = NDArray[np.int64]
 Floats = NDArray[np.float64]
@@ -37,6 +37,7 @@ TAIL_SCALES = 12
 LEVEL = 0.95
 DRAWS = 1000  # at least; more when a class of alike cells is small (see half_widths)
 CLASS_SAMPLES = 4000  # pooled draws wanted for each class of alike cells
+POOLED_SAMPLES = 64_000  # pooled draws kept for a class, at most (whole cells' draws)
 MAX_SAMPLES = 12_000_000  # cells x draws: bounds the simulation's time and memory
 CHUNK = 250
 SIMULATION_SEED = 20251  # the simulation involves no data, so a fixed seed is safe
@@ -76,8 +77,14 @@ class NoiseSampler:
         """The noise's exact variance (a little under scale squared for a small scale)."""
         return float(np.sum(self.probabilities * self.support.astype(np.float64) ** 2))
 
-    def draw(self, rng: np.random.Generator, shape: tuple[int, ...]) -> Ints:
-        """Noise of the given shape, by inverting the cumulative distribution.
+    @property
+    def float_type(self) -> type[np.floating[Any]]:
+        """The narrowest float type that holds every value exactly: single precision, up
+        to a scale of about a million."""
+        return np.float32 if self.support[-1] < 2**24 else np.float64
+
+    def draw(self, rng: np.random.Generator, out: NDArray[np.floating[Any]]) -> None:
+        """Fill ``out`` with noise, by inverting the cumulative distribution.
 
         The top 16 bits of a uniform pick one of 65,536 equal bins; a bin that lies within
         one value's share of [0, 1) settles the draw at once, and the few that straddle two
@@ -85,31 +92,36 @@ class NoiseSampler:
         inversion (``searchsorted`` of a uniform), draw for draw in distribution, at a third
         of its cost: the draws were half of the intervals' simulation."""
         cumulative, guide = self._inverse
-        bins = rng.integers(0, GUIDE_BINS, size=shape, dtype=np.uint16)
-        drawn: Ints = guide[bins]
-        straddling = drawn == _STRADDLES
+        bins = rng.integers(0, GUIDE_BINS, size=out.shape, dtype=np.uint16)
+        np.take(guide.astype(out.dtype, copy=False), bins, out=out)
+        straddling = np.isnan(out)
         if straddling.any():
             within = (bins[straddling] + rng.random(int(straddling.sum()))) / GUIDE_BINS
-            drawn[straddling] = self.support[
+            out[straddling] = self.support[
                 np.searchsorted(cumulative, within, side="right").clip(0, len(self.support) - 1)
             ]
-        return drawn
 
     @cached_property
-    def _inverse(self) -> tuple[Floats, Ints]:
+    def _inverse(self) -> tuple[Floats, NDArray[np.floating[Any]]]:
         """The cumulative distribution, and for each bin of [0, 1) the value every uniform
-        in it maps to, or ``_STRADDLES`` where the bin holds a step of the distribution."""
+        in it maps to (in :attr:`float_type`), or NaN where the bin holds a step of the
+        distribution.
+
+        Bin ``i`` is ``[i / BINS, (i + 1) / BINS)``; the inversion maps a uniform ``x`` to the
+        value after the steps at or below it, so the bin is settled when as many steps lie at
+        or below its lowest uniform (``step * BINS <= i``: counted by the step's ceiling) as
+        below its end (``step * BINS < i + 1``: by the floor). Scaling by a power of two is
+        exact, so both counts are exact."""
         cumulative = np.cumsum(self.probabilities)
         cumulative[-1] = 1.0
-        edges = np.arange(GUIDE_BINS + 1, dtype=np.float64) / GUIDE_BINS
-        first = np.searchsorted(cumulative, edges[:-1], side="right")
-        last = np.searchsorted(cumulative, np.nextafter(edges[1:], 0.0), side="right")
+        scaled = cumulative * GUIDE_BINS
+        first = np.cumsum(np.bincount(np.ceil(scaled).astype(np.int64), minlength=GUIDE_BINS))
+        last = np.cumsum(np.bincount(np.floor(scaled).astype(np.int64), minlength=GUIDE_BINS))
+        first, last = first[:GUIDE_BINS], last[:GUIDE_BINS]
         top = len(self.support) - 1
-        guide: Ints = np.where(first == last, self.support[first.clip(0, top)], _STRADDLES)
+        values = self.support[first.clip(0, top)].astype(self.float_type)
+        guide = np.where(first == last, values, np.nan).astype(self.float_type)
         return cumulative, guide
-
-
-_STRADDLES = np.iinfo(np.int64).min
 
 
 class Calibrations(Protocol):
@@ -180,7 +192,7 @@ def half_widths(
                 *(s.probabilities for s in samplers),
             )
         )
-        + f"{draws}:{seed}".encode()
+        + f"{draws}:{seed}:{_float_type(samplers).__name__}".encode()
     ).hexdigest()
     half = remembered.get(key, h.size)
     if half is None:
@@ -194,26 +206,48 @@ def _simulate(
 ) -> Floats:
     rng = np.random.default_rng(seed)
     cells = estimator.hierarchy.cells
-    errors = np.empty((estimator.hierarchy.size, draws), dtype=np.float32)
-    for start in range(0, draws, CHUNK):
-        width = min(CHUNK, draws - start)
-        noise = [
-            sampler.draw(rng, (len(c), width)) for c, sampler in zip(cells, samplers, strict=True)
-        ]
-        errors[:, start : start + width] = np.abs(estimator.estimate(noise))
-    # Cells placed alike have the same error variance: pool them for a sharper quantile.
+    # Cells placed alike have the same error variance: their errors are pooled for a sharper
+    # quantile, those of enough of a class's cells to give it POOLED_SAMPLES (a large class
+    # has far more draws than that, which cost memory and time and sharpen nothing the
+    # smallest class, with the fewest, does not limit).
     classes = _classes(estimator)
-    half = np.empty(estimator.hierarchy.size)
     order = np.argsort(classes, kind="stable")
     bounds = np.searchsorted(classes[order], np.arange(int(classes.max(initial=-1)) + 2))
-    for start, stop in itertools.pairwise(bounds):
-        members = order[start:stop]
-        pooled = errors[members].ravel()
+    enough = math.ceil(POOLED_SAMPLES / draws)
+    members = [order[start:stop] for start, stop in itertools.pairwise(bounds)]
+    pooled_members = [m[:enough] for m in members]
+    kept = np.concatenate(pooled_members) if pooled_members else order
+    errors = np.empty((len(kept), draws), dtype=np.float32)
+    # Single precision where it holds every noise value exactly: the error of a sum of
+    # thousands of terms is then off by a few parts in ten million, far below the integers
+    # an interval is made of, and the simulation costs a third less.
+    dtype = _float_type(samplers)
+    noise = [np.empty((len(c), CHUNK), dtype=dtype) for c in cells]
+    work = Workspace(estimator, (CHUNK,), dtype)
+    for start in range(0, draws, CHUNK):
+        width = min(CHUNK, draws - start)
+        if width < CHUNK:  # the last batch
+            noise = [n[:, :width] for n in noise]
+            work = Workspace(estimator, (width,), dtype)
+        for values, sampler in zip(noise, samplers, strict=True):
+            sampler.draw(rng, values)
+        np.abs(estimator.estimate(noise, work)[kept], out=errors[:, start : start + width])
+    half = np.empty(estimator.hierarchy.size)
+    at = 0
+    for everyone, pooled_ones in zip(members, pooled_members, strict=True):
+        pooled = errors[at : at + len(pooled_ones)].ravel()
+        at += len(pooled_ones)
         # The 'higher' 95% quantile: the smallest sample with at least 95% at or below it.
         rank = min(pooled.size - 1, math.ceil(LEVEL * pooled.size) - 1)
-        pooled.partition(rank)  # in place: pooled is already a copy
-        half[members] = pooled[rank]
+        pooled.partition(rank)  # in place: the class's rows of errors are not read again
+        half[everyone] = pooled[rank]
     return half
+
+
+def _float_type(samplers: Sequence[NoiseSampler]) -> type[np.floating[Any]]:
+    """The float type the simulation works in: exact for every sampler's values."""
+    wide = any(s.float_type is np.float64 for s in samplers)
+    return np.float64 if wide else np.float32
 
 
 def _classes(estimator: Estimator) -> Ints:
