@@ -1,9 +1,10 @@
 """Interval calibrations kept in the internal store, so a release need not re-simulate.
 
-The simulation behind the intervals (:mod:`privacy.release.intervals`) costs about a second
-for the quarterly policy and depends only on the release's shape and noise. Each quarterly
-release is usually a process of its own (``portal release build``), so remembering it in the
-process alone would pay that second every quarter.
+The simulation behind the intervals (:mod:`privacy.release.intervals`) costs a few tenths of
+a second for the quarterly policy (more than counting a quarter of a million records) and
+depends only on the release's shape and noise. Each quarterly release is usually a process
+of its own (``portal release build``), so remembering it in the process alone would pay that
+every quarter.
 """
 
 from __future__ import annotations
