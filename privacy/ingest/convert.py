@@ -94,10 +94,8 @@ class RowConverter:
         # SQLite stores datetimes as text; producing it here saves a pass over every row.
         self.datetime_as_text = datetime_as_text
         self.field_functions = [self._compile(rule) for rule in mapping.rules]
-        # Where a converted row, (line, *values), takes an id made from the line, if any.
-        self.line_id_at = next(
-            (1 + i for i, rule in enumerate(mapping.rules) if rule.from_line), None
-        )
+        # Which of a row's converted values is an id made from its line, if any.
+        self.line_id_at = next((i for i, rule in enumerate(mapping.rules) if rule.from_line), None)
         derived = mapping.kind == "incidents" and not _has_source(
             next(r for r in mapping.rules if r.target.name == "crime_against")
         )
