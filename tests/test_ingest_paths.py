@@ -30,6 +30,7 @@ from privacy.ingest.copytext import CopyTarget, copy_blocks, copy_text
 from privacy.ingest.pipeline import converted_stream
 from privacy.ingest.reader import CsvSource
 from privacy.ingest.report import IngestReport
+from privacy.ingest.staging import PostgresBatchWriter
 from tests.canonical import STOP_HEADER, stop_row, write_stops
 from tests.conftest import FIXTURES
 
@@ -254,6 +255,25 @@ def test_duplicates_in_different_chunks_are_found(
             ).scalar_one()
             == 0
         )
+
+
+def test_a_duplicate_flushes_later_than_its_first_copy_is_found(
+    engines: tuple[Engine, Engine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first flushes turn nothing away, so no id is kept as they go: at the first row
+    # turned away the writer reads theirs back from the records table, with their lines.
+    monkeypatch.setattr(PostgresBatchWriter, "flush_rows", 500)
+    rows = [stop_row(n) for n in range(1, 2501)]
+    rows[2399] = stop_row(10)  # line 2401 repeats line 11, four flushes later
+    path = write_stops(tmp_path / "stops.csv", rows)
+
+    with pytest.raises(IngestRefused) as refused:
+        ingest_file(*engines, "stops", path, load_mapping("synthetic-stops"))
+
+    assert (
+        "line 11, column 'source_id', value 'S000010': duplicate id inside the file "
+        "(also on line 2401)" in str(refused.value)
+    )
 
 
 @pytest.mark.parametrize("parallel", [False, True])

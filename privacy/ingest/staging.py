@@ -4,7 +4,7 @@ Rows arrive in chunks and are written as they come (a few chunks a COPY on Postg
 so the database works while the next chunk is still being converted (see
 :mod:`privacy.ingest.pipeline`). Rows whose ``(source, source_id)`` is already in the table
 are skipped, so re-ingesting adds nothing. The line and id of every row go into a narrow
-temporary table (on SQLite, only once a row has been turned away), where the database
+temporary table (only once a row has been turned away), where the database
 finds ids that occur twice in the file; their rows are taken out of the batch again. A
 refused batch rolls the transaction back, so nothing is left behind.
 """
@@ -268,7 +268,9 @@ class PostgresBatchWriter(BatchWriter):
     so each flush tries a plain COPY into the records table inside a savepoint: constraints
     are checked once, as rows arrive. If an id is already there (a re-ingest, or an id
     repeated in the file) the savepoint is rolled back and that flush goes through staging
-    with ON CONFLICT DO NOTHING.
+    with ON CONFLICT DO NOTHING. As on SQLite, the file's lines and ids are kept only from
+    then on (those of the flushes before are read back from the records table): copying
+    every id of a first load into a second table was a fifth of the server's work.
     """
 
     flush_rows = 20_000
@@ -292,6 +294,7 @@ class PostgresBatchWriter(BatchWriter):
             ),
         )
         self._listed = ", ".join(("source", "batch_id", "batch_line", *self.names))
+        self._keeping_ids = False
 
     def _write(self, chunks: list[Converted]) -> None:
         blocks = [chunk.copy or self._copy_blocks(chunk) for chunk in chunks]
@@ -301,6 +304,8 @@ class PostgresBatchWriter(BatchWriter):
             self._copy(f"COPY {self.table} ({self._listed}) FROM STDIN", records)
         except psycopg.errors.UniqueViolation:
             savepoint.rollback()
+            if not self._keeping_ids:
+                self._keep_ids_so_far()
             self._copy(f"COPY {STAGING} ({self._listed}) FROM STDIN", records)
             moved = self.connection.exec_driver_sql(
                 f"INSERT INTO {self.table} ({self._listed}) SELECT {self._listed} "
@@ -313,9 +318,24 @@ class PostgresBatchWriter(BatchWriter):
         else:
             savepoint.commit()
             self.added += sum(chunk.count for chunk in chunks)
-        self._copy(
-            f"COPY {IDS} (line, source_id) FROM STDIN", "".join(block.ids for block in blocks)
-        )
+        if self._keeping_ids:
+            self._copy(
+                f"COPY {IDS} (line, source_id) FROM STDIN", "".join(block.ids for block in blocks)
+            )
+
+    def _keep_ids_so_far(self) -> None:
+        """Fill the table of ids with the batch's records written so far: every flush
+        before this one went in whole (nothing was turned away), each row with its line.
+        A re-ingest is turned away at its first flush, with nothing to read back."""
+        if self.added:
+            self.connection.execute(
+                text(
+                    f"INSERT INTO {IDS} (line, source_id) SELECT batch_line, source_id "
+                    f"FROM {self.table} WHERE source = :source AND batch_id = :batch"
+                ),
+                {"source": self.source, "batch": self.batch_id},
+            )
+        self._keeping_ids = True
 
     def _copy_blocks(self, chunk: Converted) -> CopyBlocks:
         columns = [chunk.column(at) for at in range(chunk.width)]
