@@ -59,7 +59,16 @@ def copy_text(rows: Sequence[tuple[Any, ...]]) -> str:
 
 def _column_text(column: Sequence[Any]) -> Sequence[str]:
     # A column is of one type, often with blanks (None) among its values: each such
-    # column is formatted in one pass, not value by value through _value_text.
+    # column is formatted in one pass, not value by value through _value_text. Most are
+    # text throughout, which joining them finds out at once (it fails on anything else).
+    try:
+        joined = "".join(column)
+    except TypeError:
+        pass
+    else:
+        if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+            return [value.translate(_ESCAPES) for value in column]
+        return column
     kinds = set(map(type, column))
     blanks = _NONE in kinds
     kinds.discard(_NONE)
