@@ -462,6 +462,24 @@ def test_copy_reads_a_kept_number_text_to_the_double_python_reads(
         public.dispose()
 
 
+@pytest.mark.postgres
+def test_a_plain_number_too_small_for_a_double_is_stored_as_float_reads_it(
+    postgres_settings: Settings, tmp_path: Path
+) -> None:
+    # Found in review: float() reads it as 0.0, PostgreSQL refused its text as out of range.
+    upgrade_stores(postgres_settings)
+    internal, public = internal_engine(postgres_settings), public_engine(postgres_settings)
+    tiny = "0." + "0" * 400 + "1"
+    path = write_stops(tmp_path / "stops.csv", [stop_row(n, lat=tiny) for n in range(1, 4)])
+    try:
+        ingest_file(internal, public, "stops", path, load_mapping("synthetic-stops"))
+        with internal.connect() as connection:
+            assert list(connection.execute(text("SELECT lat FROM stops")).scalars()) == [0.0] * 3
+    finally:
+        internal.dispose()
+        public.dispose()
+
+
 @pytest.mark.parametrize(
     "written",
     ["2024-03-05T06:07:08", "2024-03-05 06:07:08", "2024-03-05T06:07:08.25", "2024-03-05T06:07"],

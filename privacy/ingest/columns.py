@@ -39,9 +39,9 @@ class ColumnConverter:
     """Compiled column plans for one mapping and header.
 
     ``floats_as_text`` is for values bound for PostgreSQL's COPY text: a number column
-    written plainly (digits, a point, a minus) then keeps the text it was read as, which
-    COPY reads to the same double that ``float`` gave (both round correctly), instead of
-    being formatted again."""
+    written plainly (digits, a point, a minus, 24 characters at most) then keeps the text it
+    was read as, which COPY reads to the same double that ``float`` gave (both round
+    correctly), instead of being formatted again."""
 
     def __init__(self, converter: RowConverter, *, floats_as_text: bool = False) -> None:
         self.row_converter = converter
@@ -184,7 +184,11 @@ class ColumnConverter:
                 raise Fallback  # a NaN or an infinity: the row path names it
             if limit is not None and values and (max(values) > limit or min(values) < -limit):
                 raise Fallback  # not degrees: the row path says so
-            if self._floats_as_text and _PLAIN_NUMBERS.fullmatch("".join(filled)):
+            if (
+                self._floats_as_text
+                and _PLAIN_NUMBERS.fullmatch("".join(filled))
+                and max(map(len, filled), default=0) <= _PLAIN_NUMBER_LENGTH
+            ):
                 values = filled
             for hole in holes:
                 values[hole] = None
@@ -279,6 +283,9 @@ def _plain_seconds(raw: Sequence[str]) -> bool:
 
 
 _PLAIN_NUMBERS = re.compile(r"[0-9.-]*")
+# No plain number this long is beyond a double's range either way (the smallest is 1e-22),
+# where PostgreSQL refuses what float() reads as 0 or infinity.
+_PLAIN_NUMBER_LENGTH = 24
 _PLAIN_LENGTH = 19
 _PLAIN_SEPARATORS = ((4, {"-"}), (7, {"-"}), (10, {"T", " "}), (13, {":"}), (16, {":"}))
 

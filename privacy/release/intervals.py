@@ -37,7 +37,13 @@ TAIL_SCALES = 12
 LEVEL = 0.95
 DRAWS = 1000  # at least; more when a class of alike cells is small (see half_widths)
 CLASS_SAMPLES = 4000  # pooled draws wanted for each class of alike cells
-POOLED_SAMPLES = 64_000  # pooled draws kept for a class, at most (whole cells' draws)
+POOLED_SAMPLES = 64_000  # pooled draws wanted for a class, at most (whole cells' draws)
+# The simulation's arithmetic rounds (in single precision, by about one part in ten
+# million): a quantile that is a whole number (a cell measured once has its integer noise
+# as its error) can come out a step below it, and its intervals would lose an integer at
+# each end. A half-width is widened by this fraction, which can only widen an interval,
+# and only where a bound lies that near an integer.
+HALF_WIDTH_SLACK = 1e-5
 MAX_SAMPLES = 12_000_000  # cells x draws: bounds the simulation's time and memory
 CHUNK = 250
 SIMULATION_SEED = 20251  # the simulation involves no data, so a fixed seed is safe
@@ -105,19 +111,12 @@ class NoiseSampler:
     def _inverse(self) -> tuple[Floats, NDArray[np.floating[Any]]]:
         """The cumulative distribution, and for each bin of [0, 1) the value every uniform
         in it maps to (in :attr:`float_type`), or NaN where the bin holds a step of the
-        distribution.
-
-        Bin ``i`` is ``[i / BINS, (i + 1) / BINS)``; the inversion maps a uniform ``x`` to the
-        value after the steps at or below it, so the bin is settled when as many steps lie at
-        or below its lowest uniform (``step * BINS <= i``: counted by the step's ceiling) as
-        below its end (``step * BINS < i + 1``: by the floor). Scaling by a power of two is
-        exact, so both counts are exact."""
+        distribution."""
         cumulative = np.cumsum(self.probabilities)
         cumulative[-1] = 1.0
-        scaled = cumulative * GUIDE_BINS
-        first = np.cumsum(np.bincount(np.ceil(scaled).astype(np.int64), minlength=GUIDE_BINS))
-        last = np.cumsum(np.bincount(np.floor(scaled).astype(np.int64), minlength=GUIDE_BINS))
-        first, last = first[:GUIDE_BINS], last[:GUIDE_BINS]
+        edges = np.arange(GUIDE_BINS + 1, dtype=np.float64) / GUIDE_BINS
+        first = np.searchsorted(cumulative, edges[:-1], side="right")
+        last = np.searchsorted(cumulative, np.nextafter(edges[1:], 0.0), side="right")
         top = len(self.support) - 1
         values = self.support[first.clip(0, top)].astype(self.float_type)
         guide = np.where(first == last, values, np.nan).astype(self.float_type)
@@ -219,8 +218,8 @@ def _simulate(
     kept = np.concatenate(pooled_members) if pooled_members else order
     errors = np.empty((len(kept), draws), dtype=np.float32)
     # Single precision where it holds every noise value exactly: the error of a sum of
-    # thousands of terms is then off by a few parts in ten million, far below the integers
-    # an interval is made of, and the simulation costs a third less.
+    # thousands of terms is then off by a few parts in ten million (HALF_WIDTH_SLACK covers
+    # that), and the simulation costs a third less.
     dtype = _float_type(samplers)
     noise = [np.empty((len(c), CHUNK), dtype=dtype) for c in cells]
     work = Workspace(estimator, (CHUNK,), dtype)
@@ -240,7 +239,7 @@ def _simulate(
         # The 'higher' 95% quantile: the smallest sample with at least 95% at or below it.
         rank = min(pooled.size - 1, math.ceil(LEVEL * pooled.size) - 1)
         pooled.partition(rank)  # in place: the class's rows of errors are not read again
-        half[everyone] = pooled[rank]
+        half[everyone] = float(pooled[rank]) * (1.0 + HALF_WIDTH_SLACK)
     return half
 
 
