@@ -112,7 +112,8 @@ def test_interval_coverage_over_two_thousand_releases() -> None:
     """Per-cell coverage of the true counts by the published 95% intervals, with OpenDP's
     own noise, over 2,000 simulated releases of a small table with two levels (months by
     district, months, the quarter), after least squares, rounding and non-negativity."""
-    policy = parse_policy("""
+    release = _small_release(
+        """
 name = "small"
 [budget]
 rho = 0.1
@@ -127,24 +128,12 @@ weight = 0.3
 [[tables.levels]]
 dimensions = ["quarter"]
 weight = 0.2
-""")
-    quarter = Quarter.parse("2024Q3")
-    areas = {"district": ("a", "b", "c", "d", "e")}
-    spec = policy.tables[0]
-    keys = key_set(spec, quarter, areas)
-    true = np.resize(np.array([40, 80, 25, 60, 12, 150, 33, 19, 0, 21]), len(keys))
-    parts = measured_parts(
-        TableCounts(spec, tuple(keys), tuple(int(x) for x in true)), quarter, policy.unit, areas, {}
+""",
+        ("a", "b", "c", "d", "e"),
+        [40, 80, 25, 60, 12, 150, 33, 19, 0, 21],
     )
-    planned = [plan_measurement(p.part, policy.budget, p.sensitivity, len(p.keys)) for p in parts]
-    processor = PostProcessor(release_hierarchy(parts), parts, planned)
-    truth = np.concatenate([np.asarray(p.counts) for p in parts])
     releases = 2000
-    covered = np.zeros(truth.size)
-    for _ in range(releases):
-        result = processor.publish([p.apply(c.counts) for c, p in zip(parts, planned, strict=True)])
-        order = np.concatenate(processor.estimator.hierarchy.cells)
-        covered += (result.low[order] <= truth) & (truth <= result.high[order])
+    truth, covered = _covered(*release, releases)
 
     coverage = covered / releases
     away_from_zero = truth >= 12  # at zero the interval must also hold the published value
@@ -153,10 +142,45 @@ weight = 0.2
     assert (coverage[~away_from_zero] >= 0.93).all(), coverage
 
 
+def _small_release(
+    policy_text: str, districts: tuple[str, ...], counts: list[int]
+) -> tuple[list[PartCounts], list[TableMeasurement], PostProcessor]:
+    """A release of 2024Q3 under ``policy_text`` whose true counts repeat ``counts``: its
+    parts, their measurements and its post-processing."""
+    policy = parse_policy(policy_text)
+    quarter, areas = Quarter.parse("2024Q3"), {"district": districts}
+    spec = policy.tables[0]
+    keys = key_set(spec, quarter, areas)
+    true = np.resize(np.array(counts), len(keys))
+    parts = measured_parts(
+        TableCounts(spec, tuple(keys), tuple(int(x) for x in true)), quarter, policy.unit, areas, {}
+    )
+    planned = [plan_measurement(p.part, policy.budget, p.sensitivity, len(p.keys)) for p in parts]
+    return parts, planned, PostProcessor(release_hierarchy(parts), parts, planned)
+
+
+def _covered(
+    parts: list[PartCounts],
+    planned: list[TableMeasurement],
+    processor: PostProcessor,
+    releases: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every node's true count, and in how many of ``releases`` fresh releases its
+    published interval held it."""
+    truth = np.concatenate([np.asarray(p.counts) for p in parts])
+    order = np.concatenate(processor.estimator.hierarchy.cells)
+    covered = np.zeros(truth.size)
+    for _ in range(releases):
+        result = processor.publish([p.apply(c.counts) for c, p in zip(parts, planned, strict=True)])
+        covered += (result.low[order] <= truth) & (truth <= result.high[order])
+    return truth, covered
+
+
 def _flat_table(rho: float) -> tuple[list[PartCounts], list[TableMeasurement], PostProcessor]:
     """A table without levels: each cell is measured once and nothing else informs it, so
     its estimate's error is its integer noise, and the 95% quantile a whole number."""
-    policy = parse_policy(f"""
+    return _small_release(
+        f"""
 name = "flat"
 [budget]
 rho = {rho}
@@ -165,16 +189,10 @@ name = "t"
 source = "stops"
 dimensions = ["quarter", "district"]
 weight = 1.0
-""")
-    quarter, areas = Quarter.parse("2024Q3"), {"district": tuple("abcdefghij")}
-    spec = policy.tables[0]
-    keys = key_set(spec, quarter, areas)
-    true = np.resize(np.array([40, 80, 25, 60, 12, 150, 33, 19, 5, 21]), len(keys))
-    parts = measured_parts(
-        TableCounts(spec, tuple(keys), tuple(int(x) for x in true)), quarter, policy.unit, areas, {}
+""",
+        tuple("abcdefghij"),
+        [40, 80, 25, 60, 12, 150, 33, 19, 5, 21],
     )
-    planned = [plan_measurement(p.part, policy.budget, p.sensitivity, len(p.keys)) for p in parts]
-    return parts, planned, PostProcessor(release_hierarchy(parts), parts, planned)
 
 
 @pytest.mark.parametrize("rho", [0.2566, 0.3936])
@@ -190,14 +208,8 @@ def test_a_whole_number_quantile_is_not_rounded_below_itself(rho: float) -> None
 
 
 def test_a_table_without_levels_is_covered_as_promised() -> None:
-    parts, planned, processor = _flat_table(0.3936)
-    truth = np.concatenate([np.asarray(p.counts) for p in parts])
-    order = np.concatenate(processor.estimator.hierarchy.cells)
     releases = 2000
-    covered = np.zeros(truth.size)
-    for _ in range(releases):
-        result = processor.publish([p.apply(c.counts) for c, p in zip(parts, planned, strict=True)])
-        covered += (result.low[order] <= truth) & (truth <= result.high[order])
+    _, covered = _covered(*_flat_table(0.3936), releases)
 
     # each cell's interval is its noise's 95% quantile wide: covered at least 95% of the
     # time; 0.93 is four binomial sds (0.005 over 2,000 releases) below that

@@ -66,22 +66,26 @@ def _column_text(column: Sequence[Any]) -> Sequence[str]:
     except TypeError:
         pass
     else:
-        if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
-            return [value.translate(_ESCAPES) for value in column]
-        return column
+        return [value.translate(_ESCAPES) for value in column] if _escapes(joined) else column
     kinds = set(map(type, column))
-    blanks = _NONE in kinds
     kinds.discard(_NONE)
-    if kinds <= {str}:
-        joined = "".join([value for value in column if value is not None] if blanks else column)
-        if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
-            return [NULL if value is None else value.translate(_ESCAPES) for value in column]
-        return [NULL if value is None else value for value in column] if blanks else column
+    if kinds <= {str}:  # text with blanks
+        joined = "".join([value for value in column if value is not None])
+        escape = _escapes(joined)
+        return [
+            NULL if value is None else value.translate(_ESCAPES) if escape else value
+            for value in column
+        ]
     if kinds <= {int, float}:
         return [NULL if value is None else repr(value) for value in column]
     if kinds <= {datetime, date}:
         return [NULL if value is None else value.isoformat() for value in column]
     return [_value_text(value) for value in column]
+
+
+def _escapes(text: str) -> bool:
+    """Whether ``text`` holds a character COPY's text format must escape."""
+    return "\\" in text or "\t" in text or "\n" in text or "\r" in text
 
 
 def _value_text(value: Any) -> str:

@@ -58,6 +58,9 @@ class BatchWriter(ABC):
         self.turned_away = 0
         self._pending: list[Converted] = []
         self._pending_rows = 0
+        # The table of ids is filled only from the first row turned away: a first load
+        # (the common large case) needs none, and every record keeps its line.
+        self._keeping_ids = False
         self._create_temporary(IDS, "line BIGINT, source_id VARCHAR")
 
     def append(self, chunk: Converted) -> None:
@@ -120,6 +123,22 @@ class BatchWriter(ABC):
         self.changed += len(found)
         room = 3 - len(self.changed_examples)
         self.changed_examples += [(str(a), str(b), str(c)) for a, b, c in found[:room]]
+
+    def _keep_ids(self, before_line: int | None = None) -> None:
+        """Start keeping the file's lines and ids: fill the table of ids with the batch's
+        records written so far (those from lines before ``before_line``, when some of the
+        current rows went in already), each with its line. Nothing was turned away until
+        now, so they are all of the file's rows before."""
+        if self.added:  # a re-ingest is turned away at once, with nothing to read back
+            earlier = "" if before_line is None else " AND batch_line < :line"
+            self.connection.execute(
+                text(
+                    f"INSERT INTO {IDS} (line, source_id) SELECT batch_line, source_id "
+                    f"FROM {self.table} WHERE source = :source AND batch_id = :batch{earlier}"
+                ),
+                {"source": self.source, "batch": self.batch_id, "line": before_line},
+            )
+        self._keeping_ids = True
 
     def later_copies(self) -> int:
         """How many rows repeat an id of an earlier row of the file."""
@@ -194,7 +213,6 @@ class SqliteBatchWriter(BatchWriter):
         self._head = [source, batch_id]
         self._statements: dict[int, str] = {}
         self._stage_sql = f"INSERT INTO {STAGING} VALUES ({', '.join('?' * (len(fields) + 1))})"
-        self._keeping_ids = False
 
     def _insert_sql(self, rows: int) -> str:
         """INSERT of ``rows`` rows: ?1 is the source and ?2 the batch on every row, then
@@ -239,7 +257,7 @@ class SqliteBatchWriter(BatchWriter):
         if added < chunk.count:
             self.turned_away += chunk.count - added
             if not self._keeping_ids:
-                self._keep_ids_before(cursor, chunk.lines[0])
+                self._keep_ids(before_line=chunk.lines[0])
             cursor.executemany(self._stage_sql, chunk.rows())
             self._note_changed()
             cursor.execute(f"DELETE FROM {STAGING}")
@@ -248,16 +266,6 @@ class SqliteBatchWriter(BatchWriter):
                 f"INSERT INTO {IDS} (line, source_id) VALUES (?, ?)",
                 zip(chunk.lines, chunk.column(0), strict=True),
             )
-
-    def _keep_ids_before(self, cursor: Any, line: int) -> None:
-        """Fill the table of ids with every row of the file before ``line``: nothing was
-        turned away until then, so they are the batch's records, each with its line."""
-        cursor.execute(
-            f"INSERT INTO {IDS} (line, source_id) SELECT batch_line, source_id "
-            f"FROM {self.table} WHERE source = ? AND batch_id = ? AND batch_line < ?",
-            (self.source, self.batch_id, line),
-        )
-        self._keeping_ids = True
 
 
 class PostgresBatchWriter(BatchWriter):
@@ -294,7 +302,6 @@ class PostgresBatchWriter(BatchWriter):
             ),
         )
         self._listed = ", ".join(("source", "batch_id", "batch_line", *self.names))
-        self._keeping_ids = False
 
     def _write(self, chunks: list[Converted]) -> None:
         blocks = [chunk.copy or self._copy_blocks(chunk) for chunk in chunks]
@@ -305,7 +312,7 @@ class PostgresBatchWriter(BatchWriter):
         except psycopg.errors.UniqueViolation:
             savepoint.rollback()
             if not self._keeping_ids:
-                self._keep_ids_so_far()
+                self._keep_ids()  # every earlier flush went in whole
             self._copy(f"COPY {STAGING} ({self._listed}) FROM STDIN", records)
             moved = self.connection.exec_driver_sql(
                 f"INSERT INTO {self.table} ({self._listed}) SELECT {self._listed} "
@@ -322,20 +329,6 @@ class PostgresBatchWriter(BatchWriter):
             self._copy(
                 f"COPY {IDS} (line, source_id) FROM STDIN", "".join(block.ids for block in blocks)
             )
-
-    def _keep_ids_so_far(self) -> None:
-        """Fill the table of ids with the batch's records written so far: every flush
-        before this one went in whole (nothing was turned away), each row with its line.
-        A re-ingest is turned away at its first flush, with nothing to read back."""
-        if self.added:
-            self.connection.execute(
-                text(
-                    f"INSERT INTO {IDS} (line, source_id) SELECT batch_line, source_id "
-                    f"FROM {self.table} WHERE source = :source AND batch_id = :batch"
-                ),
-                {"source": self.source, "batch": self.batch_id},
-            )
-        self._keeping_ids = True
 
     def _copy_blocks(self, chunk: Converted) -> CopyBlocks:
         columns = [chunk.column(at) for at in range(chunk.width)]
