@@ -5,11 +5,16 @@ would simulate again (about a second for the quarterly policy)."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pytest
-from sqlalchemy import Engine, Row, select
+from sqlalchemy import Engine, Row, func, select
 
 from privacy.release import intervals
+from privacy.release.apart import forking
 from privacy.release.build import build_release
 from privacy.release.calibrations import StoredCalibrations
 from privacy.release.noise import plan_measurement
@@ -18,7 +23,7 @@ from privacy.release.periods import Quarter
 from privacy.release.policy import load_policy
 from privacy.release.postprocess import PostProcessor, release_hierarchy
 from privacy.release.shape import no_counts
-from privacy.store.models import IntervalCalibration
+from privacy.store.models import BudgetCharge, IntervalCalibration
 from publishing.areas import area_codes, beat_districts
 
 QUARTERLY = load_policy("quarterly")
@@ -101,3 +106,41 @@ def test_a_stored_calibration_of_the_wrong_size_is_not_trusted(
     assert fresh.get("k" * 64, 4) is None
     calibrations.put("k" * 64, np.array([9.0, 9.0, 9.0]), draws=1000)  # a second write
     assert StoredCalibrations(internal, intervals.InProcess()).get("k" * 64, 3) is not None
+
+
+def test_a_release_simulates_its_calibration_in_a_child_beside_its_count(
+    ingested_city: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    internal, public = ingested_city
+    simulated_in = tmp_path / "simulated-in"
+    simulate = intervals._simulate
+
+    def simulate_and_say_where(*args: Any) -> Any:
+        with simulated_in.open("a") as out:
+            out.write(f"{os.getpid()}\n")
+        return simulate(*args)
+
+    monkeypatch.setattr(intervals, "_simulate", simulate_and_say_where)
+    build_release(internal, public, "2024Q3", QUARTERLY)
+
+    (pid,) = simulated_in.read_text().split()
+    assert int(pid) != os.getpid() or not forking()
+    (calibration,) = stored(internal)
+    assert calibration.nodes * 8 == len(calibration.half_widths)
+
+
+def test_a_calibration_that_cannot_be_simulated_spends_nothing(
+    ingested_city: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    internal, public = ingested_city
+
+    def broken(*_: object) -> None:
+        raise MemoryError("no room for the simulation")
+
+    monkeypatch.setattr(intervals, "_simulate", broken)
+    with pytest.raises(MemoryError):
+        build_release(internal, public, "2024Q3", QUARTERLY)
+
+    with internal.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(BudgetCharge)).scalar() == 0
+    assert stored(internal) == []

@@ -70,9 +70,10 @@ def build_release(
     rerelease: bool = False,
 ) -> BuiltRelease:
     """Build and publish ``policy``'s release of ``period`` (a quarter such as 2025Q3)."""
-    drafted = draft_release(internal, public, period, policy, actor=actor, rerelease=rerelease)
-    content = drafted.content
-    release_id = write_release(public, content, created_at=utc_now())
+    with _collector_paused():  # writing the release allocates as much as drafting it
+        drafted = draft_release(internal, public, period, policy, actor=actor, rerelease=rerelease)
+        content = drafted.content
+        release_id = write_release(public, content, created_at=utc_now())
     with internal.begin() as connection:
         record_audit(
             connection,
@@ -149,11 +150,15 @@ def _draft(
         _refuse_repeat(internal, public, quarter, policy)
     # The release's shape (cells, levels, noise scales) does not depend on the data, so its
     # OpenDP measurements, its post-processing and the simulation behind its intervals are
-    # prepared while the database counts; nothing there sees a record.
+    # prepared while the database counts; nothing there sees a record. The simulation (when
+    # none is stored for the shape) runs in a forked child: in this process's thread, it
+    # took turns with the count at the interpreter's lock. The intervals are in hand before
+    # anything is charged, so a failure there spends nothing.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="release-shape") as pool:
-        preparing = pool.submit(prepare, shape, policy, internal)
+        preparing = pool.submit(prepare, shape, policy, internal, beside_count=True)
         parts = counted_parts(internal, shape, policy)
         planned, processor = preparing.result()
+    processor.calibrate()
     measured = [p for p in planned if p is not None]
     release_key = uuid.uuid4().hex
     try:

@@ -23,12 +23,13 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache, partial
 from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
+from privacy.release.apart import Apart
 from privacy.release.hierarchy import Estimator, Workspace
 
 Ints = NDArray[np.int64]
@@ -107,11 +108,19 @@ class NoiseSampler:
                 np.searchsorted(cumulative, within, side="right").clip(0, len(self.support) - 1)
             ]
 
-    @cached_property
+    @property
     def _inverse(self) -> tuple[Floats, NDArray[np.floating[Any]]]:
         """The cumulative distribution, and for each bin of [0, 1) the value every uniform
         in it maps to (in :attr:`float_type`), or NaN where the bin holds a step of the
-        distribution."""
+        distribution. Built once and kept without a lock (two threads that build it at
+        once keep equal tables), so that a child forked while another thread builds one
+        cannot wait on that thread's lock for ever."""
+        tables = self.__dict__.get("_tables")
+        if tables is None:
+            tables = self.__dict__["_tables"] = self._built_inverse()
+        return tables
+
+    def _built_inverse(self) -> tuple[Floats, NDArray[np.floating[Any]]]:
         cumulative = np.cumsum(self.probabilities)
         cumulative[-1] = 1.0
         edges = np.arange(GUIDE_BINS + 1, dtype=np.float64) / GUIDE_BINS
@@ -175,29 +184,59 @@ def half_widths(
     seed is fixed; so it is simulated once per shape and then looked up in ``remembered``
     (the process's memory by default; the release engine also keeps it in the internal
     store, so that each quarter's release, a process of its own, need not simulate)."""
-    h = estimator.hierarchy
-    if draws is None:
-        smallest = int(np.bincount(_classes(estimator)).min()) if h.size else 1
-        draws = max(DRAWS, min(math.ceil(CLASS_SAMPLES / smallest), MAX_SAMPLES // max(h.size, 1)))
-    key = hashlib.sha256(
-        b"".join(
-            np.ascontiguousarray(a).tobytes()
-            for a in (
-                h.group_parent,
-                h.group_start,
-                h.group_stop,
-                estimator.variance,
-                *h.cells,
-                *(s.probabilities for s in samplers),
+    return HalfWidths(estimator, samplers, draws=draws, seed=seed, remembered=remembered).result()
+
+
+class HalfWidths:
+    """:func:`half_widths`, looked up at once and, when not remembered, simulated: here when
+    the result is asked for, or (``apart``) in a forked child started at once, so that
+    this process's work until then (a release's count) goes on beside it undisturbed."""
+
+    def __init__(
+        self,
+        estimator: Estimator,
+        samplers: Sequence[NoiseSampler],
+        *,
+        draws: int | None = None,
+        seed: int = SIMULATION_SEED,
+        remembered: Calibrations = IN_PROCESS,
+        apart: bool = False,
+    ) -> None:
+        h = estimator.hierarchy
+        if draws is None:
+            smallest = int(np.bincount(_classes(estimator)).min()) if h.size else 1
+            draws = max(
+                DRAWS, min(math.ceil(CLASS_SAMPLES / smallest), MAX_SAMPLES // max(h.size, 1))
             )
-        )
-        + f"{draws}:{seed}:{_float_type(samplers).__name__}".encode()
-    ).hexdigest()
-    half = remembered.get(key, h.size)
-    if half is None:
-        half = _simulate(estimator, samplers, draws, seed)
-        remembered.put(key, half, draws)
-    return half.copy()
+        self.key = hashlib.sha256(
+            b"".join(
+                np.ascontiguousarray(a).tobytes()
+                for a in (
+                    h.group_parent,
+                    h.group_start,
+                    h.group_stop,
+                    estimator.variance,
+                    *h.cells,
+                    *(s.probabilities for s in samplers),
+                )
+            )
+            + f"{draws}:{seed}:{_float_type(samplers).__name__}".encode()
+        ).hexdigest()
+        self.draws, self.remembered = draws, remembered
+        self._half = remembered.get(self.key, h.size)
+        self._simulation: Apart | None = None
+        if self._half is None:
+            compute = partial(_simulate, estimator, samplers, draws, seed)
+            self._simulation = Apart(compute, h.size, fork=apart)
+
+    def result(self) -> Floats:
+        """The half-widths (a copy), remembered under :attr:`key` once simulated."""
+        if self._half is None:
+            assert self._simulation is not None
+            self._half = self._simulation.result()
+            self._simulation = None
+            self.remembered.put(self.key, self._half, self.draws)
+        return self._half.copy()
 
 
 def _simulate(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,8 +24,9 @@ from privacy.release.hierarchy import Estimator, Hierarchy, PartShape
 from privacy.release.intervals import (
     IN_PROCESS,
     Calibrations,
+    Floats,
+    HalfWidths,
     NoiseSampler,
-    half_widths,
     intervals,
 )
 from privacy.release.nesting import nesting
@@ -73,6 +75,7 @@ class PostProcessor:
         planned: Sequence[TableMeasurement | None],
         *,
         calibrations: Calibrations = IN_PROCESS,
+        simulate_apart: bool = False,
     ) -> None:
         self.parts, self.planned = parts, planned
         samplers = [
@@ -89,8 +92,21 @@ class PostProcessor:
                 for s, p in zip(samplers, planned, strict=True)
             ],
         )
-        self.half = half_widths(self.estimator, samplers, remembered=calibrations)
+        self._half_widths = HalfWidths(
+            self.estimator, samplers, remembered=calibrations, apart=simulate_apart
+        )
         self.nesting = nesting(parts, hierarchy)
+
+    def calibrate(self) -> None:
+        """Have the half-widths in hand: wait for a simulation started apart (a release
+        does so before it charges anything, so that a failure here spends nothing)."""
+        _ = self.half
+
+    @cached_property
+    def half(self) -> Floats:
+        """Each node's interval half-width (waiting, the first time, for a simulation
+        started apart)."""
+        return self._half_widths.result()
 
     def publish(self, raw: Sequence[Sequence[int]]) -> Published:
         """Consistent integers and intervals for every node, from each part's signed noisy

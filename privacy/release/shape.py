@@ -226,11 +226,12 @@ def _coverage(
 
 
 def prepare(
-    shape: ReleaseShape, policy: Policy, internal: Engine
+    shape: ReleaseShape, policy: Policy, internal: Engine, *, beside_count: bool = False
 ) -> tuple[list[TableMeasurement | None], PostProcessor]:
     """Each part's OpenDP measurement, built and its privacy map checked (a mismatch raises
     before anything is charged), and the release's post-processing, whose interval
-    calibration is read from the internal store or simulated and kept there."""
+    calibration is read from the internal store or simulated and kept there (``beside_count``:
+    simulated in a forked child, while this process counts the records)."""
     planned = [
         plan_measurement(p.part, policy.budget, p.sensitivity, len(p.keys))
         if p.part.measured
@@ -238,7 +239,11 @@ def prepare(
         for p in shape.parts
     ]
     processor = PostProcessor(
-        shape.hierarchy, shape.parts, planned, calibrations=StoredCalibrations(internal)
+        shape.hierarchy,
+        shape.parts,
+        planned,
+        calibrations=StoredCalibrations(internal),
+        simulate_apart=beside_count,
     )
     return planned, processor
 

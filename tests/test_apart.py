@@ -1,0 +1,92 @@
+"""Work started in a forked child and collected later gives what this process would have
+computed, whatever the child does: fails, answers wrongly, hangs, or is never collected."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+
+from privacy.release.apart import Apart, forking
+
+PARENT = os.getpid()
+
+pytestmark = pytest.mark.skipif(not forking(), reason="work is forked on Linux only")
+
+
+def in_child() -> bool:
+    return os.getpid() != PARENT
+
+
+def pid_of_the_computer() -> np.ndarray:
+    return np.array([float(os.getpid()), 2.5])
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_the_work_runs_in_a_child_and_its_floats_come_back_exactly() -> None:
+    apart = Apart(pid_of_the_computer, 2)
+    child = apart._pid
+
+    result = apart.result()
+
+    assert child is not None and result.tolist() == [float(child), 2.5]
+    assert result[0] != PARENT
+    assert gone(child)  # reaped, not left a zombie
+    assert apart.result() is result  # collected once
+
+
+def test_without_fork_the_work_runs_here_when_asked_for() -> None:
+    assert Apart(pid_of_the_computer, 2, fork=False).result().tolist() == [PARENT, 2.5]
+
+
+def test_a_child_that_fails_leaves_the_work_to_this_process() -> None:
+    def fails_in_the_child() -> np.ndarray:
+        if in_child():
+            raise RuntimeError("no memory in the child")
+        return pid_of_the_computer()
+
+    assert Apart(fails_in_the_child, 2).result().tolist() == [PARENT, 2.5]
+
+
+def test_a_child_that_answers_with_the_wrong_length_is_not_trusted() -> None:
+    def short_in_the_child() -> np.ndarray:
+        return np.array([1.0]) if in_child() else pid_of_the_computer()
+
+    assert Apart(short_in_the_child, 2).result().tolist() == [PARENT, 2.5]
+
+
+def test_a_child_that_does_not_answer_in_time_is_killed_and_the_work_done_here() -> None:
+    def hangs_in_the_child() -> np.ndarray:
+        if in_child():
+            time.sleep(60)
+        return pid_of_the_computer()
+
+    apart = Apart(hangs_in_the_child, 2, timeout=0.5)
+    child = apart._pid
+    started = time.monotonic()
+
+    assert apart.result().tolist() == [PARENT, 2.5]
+    assert time.monotonic() - started < 30
+    assert child is not None and gone(child)
+
+
+def test_work_never_collected_ends_its_child() -> None:
+    def hangs_in_the_child() -> np.ndarray:
+        if in_child():
+            time.sleep(60)
+        return pid_of_the_computer()
+
+    apart = Apart(hangs_in_the_child, 2)
+    child = apart._pid
+    del apart  # a release that failed in its count drops its simulation
+
+    assert child is not None and gone(child)
