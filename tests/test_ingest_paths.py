@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from portal.settings import Settings
 from portal.stores import internal_engine, public_engine, upgrade_stores
@@ -493,3 +493,57 @@ def test_an_iso_time_column_gives_the_row_paths_text(written: str) -> None:
     lines = [2, 3, 4]
     assert fast == [(n, *converter.convert(row)) for n, row in zip(lines, rows, strict=True)]
     assert fast[0][2] == f"{datetime.fromisoformat(written):%Y-%m-%d %H:%M:%S.%f}"
+
+
+def test_a_late_duplicate_is_looked_for_among_the_batch_s_hours_only(
+    engines: tuple[Engine, Engine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The rows written before the first one turned away are read back to name a duplicate's
+    # lines: from the range of the table's key (time first) the batch's hours span, not
+    # from every record of the source (an earlier batch here holds another year).
+    internal, _ = engines
+    monkeypatch.setattr(PostgresBatchWriter, "flush_rows", 500)
+    earlier = [
+        stop_row(n, occurred_at=f"2023-{1 + n % 12:02d}-10T08:00:00") for n in range(1, 2001)
+    ]
+    ingest_file(
+        *engines,
+        "stops",
+        write_stops(tmp_path / "2023.csv", earlier),
+        load_mapping("synthetic-stops"),
+    )
+    rows = [
+        stop_row(n, occurred_at=f"2024-06-{1 + n % 28:02d}T{n % 24:02d}:15:00")
+        for n in range(5001, 7501)
+    ]
+    rows[2399] = rows[10]  # line 2401 repeats line 12, four flushes (chunks) later
+    read_back: list[tuple[str, Any]] = []
+
+    def note_read_back(_c: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.startswith("INSERT INTO ingest_staged_ids") and "SELECT" in statement:
+            read_back.append((statement, parameters))
+
+    event.listen(internal, "before_cursor_execute", note_read_back)
+    try:
+        with pytest.raises(IngestRefused) as refused:
+            ingest_file(
+                *engines,
+                "stops",
+                write_stops(tmp_path / "2024-06.csv", rows),
+                load_mapping("synthetic-stops"),
+            )
+    finally:
+        event.remove(internal, "before_cursor_execute", note_read_back)
+
+    assert (
+        "line 12, column 'source_id', value 'S005011': duplicate id inside the file "
+        "(also on line 2401)" in str(refused.value)
+    )
+    ((statement, parameters),) = read_back
+    assert "occurred_at >=" in statement and "occurred_at <" in statement
+    if internal.dialect.name == "sqlite":
+        with internal.connect() as connection:
+            select_part = statement[statement.index("SELECT") :]
+            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {select_part}", parameters).all()
+        # The key's range, not a walk of the source's ids.
+        assert any("PRIMARY KEY (occurred_at>? AND occurred_at<?)" in row[-1] for row in plan), plan

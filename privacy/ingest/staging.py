@@ -13,14 +13,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, column, insert, select, table, text
 
 from privacy.ingest.copytext import CopyBlocks, CopyTarget, copy_blocks
 from privacy.ingest.pipeline import Converted
 from privacy.schema import CanonicalField, FieldType
+from privacy.store.models import InternalBase
 
 STAGING = "ingest_staging"
 IDS = "ingest_staged_ids"
@@ -61,12 +63,20 @@ class BatchWriter(ABC):
         # The table of ids is filled only from the first row turned away: a first load
         # (the common large case) needs none, and every record keeps its line.
         self._keeping_ids = False
+        # The first and last hour ("YYYY-MM-DD HH") of the rows handed over so far: the
+        # batch's records lie in that range of the table's key, where _keep_ids reads them.
+        self._hours: tuple[str, str] | None = None
         self._create_temporary(IDS, "line BIGINT, source_id VARCHAR")
 
     def append(self, chunk: Converted) -> None:
         """Add a converted chunk (rows ``(line, *values in schema order)``) to the batch."""
         self._pending.append(chunk)
         self._pending_rows += chunk.count
+        if chunk.hours:
+            first, last = min(chunk.hours), max(chunk.hours)
+            if self._hours is not None:
+                first, last = min(first, self._hours[0]), max(last, self._hours[1])
+            self._hours = (first, last)
         if self._pending_rows >= self.flush_rows:
             self._flush()
 
@@ -128,16 +138,24 @@ class BatchWriter(ABC):
         """Start keeping the file's lines and ids: fill the table of ids with the batch's
         records written so far (those from lines before ``before_line``, when some of the
         current rows went in already), each with its line. Nothing was turned away until
-        now, so they are all of the file's rows before."""
+        now, so they are all of the file's rows before. They are read from the range of
+        the table's key (time first) that the batch's hours span, not from the whole table."""
         if self.added:  # a re-ingest is turned away at once, with nothing to read back
-            earlier = "" if before_line is None else " AND batch_line < :line"
-            self.connection.execute(
-                text(
-                    f"INSERT INTO {IDS} (line, source_id) SELECT batch_line, source_id "
-                    f"FROM {self.table} WHERE source = :source AND batch_id = :batch{earlier}"
-                ),
-                {"source": self.source, "batch": self.batch_id, "line": before_line},
+            assert self._hours is not None
+            records = InternalBase.metadata.tables[self.table]
+            first = datetime.strptime(self._hours[0], "%Y-%m-%d %H")
+            after = datetime.strptime(self._hours[1], "%Y-%m-%d %H") + timedelta(hours=1)
+            # The batch alone names the rows (all of one source): a condition on the source
+            # too would lead SQLite to walk the source's ids instead of the key's range.
+            written = select(records.c.batch_line, records.c.source_id).where(
+                records.c.occurred_at >= first,
+                records.c.occurred_at < after,
+                records.c.batch_id == self.batch_id,
             )
+            if before_line is not None:
+                written = written.where(records.c.batch_line < before_line)
+            ids = table(IDS, column("line"), column("source_id"))
+            self.connection.execute(insert(ids).from_select(["line", "source_id"], written))
         self._keeping_ids = True
 
     def later_copies(self) -> int:
