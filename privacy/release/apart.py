@@ -6,6 +6,13 @@ about as much as the thread saved (``bench/apart.py``). A forked child has an in
 of its own. It sees nothing the parent does not already hold, touches no database
 connection, and hands its floats back through a pipe. Where no child can be forked, or it
 fails or does not answer in time, the parent computes the same value itself.
+
+Ingest forks its worker only from a process without threads (a child could inherit a lock
+another thread held), because the worker runs much of the library. This child may be
+forked beside other threads (a release forks it from its preparing thread while the main
+one counts): it runs numpy on arrays the parent made and this module only, with a random
+generator of its own and noise tables built without a lock, so it takes no lock another
+thread may hold; and should it ever hang, the timeout hands the work back here.
 """
 
 from __future__ import annotations
@@ -65,8 +72,9 @@ class Apart:
 
     def __del__(self) -> None:
         if self._pid is not None:  # never collected (the release failed): end the child
-            _stop(self._pid)
-            os.close(self._pipe)
+            with contextlib.suppress(OSError):
+                _stop(self._pid)
+                os.close(self._pipe)
 
     def _fork(self) -> None:
         readable, writable = os.pipe()
