@@ -4,6 +4,8 @@ computed, whatever the child does: fails, answers wrongly, hangs, or is never co
 from __future__ import annotations
 
 import os
+import resource
+import signal
 import time
 
 import numpy as np
@@ -90,3 +92,55 @@ def test_work_never_collected_ends_its_child() -> None:
     del apart  # a release that failed in its count drops its simulation
 
     assert child is not None and gone(child)
+
+
+def test_a_pipe_numbered_past_1024_is_read() -> None:
+    # select() cannot watch a descriptor numbered 1024 or more; a long-running console with
+    # many sockets open could otherwise never collect a child's work.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 1100
+    if soft < wanted + 10:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+    held: list[int] = []
+    try:
+        while len(held) < wanted:
+            held.append(os.open(os.devnull, os.O_RDONLY))
+        apart = Apart(pid_of_the_computer, 2)
+        assert apart._pipe >= 1024
+        child = apart._pid
+
+        assert apart.result().tolist() == [float(child or 0), 2.5]
+    finally:
+        for descriptor in held:
+            os.close(descriptor)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_a_child_reaped_by_the_system_still_hands_back_its_work() -> None:
+    # A process that ignores SIGCHLD (a launcher can pass that on) has its children reaped
+    # for it: there is no exit status to wait for, and the answer's length is the check.
+    before = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        apart = Apart(pid_of_the_computer, 2)
+        child = apart._pid
+
+        assert apart.result().tolist() == [float(child or 0), 2.5]
+        assert Apart(lambda: np.array([1.0]), 2).result().tolist() == [1.0]  # short: here
+    finally:
+        signal.signal(signal.SIGCHLD, before)
+
+
+def test_cancelled_work_ends_its_child_and_closes_its_pipe() -> None:
+    def hangs_in_the_child() -> np.ndarray:
+        if in_child():
+            time.sleep(60)
+        return pid_of_the_computer()
+
+    apart = Apart(hangs_in_the_child, 2)
+    child, pipe = apart._pid, apart._pipe
+
+    apart.cancel()
+
+    assert child is not None and gone(child)
+    with pytest.raises(OSError):
+        os.fstat(pipe)

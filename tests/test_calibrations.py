@@ -6,6 +6,7 @@ would simulate again (about a second for the quarterly policy)."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, Row, func, select
 
-from privacy.release import intervals
+from privacy.release import apart, build, intervals
 from privacy.release.apart import forking
 from privacy.release.build import build_release
 from privacy.release.calibrations import StoredCalibrations
@@ -143,4 +144,39 @@ def test_a_calibration_that_cannot_be_simulated_spends_nothing(
 
     with internal.connect() as connection:
         assert connection.execute(select(func.count()).select_from(BudgetCharge)).scalar() == 0
+    assert stored(internal) == []
+
+
+@pytest.mark.skipif(not forking(), reason="the simulation is forked on Linux only")
+def test_a_release_whose_count_fails_ends_the_simulation_it_started(
+    ingested_city: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    internal, public = ingested_city
+    parent = os.getpid()
+    simulate = intervals._simulate
+    children: list[int] = []
+    fork = apart.Apart._fork
+
+    def slow_in_the_child(*args: Any) -> Any:
+        if os.getpid() != parent:
+            time.sleep(60)
+        return simulate(*args)
+
+    def forked(self: apart.Apart) -> None:
+        fork(self)
+        children.append(self._pid or 0)
+
+    def count_fails(*_: object) -> None:
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(intervals, "_simulate", slow_in_the_child)
+    monkeypatch.setattr(apart.Apart, "_fork", forked)
+    monkeypatch.setattr(build, "counted_parts", count_fails)
+    with pytest.raises(OSError) as failed:  # keeps the traceback, and all it refers to
+        build.build_release(internal, public, "2024Q3", QUARTERLY)
+
+    assert "disk I/O error" in str(failed.value)
+    (child,) = children
+    with pytest.raises(ProcessLookupError):  # killed and reaped, not left a zombie
+        os.kill(child, 0)
     assert stored(internal) == []

@@ -23,7 +23,6 @@ import select
 import signal
 import sys
 import time
-import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -43,7 +42,7 @@ def forking() -> bool:
 
 class Apart:
     """``compute()`` started in a forked child at once (with ``fork``, where
-    :func:`forking`); :meth:`result` collects it.
+    :func:`forking`); :meth:`result` collects it, :meth:`cancel` ends it unused.
 
     ``compute`` must return ``length`` floats and depend on nothing but what this process
     already holds. Without a child it runs here, when the result is asked for."""
@@ -70,20 +69,27 @@ class Apart:
             self._result = self.compute() if answer is None else answer
         return self._result
 
-    def __del__(self) -> None:
-        if self._pid is not None:  # never collected (the release failed): end the child
-            with contextlib.suppress(OSError):
-                _stop(self._pid)
+    def cancel(self) -> None:
+        """End the child, if it runs, without its result (the work it was for failed)."""
+        if self._pid is not None:
+            pid, self._pid = self._pid, None
+            try:
+                _stop(pid)
+            finally:
                 os.close(self._pipe)
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # at shutdown, the os module may be gone
+            self.cancel()
 
     def _fork(self) -> None:
         readable, writable = os.pipe()
         try:
-            with warnings.catch_warnings():
-                # Python 3.12 warns when a process with threads forks: the child runs only
-                # numpy and this module, which take no lock another thread may hold.
-                warnings.simplefilter("ignore", DeprecationWarning)
-                pid = os.fork()
+            # Python 3.12 and later warn (DeprecationWarning) when a process with threads
+            # forks; see the module's note on why this child may be. The warning is not
+            # silenced here: warnings.catch_warnings would change the filters of every
+            # thread. Tests filter it (pyproject.toml).
+            pid = os.fork()
         except OSError:
             os.close(readable)
             os.close(writable)
@@ -111,29 +117,32 @@ class Apart:
     def _collect(self) -> Floats | None:
         """The child's floats, or None (the child is then killed if it still runs)."""
         assert self._pid is not None
-        pid, self._pid = self._pid, None
         try:
             answer = _read_all(self._pipe, time.monotonic() + self.timeout)
         except BaseException:
-            _stop(pid)
+            self.cancel()
             raise
-        finally:
-            os.close(self._pipe)
         if answer is None:
-            _stop(pid)
+            self.cancel()
             return None
-        _, status = os.waitpid(pid, 0)
-        if status != 0 or len(answer) != self.length * 8:
+        # The child closed its end: it has finished. Reaped here, it is never killed (its
+        # number could by then be another process's).
+        pid, self._pid = self._pid, None
+        os.close(self._pipe)
+        if _reaped(pid) not in (0, None) or len(answer) != self.length * 8:
             return None
         return np.frombuffer(answer, dtype="<f8").astype(np.float64)
 
 
 def _read_all(readable: int, deadline: float) -> bytes | None:
-    """Everything written to the pipe until the child closes it, or None past ``deadline``."""
+    """Everything written to the pipe until the child closes it, or None past ``deadline``
+    (``poll``, not ``select``, which fails on descriptors numbered 1024 and up)."""
     chunks: list[bytes] = []
+    waiting = select.poll()
+    waiting.register(readable, select.POLLIN)
     while True:
         left = deadline - time.monotonic()
-        if left <= 0 or not select.select([readable], [], [], left)[0]:
+        if left <= 0 or not waiting.poll(left * 1000):
             return None
         chunk = os.read(readable, 1 << 16)
         if not chunk:
@@ -141,8 +150,17 @@ def _read_all(readable: int, deadline: float) -> bytes | None:
         chunks.append(chunk)
 
 
+def _reaped(pid: int) -> int | None:
+    """The child's exit status once it has ended, or None when it was reaped elsewhere
+    (a process that ignores SIGCHLD reaps its children itself)."""
+    try:
+        return os.waitpid(pid, 0)[1]
+    except ChildProcessError:
+        return None
+
+
 def _stop(pid: int) -> None:
-    """Kill the child and reap it."""
+    """Kill the child, if it still runs, and reap it."""
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
+    _reaped(pid)

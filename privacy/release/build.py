@@ -13,8 +13,8 @@ from __future__ import annotations
 import gc
 import uuid
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, timedelta
 from importlib.metadata import version
@@ -34,6 +34,7 @@ from privacy.release.noise import TableMeasurement
 from privacy.release.outcomes import explain_repeat
 from privacy.release.periods import Quarter
 from privacy.release.policy import Policy
+from privacy.release.postprocess import PostProcessor
 from privacy.release.shape import (
     ReleaseRefused,
     ReleaseShape,
@@ -156,7 +157,11 @@ def _draft(
     # anything is charged, so a failure there spends nothing.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="release-shape") as pool:
         preparing = pool.submit(prepare, shape, policy, internal, beside_count=True)
-        parts = counted_parts(internal, shape, policy)
+        try:
+            parts = counted_parts(internal, shape, policy)
+        except BaseException:
+            _abandon(preparing)
+            raise
         planned, processor = preparing.result()
     processor.calibrate()
     measured = [p for p in planned if p is not None]
@@ -193,6 +198,13 @@ def _draft(
     )
     revision = None if shape.profile is None else shape.profile.revision
     return DraftedRelease(content, rho, revision)
+
+
+def _abandon(preparing: Future[tuple[list[TableMeasurement | None], PostProcessor]]) -> None:
+    """Stop the simulation a failed release started apart: its child would otherwise live
+    as long as whatever keeps the failure's traceback."""
+    with suppress(Exception):  # the preparation's own failure is not the one to report
+        preparing.result()[1].abandon()
 
 
 def charge_request(

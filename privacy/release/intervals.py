@@ -229,6 +229,11 @@ class HalfWidths:
             compute = partial(_simulate, estimator, samplers, draws, seed)
             self._simulation = Apart(compute, h.size, fork=apart)
 
+    def cancel(self) -> None:
+        """Stop a simulation started apart, unused (the release it was for failed)."""
+        if self._simulation is not None:
+            self._simulation.cancel()
+
     def result(self) -> Floats:
         """The half-widths (a copy), remembered under :attr:`key` once simulated."""
         if self._half is None:

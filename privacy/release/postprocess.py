@@ -102,6 +102,10 @@ class PostProcessor:
         does so before it charges anything, so that a failure here spends nothing)."""
         _ = self.half
 
+    def abandon(self) -> None:
+        """Stop the simulation of the half-widths if it runs apart: the release failed."""
+        self._half_widths.cancel()
+
     @cached_property
     def half(self) -> Floats:
         """Each node's interval half-width (waiting, the first time, for a simulation
