@@ -21,8 +21,10 @@ from sqlalchemy import Engine
 from portal.settings import Settings
 from portal.stores import internal_engine, public_engine, upgrade_stores
 from privacy.release.build import build_release
+from privacy.release.parts import measured_parts
 from privacy.release.periods import Quarter
 from privacy.release.policy import load_policy
+from privacy.release.scans import count_tables
 from privacy.release.shape import counted_parts, prepare, release_shape
 from privacy.synth.sparse import (
     PRECINCTS,
@@ -180,3 +182,26 @@ def test_the_report_of_the_partial_quarter_says_so(sparse: Stores) -> None:
     assert "stops data from 2023-03-15 to 2023-03-31" in text
     assert "this department does not publish uses of force" in text
     assert "this department does not record reason on stops" in text
+
+
+@pytest.mark.parametrize("period", ["2023Q1", "2023Q2"])
+def test_a_release_counts_the_parts_of_its_shape_as_measured_parts_would(
+    sparse: Stores, period: str
+) -> None:
+    # A release works out its parts (keys, levels, structural zeros, beats rolled up into
+    # districts) once, with its shape, and the count fills them in: every table, level
+    # and cell must be what measured_parts gives from the same counts.
+    shape = release_shape(sparse.public, Quarter.parse(period), QUARTERLY)
+    tables = count_tables(sparse.internal, shape.tables, shape.quarter, QUARTERLY.unit, shape.areas)
+
+    counted = counted_parts(sparse.internal, shape, QUARTERLY)
+
+    assert counted == [
+        part
+        for table in tables
+        for part in measured_parts(
+            table, shape.quarter, QUARTERLY.unit, shape.areas, shape.districts, shape.profile
+        )
+    ]
+    assert any(len(p.kept) < len(p.all_keys) for p in counted)  # structural zeros
+    assert sum(sum(p.counts) for p in counted) > 0

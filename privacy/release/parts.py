@@ -17,8 +17,8 @@ and the policy makes sure that such a count adds up into the same parent in ever
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-from dataclasses import dataclass
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,6 +46,8 @@ class PartCounts:
     # structural zeros (a code the department profile says cannot occur), never measured.
     all_keys: tuple[Key, ...] = ()
     kept: tuple[int, ...] = ()
+    # The cell of the level up that each cell of the full key set adds into.
+    up_all: tuple[int, ...] | None = None
 
     @property
     def structural_keys(self) -> tuple[Key, ...]:
@@ -103,8 +105,27 @@ def measured_parts(
                 sensitivity=leaf if i == 0 else level,
                 all_keys=keys[i],
                 kept=positions,
+                up_all=tuple(int(n) for n in ups[i]) if i < len(ups) else None,
             )
         )
+    return result
+
+
+def with_counts(parts: Sequence[PartCounts], counts: Sequence[int]) -> list[PartCounts]:
+    """A table's parts as :func:`measured_parts` gives them (counted or not), counted anew:
+    ``counts`` are the table's own, over its full key set, and each level's are summed from
+    them. A release counts the parts of the shape it prepared, rather than working out its
+    keys, levels and structural zeros a second time."""
+    if len(counts) != len(parts[0].all_keys):
+        raise ValueError("the counts must cover the table's full key set")
+    full = np.asarray(counts, dtype=np.int64)
+    result = []
+    for at, part in enumerate(parts):
+        result.append(replace(part, counts=tuple(int(full[p]) for p in part.kept)))
+        if part.up_all is not None:
+            full = np.bincount(
+                part.up_all, weights=full, minlength=len(parts[at + 1].all_keys)
+            ).astype(np.int64)
     return result
 
 

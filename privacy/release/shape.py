@@ -22,7 +22,7 @@ from privacy.release.aggregate import TableCounts, key_set
 from privacy.release.calibrations import StoredCalibrations
 from privacy.release.hierarchy import Hierarchy
 from privacy.release.noise import TableMeasurement, plan_measurement
-from privacy.release.parts import PartCounts, measured_parts
+from privacy.release.parts import PartCounts, measured_parts, with_counts
 from privacy.release.periods import Quarter
 from privacy.release.policy import AREA_DIMENSIONS, TIME_DIMENSIONS, Policy, TableSpec
 from privacy.release.postprocess import PostProcessor, release_hierarchy
@@ -249,19 +249,16 @@ def prepare(
 
 
 def counted_parts(internal: Engine, shape: ReleaseShape, policy: Policy) -> list[PartCounts]:
-    """The true counts of every part of the release (this reads the records)."""
-    return [
-        part
-        for counted in count_tables(internal, shape.tables, shape.quarter, policy.unit, shape.areas)
-        for part in measured_parts(
-            counted,
-            shape.quarter,
-            policy.unit,
-            shape.areas,
-            shape.districts,
-            shape.profile,
-        )
-    ]
+    """The true counts of every part of the release (this reads the records), in the
+    shape's parts."""
+    counted = count_tables(internal, shape.tables, shape.quarter, policy.unit, shape.areas)
+    parts: list[PartCounts] = []
+    for table in counted:
+        own = shape.parts[len(parts) : len(parts) + len(table.spec.parts())]
+        if own[0].all_keys != table.keys:
+            raise RuntimeError(f"table {table.spec.name} was counted over other keys")
+        parts += with_counts(own, table.counts)
+    return parts
 
 
 def no_counts(spec: TableSpec, quarter: Quarter, areas: dict[str, tuple[str, ...]]) -> TableCounts:
