@@ -26,6 +26,12 @@ def pid_of_the_computer() -> np.ndarray:
     return np.array([float(os.getpid()), 2.5])
 
 
+def hangs_in_the_child() -> np.ndarray:
+    if in_child():
+        time.sleep(60)
+    return pid_of_the_computer()
+
+
 def gone(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -67,11 +73,6 @@ def test_a_child_that_answers_with_the_wrong_length_is_not_trusted() -> None:
 
 
 def test_a_child_that_does_not_answer_in_time_is_killed_and_the_work_done_here() -> None:
-    def hangs_in_the_child() -> np.ndarray:
-        if in_child():
-            time.sleep(60)
-        return pid_of_the_computer()
-
     apart = Apart(hangs_in_the_child, 2, timeout=0.5)
     child = apart._pid
     started = time.monotonic()
@@ -82,11 +83,6 @@ def test_a_child_that_does_not_answer_in_time_is_killed_and_the_work_done_here()
 
 
 def test_work_never_collected_ends_its_child() -> None:
-    def hangs_in_the_child() -> np.ndarray:
-        if in_child():
-            time.sleep(60)
-        return pid_of_the_computer()
-
     apart = Apart(hangs_in_the_child, 2)
     child = apart._pid
     del apart  # a release that failed in its count drops its simulation
@@ -131,11 +127,6 @@ def test_a_child_reaped_by_the_system_still_hands_back_its_work() -> None:
 
 
 def test_cancelled_work_ends_its_child_and_closes_its_pipe() -> None:
-    def hangs_in_the_child() -> np.ndarray:
-        if in_child():
-            time.sleep(60)
-        return pid_of_the_computer()
-
     apart = Apart(hangs_in_the_child, 2)
     child, pipe = apart._pid, apart._pipe
 
