@@ -17,7 +17,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
-from sqlalchemy import Connection, column, insert, select, table, text
+from sqlalchemy import (
+    Connection,
+    Select,
+    String,
+    column,
+    false,
+    insert,
+    select,
+    table,
+    text,
+    type_coerce,
+)
 
 from privacy.ingest.copytext import CopyBlocks, CopyTarget, copy_blocks
 from privacy.ingest.pipeline import Converted
@@ -134,25 +145,32 @@ class BatchWriter(ABC):
         room = 3 - len(self.changed_examples)
         self.changed_examples += [(str(a), str(b), str(c)) for a, b, c in found[:room]]
 
+    def written(self, *names: str) -> Select[*tuple[Any, ...]]:
+        """A query of the fields ``names`` (as the driver returns them) over the batch's
+        records written so far. They are read from
+        the range of the table's key (time first) that the batch's hours span, not from the
+        whole table: the batch alone names them (all of one source; a condition on the
+        source too would lead SQLite to walk the source's ids instead)."""
+        records = InternalBase.metadata.tables[self.table]
+        # As the driver gives them: a time is not parsed into a datetime only to be sliced.
+        query = select(*(type_coerce(records.c[name], String) for name in names)).where(
+            records.c.batch_id == self.batch_id
+        )
+        if self._hours is None:  # nothing handed over: nothing written
+            return query.where(false())
+        first = datetime.strptime(self._hours[0], "%Y-%m-%d %H")
+        after = datetime.strptime(self._hours[1], "%Y-%m-%d %H") + timedelta(hours=1)
+        return query.where(records.c.occurred_at >= first, records.c.occurred_at < after)
+
     def _keep_ids(self, before_line: int | None = None) -> None:
         """Start keeping the file's lines and ids: fill the table of ids with the batch's
         records written so far (those from lines before ``before_line``, when some of the
         current rows went in already), each with its line. Nothing was turned away until
-        now, so they are all of the file's rows before. They are read from the range of
-        the table's key (time first) that the batch's hours span, not from the whole table."""
+        now, so they are all of the file's rows before."""
         if self.added:  # a re-ingest is turned away at once, with nothing to read back
-            assert self._hours is not None
-            records = InternalBase.metadata.tables[self.table]
-            first = datetime.strptime(self._hours[0], "%Y-%m-%d %H")
-            after = datetime.strptime(self._hours[1], "%Y-%m-%d %H") + timedelta(hours=1)
-            # The batch alone names the rows (all of one source): a condition on the source
-            # too would lead SQLite to walk the source's ids instead of the key's range.
-            written = select(records.c.batch_line, records.c.source_id).where(
-                records.c.occurred_at >= first,
-                records.c.occurred_at < after,
-                records.c.batch_id == self.batch_id,
-            )
+            written = self.written("batch_line", "source_id")
             if before_line is not None:
+                records = InternalBase.metadata.tables[self.table]
                 written = written.where(records.c.batch_line < before_line)
             ids = table(IDS, column("line"), column("source_id"))
             self.connection.execute(insert(ids).from_select(["line", "source_id"], written))
