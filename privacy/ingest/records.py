@@ -90,7 +90,7 @@ def ingest_records(
             _write_rows(source, converter, writer, report, progress, parallel)
             recounted = _reject_duplicate_ids(writer, report, mapping.duplicates)
             if recounted:
-                _recount(connection, writer, report)
+                _recount(writer, report)
             _decide(report)
             report.rows_added = writer.finish()
             report.rows_already_present = report.rows_accepted - report.rows_added
@@ -198,11 +198,11 @@ def _reject_duplicate_ids(writer: BatchWriter, report: IngestReport, policy: str
     return True
 
 
-def _recount(connection: Connection, writer: BatchWriter, report: IngestReport) -> None:
+def _recount(writer: BatchWriter, report: IngestReport) -> None:
     """Count per hour (and, in a dry run, per category) the records the batch holds once
     rows with repeated ids are out: the counts made while reading included them."""
     fields = list(report.category_counts)
-    rows = connection.execute(writer.written("occurred_at", *fields))
+    rows = writer.connection.execute(writer.written("occurred_at", *fields))
     hours: Counter[str] = Counter()
     counts: dict[str, Counter[str]] = {name: Counter() for name in fields}
     for row in rows:

@@ -59,6 +59,7 @@ class BatchWriter(ABC):
     ) -> None:
         self.connection = connection
         self.table = table
+        self._records = InternalBase.metadata.tables[table]
         self.source = source
         self.batch_id = batch_id
         self.names = tuple(f.name for f in fields)
@@ -147,11 +148,11 @@ class BatchWriter(ABC):
 
     def written(self, *names: str) -> Select[*tuple[Any, ...]]:
         """A query of the fields ``names`` (as the driver returns them) over the batch's
-        records written so far. They are read from
-        the range of the table's key (time first) that the batch's hours span, not from the
-        whole table: the batch alone names them (all of one source; a condition on the
-        source too would lead SQLite to walk the source's ids instead)."""
-        records = InternalBase.metadata.tables[self.table]
+        records written so far. They are read from the range of the table's key (time
+        first) that the batch's hours span, not from the whole table: the batch alone
+        names them (all of one source; a condition on the source too would lead SQLite to
+        walk the source's ids instead)."""
+        records = self._records
         # As the driver gives them: a time is not parsed into a datetime only to be sliced.
         query = select(*(type_coerce(records.c[name], String) for name in names)).where(
             records.c.batch_id == self.batch_id
@@ -170,8 +171,7 @@ class BatchWriter(ABC):
         if self.added:  # a re-ingest is turned away at once, with nothing to read back
             written = self.written("batch_line", "source_id")
             if before_line is not None:
-                records = InternalBase.metadata.tables[self.table]
-                written = written.where(records.c.batch_line < before_line)
+                written = written.where(self._records.c.batch_line < before_line)
             ids = table(IDS, column("line"), column("source_id"))
             self.connection.execute(insert(ids).from_select(["line", "source_id"], written))
         self._keeping_ids = True
