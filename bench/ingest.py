@@ -10,7 +10,12 @@ noisy: medians, and each round's ratio, are printed):
 * the native loader into a bare table of text columns (sqlite3's ``.import``; ``COPY``);
 * the native loader into a table with the records table's own constraints and keys (typed
   columns, CHECKs on every vocabulary, keyed by time and id, stored in that order on
-  SQLite, the id unique), which is what ingest builds.
+  SQLite, the id unique), which is what ingest builds;
+* the native loader into the records table itself, of a freshly migrated store (on
+  PostgreSQL a copy of it, ``LIKE ... INCLUDING ALL``), from the rows ingest stored there,
+  exported once as CSV: the same columns (the source, the batch and the line included),
+  values, keys and checks as ingest writes, read from a file already converted. (An empty
+  field is imported as an empty string by sqlite3, as NULL by COPY.)
 
 Then it runs ingest alone on files of each ``--memory-rows`` size and prints its peak RSS.
 Needs the sqlite3 and psql command-line programs.
@@ -127,6 +132,82 @@ def sqlite_native(path: Path, work: Path, constrained: bool) -> float:
     )
 
 
+def stored_rows_csv(internal_url: str, rows: int) -> Path:
+    """The records ingest stored in ``internal_url``, exported once (per backend, each
+    writes times its own way) as CSV in the table's column order."""
+    parsed = make_url(internal_url)
+    out = OUT / f"stored-stops-{rows}-{parsed.get_backend_name()}.csv"
+    if out.exists():
+        return out
+    partial = out.with_suffix(".partial")
+    if parsed.get_backend_name() == "sqlite":
+        with partial.open("wb") as handle:
+            subprocess.run(
+                ["sqlite3", "-csv", "-header", str(parsed.database), "SELECT * FROM stops"],
+                check=True,
+                stdout=handle,
+            )
+    else:
+        libpq = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+        subprocess.run(
+            [
+                "psql",
+                libpq,
+                "-q",
+                "-c",
+                f"\\copy stops TO '{partial}' WITH (FORMAT csv, HEADER true)",
+            ],
+            check=True,
+            capture_output=True,
+        )
+    partial.rename(out)
+    return out
+
+
+def sqlite_records_table(stored: Path, work: Path) -> float:
+    """sqlite3's ``.import`` of the stored rows into the records table of a fresh store."""
+    settings = Settings.for_directory(work / f"records-{uuid.uuid4().hex[:6]}")
+    upgrade_stores(settings)
+    database = make_url(settings.internal_db_url).database
+    return timed(
+        [
+            "sqlite3",
+            str(database),
+            "PRAGMA journal_mode=WAL;",
+            f".import --csv --skip 1 {stored} stops",
+        ]
+    )
+
+
+def postgres_records_table(stored: Path, url: str) -> float:
+    """COPY of the stored rows into a copy of the records table (its columns, defaults,
+    checks and indexes), in the database ingest wrote to."""
+    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    subprocess.run(
+        [
+            "psql",
+            libpq,
+            "-q",
+            "-c",
+            "DROP TABLE IF EXISTS stops_records_copy",
+            "-c",
+            "CREATE TABLE stops_records_copy (LIKE stops INCLUDING ALL)",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return timed(
+        [
+            "psql",
+            libpq,
+            "-q",
+            "-c",
+            "\\copy stops_records_copy FROM STDIN WITH (FORMAT csv, HEADER true)",
+        ],
+        stored,
+    )
+
+
 def postgres_databases(admin_url: str) -> tuple[list[str], list[str]]:
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     names = [f"portal_bench_{uuid.uuid4().hex[:8]}" for _ in range(3)]
@@ -195,12 +276,17 @@ def main() -> None:
         f"medians of {args.rounds} interleaved rounds"
     )
     print(
-        f"{'backend':<11}{'loader':<42}{'seconds':>9}{'rows/s':>12}{'ingest/loader':>15}"
+        f"{'backend':<11}{'loader':<50}{'seconds':>9}{'rows/s':>12}{'ingest/loader':>15}"
         f"{'  per round':<}"
     )
 
-    def report(backend: str, rounds: list[tuple[float, float, float]]) -> None:
-        names = ("portal ingest", "bare text table", "same constraints")
+    def report(backend: str, rounds: list[tuple[float, ...]]) -> None:
+        names = (
+            "portal ingest",
+            "bare text table",
+            "same constraints",
+            "the records table, stored rows",
+        )
         loader = "sqlite3 .import" if backend == "sqlite" else "COPY"
         for at, name in enumerate(names):
             seconds = statistics.median(r[at] for r in rounds)
@@ -208,17 +294,20 @@ def main() -> None:
             ratios = [r[at] / r[0] for r in rounds]
             ratio = f"{statistics.median(ratios):.2f}x" if at else ""
             each = "  " + " ".join(f"{x:.2f}" for x in ratios) if at else ""
-            print(f"{backend:<11}{label:<42}{seconds:9.2f}{rows / seconds:12,.0f}{ratio:>15}{each}")
+            print(f"{backend:<11}{label:<50}{seconds:9.2f}{rows / seconds:12,.0f}{ratio:>15}{each}")
 
     sqlite_rounds = []
     for _ in range(args.rounds):
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
-            ours = run_ingest(Settings.for_directory(work / "ingest"), path)
+            settings = Settings.for_directory(work / "ingest")
+            ours = run_ingest(settings, path)
             assert ours["rows_added"] == rows
+            stored = stored_rows_csv(settings.internal_db_url, rows)
             bare = sqlite_native(path, work, False)
             same = sqlite_native(path, work, True)
-        sqlite_rounds.append((ours["seconds"], bare, same))
+            records = sqlite_records_table(stored, work)
+        sqlite_rounds.append((ours["seconds"], bare, same, records))
     report("sqlite", sqlite_rounds)
     if postgres_answers():
         postgres_rounds = []
@@ -228,11 +317,13 @@ def main() -> None:
                 settings = Settings(data_dir=OUT, internal_db_url=urls[0], public_db_url=urls[1])
                 ours = run_ingest(settings, path)
                 assert ours["rows_added"] == rows
+                stored = stored_rows_csv(urls[0], rows)
                 bare = postgres_native(path, urls[2], False)
                 same = postgres_native(path, urls[2], True)
+                records = postgres_records_table(stored, urls[0])
             finally:
                 drop_databases(POSTGRES_URL, names)
-            postgres_rounds.append((ours["seconds"], bare, same))
+            postgres_rounds.append((ours["seconds"], bare, same, records))
         report("postgresql", postgres_rounds)
     else:
         print(f"postgresql: skipped, nothing answers at {POSTGRES_URL}")
