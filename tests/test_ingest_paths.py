@@ -26,7 +26,7 @@ from privacy import vocabulary as v
 from privacy.ingest import IngestRefused, ingest_file, load_mapping, pipeline
 from privacy.ingest.columns import ColumnConverter
 from privacy.ingest.convert import RowConverter, RowErrors
-from privacy.ingest.copytext import CopyTarget, copy_blocks, copy_text
+from privacy.ingest.copytext import CopyTarget, copy_records, copy_text, ids_text
 from privacy.ingest.pipeline import converted_stream
 from privacy.ingest.reader import CsvSource
 from privacy.ingest.report import IngestReport
@@ -70,12 +70,7 @@ def stream(
             converted_stream(source, converter, report, parallel=parallel, as_copy=as_copy)
         )
     if as_copy:
-        return [
-            (
-                "".join(c.copy.records for c in chunks if c.copy),
-                "".join(c.copy.ids for c in chunks if c.copy),
-            )
-        ], report
+        return ["".join(c.copy for c in chunks if c.copy)], report
     return [row for c in chunks for row in c.rows()], report
 
 
@@ -101,10 +96,10 @@ def test_the_worker_process_converts_exactly_as_in_process(name: str, mapping: s
     # The same COPY text as the rows formatted afresh, but where a number keeps the text
     # it was written with: the same double when read.
     columns = list(zip(*here, strict=True))
-    blocks = copy_blocks(columns[0], columns[1:], target)
-    assert copied[0][1] == blocks.ids
-    assert [_read_copy(line) for line in copied[0][0].splitlines()] == [
-        _read_copy(line) for line in blocks.records.splitlines()
+    records = copy_records(columns[0], columns[1:], target)
+    assert ids_text(copied[0]) == copy_text([row[:2] for row in here])
+    assert [_read_copy(line) for line in copied[0].split("\n")] == [
+        _read_copy(line) for line in records.split("\n")
     ]
     assert [str(p) for p in there_report.sorted_problems()] == [
         str(p) for p in here_report.sorted_problems()
@@ -227,6 +222,39 @@ def test_copy_text_escapes_what_copy_would_misread() -> None:
     assert copy_text(rows) == (
         "2\ta\\tb\t\\N\t2.5\t2024-01-02T03:04:05\n"
         "3\tback\\\\slash\\nnewline\tx\t\\N\t2024-01-02T00:00:00\n"
+    )
+
+
+def test_the_ids_of_copy_text_are_cut_from_its_records_whatever_they_hold() -> None:
+    awkward = ["tab\there", "back\\slash", "line\nbreak", "para\u2028graph", "sep\x1crecord", ""]
+    rows = [(n, awkward[n % len(awkward)], f"v{n}", None) for n in range(12)]
+    columns = list(zip(*rows, strict=True))
+
+    records = copy_records(columns[0], columns[1:], CopyTarget("a\tsource", 3))
+
+    assert ids_text(records) == copy_text([row[:2] for row in rows])
+    assert ids_text("") == ""
+
+
+def test_ids_kept_after_a_row_already_present_find_a_later_duplicate(
+    engines: tuple[Engine, Engine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The second flush turns away a row stored by an earlier batch, so the writer keeps ids
+    # from then on; the next flushes go in whole, and their ids are cut from their COPY
+    # text. One of them must be found again when the last flush repeats it.
+    monkeypatch.setattr(PostgresBatchWriter, "flush_rows", 500)
+    earlier = write_stops(tmp_path / "earlier.csv", [stop_row(700)])
+    ingest_file(*engines, "stops", earlier, load_mapping("synthetic-stops"))
+    rows = [stop_row(n) for n in range(1, 2501)]
+    rows[2399] = stop_row(1600)  # line 2401 repeats line 1601, in the flush after its own
+    path = write_stops(tmp_path / "stops.csv", rows)
+
+    with pytest.raises(IngestRefused) as refused:
+        ingest_file(*engines, "stops", path, load_mapping("synthetic-stops"))
+
+    assert (
+        "line 1601, column 'source_id', value 'S001600': duplicate id inside the file "
+        "(also on line 2401)" in str(refused.value)
     )
 
 
@@ -522,9 +550,9 @@ def test_a_late_duplicate_is_looked_for_among_the_batch_s_hours_only(
     def note_read_back(_c: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
         # The ids written before the first row turned away, and the batch's hours counted
         # again once the duplicates are out.
-        if (statement.startswith("INSERT INTO ingest_staged_ids") and "SELECT" in statement) or (
-            statement.startswith("SELECT") and "stops.batch_id =" in statement
-        ):
+        if (
+            statement.startswith("INSERT INTO ingest_staged_ids") and "FROM stops" in statement
+        ) or (statement.startswith("SELECT") and "stops.batch_id =" in statement):
             read_back.append((statement, parameters))
 
     event.listen(internal, "before_cursor_execute", note_read_back)

@@ -25,28 +25,25 @@ class CopyTarget:
     batch_id: int
 
 
-@dataclass(frozen=True)
-class CopyBlocks:
-    """One chunk as two COPY texts: the records (``source, batch_id, line, *values``) and
-    their ids (``line, source_id``)."""
-
-    records: str
-    ids: str
-
-
-def copy_blocks(
-    lines: Sequence[int], columns: Sequence[Sequence[Any]], target: CopyTarget
-) -> CopyBlocks:
-    """COPY text for rows given as their lines and their value columns (``source_id``
-    first)."""
+def copy_records(lines: Sequence[int], columns: Sequence[Sequence[Any]], target: CopyTarget) -> str:
+    """COPY text of records (``source, batch_id, line, *values``) for rows given as their
+    lines and their value columns (``source_id`` first)."""
     if not lines:
-        return CopyBlocks("", "")
+        return ""
     texts = [_column_text(column) for column in columns]
-    numbers = list(map(str, lines))
     prefix = f"{_value_text(target.source)}\t{int(target.batch_id)}\t"
-    records = "\n".join(map(prefix.__add__, map("\t".join, zip(numbers, *texts, strict=True))))
-    ids = "\n".join(map("\t".join, zip(numbers, texts[0], strict=True)))
-    return CopyBlocks(records + "\n", ids + "\n")
+    rows = map("\t".join, zip(map(str, lines), *texts, strict=True))
+    return "\n".join(map(prefix.__add__, rows)) + "\n"
+
+
+def ids_text(records: str) -> str:
+    """The ``line, source_id`` COPY text of records' COPY text: wanted only once a batch
+    turns a row away, so it is cut from the records then rather than built for every
+    chunk. (Split on newlines and tabs alone: COPY escapes both inside values, and no
+    other character.)"""
+    rows = records.split("\n")
+    rows.pop()  # after the last newline
+    return "".join(["\t".join(row.split("\t", 4)[2:4]) + "\n" for row in rows])
 
 
 def copy_text(rows: Sequence[tuple[Any, ...]]) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from privacy.ingest.convert import RowConverter
-from privacy.ingest.copytext import CopyBlocks, CopyTarget, copy_blocks
+from privacy.ingest.copytext import CopyTarget, copy_records
 from privacy.ingest.mapping import Mapping
 from privacy.ingest.reader import CsvSource
 from privacy.ingest.report import IngestReport, file_label
@@ -52,7 +52,7 @@ class Converted:
     lines: list[int]
     values: list[Any]
     width: int
-    copy: CopyBlocks | None
+    copy: str | None  # COPY text of the records
     count: int
     bytes_read: int
     hours: Counter[str]  # records per "YYYY-MM-DD HH", for the report
@@ -86,8 +86,8 @@ def _converted(chunk: ConvertedColumns, bytes_read: int, as_copy: CopyTarget | N
     else:
         hours = Counter([hour_of(moment) for moment in times])
     if as_copy is not None:
-        blocks = copy_blocks(lines, columns, as_copy)
-        return Converted([], [], width, blocks, len(lines), bytes_read, hours)
+        records = copy_records(lines, columns, as_copy)
+        return Converted([], [], width, records, len(lines), bytes_read, hours)
     flat = list(chain.from_iterable(zip(*columns, strict=True)))
     return Converted(lines, flat, width, None, len(lines), bytes_read, hours)
 

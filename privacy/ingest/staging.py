@@ -30,7 +30,7 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from privacy.ingest.copytext import CopyBlocks, CopyTarget, copy_blocks
+from privacy.ingest.copytext import CopyTarget, copy_records, ids_text
 from privacy.ingest.pipeline import Converted
 from privacy.schema import CanonicalField, FieldType
 from privacy.store.models import InternalBase
@@ -340,8 +340,9 @@ class PostgresBatchWriter(BatchWriter):
         self._listed = ", ".join(("source", "batch_id", "batch_line", *self.names))
 
     def _write(self, chunks: list[Converted]) -> None:
-        blocks = [chunk.copy or self._copy_blocks(chunk) for chunk in chunks]
-        records = "".join(block.records for block in blocks)
+        records = "".join(
+            chunk.copy if chunk.copy is not None else self._copy_records(chunk) for chunk in chunks
+        )
         savepoint = self.connection.begin_nested()
         try:
             self._copy(f"COPY {self.table} ({self._listed}) FROM STDIN", records)
@@ -357,18 +358,19 @@ class PostgresBatchWriter(BatchWriter):
             self.added += int(moved.rowcount)
             self.turned_away += sum(chunk.count for chunk in chunks) - int(moved.rowcount)
             self._note_changed()
+            self.connection.exec_driver_sql(
+                f"INSERT INTO {IDS} (line, source_id) SELECT batch_line, source_id FROM {STAGING}"
+            )
             self.connection.exec_driver_sql(f"TRUNCATE {STAGING}")
         else:
             savepoint.commit()
             self.added += sum(chunk.count for chunk in chunks)
-        if self._keeping_ids:
-            self._copy(
-                f"COPY {IDS} (line, source_id) FROM STDIN", "".join(block.ids for block in blocks)
-            )
+            if self._keeping_ids:
+                self._copy(f"COPY {IDS} (line, source_id) FROM STDIN", ids_text(records))
 
-    def _copy_blocks(self, chunk: Converted) -> CopyBlocks:
+    def _copy_records(self, chunk: Converted) -> str:
         columns = [chunk.column(at) for at in range(chunk.width)]
-        return copy_blocks(chunk.lines, columns, self._target)
+        return copy_records(chunk.lines, columns, self._target)
 
     def _copy(self, statement: str, data: str) -> None:
         with self._dbapi().cursor() as cursor, cursor.copy(statement) as copy:
