@@ -432,16 +432,16 @@ def test_a_database_error_mid_file_stops_the_worker_and_writes_nothing(
 
 
 def test_rows_cross_the_pipe_unchanged_whatever_they_hold() -> None:
-    # Flat values of strings, numbers and None (text times) go by marshal; anything else
-    # (a date, which marshal cannot carry) by pickle.
-    as_text = ["S1", "2024-01-01 00:00:00.000000", None, 1.5, "S2", "x", "y", -2.0]
-    with_dates = ["S1", date(2024, 1, 1), None, 1.5]
+    # Columns of strings, numbers and None (text times) go by marshal; anything else (a
+    # date, which marshal cannot carry) by pickle.
+    as_text = [["S1", "S2"], ["2024-01-01 00:00:00.000000", "x"], [None, "y"], [1.5, -2.0]]
+    with_dates = [["S1"], [date(2024, 1, 1)], [None], [1.5]]
 
-    for values, way in ((as_text, b"m"), (with_dates, b"p")):
-        flat = ([2, 3], values, len(values) // 2, 4096, {"2024-01-01 00": 2})
-        message = pipeline._pack("flat", flat)
+    for columns, way in ((as_text, b"m"), (with_dates, b"p")):
+        sent = ([2, 3], columns, 4096, {"2024-01-01 00": 2})
+        message = pipeline._pack("columns", sent)
         assert message[:1] == way
-        assert pipeline._unpack(message) == ("flat", flat)
+        assert pipeline._unpack(message) == ("columns", sent)
 
 
 NUMBER_TEXT = re.compile(r"-?[0-9]*\.?[0-9]*(e[-+]?[0-9]+)?")

@@ -20,7 +20,6 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
-from itertools import chain
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Literal
@@ -41,17 +40,14 @@ QUEUED_CHUNKS = 128
 
 @dataclass(frozen=True)
 class Converted:
-    """One chunk of converted records and how far into the file the reader is.
-
-    The records are flat: each row's canonical values one after the other, ``width``
-    values a row, beside the list of the lines they were read from. A flat list is what a
-    multi-row INSERT binds, and a slice of it is a column. For PostgreSQL the chunk comes
-    as COPY text instead, and ``values`` is empty.
+    """One chunk of converted records and how far into the file the reader is: each
+    canonical field's values (a column per field, as the conversion makes them and as a
+    multi-row INSERT binds them), beside the lines they were read from. For PostgreSQL the
+    chunk comes as COPY text instead, with no lines and no columns.
     """
 
     lines: list[int]
-    values: list[Any]
-    width: int
+    columns: list[list[Any]]
     copy: str | None  # COPY text of the records
     count: int
     bytes_read: int
@@ -59,12 +55,11 @@ class Converted:
 
     def column(self, at: int) -> list[Any]:
         """The values of the ``at``-th canonical field, row after row."""
-        return self.values[at :: self.width]
+        return self.columns[at]
 
     def rows(self) -> list[tuple[Any, ...]]:
         """``(line, *values)`` a row."""
-        width, values = self.width, self.values
-        return [(line, *values[i * width : (i + 1) * width]) for i, line in enumerate(self.lines)]
+        return list(zip(self.lines, *self.columns, strict=True))
 
 
 # Where a converted record holds its time among its values: (source_id, occurred_at, ...)
@@ -79,7 +74,6 @@ def hour_of(moment: object) -> str:
 
 def _converted(chunk: ConvertedColumns, bytes_read: int, as_copy: CopyTarget | None) -> Converted:
     lines, columns = chunk.lines, chunk.columns
-    width = len(columns)
     times = columns[OCCURRED_AT]
     if times and isinstance(times[0], str):  # the stored text: sliced at C speed
         hours = Counter([moment[:13] for moment in times])
@@ -87,9 +81,8 @@ def _converted(chunk: ConvertedColumns, bytes_read: int, as_copy: CopyTarget | N
         hours = Counter([hour_of(moment) for moment in times])
     if as_copy is not None:
         records = copy_records(lines, columns, as_copy)
-        return Converted([], [], width, records, len(lines), bytes_read, hours)
-    flat = list(chain.from_iterable(zip(*columns, strict=True)))
-    return Converted(lines, flat, width, None, len(lines), bytes_read, hours)
+        return Converted([], [], records, len(lines), bytes_read, hours)
+    return Converted(lines, columns, None, len(lines), bytes_read, hours)
 
 
 def converted_stream(
@@ -155,9 +148,9 @@ def _from_worker(
             if message is None:
                 raise RuntimeError("the ingest worker stopped without a word")
             kind, payload = _unpack(message)
-            if kind == "flat":
-                lines, values, width, bytes_read, hours = payload
-                yield Converted(lines, values, width, None, len(lines), bytes_read, Counter(hours))
+            if kind == "columns":
+                lines, columns, bytes_read, hours = payload
+                yield Converted(lines, columns, None, len(lines), bytes_read, Counter(hours))
             elif kind == "copy":
                 yield payload
             elif kind == "done":
@@ -247,17 +240,16 @@ def _convert_and_send(
             converter = RowConverter(mapping, source.header, datetime_as_text=datetime_as_text)
             chunks = converted_chunks(source, converter, report, for_copy=as_copy is not None)
             for chunk in chunks:
-                # Converted here, flat or as COPY text: the writing process is the busier.
+                # Converted here, as columns or as COPY text: the writing process is the busier.
                 converted = _converted(chunk, source.bytes_read, as_copy)
                 if converted.copy is None:
-                    flat = (
+                    columns = (
                         converted.lines,
-                        converted.values,
-                        converted.width,
+                        converted.columns,
                         converted.bytes_read,
                         dict(converted.hours),
                     )
-                    send.send_bytes(_pack("flat", flat))
+                    send.send_bytes(_pack("columns", columns))
                 else:
                     send.send_bytes(_pack("copy", converted))
         send.send_bytes(_pack("done", report))
@@ -272,10 +264,9 @@ _MARSHALLED, _PICKLED = b"m", b"p"
 
 
 def _pack(kind: str, payload: Any) -> bytes:
-    """A message for the pipe. Flat values that are strings, numbers and None go by
-    marshal, which writes and reads them several times faster than pickle; anything else
-    by pickle."""
-    if kind == "flat":
+    """A message for the pipe. Columns of strings, numbers and None go by marshal, which
+    writes and reads them several times faster than pickle; anything else by pickle."""
+    if kind == "columns":
         with suppress(ValueError):  # a value marshal cannot carry (a date, say)
             return _MARSHALLED + marshal.dumps(payload)
     return _PICKLED + pickle.dumps((kind, payload), protocol=pickle.HIGHEST_PROTOCOL)
@@ -284,7 +275,7 @@ def _pack(kind: str, payload: Any) -> bytes:
 def _unpack(message: bytes) -> tuple[str, Any]:
     """What :func:`_pack` packed."""
     if message[:1] == _MARSHALLED:
-        return "flat", marshal.loads(memoryview(message)[1:])
+        return "columns", marshal.loads(memoryview(message)[1:])
     kind, payload = pickle.loads(memoryview(message)[1:])
     return kind, payload
 

@@ -252,14 +252,15 @@ class SqliteBatchWriter(BatchWriter):
 
     def _insert_sql(self, rows: int) -> str:
         """INSERT of ``rows`` rows: ?1 is the source and ?2 the batch on every row, then
-        each row's values, then each row's line; a row whose id is stored already is left
-        out (DO NOTHING: the table's key holds the id too, so any conflict is of the id)."""
+        each field's ``rows`` values (a column after another), then each row's line; a row
+        whose id is stored already is left out (DO NOTHING: the table's key holds the id
+        too, so any conflict is of the id)."""
         if rows not in self._statements:
             width = self._width
             lines = 3 + rows * width
             values = ", ".join(
                 f"(?1, ?2, ?{lines + r}, "
-                + ", ".join(f"?{3 + r * width + j}" for j in range(width))
+                + ", ".join(f"?{3 + j * rows + r}" for j in range(width))
                 + ")"
                 for r in range(rows)
             )
@@ -278,16 +279,14 @@ class SqliteBatchWriter(BatchWriter):
             cursor.close()
 
     def _write_chunk(self, cursor: Any, chunk: Converted) -> None:
-        width, values, step = self._width, chunk.values, self.rows_per_statement
-        added = 0
+        step, added = self.rows_per_statement, 0
         for start in range(0, chunk.count, step):
-            rows = min(step, chunk.count - start)
-            cursor.execute(
-                self._insert_sql(rows),
-                self._head
-                + values[start * width : (start + rows) * width]
-                + chunk.lines[start : start + rows],
-            )
+            stop = min(start + step, chunk.count)
+            bound = self._head.copy()
+            for values in chunk.columns:
+                bound += values[start:stop]
+            bound += chunk.lines[start:stop]
+            cursor.execute(self._insert_sql(stop - start), bound)
             added += cursor.rowcount
         self.added += added
         if added < chunk.count:
@@ -369,8 +368,7 @@ class PostgresBatchWriter(BatchWriter):
                 self._copy(f"COPY {IDS} (line, source_id) FROM STDIN", ids_text(records))
 
     def _copy_records(self, chunk: Converted) -> str:
-        columns = [chunk.column(at) for at in range(chunk.width)]
-        return copy_records(chunk.lines, columns, self._target)
+        return copy_records(chunk.lines, chunk.columns, self._target)
 
     def _copy(self, statement: str, data: str) -> None:
         with self._dbapi().cursor() as cursor, cursor.copy(statement) as copy:
