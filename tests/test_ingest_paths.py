@@ -585,3 +585,52 @@ def test_a_late_duplicate_is_looked_for_among_the_batch_s_hours_only(
                 ).all()
             # The key's range, not a walk of the source's ids or of the whole table.
             assert any("PRIMARY KEY (occurred_at>? AND occurred_at<?)" in row[-1] for row in plan)
+
+
+def test_rows_of_an_id_repeated_in_the_file_are_taken_out_without_a_join_per_row(
+    engines: tuple[Engine, Engine], tmp_path: Path
+) -> None:
+    # PostgreSQL, which does not know yet how many records the batch added, planned the
+    # removal of a repeated id's rows as a loop over them that read every id of the file
+    # again for each (Join Filter): minutes for a file of 45,000 rows, and so from about
+    # 20,000. The plan of the removal is read as it runs, in its transaction.
+    internal, _ = engines
+    ingest_file(
+        *engines,
+        "stops",
+        write_stops(tmp_path / "early.csv", [stop_row(12_000)]),
+        load_mapping("synthetic-stops"),
+    )
+    rows = [stop_row(n) for n in range(1, 25_001)]
+    rows[24_900] = stop_row(24_901, source_id="S000150")  # line 24,902 repeats line 151
+    plans: list[str] = []
+
+    def explain(_c: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.startswith("DELETE FROM stops"):
+            with cursor.connection.cursor() as explaining:
+                explaining.execute(f"EXPLAIN {statement}", parameters)
+                plans.append("\n".join(row[0] for row in explaining.fetchall()))
+
+    postgres = internal.dialect.name == "postgresql"
+    if postgres:
+        event.listen(internal, "before_cursor_execute", explain)
+    try:
+        report = ingest_file(
+            *engines,
+            "stops",
+            write_stops(tmp_path / "stops.csv", rows),
+            load_mapping("synthetic-stops"),
+            skip_invalid=True,
+        )
+    finally:
+        if postgres:
+            event.remove(internal, "before_cursor_execute", explain)
+
+    counted = (report.rows_added, report.rows_rejected, report.rows_already_present)
+    assert counted == (24_997, 2, 1)
+    with internal.connect() as connection:
+        left = connection.execute(text("SELECT COUNT(*) FROM stops WHERE source_id = 'S000150'"))
+        assert left.scalar_one() == 0
+    if postgres:
+        (plan,) = plans
+        assert "Join Filter" not in plan, plan

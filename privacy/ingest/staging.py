@@ -37,6 +37,7 @@ from privacy.store.models import InternalBase
 
 STAGING = "ingest_staging"
 IDS = "ingest_staged_ids"
+DUPLICATED = "ingest_duplicated_ids"
 _DUPLICATED = f"SELECT source_id FROM {IDS} GROUP BY source_id HAVING COUNT(*) > 1"
 
 
@@ -186,24 +187,36 @@ class BatchWriter(ABC):
 
     def drop_duplicate_ids(self) -> int:
         """Take every row whose source id occurs more than once in the file out of the
-        batch (the first of them went in); return how many rows of the file that rejects."""
+        batch (the first of them went in); return how many rows of the file that rejects.
+
+        The repeated ids are kept in a table of their own, keyed: PostgreSQL, which does not
+        yet know how many records the batch added, planned the removal as a loop over them
+        that read every id of the file again for each (from about 20,000 rows a file).
+        """
+        self._create_temporary(DUPLICATED, "source_id VARCHAR PRIMARY KEY")
+        self.connection.exec_driver_sql(f"INSERT INTO {DUPLICATED} (source_id) {_DUPLICATED}")
+        if self.connection.dialect.name == "postgresql":
+            self.connection.exec_driver_sql(f"ANALYZE {DUPLICATED}")
         removed = self.connection.execute(
             text(
                 f"DELETE FROM {self.table} WHERE batch_id = :batch AND source = :source "
-                f"AND source_id IN ({_DUPLICATED})"
+                f"AND source_id IN (SELECT source_id FROM {DUPLICATED})"
             ),
             {"batch": self.batch_id, "source": self.source},
         )
         self.added -= int(removed.rowcount)
         rejected = self.connection.execute(
-            text(f"SELECT COUNT(*) FROM {IDS} WHERE source_id IN ({_DUPLICATED})")
+            text(
+                f"SELECT COALESCE(SUM(n), 0) FROM (SELECT COUNT(*) AS n FROM {IDS} "
+                "GROUP BY source_id HAVING COUNT(*) > 1) AS repeated"
+            )
         ).scalar_one()
         return int(rejected)
 
     def finish(self) -> int:
         """Drop the temporary tables; return how many rows the batch added."""
         self._flush()
-        for name in (STAGING, IDS):
+        for name in (STAGING, IDS, DUPLICATED):
             self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
         return self.added
 
