@@ -122,12 +122,17 @@ def sqlite_native(path: Path, work: Path, constrained: bool) -> float:
     db = work / f"native-{uuid.uuid4().hex[:6]}.sqlite3"
     ddl = constrained_ddl("stops_native", True) if constrained else bare_ddl("stops_native")
     subprocess.run(["sqlite3", str(db), ddl + ";"], check=True, capture_output=True)
+    return sqlite_import(db, path, "stops_native")
+
+
+def sqlite_import(database: Path, path: Path, table: str) -> float:
+    """The time of sqlite3's ``.import`` of the CSV at ``path`` into ``table``, in WAL."""
     return timed(
         [
             "sqlite3",
-            str(db),
+            str(database),
             "PRAGMA journal_mode=WAL;",
-            f".import --csv --skip 1 {path} stops_native",
+            f".import --csv --skip 1 {path} {table}",
         ]
     )
 
@@ -169,42 +174,28 @@ def sqlite_records_table(stored: Path, work: Path) -> float:
     settings = Settings.for_directory(work / f"records-{uuid.uuid4().hex[:6]}")
     upgrade_stores(settings)
     database = make_url(settings.internal_db_url).database
-    return timed(
-        [
-            "sqlite3",
-            str(database),
-            "PRAGMA journal_mode=WAL;",
-            f".import --csv --skip 1 {stored} stops",
-        ]
-    )
+    assert database is not None
+    return sqlite_import(Path(database), stored, "stops")
 
 
 def postgres_records_table(stored: Path, url: str) -> float:
     """COPY of the stored rows into a copy of the records table (its columns, defaults,
     checks and indexes), in the database ingest wrote to."""
+    ddl = "CREATE TABLE stops_records_copy (LIKE stops INCLUDING ALL)"
+    return postgres_copy(url, stored, "stops_records_copy", ddl)
+
+
+def postgres_copy(url: str, path: Path, table: str, ddl: str) -> float:
+    """The time of psql's COPY of the CSV at ``path`` into ``table``, made afresh by ``ddl``."""
     libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     subprocess.run(
-        [
-            "psql",
-            libpq,
-            "-q",
-            "-c",
-            "DROP TABLE IF EXISTS stops_records_copy",
-            "-c",
-            "CREATE TABLE stops_records_copy (LIKE stops INCLUDING ALL)",
-        ],
+        ["psql", libpq, "-q", "-c", f"DROP TABLE IF EXISTS {table}", "-c", ddl],
         check=True,
         capture_output=True,
     )
     return timed(
-        [
-            "psql",
-            libpq,
-            "-q",
-            "-c",
-            "\\copy stops_records_copy FROM STDIN WITH (FORMAT csv, HEADER true)",
-        ],
-        stored,
+        ["psql", libpq, "-q", "-c", f"\\copy {table} FROM STDIN WITH (FORMAT csv, HEADER true)"],
+        path,
     )
 
 
@@ -228,23 +219,8 @@ def drop_databases(admin_url: str, names: list[str]) -> None:
 
 
 def postgres_native(path: Path, url: str, constrained: bool) -> float:
-    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     ddl = constrained_ddl("stops_native", False) if constrained else bare_ddl("stops_native")
-    subprocess.run(
-        ["psql", libpq, "-q", "-c", "DROP TABLE IF EXISTS stops_native", "-c", ddl],
-        check=True,
-        capture_output=True,
-    )
-    return timed(
-        [
-            "psql",
-            libpq,
-            "-q",
-            "-c",
-            "\\copy stops_native FROM STDIN WITH (FORMAT csv, HEADER true)",
-        ],
-        path,
-    )
+    return postgres_copy(url, path, "stops_native", ddl)
 
 
 def postgres_answers() -> bool:
