@@ -78,3 +78,30 @@ def test_caps_that_never_bind_change_nothing(values: list[float], total: int) ->
         nonnegative_with_total(np.array(values), total),
         atol=1e-6,
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(capped_case, st.floats(0, 1, allow_nan=False))
+def test_the_capped_vector_is_the_closest_one(
+    cells: list[tuple[float, int]], fraction: float
+) -> None:
+    # The closest vector within the caps with that total is clip(values - t, 0, caps) for
+    # one shift t: every cell strictly inside its bounds is shifted by t, a cell at 0 had
+    # a value of at most t, a cell at its cap a value at least its cap above t.
+    values = np.array([v for v, _ in cells])
+    caps = np.array([c for _, c in cells], dtype=np.float64)
+    total = fraction * caps.sum()
+
+    capped = capped_with_total(values, total, caps)
+
+    assert capped.sum() == pytest.approx(total, abs=1e-7 * max(1.0, total))
+    tolerance = 1e-7 * max(1.0, float(np.abs(values).max()), float(caps.max()))
+    inside = (capped > tolerance) & (capped < caps - tolerance)
+    if inside.any():
+        shifts = values[inside] - capped[inside]
+        shift = float(shifts.mean())
+        assert np.allclose(shifts, shift, atol=tolerance)
+        at_zero = (capped <= tolerance) & (caps > tolerance)  # a cap of 0 is both bounds
+        assert (values[at_zero] <= shift + tolerance).all()
+        at_cap = (capped >= caps - tolerance) & (caps > tolerance)
+        assert (values[at_cap] - caps[at_cap] >= shift - tolerance).all()

@@ -59,21 +59,31 @@ def capped_with_total(values: Floats, total: float, caps: Floats) -> Floats:
     if values.size == 0:
         return np.zeros(0)
 
-    def excess(shift: float) -> float:
-        return float(np.clip(values - shift, 0.0, caps).sum()) - total
-
-    # The sum falls as the shift grows: from sum(caps) (or more) to 0 across these bounds.
-    low, high = float((values - caps).min()) - 1.0, float(values.max()) + 1.0
-    for _ in range(200):
-        middle = (low + high) / 2
-        if excess(middle) > 0:
-            low = middle
-        else:
-            high = middle
-        if high - low <= 1e-12 * max(1.0, abs(low), abs(high)):
-            break
-    capped: Floats = np.clip(values - (low + high) / 2, 0.0, caps)
+    # x(t) = clip(values - t, 0, caps) = (values - t)+ - (values - caps - t)+, so the sum
+    # is S(t) = F(values, t) - F(values - caps, t) with F(a, t) = sum((a - t)+): falling,
+    # and straight between the 2n points where a cell leaves its cap or reaches 0. S is
+    # worked out at each of them at once; t is then read off the straight piece that holds
+    # the total (where S is flat, every t of it gives the same vector).
+    highs, lows = np.sort(values), np.sort(values - caps)
+    points = np.sort(np.concatenate([lows, highs]))
+    sums = _above(highs, points) - _above(lows, points)
+    # The first point at or below the total (S falls as the points rise), and the one before.
+    at = min(int(np.searchsorted(-sums, -total, side="left")), len(points) - 1)
+    if at == 0 or sums[at] == sums[at - 1]:
+        shift = float(points[at])
+    else:
+        slope = (sums[at - 1] - sums[at]) / (points[at] - points[at - 1])
+        shift = float(points[at - 1] + (sums[at - 1] - total) / slope)
+    capped: Floats = np.clip(values - shift, 0.0, caps)
     return capped
+
+
+def _above(sorted_values: Floats, points: Floats) -> Floats:
+    """``sum((sorted_values - t)+)`` for each ``t`` of ``points``."""
+    after = np.searchsorted(sorted_values, points, side="right")
+    tail = np.concatenate([np.cumsum(sorted_values[::-1])[::-1], [0.0]])
+    summed: Floats = tail[after] - points * (len(sorted_values) - after)
+    return summed
 
 
 def round_with_total_capped(values: Floats, total: int, caps: Ints) -> Ints:
