@@ -39,10 +39,12 @@ def copy_records(lines: Sequence[int], columns: Sequence[Sequence[Any]], target:
 def ids_text(records: str) -> str:
     """The ``line, source_id`` COPY text of records' COPY text: wanted only once a batch
     turns a row away, so it is cut from the records then rather than built for every
-    chunk. (Split on newlines and tabs alone: COPY escapes both inside values, and no
-    other character.)"""
+    chunk. Rows are split on newlines and fields on tabs only: COPY's text escapes both
+    inside values (``str.splitlines`` would also split on characters it leaves as they
+    are, such as U+2028)."""
     rows = records.split("\n")
-    rows.pop()  # after the last newline
+    if rows[-1] == "":  # after the last newline
+        rows.pop()
     return "".join(["\t".join(row.split("\t", 4)[2:4]) + "\n" for row in rows])
 
 
