@@ -38,7 +38,8 @@ from privacy.store.models import InternalBase
 STAGING = "ingest_staging"
 IDS = "ingest_staged_ids"
 DUPLICATED = "ingest_duplicated_ids"
-_DUPLICATED = f"SELECT source_id FROM {IDS} GROUP BY source_id HAVING COUNT(*) > 1"
+# The ids that occur more than once in the file, as a group each: "SELECT ... " + this.
+_REPEATED = f"FROM {IDS} GROUP BY source_id HAVING COUNT(*) > 1"
 
 
 class BatchWriter(ABC):
@@ -108,13 +109,14 @@ class BatchWriter(ABC):
         if not self.turned_away:  # a repeated id would have been turned away
             return 0, []
         total = self.connection.execute(
-            text(f"SELECT COUNT(*) FROM ({_DUPLICATED}) AS d")
+            text(f"SELECT COUNT(*) FROM (SELECT source_id {_REPEATED}) AS d")
         ).scalar_one()
         if not total:
             return 0, []
         first = (
             self.connection.execute(
-                text(f"{_DUPLICATED} ORDER BY MIN(line) LIMIT :limit"), {"limit": limit}
+                text(f"SELECT source_id {_REPEATED} ORDER BY MIN(line) LIMIT :limit"),
+                {"limit": limit},
             )
             .scalars()
             .all()
@@ -194,7 +196,9 @@ class BatchWriter(ABC):
         that read every id of the file again for each (from about 20,000 rows a file).
         """
         self._create_temporary(DUPLICATED, "source_id VARCHAR PRIMARY KEY")
-        self.connection.exec_driver_sql(f"INSERT INTO {DUPLICATED} (source_id) {_DUPLICATED}")
+        self.connection.exec_driver_sql(
+            f"INSERT INTO {DUPLICATED} (source_id) SELECT source_id {_REPEATED}"
+        )
         if self.connection.dialect.name == "postgresql":
             self.connection.exec_driver_sql(f"ANALYZE {DUPLICATED}")
         removed = self.connection.execute(
@@ -206,10 +210,7 @@ class BatchWriter(ABC):
         )
         self.added -= int(removed.rowcount)
         rejected = self.connection.execute(
-            text(
-                f"SELECT COALESCE(SUM(n), 0) FROM (SELECT COUNT(*) AS n FROM {IDS} "
-                "GROUP BY source_id HAVING COUNT(*) > 1) AS repeated"
-            )
+            text(f"SELECT COALESCE(SUM(n), 0) FROM (SELECT COUNT(*) AS n {_REPEATED}) AS r")
         ).scalar_one()
         return int(rejected)
 
