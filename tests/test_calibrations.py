@@ -14,16 +14,15 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, Row, func, select
 
-from privacy.release import apart, build, intervals
+from privacy.release import apart, build, intervals, shape
 from privacy.release.apart import forking
 from privacy.release.build import build_release
 from privacy.release.calibrations import StoredCalibrations
-from privacy.release.noise import plan_measurement
+from privacy.release.noise import MeasurementMismatch, plan_measurement
 from privacy.release.parts import measured_parts
 from privacy.release.periods import Quarter
 from privacy.release.policy import load_policy
 from privacy.release.postprocess import PostProcessor, release_hierarchy
-from privacy.release.shape import no_counts
 from privacy.store.models import BudgetCharge, IntervalCalibration
 from publishing.areas import area_codes, beat_districts
 
@@ -74,21 +73,25 @@ def test_the_stored_calibration_is_what_the_shape_alone_gives(
 
     # The same simulation from a shape with every count zero, remembered nowhere else.
     quarter, areas = Quarter.parse("2024Q3"), area_codes(public)
-    shape = [
+    zero_parts = [
         part
         for spec in QUARTERLY.tables
         for part in measured_parts(
-            no_counts(spec, quarter, areas), quarter, QUARTERLY.unit, areas, beat_districts(public)
+            shape.no_counts(spec, quarter, areas),
+            quarter,
+            QUARTERLY.unit,
+            areas,
+            beat_districts(public),
         )
     ]
     planned = [
         plan_measurement(p.part, QUARTERLY.budget, p.sensitivity, len(p.keys))
         if p.part.measured
         else None
-        for p in shape
+        for p in zero_parts
     ]
     processor = PostProcessor(
-        release_hierarchy(shape), shape, planned, calibrations=intervals.InProcess()
+        release_hierarchy(zero_parts), zero_parts, planned, calibrations=intervals.InProcess()
     )
 
     assert np.array_equal(np.frombuffer(calibration.half_widths, dtype="<f8"), processor.half)
@@ -179,4 +182,67 @@ def test_a_release_whose_count_fails_ends_the_simulation_it_started(
     (child,) = children
     with pytest.raises(ProcessLookupError):  # killed and reaped, not left a zombie
         os.kill(child, 0)
+    assert stored(internal) == []
+
+
+@pytest.mark.skipif(not forking(), reason="the simulation is forked on Linux only")
+def test_the_simulation_starts_before_the_measurements_are_built(
+    ingested_city: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The simulation needs the noise's scales only; started after OpenDP's measurements
+    # (60 ms for the quarterly policy), it kept the first release of a shape waiting.
+    internal, public = ingested_city
+    children: list[int] = []
+    children_when_measured: list[int] = []
+    fork = apart.Apart._fork
+
+    def forked(self: apart.Apart) -> None:
+        fork(self)
+        children.append(self._pid or 0)
+
+    def measured(*args: Any) -> Any:
+        children_when_measured.append(len(children))
+        return plan_measurement(*args)
+
+    monkeypatch.setattr(apart.Apart, "_fork", forked)
+    monkeypatch.setattr(shape, "plan_measurement", measured)
+    build_release(internal, public, "2024Q3", QUARTERLY)
+
+    assert len(children) == 1
+    assert children_when_measured and set(children_when_measured) == {1}
+
+
+@pytest.mark.skipif(not forking(), reason="the simulation is forked on Linux only")
+def test_a_release_whose_measurement_fails_ends_the_simulation_it_started(
+    ingested_city: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    internal, public = ingested_city
+    parent = os.getpid()
+    simulate = intervals._simulate
+    children: list[int] = []
+    fork = apart.Apart._fork
+
+    def slow_in_the_child(*args: Any) -> Any:
+        if os.getpid() != parent:
+            time.sleep(60)
+        return simulate(*args)
+
+    def forked(self: apart.Apart) -> None:
+        fork(self)
+        children.append(self._pid or 0)
+
+    def mismatch(*_: object) -> None:
+        raise MeasurementMismatch("OpenDP's privacy map gives more than planned")
+
+    monkeypatch.setattr(intervals, "_simulate", slow_in_the_child)
+    monkeypatch.setattr(apart.Apart, "_fork", forked)
+    monkeypatch.setattr(shape, "plan_measurement", mismatch)
+    with pytest.raises(MeasurementMismatch):
+        build_release(internal, public, "2024Q3", QUARTERLY)
+
+    (child,) = children
+    with pytest.raises(ProcessLookupError):  # killed and reaped, not left a zombie
+        os.kill(child, 0)
+    with internal.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(BudgetCharge)).scalar() == 0
     assert stored(internal) == []

@@ -74,10 +74,11 @@ class NoiseSampler:
             raise ValueError(f"unknown mechanism {mechanism!r}")
         return NoiseSampler(support, weights / weights.sum())
 
-    @classmethod
-    def none(cls) -> NoiseSampler:
+    @staticmethod
+    @lru_cache(maxsize=1)  # one for every unmeasured level, so its tables are built once
+    def none() -> NoiseSampler:
         """No noise: for a level that is added up to but not measured."""
-        return cls(np.zeros(1, dtype=np.int64), np.ones(1))
+        return NoiseSampler(np.zeros(1, dtype=np.int64), np.ones(1))
 
     @property
     def variance(self) -> float:
@@ -123,13 +124,25 @@ class NoiseSampler:
     def _built_inverse(self) -> tuple[Floats, NDArray[np.floating[Any]]]:
         cumulative = np.cumsum(self.probabilities)
         cumulative[-1] = 1.0
-        edges = np.arange(GUIDE_BINS + 1, dtype=np.float64) / GUIDE_BINS
-        first = np.searchsorted(cumulative, edges[:-1], side="right")
-        last = np.searchsorted(cumulative, np.nextafter(edges[1:], 0.0), side="right")
+        # Bin b is [b / B, (b + 1) / B). The value its lowest uniform maps to is the number
+        # of steps at or below b / B, and that of its highest the number below (b + 1) / B;
+        # both are counted from each step's bin (the scaling by B = 2**16 is exact). That
+        # is the two searches over all the bins' edges, without the searches.
+        scaled = cumulative * GUIDE_BINS
+        first = _steps_up_to(np.ceil(scaled))
+        last = _steps_up_to(np.floor(scaled))
         top = len(self.support) - 1
         values = self.support[first.clip(0, top)].astype(self.float_type)
         guide = np.where(first == last, values, np.nan).astype(self.float_type)
         return cumulative, guide
+
+
+def _steps_up_to(bins: Floats) -> NDArray[np.int64]:
+    """For each bin b of [0, 1), how many of ``bins`` (steps placed in bins, sorted) are at
+    most b."""
+    placed = np.bincount(bins.astype(np.int64), minlength=GUIDE_BINS + 1)
+    counted: NDArray[np.int64] = np.cumsum(placed[:GUIDE_BINS])
+    return counted
 
 
 class Calibrations(Protocol):

@@ -62,45 +62,63 @@ class TableMeasurement:
         return noisy
 
 
+@dataclass(frozen=True)
+class PlannedNoise:
+    """The noise a table gets for its share of the budget, worked out from the policy
+    alone: what its OpenDP measurement is built with, and what the intervals' simulation
+    needs (it can start before the measurements are built)."""
+
+    mechanism: str  # "gaussian" or "laplace", as OpenDP names them
+    noise_scale: float
+    share: float  # the table's share of the budget: rho, or epsilon for "laplace"
+    sensitivity: float  # L2 for "gaussian", L1 for "laplace"
+
+
+def planned_noise(spec: Measured, budget: Budget, sensitivity: Sensitivity) -> PlannedNoise:
+    """The mechanism and scale of the table's noise for its share of ``budget``."""
+    if budget.mechanism == "gaussian":
+        rho = budget.rho * budget.share * spec.weight
+        return PlannedNoise("gaussian", sensitivity.l2 / math.sqrt(2.0 * rho), rho, sensitivity.l2)
+    assert budget.epsilon is not None
+    epsilon = budget.epsilon * budget.share * spec.weight
+    return PlannedNoise("laplace", sensitivity.l1 / epsilon, epsilon, sensitivity.l1)
+
+
 def plan_measurement(
     spec: Measured, budget: Budget, sensitivity: Sensitivity, size: int
 ) -> TableMeasurement:
     """Build the table's measurement for its share of ``budget`` and check its map."""
+    noise = planned_noise(spec, budget, sensitivity)
     domain = vector_domain(atom_domain(T=int), size=size)
-    if budget.mechanism == "gaussian":
-        rho = budget.rho * budget.share * spec.weight
-        scale = sensitivity.l2 / math.sqrt(2.0 * rho)
+    if noise.mechanism == "gaussian":
         measurement = dpm.make_gaussian(
-            domain, l2_distance(T=float), scale=scale, MO=ZeroConcentratedDivergence
+            domain, l2_distance(T=float), scale=noise.noise_scale, MO=ZeroConcentratedDivergence
         )
-        spent = float(measurement.map(sensitivity.l2))  # type: ignore[no-untyped-call]
-        _check(spec, spent, rho, "rho")
+        spent = float(measurement.map(noise.sensitivity))  # type: ignore[no-untyped-call]
+        _check(spec, spent, noise.share, "rho")
         charge = Charge(
             spec.name,
             spec.source,
             "gaussian",
-            sensitivity.l2,
-            scale,
+            noise.sensitivity,
+            noise.noise_scale,
             rho=spent,
             epsilon=None,  # zCDP has no pure-DP epsilon; epsilon_shown is at delta
             epsilon_shown=epsilon_for(spent, budget.delta),
             delta_shown=budget.delta,
         )
     else:
-        assert budget.epsilon is not None
-        epsilon = budget.epsilon * budget.share * spec.weight
-        scale = sensitivity.l1 / epsilon
-        measurement = dpm.make_laplace(domain, l1_distance(T=float), scale=scale)
-        spent_epsilon = float(measurement.map(sensitivity.l1))  # type: ignore[no-untyped-call]
-        _check(spec, spent_epsilon, epsilon, "epsilon")
+        measurement = dpm.make_laplace(domain, l1_distance(T=float), scale=noise.noise_scale)
+        spent_epsilon = float(measurement.map(noise.sensitivity))  # type: ignore[no-untyped-call]
+        _check(spec, spent_epsilon, noise.share, "epsilon")
         # The ledger counts a pure-DP policy in epsilon; the rho is what the charge costs a
         # zCDP period (epsilon-DP implies epsilon^2 / 2-zCDP).
         charge = Charge(
             spec.name,
             spec.source,
             "laplace",
-            sensitivity.l1,
-            scale,
+            noise.sensitivity,
+            noise.noise_scale,
             rho=spent_epsilon**2 / 2,
             epsilon=spent_epsilon,
             epsilon_shown=spent_epsilon,

@@ -16,6 +16,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -64,6 +65,46 @@ class Published:
 VARIANCE_FLOOR = 1e-12
 
 
+class Noise(Protocol):
+    """What post-processing needs of a measured part's noise (a planned noise or a charge)."""
+
+    @property
+    def mechanism(self) -> str: ...
+
+    @property
+    def noise_scale(self) -> float: ...
+
+
+class NoiseModel:
+    """A release's noise as post-processing sees it: the least-squares estimator its
+    variances give, and the half-widths of its intervals, looked up or, when none is
+    remembered, simulated (``simulate_apart``: in a forked child started at once). It needs
+    the noise's scales only, so a release starts it before building its OpenDP
+    measurements."""
+
+    def __init__(
+        self,
+        hierarchy: Hierarchy,
+        noise: Sequence[Noise | None],
+        *,
+        calibrations: Calibrations = IN_PROCESS,
+        simulate_apart: bool = False,
+    ) -> None:
+        self.noise = [None if n is None else (n.mechanism, n.noise_scale) for n in noise]
+        samplers = [NoiseSampler.none() if n is None else NoiseSampler.of(*n) for n in self.noise]
+        # A level of weight 0 is not measured: its measurement has no weight at all.
+        self.estimator = Estimator(
+            hierarchy,
+            [
+                max(s.variance, VARIANCE_FLOOR) if n is not None else math.inf
+                for s, n in zip(samplers, self.noise, strict=True)
+            ],
+        )
+        self.half_widths = HalfWidths(
+            self.estimator, samplers, remembered=calibrations, apart=simulate_apart
+        )
+
+
 class PostProcessor:
     """Post-processing for one release's structure and noise. The interval half-widths are
     simulated once, so publishing many draws (in tests and benchmarks) is cheap."""
@@ -76,25 +117,17 @@ class PostProcessor:
         *,
         calibrations: Calibrations = IN_PROCESS,
         simulate_apart: bool = False,
+        model: NoiseModel | None = None,
     ) -> None:
         self.parts, self.planned = parts, planned
-        samplers = [
-            NoiseSampler.of(p.charge.mechanism, p.charge.noise_scale)
-            if p is not None
-            else NoiseSampler.none()
-            for p in planned
-        ]
-        # A level of weight 0 is not measured: its measurement has no weight at all.
-        self.estimator = Estimator(
-            hierarchy,
-            [
-                max(s.variance, VARIANCE_FLOOR) if p is not None else math.inf
-                for s, p in zip(samplers, planned, strict=True)
-            ],
-        )
-        self._half_widths = HalfWidths(
-            self.estimator, samplers, remembered=calibrations, apart=simulate_apart
-        )
+        charges = [None if p is None else p.charge for p in planned]
+        if model is None:
+            model = NoiseModel(
+                hierarchy, charges, calibrations=calibrations, simulate_apart=simulate_apart
+            )
+        elif model.noise != [None if c is None else (c.mechanism, c.noise_scale) for c in charges]:
+            raise ValueError("the noise model was started for other noise than was measured")
+        self.estimator, self._half_widths = model.estimator, model.half_widths
         self.nesting = nesting(parts, hierarchy)
 
     def calibrate(self) -> None:

@@ -21,11 +21,11 @@ from sqlalchemy import Engine
 from privacy.release.aggregate import TableCounts, key_set
 from privacy.release.calibrations import StoredCalibrations
 from privacy.release.hierarchy import Hierarchy
-from privacy.release.noise import TableMeasurement, plan_measurement
+from privacy.release.noise import TableMeasurement, plan_measurement, planned_noise
 from privacy.release.parts import PartCounts, measured_parts, with_counts
 from privacy.release.periods import Quarter
 from privacy.release.policy import AREA_DIMENSIONS, TIME_DIMENSIONS, Policy, TableSpec
-from privacy.release.postprocess import PostProcessor, release_hierarchy
+from privacy.release.postprocess import NoiseModel, PostProcessor, release_hierarchy
 from privacy.release.scans import count_tables
 from publishing.areas import area_codes, beat_districts
 from publishing.profile import DepartmentProfile, read_profile
@@ -232,19 +232,29 @@ def prepare(
     before anything is charged), and the release's post-processing, whose interval
     calibration is read from the internal store or simulated and kept there (``beside_count``:
     simulated in a forked child, while this process counts the records)."""
-    planned = [
-        plan_measurement(p.part, policy.budget, p.sensitivity, len(p.keys))
-        if p.part.measured
-        else None
+    # The intervals' simulation needs the noise's scales only: it starts (or is looked up)
+    # first, so that a child simulating apart runs while the measurements are built.
+    noise = [
+        planned_noise(p.part, policy.budget, p.sensitivity) if p.part.measured else None
         for p in shape.parts
     ]
-    processor = PostProcessor(
+    model = NoiseModel(
         shape.hierarchy,
-        shape.parts,
-        planned,
+        noise,
         calibrations=StoredCalibrations(internal),
         simulate_apart=beside_count,
     )
+    try:
+        planned = [
+            plan_measurement(p.part, policy.budget, p.sensitivity, len(p.keys))
+            if p.part.measured
+            else None
+            for p in shape.parts
+        ]
+        processor = PostProcessor(shape.hierarchy, shape.parts, planned, model=model)
+    except BaseException:
+        model.half_widths.cancel()  # a child simulating apart is not left to run
+        raise
     return planned, processor
 
 
