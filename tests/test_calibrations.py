@@ -186,11 +186,13 @@ def test_a_release_whose_count_fails_ends_the_simulation_it_started(
 
 
 @pytest.mark.skipif(not forking(), reason="the simulation is forked on Linux only")
-def test_the_simulation_starts_before_the_measurements_are_built(
+def test_the_simulation_starts_before_the_measurements_where_the_server_counts(
     ingested_city: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The simulation needs the noise's scales only; started after OpenDP's measurements
-    # (60 ms for the quarterly policy), it kept the first release of a shape waiting.
+    # The simulation needs the noise's scales only. Started after OpenDP's measurements
+    # (60 ms for the quarterly policy), it kept PostgreSQL's first release of a shape
+    # waiting; on SQLite, whose count takes longer, it starts after them, so that it and
+    # the measurements do not both take turns with the count.
     internal, public = ingested_city
     children: list[int] = []
     children_when_measured: list[int] = []
@@ -209,12 +211,14 @@ def test_the_simulation_starts_before_the_measurements_are_built(
     build_release(internal, public, "2024Q3", QUARTERLY)
 
     assert len(children) == 1
-    assert children_when_measured and set(children_when_measured) == {1}
+    started_first = internal.dialect.name == "postgresql"
+    assert children_when_measured and set(children_when_measured) == {int(started_first)}
 
 
 @pytest.mark.skipif(not forking(), reason="the simulation is forked on Linux only")
-def test_a_release_whose_measurement_fails_ends_the_simulation_it_started(
-    ingested_city: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("failing", ["measurement", "refusal"])
+def test_a_release_that_fails_before_its_count_ends_the_simulation_it_started(
+    ingested_city: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:
     internal, public = ingested_city
     parent = os.getpid()
@@ -234,15 +238,23 @@ def test_a_release_whose_measurement_fails_ends_the_simulation_it_started(
     def mismatch(*_: object) -> None:
         raise MeasurementMismatch("OpenDP's privacy map gives more than planned")
 
+    def refused(*_: object) -> None:
+        raise build.ReleaseRefused("2024Q3 was released already under this policy")
+
     monkeypatch.setattr(intervals, "_simulate", slow_in_the_child)
     monkeypatch.setattr(apart.Apart, "_fork", forked)
-    monkeypatch.setattr(shape, "plan_measurement", mismatch)
-    with pytest.raises(MeasurementMismatch):
-        build_release(internal, public, "2024Q3", QUARTERLY)
+    if failing == "measurement":
+        monkeypatch.setattr(shape, "plan_measurement", mismatch)
+    else:
+        monkeypatch.setattr(build, "_refuse_repeat", refused)
+    with pytest.raises((MeasurementMismatch, build.ReleaseRefused)):
+        build.build_release(internal, public, "2024Q3", QUARTERLY)
 
-    (child,) = children
-    with pytest.raises(ProcessLookupError):  # killed and reaped, not left a zombie
-        os.kill(child, 0)
+    # PostgreSQL starts the simulation before either; SQLite after the measurements only.
+    assert len(children) == (internal.dialect.name == "postgresql")
+    for child in children:
+        with pytest.raises(ProcessLookupError):  # killed and reaped, not left a zombie
+            os.kill(child, 0)
     with internal.connect() as connection:
         assert connection.execute(select(func.count()).select_from(BudgetCharge)).scalar() == 0
     assert stored(internal) == []

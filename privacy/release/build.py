@@ -39,6 +39,7 @@ from privacy.release.shape import (
     ReleaseRefused,
     ReleaseShape,
     counted_parts,
+    noise_model,
     prepare,
     release_shape,
     vocabularies_used,
@@ -147,16 +148,28 @@ def _draft(
     quarter = Quarter.parse(period)
     refuse_unfinished(quarter)
     shape = release_shape(public, quarter, policy)  # refuses, unspent, without areas
-    if not rerelease:  # a first look, before counting; the ledger decides under its lock
-        _refuse_repeat(internal, public, quarter, policy)
     # The release's shape (cells, levels, noise scales) does not depend on the data, so its
     # OpenDP measurements, its post-processing and the simulation behind its intervals are
     # prepared while the database counts; nothing there sees a record. The simulation (when
     # none is stored for the shape) runs in a forked child: in this process's thread, it
-    # took turns with the count at the interpreter's lock. The intervals are in hand before
-    # anything is charged, so a failure there spends nothing.
+    # took turns with the count at the interpreter's lock. Where the database server counts,
+    # the simulation is the longest of the three and starts at once; where this process
+    # counts (SQLite), the count is, and the simulation starts after the measurements, so
+    # that the two never both take turns with the count on two cores (bench/RESULTS.md,
+    # session 28). The intervals are in hand before anything is charged, so a failure there
+    # spends nothing.
+    model = None
+    if internal.dialect.name != "sqlite":
+        model = noise_model(shape, policy, internal, simulate_apart=True)
+    try:
+        if not rerelease:  # a first look, before counting; the ledger decides under its lock
+            _refuse_repeat(internal, public, quarter, policy)
+    except BaseException:
+        if model is not None:
+            model.half_widths.cancel()  # refused: the simulation started is not left to run
+        raise
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="release-shape") as pool:
-        preparing = pool.submit(prepare, shape, policy, internal, beside_count=True)
+        preparing = pool.submit(prepare, shape, policy, internal, beside_count=True, model=model)
         try:
             parts = counted_parts(internal, shape, policy)
         except BaseException:

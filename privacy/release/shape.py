@@ -226,24 +226,19 @@ def _coverage(
 
 
 def prepare(
-    shape: ReleaseShape, policy: Policy, internal: Engine, *, beside_count: bool = False
+    shape: ReleaseShape,
+    policy: Policy,
+    internal: Engine,
+    *,
+    beside_count: bool = False,
+    model: NoiseModel | None = None,
 ) -> tuple[list[TableMeasurement | None], PostProcessor]:
     """Each part's OpenDP measurement, built and its privacy map checked (a mismatch raises
     before anything is charged), and the release's post-processing, whose interval
     calibration is read from the internal store or simulated and kept there (``beside_count``:
-    simulated in a forked child, while this process counts the records)."""
-    # The intervals' simulation needs the noise's scales only: it starts (or is looked up)
-    # first, so that a child simulating apart runs while the measurements are built.
-    noise = [
-        planned_noise(p.part, policy.budget, p.sensitivity) if p.part.measured else None
-        for p in shape.parts
-    ]
-    model = NoiseModel(
-        shape.hierarchy,
-        noise,
-        calibrations=StoredCalibrations(internal),
-        simulate_apart=beside_count,
-    )
+    simulated in a forked child, while this process counts the records). ``model``, when
+    given, is the noise model :func:`noise_model` started earlier; otherwise it is started
+    once the measurements are built. A failure here ends a simulation started apart."""
     try:
         planned = [
             plan_measurement(p.part, policy.budget, p.sensitivity, len(p.keys))
@@ -251,11 +246,31 @@ def prepare(
             else None
             for p in shape.parts
         ]
+        model = model or noise_model(shape, policy, internal, simulate_apart=beside_count)
         processor = PostProcessor(shape.hierarchy, shape.parts, planned, model=model)
     except BaseException:
-        model.half_widths.cancel()  # a child simulating apart is not left to run
+        if model is not None:
+            model.half_widths.cancel()  # a child simulating apart is not left to run
         raise
     return planned, processor
+
+
+def noise_model(
+    shape: ReleaseShape, policy: Policy, internal: Engine, *, simulate_apart: bool = False
+) -> NoiseModel:
+    """The release's noise model: its estimator, and its intervals' calibration read from
+    the internal store or simulated (``simulate_apart``: in a forked child started now). It
+    needs the noise's scales only, not OpenDP's measurements."""
+    noise = [
+        planned_noise(p.part, policy.budget, p.sensitivity) if p.part.measured else None
+        for p in shape.parts
+    ]
+    return NoiseModel(
+        shape.hierarchy,
+        noise,
+        calibrations=StoredCalibrations(internal),
+        simulate_apart=simulate_apart,
+    )
 
 
 def counted_parts(internal: Engine, shape: ReleaseShape, policy: Policy) -> list[PartCounts]:
