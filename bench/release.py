@@ -1,24 +1,33 @@
 """A full release against the bare GROUP BY queries it needs, on the same store.
 
-    .venv/bin/python bench/release.py [--stops 1000000]
+    .venv/bin/python bench/release.py [--stops 1000000] [--rounds 5]
 
 Generates a synthetic city (stops, half as many incidents, 1% force events), ingests it into
-fresh stores (SQLite; PostgreSQL too when it answers), then for each of four quarters times
-the policy's GROUP BYs alone and the whole release (aggregation, measurements, ledger charge,
-noise, post-processing, intervals, writing the release), side by side. Each quarter starts
-with nothing remembered in memory, as a `portal release build` process would: the first
-release of a store simulates the intervals' calibration; the second is planned first
-(`portal release plan`, which simulates it again after the bench removes it, timed apart);
-the last two read it back.
+fresh stores (SQLite; PostgreSQL too when it answers), then:
+
+* round after round, the store's first release as ``portal release build`` makes it: in a
+  process of its own, on a fresh copy of the ingested store (nothing stored for the
+  shape), the policy's bare GROUP BYs of 2024Q1 then its release;
+* in this process, for each of four quarters, the policy's GROUP BYs alone and the whole
+  release (aggregation, measurements, ledger charge, noise, post-processing, intervals,
+  writing the release), side by side. Each quarter starts with nothing remembered in
+  memory: the first release of a store simulates the intervals' calibration; the second is
+  planned first (`portal release plan`, which simulates it again after the bench removes
+  it, timed apart); the last two read it back.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,7 +35,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from ingest import POSTGRES_URL, drop_databases, postgres_answers, postgres_databases  # noqa: E402
-from sqlalchemy import delete  # noqa: E402
+from sqlalchemy import create_engine, delete, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from portal.settings import Settings  # noqa: E402
 from portal.stores import internal_engine, public_engine, upgrade_stores  # noqa: E402
@@ -52,18 +62,96 @@ def city(stops: int) -> Path:
     return out
 
 
-def measure(label: str, settings: Settings, city_dir: Path) -> None:
+def ingest_city(settings: Settings, city_dir: Path) -> None:
+    """Migrate fresh stores and ingest the city into them."""
     upgrade_stores(settings)
     internal, public = internal_engine(settings), public_engine(settings)
-    for kind, name in (
-        ("areas", "areas"),
-        ("stops", "stops"),
-        ("incidents", "incidents"),
-        ("force", "force"),
-    ):
+    for kind in ("areas", "stops", "incidents", "force"):
         ingest_file(
-            internal, public, kind, city_dir / f"{name}.csv", load_mapping(f"synthetic-{kind}")
+            internal, public, kind, city_dir / f"{kind}.csv", load_mapping(f"synthetic-{kind}")
         )
+    internal.dispose()
+    public.dispose()
+
+
+def first_in_own_process(label: str, fresh_copy: Callable[[], Settings], rounds: int) -> None:
+    """The store's first release, round after round, each in a process of its own on a
+    fresh copy of the ingested store, as ``portal release build`` makes it."""
+    ratios = []
+    for _ in range(rounds):
+        settings = fresh_copy()
+        result = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--first-release",
+                settings.internal_db_url,
+                settings.public_db_url,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        figures = json.loads(result.stdout)
+        ratios.append(figures["release"] / figures["bare"])
+    each = " ".join(f"{r:.2f}" for r in ratios)
+    print(
+        f"{label:<11}2024Q1  first, a process of its own: median "
+        f"{statistics.median(ratios):.2f}x of its GROUP BYs ({each})"
+    )
+
+
+def first_release(internal_url: str, public_url: str) -> None:
+    """(The worker.) The policy's bare GROUP BYs of 2024Q1, then its first release, as JSON."""
+    settings = Settings(ROOT / "bench" / "out", internal_url, public_url)
+    internal, public = internal_engine(settings), public_engine(settings)
+    policy, quarter = load_policy("quarterly"), Quarter.parse(QUARTERS[0])
+    areas = area_codes(public)
+    started = time.perf_counter()
+    for spec in policy.tables:
+        count_table(internal, spec, quarter, policy.unit, areas)
+    bare = time.perf_counter() - started
+    started = time.perf_counter()
+    build_release(internal, public, QUARTERS[0], policy, actor="bench")
+    release = time.perf_counter() - started
+    print(json.dumps({"bare": bare, "release": release}))
+
+
+def sqlite_copies(ingested: Path, copy: Path) -> Callable[[], Settings]:
+    def fresh_copy() -> Settings:
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(ingested, copy)
+        return Settings.for_directory(copy)
+
+    return fresh_copy
+
+
+def postgres_copies(urls: list[str], made: list[str]) -> Callable[[], Settings]:
+    """Copies of the ingested databases at ``urls`` (CREATE DATABASE ... TEMPLATE); each
+    call drops the copies it made last. Every name made is appended to ``made``."""
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    last: list[str] = []
+
+    def fresh_copy() -> Settings:
+        copies = []
+        with admin.connect() as connection:
+            for name in last:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            last.clear()
+            for url in urls:
+                name = f"portal_bench_{uuid.uuid4().hex[:8]}"
+                template = make_url(url).database
+                connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+                made.append(name)
+                last.append(name)
+                copies.append(make_url(url).set(database=name).render_as_string(False))
+        return Settings(ROOT / "bench" / "out", copies[0], copies[1])
+
+    return fresh_copy
+
+
+def measure(label: str, settings: Settings) -> None:
+    internal, public = internal_engine(settings), public_engine(settings)
     policy = load_policy("quarterly")
     areas = area_codes(public)
     ratios = []
@@ -108,26 +196,42 @@ def measure(label: str, settings: Settings, city_dir: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stops", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=5, help="first releases in own processes")
+    parser.add_argument("--first-release", nargs=2, metavar=("INTERNAL", "PUBLIC"), help="(worker)")
     args = parser.parse_args()
+    if args.first_release:
+        first_release(*args.first_release)
+        return
     city_dir = city(args.stops)
     print(
         f"# release of the quarterly policy; city of {args.stops:,} stops, "
         f"{args.stops // 2:,} incidents, {args.stops // 100:,} force events"
     )
-    print(
-        f"{'store':<11}{'period':<8}{'run':<8}{'GROUP BYs':>10}{'release':>10}{'ratio':>10}"
-        f"{'cells':>9}{'plan':>8}"
+    header = (
+        f"{'store':<11}{'period':<8}{'run':<8}{'GROUP BYs':>10}{'release':>10}"
+        f"{'ratio':>10}{'cells':>9}{'plan':>8}"
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        measure("sqlite", Settings.for_directory(Path(tmp)), city_dir)
-    if postgres_answers():
-        names, urls = postgres_databases(POSTGRES_URL)
-        try:
-            measure("postgresql", Settings(ROOT / "bench" / "out", urls[0], urls[1]), city_dir)
-        finally:
-            drop_databases(POSTGRES_URL, names)
-    else:
-        print(f"postgresql: skipped, nothing answers at {POSTGRES_URL}")
+    names: list[str] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            ingested = Path(tmp) / "ingested"
+            ingest_city(Settings.for_directory(ingested), city_dir)
+            first_in_own_process("sqlite", sqlite_copies(ingested, Path(tmp) / "copy"), args.rounds)
+            postgres = None
+            if postgres_answers():
+                names, urls = postgres_databases(POSTGRES_URL)
+                postgres = Settings(ROOT / "bench" / "out", urls[0], urls[1])
+                ingest_city(postgres, city_dir)
+                copies = postgres_copies(urls[:2], names)
+                first_in_own_process("postgresql", copies, args.rounds)
+            else:
+                print(f"postgresql: skipped, nothing answers at {POSTGRES_URL}")
+            print(header)
+            measure("sqlite", Settings.for_directory(ingested))
+            if postgres is not None:
+                measure("postgresql", postgres)
+    finally:
+        drop_databases(POSTGRES_URL, names)
 
 
 if __name__ == "__main__":
