@@ -431,6 +431,30 @@ def test_a_database_error_mid_file_stops_the_worker_and_writes_nothing(
         assert connection.execute(text("SELECT COUNT(*) FROM ingest_batches")).scalar_one() == 0
 
 
+def test_a_message_that_cannot_be_read_stops_the_ingest_and_writes_nothing(
+    engines: tuple[Engine, Engine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Messages are unpacked in the thread that drains the pipe: a failure there must reach
+    # the writer as an error, not leave it waiting for a message that never comes.
+    path = write_stops(tmp_path / "stops.csv", [stop_row(n) for n in range(1, 3001)])
+    unpack, calls = pipeline._unpack, 0
+
+    def unreadable_second(message: bytes) -> tuple[str, object]:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise ValueError("bad marshal data")
+        return unpack(message)
+
+    monkeypatch.setattr(pipeline, "_unpack", unreadable_second)
+    with pytest.raises(ValueError, match="bad marshal data"):
+        ingest_file(*engines, "stops", path, load_mapping("synthetic-stops"), parallel=True)
+
+    assert threading.active_count() == 1  # the pipe's drain thread is gone too
+    with engines[0].connect() as connection:
+        assert connection.execute(text("SELECT COUNT(*) FROM ingest_batches")).scalar_one() == 0
+
+
 def test_rows_cross_the_pipe_unchanged_whatever_they_hold() -> None:
     # Columns of strings, numbers and None (text times) go by marshal; anything else (a
     # date, which marshal cannot carry) by pickle.

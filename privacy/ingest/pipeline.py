@@ -137,8 +137,9 @@ def _from_worker(
     worker.start()
     send.close()
     # A thread drains the pipe into a bounded queue, so the worker keeps converting while
-    # this thread waits on the database (which releases the GIL); the bound keeps memory flat.
-    inbox: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUED_CHUNKS)
+    # this thread waits on the database (which releases the GIL), and unpacks each message
+    # meanwhile; the bound keeps memory flat.
+    inbox: queue.Queue[tuple[str, Any] | None] = queue.Queue(maxsize=QUEUED_CHUNKS)
     drain = threading.Thread(target=_drain, args=(receive, inbox), daemon=True)
     drain.start()
     finished = False
@@ -147,7 +148,7 @@ def _from_worker(
             message = inbox.get()
             if message is None:
                 raise RuntimeError("the ingest worker stopped without a word")
-            kind, payload = _unpack(message)
+            kind, payload = message
             if kind == "columns":
                 lines, columns, bytes_read, hours = payload
                 yield Converted(lines, columns, None, len(lines), bytes_read, Counter(hours))
@@ -181,12 +182,14 @@ def _start_method() -> Literal["fork", "spawn"]:
     return "spawn"
 
 
-def _drain(receive: Connection, inbox: queue.Queue[bytes | None]) -> None:
+def _drain(receive: Connection, inbox: queue.Queue[tuple[str, Any] | None]) -> None:
     try:
         while True:
-            inbox.put(receive.recv_bytes())
+            inbox.put(_unpack(receive.recv_bytes()))
     except (EOFError, OSError):
         inbox.put(None)
+    except BaseException as error:  # a message that cannot be read: the writer raises it
+        inbox.put(("error", error))
 
 
 @dataclass(frozen=True)
