@@ -33,21 +33,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from release import city  # noqa: E402
+from release import bare_then_release, city  # noqa: E402
 from sqlalchemy import Engine  # noqa: E402
 
 import privacy.release.build as build  # noqa: E402
 from portal.settings import Settings  # noqa: E402
 from portal.stores import internal_engine, public_engine, upgrade_stores  # noqa: E402
 from privacy.ingest import ingest_file, load_mapping  # noqa: E402
-from privacy.release.aggregate import count_table  # noqa: E402
 from privacy.release.intervals import InProcess  # noqa: E402
 from privacy.release.noise import TableMeasurement, plan_measurement  # noqa: E402
 from privacy.release.periods import Quarter  # noqa: E402
 from privacy.release.policy import Policy, load_policy  # noqa: E402
 from privacy.release.postprocess import NoiseModel, PostProcessor  # noqa: E402
 from privacy.release.shape import ReleaseShape, counted_parts, prepare, release_shape  # noqa: E402
-from publishing.areas import area_codes  # noqa: E402
 
 PERIOD = "2024Q2"
 WAYS = ("thread", "child")
@@ -151,18 +149,7 @@ def first_release(store: Path, way: str) -> None:
     """(The worker.) The policy's bare GROUP BYs, then its first release, as JSON."""
     if way == "thread":  # the simulation in the release's preparing thread, as before
         build.prepare = in_the_thread  # type: ignore[attr-defined]
-    settings = Settings.for_directory(store)
-    internal, public = internal_engine(settings), public_engine(settings)
-    policy, quarter = load_policy("quarterly"), Quarter.parse(PERIOD)
-    areas = area_codes(public)
-    started = time.perf_counter()
-    for spec in policy.tables:
-        count_table(internal, spec, quarter, policy.unit, areas)
-    bare = time.perf_counter() - started
-    started = time.perf_counter()
-    build.build_release(internal, public, PERIOD, policy, actor="bench")
-    release = time.perf_counter() - started
-    print(json.dumps({"bare": bare, "release": release}))
+    print(json.dumps(bare_then_release(Settings.for_directory(store), PERIOD)))
 
 
 def in_the_thread(

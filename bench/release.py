@@ -38,11 +38,11 @@ from ingest import POSTGRES_URL, drop_databases, postgres_answers, postgres_data
 from sqlalchemy import create_engine, delete, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+import privacy.release.build as build  # noqa: E402
 from portal.settings import Settings  # noqa: E402
 from portal.stores import internal_engine, public_engine, upgrade_stores  # noqa: E402
 from privacy.ingest import ingest_file, load_mapping  # noqa: E402
 from privacy.release.aggregate import count_table  # noqa: E402
-from privacy.release.build import build_release  # noqa: E402
 from privacy.release.intervals import IN_PROCESS  # noqa: E402
 from privacy.release.periods import Quarter  # noqa: E402
 from privacy.release.plan import plan_release  # noqa: E402
@@ -104,17 +104,22 @@ def first_in_own_process(label: str, fresh_copy: Callable[[], Settings], rounds:
 def first_release(internal_url: str, public_url: str) -> None:
     """(The worker.) The policy's bare GROUP BYs of 2024Q1, then its first release, as JSON."""
     settings = Settings(ROOT / "bench" / "out", internal_url, public_url)
+    print(json.dumps(bare_then_release(settings, QUARTERS[0])))
+
+
+def bare_then_release(settings: Settings, period: str) -> dict[str, float]:
+    """The seconds of the quarterly policy's bare GROUP BYs of ``period``, then of its
+    release, in this process."""
     internal, public = internal_engine(settings), public_engine(settings)
-    policy, quarter = load_policy("quarterly"), Quarter.parse(QUARTERS[0])
+    policy, quarter = load_policy("quarterly"), Quarter.parse(period)
     areas = area_codes(public)
     started = time.perf_counter()
     for spec in policy.tables:
         count_table(internal, spec, quarter, policy.unit, areas)
     bare = time.perf_counter() - started
     started = time.perf_counter()
-    build_release(internal, public, QUARTERS[0], policy, actor="bench")
-    release = time.perf_counter() - started
-    print(json.dumps({"bare": bare, "release": release}))
+    build.build_release(internal, public, period, policy, actor="bench")
+    return {"bare": bare, "release": time.perf_counter() - started}
 
 
 def sqlite_copies(ingested: Path, copy: Path) -> Callable[[], Settings]:
@@ -176,7 +181,7 @@ def measure(label: str, settings: Settings) -> None:
             count_table(internal, spec, quarter, policy.unit, areas)
         bare = time.perf_counter() - started
         started = time.perf_counter()
-        built = build_release(internal, public, period, policy, actor="bench")
+        built = build.build_release(internal, public, period, policy, actor="bench")
         full = time.perf_counter() - started
         run = ("first", "planned", "later", "later")[number]
         if number:

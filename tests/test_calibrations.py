@@ -150,15 +150,13 @@ def test_a_calibration_that_cannot_be_simulated_spends_nothing(
     assert stored(internal) == []
 
 
-@pytest.mark.skipif(not forking(), reason="the simulation is forked on Linux only")
-def test_a_release_whose_count_fails_ends_the_simulation_it_started(
-    ingested_city: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    internal, public = ingested_city
+@pytest.fixture
+def forked_children(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The children the releases fork from now on, each simulating for a minute (so that
+    one left running would be seen)."""
     parent = os.getpid()
-    simulate = intervals._simulate
+    simulate, fork = intervals._simulate, apart.Apart._fork
     children: list[int] = []
-    fork = apart.Apart._fork
 
     def slow_in_the_child(*args: Any) -> Any:
         if os.getpid() != parent:
@@ -169,20 +167,9 @@ def test_a_release_whose_count_fails_ends_the_simulation_it_started(
         fork(self)
         children.append(self._pid or 0)
 
-    def count_fails(*_: object) -> None:
-        raise OSError("disk I/O error")
-
     monkeypatch.setattr(intervals, "_simulate", slow_in_the_child)
     monkeypatch.setattr(apart.Apart, "_fork", forked)
-    monkeypatch.setattr(build, "counted_parts", count_fails)
-    with pytest.raises(OSError) as failed:  # keeps the traceback, and all it refers to
-        build.build_release(internal, public, "2024Q3", QUARTERLY)
-
-    assert "disk I/O error" in str(failed.value)
-    (child,) = children
-    with pytest.raises(ProcessLookupError):  # killed and reaped, not left a zombie
-        os.kill(child, 0)
-    assert stored(internal) == []
+    return children
 
 
 @pytest.mark.skipif(not forking(), reason="the simulation is forked on Linux only")
@@ -215,44 +202,45 @@ def test_the_simulation_starts_before_the_measurements_where_the_server_counts(
     assert children_when_measured and set(children_when_measured) == {int(started_first)}
 
 
+def _refused(*_: object) -> None:
+    raise build.ReleaseRefused("2024Q3 was released already under this policy")
+
+
+def _mismatch(*_: object) -> None:
+    raise MeasurementMismatch("OpenDP's privacy map gives more than planned")
+
+
+def _disk_error(*_: object) -> None:
+    raise OSError("disk I/O error")
+
+
 @pytest.mark.skipif(not forking(), reason="the simulation is forked on Linux only")
-@pytest.mark.parametrize("failing", ["measurement", "refusal"])
-def test_a_release_that_fails_before_its_count_ends_the_simulation_it_started(
-    ingested_city: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch, failing: str
+@pytest.mark.parametrize(
+    ("failing", "where", "started_on_sqlite"),
+    [
+        ("repeat check", (build, "_refuse_repeat", _refused), False),
+        ("measurement", (shape, "plan_measurement", _mismatch), False),
+        ("count", (build, "counted_parts", _disk_error), True),
+    ],
+)
+def test_a_release_that_fails_before_its_charge_ends_the_simulation_it_started(
+    ingested_city: tuple[Engine, Engine],
+    monkeypatch: pytest.MonkeyPatch,
+    forked_children: list[int],
+    failing: str,
+    where: tuple[Any, str, Any],
+    started_on_sqlite: bool,
 ) -> None:
     internal, public = ingested_city
-    parent = os.getpid()
-    simulate = intervals._simulate
-    children: list[int] = []
-    fork = apart.Apart._fork
-
-    def slow_in_the_child(*args: Any) -> Any:
-        if os.getpid() != parent:
-            time.sleep(60)
-        return simulate(*args)
-
-    def forked(self: apart.Apart) -> None:
-        fork(self)
-        children.append(self._pid or 0)
-
-    def mismatch(*_: object) -> None:
-        raise MeasurementMismatch("OpenDP's privacy map gives more than planned")
-
-    def refused(*_: object) -> None:
-        raise build.ReleaseRefused("2024Q3 was released already under this policy")
-
-    monkeypatch.setattr(intervals, "_simulate", slow_in_the_child)
-    monkeypatch.setattr(apart.Apart, "_fork", forked)
-    if failing == "measurement":
-        monkeypatch.setattr(shape, "plan_measurement", mismatch)
-    else:
-        monkeypatch.setattr(build, "_refuse_repeat", refused)
-    with pytest.raises((MeasurementMismatch, build.ReleaseRefused)):
+    monkeypatch.setattr(*where)
+    with pytest.raises(Exception) as failed:  # keeps the traceback, and all it refers to
         build.build_release(internal, public, "2024Q3", QUARTERLY)
 
-    # PostgreSQL starts the simulation before either; SQLite after the measurements only.
-    assert len(children) == (internal.dialect.name == "postgresql")
-    for child in children:
+    assert type(failed.value) in (build.ReleaseRefused, MeasurementMismatch, OSError)
+    # PostgreSQL starts the simulation at once; SQLite once the measurements are built.
+    started = started_on_sqlite or internal.dialect.name == "postgresql"
+    assert len(forked_children) == started, failing
+    for child in forked_children:
         with pytest.raises(ProcessLookupError):  # killed and reaped, not left a zombie
             os.kill(child, 0)
     with internal.connect() as connection:
