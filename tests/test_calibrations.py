@@ -214,32 +214,42 @@ def _disk_error(*_: object) -> None:
     raise OSError("disk I/O error")
 
 
+def _no_thread(*_: object, **__: object) -> None:
+    raise RuntimeError("can't start new thread")
+
+
+def _interrupted(*_: object, **__: object) -> None:
+    raise KeyboardInterrupt  # as a signal would, while the release waits for it
+
+
 @pytest.mark.skipif(not forking(), reason="the simulation is forked on Linux only")
 @pytest.mark.parametrize(
-    ("failing", "where", "started_on_sqlite"),
+    ("where", "raised", "started_on_sqlite"),
     [
-        ("repeat check", (build, "_refuse_repeat", _refused), False),
-        ("measurement", (shape, "plan_measurement", _mismatch), False),
-        ("count", (build, "counted_parts", _disk_error), True),
+        pytest.param((build, "_refuse_repeat", _refused), build.ReleaseRefused, False, id="repeat"),
+        pytest.param((build, "ThreadPoolExecutor", _no_thread), RuntimeError, False, id="thread"),
+        pytest.param((build, "prepare", _interrupted), KeyboardInterrupt, False, id="interrupt"),
+        pytest.param((shape, "plan_measurement", _mismatch), MeasurementMismatch, False, id="map"),
+        pytest.param((build, "counted_parts", _disk_error), OSError, True, id="count"),
     ],
 )
 def test_a_release_that_fails_before_its_charge_ends_the_simulation_it_started(
     ingested_city: tuple[Engine, Engine],
     monkeypatch: pytest.MonkeyPatch,
     forked_children: list[int],
-    failing: str,
     where: tuple[Any, str, Any],
+    raised: type[BaseException],
     started_on_sqlite: bool,
 ) -> None:
     internal, public = ingested_city
     monkeypatch.setattr(*where)
-    with pytest.raises(Exception) as failed:  # keeps the traceback, and all it refers to
+    with pytest.raises(raised) as failed:  # keeps the traceback, and all it refers to
         build.build_release(internal, public, "2024Q3", QUARTERLY)
 
-    assert type(failed.value) in (build.ReleaseRefused, MeasurementMismatch, OSError)
+    assert failed.traceback  # still held while the children are looked at
     # PostgreSQL starts the simulation at once; SQLite once the measurements are built.
     started = started_on_sqlite or internal.dialect.name == "postgresql"
-    assert len(forked_children) == started, failing
+    assert len(forked_children) == started
     for child in forked_children:
         with pytest.raises(ProcessLookupError):  # killed and reaped, not left a zombie
             os.kill(child, 0)

@@ -34,8 +34,9 @@ from publishing.lifeline import die_with_parent
 
 # Below this size a file is converted in the calling process.
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
-# Converted chunks waiting for the database, at most (a chunk is 500 rows, about 0.06 MB pickled).
-QUEUED_CHUNKS = 128
+# Converted chunks waiting for the database, at most (a chunk is 500 rows, about 0.33 MB
+# once unpacked): the queue holds about 10 MB at most, whatever the file's size.
+QUEUED_CHUNKS = 32
 
 
 @dataclass(frozen=True)
@@ -183,13 +184,18 @@ def _start_method() -> Literal["fork", "spawn"]:
 
 
 def _drain(receive: Connection, inbox: queue.Queue[tuple[str, Any] | None]) -> None:
-    try:
-        while True:
-            inbox.put(_unpack(receive.recv_bytes()))
-    except (EOFError, OSError):
-        inbox.put(None)
-    except BaseException as error:  # a message that cannot be read: the writer raises it
-        inbox.put(("error", error))
+    while True:
+        try:
+            message = receive.recv_bytes()
+        except (EOFError, OSError):  # the worker is gone
+            inbox.put(None)
+            return
+        try:
+            unpacked = _unpack(message)
+        except BaseException as error:  # a message that cannot be read: the writer raises it
+            inbox.put(("error", error))
+            return
+        inbox.put(unpacked)
 
 
 @dataclass(frozen=True)

@@ -161,22 +161,23 @@ def _draft(
     model = None
     if internal.dialect.name != "sqlite":
         model = noise_model(shape, policy, internal, simulate_apart=True)
+    preparing: Future[tuple[list[TableMeasurement | None], PostProcessor]] | None = None
     try:
         if not rerelease:  # a first look, before counting; the ledger decides under its lock
             _refuse_repeat(internal, public, quarter, policy)
-    except BaseException:
-        if model is not None:
-            model.half_widths.cancel()  # refused: the simulation started is not left to run
-        raise
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="release-shape") as pool:
-        preparing = pool.submit(prepare, shape, policy, internal, beside_count=True, model=model)
-        try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="release-shape") as pool:
+            preparing = pool.submit(
+                prepare, shape, policy, internal, beside_count=True, model=model
+            )
             parts = counted_parts(internal, shape, policy)
-        except BaseException:
+            planned, processor = preparing.result()
+        processor.calibrate()
+    except BaseException:  # refused, failed or interrupted: no simulation is left running
+        if preparing is not None:
             _abandon(preparing)
-            raise
-        planned, processor = preparing.result()
-    processor.calibrate()
+        if model is not None:
+            model.half_widths.cancel()
+        raise
     measured = [p for p in planned if p is not None]
     release_key = uuid.uuid4().hex
     try:
@@ -216,7 +217,7 @@ def _draft(
 def _abandon(preparing: Future[tuple[list[TableMeasurement | None], PostProcessor]]) -> None:
     """Stop the simulation a failed release started apart: its child would otherwise live
     as long as whatever keeps the failure's traceback."""
-    with suppress(Exception):  # the preparation's own failure is not the one to report
+    with suppress(BaseException):  # the preparation's own failure is not the one to report
         preparing.result()[1].abandon()
 
 
