@@ -35,8 +35,9 @@ from publishing.lifeline import die_with_parent
 # Below this size a file is converted in the calling process.
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 # Converted chunks waiting for the database, at most (a chunk is 500 rows, about 0.33 MB
-# once unpacked): the queue holds about 10 MB at most, whatever the file's size.
-QUEUED_CHUNKS = 32
+# once unpacked): about 40 MB at most, whatever the file's size. PostgreSQL's writer takes
+# them in bursts, and a shorter queue held its worker back (bench/RESULTS.md, session 28).
+QUEUED_CHUNKS = 128
 
 
 @dataclass(frozen=True)
