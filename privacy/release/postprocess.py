@@ -79,8 +79,8 @@ class NoiseModel:
     """A release's noise as post-processing sees it: the least-squares estimator its
     variances give, and the half-widths of its intervals, looked up or, when none is
     remembered, simulated (``simulate_apart``: in a forked child started at once). It needs
-    the noise's scales only, so a release starts it before building its OpenDP
-    measurements."""
+    the noise's scales only, so a release can start it before its OpenDP measurements are
+    built (on PostgreSQL it does)."""
 
     def __init__(
         self,
