@@ -214,10 +214,6 @@ def _disk_error(*_: object) -> None:
     raise OSError("disk I/O error")
 
 
-def _no_thread(*_: object, **__: object) -> None:
-    raise RuntimeError("can't start new thread")
-
-
 def _interrupted(*_: object, **__: object) -> None:
     raise KeyboardInterrupt  # as a signal would, while the release waits for it
 
@@ -227,7 +223,6 @@ def _interrupted(*_: object, **__: object) -> None:
     ("where", "raised", "started_on_sqlite"),
     [
         pytest.param((build, "_refuse_repeat", _refused), build.ReleaseRefused, False, id="repeat"),
-        pytest.param((build, "ThreadPoolExecutor", _no_thread), RuntimeError, False, id="thread"),
         pytest.param((build, "prepare", _interrupted), KeyboardInterrupt, False, id="interrupt"),
         pytest.param((shape, "plan_measurement", _mismatch), MeasurementMismatch, False, id="map"),
         pytest.param((build, "counted_parts", _disk_error), OSError, True, id="count"),

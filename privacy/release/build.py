@@ -153,9 +153,11 @@ def _draft(
     # prepared while the database counts; nothing there sees a record. The simulation (when
     # none is stored for the shape) runs in a forked child: in this process's thread, it
     # took turns with the count at the interpreter's lock. Where the database server counts,
-    # the simulation is the longest of the three and starts at once; where this process
-    # counts (SQLite), the count is, and the simulation starts after the measurements, so
-    # that the two never both take turns with the count on two cores (bench/RESULTS.md,
+    # the simulation is the longest step and starts at once, and this process builds the
+    # measurements once the count is in, so that only the server and the child share the
+    # machine's cores while it counts. Where this process counts (SQLite), the count is the
+    # longest: the measurements are built beside it, in a thread, and the simulation starts
+    # after them, so that the two never both take turns with the count (bench/RESULTS.md,
     # session 28). The intervals are in hand before anything is charged, so a failure there
     # spends nothing.
     model = None
@@ -165,12 +167,14 @@ def _draft(
     try:
         if not rerelease:  # a first look, before counting; the ledger decides under its lock
             _refuse_repeat(internal, public, quarter, policy)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="release-shape") as pool:
-            preparing = pool.submit(
-                prepare, shape, policy, internal, beside_count=True, model=model
-            )
+        if model is not None:  # the server counts while this process waits for it
             parts = counted_parts(internal, shape, policy)
-            planned, processor = preparing.result()
+            planned, processor = prepare(shape, policy, internal, model=model)
+        else:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="release-shape") as pool:
+                preparing = pool.submit(prepare, shape, policy, internal, beside_count=True)
+                parts = counted_parts(internal, shape, policy)
+                planned, processor = preparing.result()
         processor.calibrate()
     except BaseException:  # refused, failed or interrupted: no simulation is left running
         if preparing is not None:
