@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import gc
 import pickle
 import re
 import threading
@@ -31,6 +32,7 @@ from privacy.ingest.copytext import CopyTarget, copy_records, copy_text, ids_tex
 from privacy.ingest.pipeline import converted_stream
 from privacy.ingest.reader import CsvSource
 from privacy.ingest.report import IngestReport
+from privacy.ingest.rows import converted_chunks
 from privacy.ingest.staging import PostgresBatchWriter
 from tests.canonical import STOP_HEADER, stop_row, write_stops
 from tests.conftest import FIXTURES
@@ -390,6 +392,27 @@ def test_clean_real_files_take_the_column_path(name: str, mapping: str) -> None:
     assert fast == [
         (line, *converter.convert(row)) for line, row in zip(chunk.lines, chunk.rows, strict=True)
     ]
+
+
+def test_a_converted_chunk_is_the_only_holder_of_the_values_it_kept_as_read(
+    tmp_path: Path,
+) -> None:
+    # marshal tracks every object referenced more than once, which made it cost twice as
+    # much while the reader still held each chunk's raw rows (bench/RESULTS.md, session 29).
+    path = write_stops(tmp_path / "stops.csv", [stop_row(n) for n in range(1_200)])
+    mapping = load_mapping("synthetic-stops")
+    report = IngestReport(
+        kind="stops", mapping=mapping.name, file_name=path.name, dry_run=False, skip_invalid=False
+    )
+    with CsvSource(path, encoding=mapping.encoding) as source:
+        converter = RowConverter(mapping, source.header, datetime_as_text=True)
+        chunks = converted_chunks(source, converter, report)
+        for at, chunk in enumerate(chunks):
+            ids = chunk.columns[0]  # the source ids, kept as they were read
+            for value in (ids[0], ids[-1]):
+                lists = [held for held in gc.get_referrers(value) if isinstance(held, list)]
+                assert lists == [ids], f"chunk {at}: {value} is held by {len(lists)} lists"
+    assert report.rows_read == 1_200
 
 
 def test_the_worker_is_spawned_when_other_threads_run() -> None:

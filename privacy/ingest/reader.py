@@ -13,6 +13,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import BinaryIO
@@ -160,26 +161,32 @@ class CsvSource:
         The checks run over the whole chunk at C speed; only a chunk that fails one is
         looked at row by row.
         """
+        # Delegated, so that no frame here keeps a chunk's rows alive once it is handed on:
+        # its values are then referenced once, and marshal tracks only an object referenced
+        # twice (privacy.ingest.pipeline sends chunks by marshal).
+        yield from iter(partial(self._next_chunk, size), None)
+
+    def _next_chunk(self, size: int) -> Chunk | None:
+        """The next chunk of up to ``size`` rows, or None at the end of the file."""
         reader = self._reader
-        while True:
-            start = reader.line_num
-            try:
-                rows = list(islice(reader, size))
-            except csv.Error as error:
-                # Only a field past the csv module's 16 MiB limit gets here (with strict=False
-                # it reads anything else): the file is refused whole.
-                raise FileProblem(
-                    f"{self.name}, line {reader.line_num}: not readable as CSV ({error})"
-                ) from None
-            except UnicodeDecodeError as error:
-                raise self._undecodable(error) from None
-            if not rows:
-                return
-            lines = _start_lines(start, rows, reader.line_num)
-            if [] in rows:  # blank lines carry no record
-                kept = [(n, r) for n, r in zip(lines, rows, strict=True) if r]
-                lines, rows = [n for n, _ in kept], [r for _, r in kept]
-            yield self._vet(lines, rows)
+        start = reader.line_num
+        try:
+            rows = list(islice(reader, size))
+        except csv.Error as error:
+            # Only a field past the csv module's 16 MiB limit gets here (with strict=False
+            # it reads anything else): the file is refused whole.
+            raise FileProblem(
+                f"{self.name}, line {reader.line_num}: not readable as CSV ({error})"
+            ) from None
+        except UnicodeDecodeError as error:
+            raise self._undecodable(error) from None
+        if not rows:
+            return None
+        lines = _start_lines(start, rows, reader.line_num)
+        if [] in rows:  # blank lines carry no record
+            kept = [(n, r) for n, r in zip(lines, rows, strict=True) if r]
+            lines, rows = [n for n, _ in kept], [r for _, r in kept]
+        return self._vet(lines, rows)
 
     def _undecodable(self, error: UnicodeDecodeError) -> FileProblem:
         # Bytes "surrogateescape" cannot stand in for (below 0x80, as in a lone UTF-16

@@ -85,6 +85,9 @@ def _chunks(
         if at is not None:  # a file without ids: the file's name and the row's line
             name = file_label(source.path)
             converted.columns[at] = [f"{name}:{line}" for line in converted.lines]
+        # The raw rows go before the chunk is handed on: a value the conversion kept as it
+        # was is then referenced once, and marshal only tracks an object referenced twice.
+        del chunk
         yield converted
 
 
