@@ -31,9 +31,10 @@ def copy_records(lines: Sequence[int], columns: Sequence[Sequence[Any]], target:
     if not lines:
         return ""
     texts = [_column_text(column) for column in columns]
-    prefix = f"{_value_text(target.source)}\t{int(target.batch_id)}\t"
-    rows = map("\t".join, zip(map(str, lines), *texts, strict=True))
-    return "\n".join(map(prefix.__add__, rows)) + "\n"
+    head = f"{_value_text(target.source)}\t{int(target.batch_id)}"
+    # One join a row, the source and batch its first field.
+    rows = map("\t".join, zip([head] * len(lines), map(str, lines), *texts, strict=True))
+    return "\n".join(rows) + "\n"
 
 
 def ids_text(records: str) -> str:
