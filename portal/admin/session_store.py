@@ -2,13 +2,19 @@
 the store keeps its SHA-256, so a copy of the table signs nobody in. A session survives a
 restart of the console but not its expiry; an expired session is kept a day as a
 tombstone, so that the console can say "your session has expired" rather than "sign in".
-An empty session (a visitor who has not signed in) is never written."""
+An empty session (a visitor who has not signed in) is never written.
+
+Each method does its database work in a worker thread, never on the event loop: on SQLite a
+write waits for the store's write lock (up to the busy timeout, 30 s, while an ingest holds
+it), and on the event loop that wait held every request of the console, not this one only."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
+from typing import Any
 
+from litestar.concurrency import sync_to_thread
 from litestar.stores.base import Store
 from sqlalchemy import Engine, delete, insert, select, update
 
@@ -41,25 +47,27 @@ class SessionStore(Store):
     ) -> None:
         """Keep ``value`` under ``key`` until it expires (an empty session is not kept)."""
         data = value.encode() if isinstance(value, str) else value
-        hashed = _hashed(key)
+        if data.strip() in EMPTY:  # nothing to keep, nothing written (no write lock taken)
+            return
+        await sync_to_thread(self._set, _hashed(key), data, _expiry(expires_in))
+
+    def _set(self, hashed: str, data: bytes, expires_at: datetime | None) -> None:
         with self.internal.begin() as connection:
             # Tombstones go after a day (the index on expires_at finds them).
             connection.execute(
                 delete(ConsoleSession).where(ConsoleSession.expires_at < utc_now() - TOMBSTONE)
             )
-            if data.strip() in EMPTY:  # nothing to keep; an expired session's tombstone stays
-                return
             connection.execute(delete(ConsoleSession).where(ConsoleSession.key == hashed))
             connection.execute(
-                insert(ConsoleSession).values(
-                    key=hashed, value=data, expires_at=_expiry(expires_in)
-                )
+                insert(ConsoleSession).values(key=hashed, value=data, expires_at=expires_at)
             )
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
         """The value under ``key`` if it has not expired (its expiry moved on by
         ``renew_for`` when given)."""
-        hashed = _hashed(key)
+        return await sync_to_thread(self._get, _hashed(key), renew_for)
+
+    def _get(self, hashed: str, renew_for: int | timedelta | None) -> bytes | None:
         with self.internal.begin() as connection:
             row = connection.execute(
                 select(ConsoleSession.value, ConsoleSession.expires_at).where(
@@ -78,21 +86,28 @@ class SessionStore(Store):
 
     async def expired(self, key: str) -> bool:
         """Whether ``key`` named a session that has expired (within the last day)."""
+        expires_at = await sync_to_thread(self._expires_at, key)
+        return expires_at is not None and expires_at <= utc_now()
+
+    def _expires_at(self, key: str) -> datetime | None:
         with self.internal.connect() as connection:
-            expires_at = connection.execute(
+            found: datetime | None = connection.execute(
                 select(ConsoleSession.expires_at).where(ConsoleSession.key == _hashed(key))
             ).scalar()
-        return expires_at is not None and expires_at <= utc_now()
+        return found
 
     async def delete(self, key: str) -> None:
         """Forget ``key`` (signing out leaves no tombstone)."""
-        with self.internal.begin() as connection:
-            connection.execute(delete(ConsoleSession).where(ConsoleSession.key == _hashed(key)))
+        statement = delete(ConsoleSession).where(ConsoleSession.key == _hashed(key))
+        await sync_to_thread(self._delete, statement)
 
     async def delete_all(self) -> None:
         """Forget every session (everyone signs in again)."""
+        await sync_to_thread(self._delete, delete(ConsoleSession))
+
+    def _delete(self, statement: Any) -> None:
         with self.internal.begin() as connection:
-            connection.execute(delete(ConsoleSession))
+            connection.execute(statement)
 
     async def exists(self, key: str) -> bool:
         """Whether ``key`` holds an unexpired session."""
@@ -100,10 +115,7 @@ class SessionStore(Store):
 
     async def expires_in(self, key: str) -> int | None:
         """Seconds until ``key`` expires, or None."""
-        with self.internal.connect() as connection:
-            expires_at = connection.execute(
-                select(ConsoleSession.expires_at).where(ConsoleSession.key == _hashed(key))
-            ).scalar()
+        expires_at = await sync_to_thread(self._expires_at, key)
         if expires_at is None:
             return None
         return max(0, int((expires_at - utc_now()).total_seconds()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, get, post
+from litestar.concurrency import sync_to_thread
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
@@ -35,7 +36,10 @@ async def login(request: Request[Any, Any, Any], data: Annotated[dict[str, str],
     state = console_state(request)
     name, password = data.get("name", "").strip()[:64], data.get("password", "")
     where = address(request)
-    if throttled(state.internal, name, where):
+    # In a worker thread, as every handler that touches the store: on SQLite a write waits
+    # for the store's write lock, and on the event loop it held every request (and argon2's
+    # check takes a good part of a second).
+    if await sync_to_thread(throttled, state.internal, name, where):
         minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
         error = Refused(
             429,
@@ -45,7 +49,7 @@ async def login(request: Request[Any, Any, Any], data: Annotated[dict[str, str],
         )
         error.headers = {"Retry-After": str(int(THROTTLE_WINDOW.total_seconds()))}
         raise error
-    found = authenticate(state.internal, name, password, where)
+    found = await sync_to_thread(authenticate, state.internal, name, password, where)
     if found is None:
         # authenticate() wrote the audit line; the page says the same for a wrong name.
         raise Refused(401, "The name or the password is wrong.", audit=None)
@@ -93,6 +97,6 @@ async def logout(request: Request[Any, Any, Any]) -> Redirect:
     """End the session."""
     state = console_state(request)
     user = request.session.get("user", "")
-    state.audit(str(user), "sign out", {"address": address(request)})
+    await sync_to_thread(state.audit, str(user), "sign out", {"address": address(request)})
     request.clear_session()
     return Redirect("/login", status_code=303)
