@@ -35,9 +35,10 @@ from publishing.lifeline import die_with_parent
 # Below this size a file is converted in the calling process.
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 # Converted chunks waiting for the database, at most (a chunk is 500 rows, about 0.33 MB
-# once unpacked): about 40 MB at most, whatever the file's size. PostgreSQL's writer takes
-# them in bursts, and a shorter queue held its worker back (bench/RESULTS.md, session 28).
-QUEUED_CHUNKS = 128
+# once unpacked), whatever the file's size. PostgreSQL's writer takes its COPY text in
+# bursts, and a shorter queue held its worker back: 128, about 40 MB (bench/RESULTS.md,
+# session 28). SQLite's takes chunks one by one, and its worker is the faster: 32.
+QUEUED_CHUNKS = {"copy": 128, "columns": 32}
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,8 @@ def _from_worker(
     # A thread drains the pipe into a bounded queue, so the worker keeps converting while
     # this thread waits on the database (which releases the GIL), and unpacks each message
     # meanwhile; the bound keeps memory flat.
-    inbox: queue.Queue[tuple[str, Any] | None] = queue.Queue(maxsize=QUEUED_CHUNKS)
+    queued = QUEUED_CHUNKS["columns" if as_copy is None else "copy"]
+    inbox: queue.Queue[tuple[str, Any] | None] = queue.Queue(maxsize=queued)
     drain = threading.Thread(target=_drain, args=(receive, inbox), daemon=True)
     drain.start()
     finished = False
