@@ -1,10 +1,11 @@
-"""The console never holds the whole server on the internal store's write lock.
+"""The console's store work off its event loop: no request held by another's write, and
+sign-ins sent at once throttled as if sent one by one.
 
-Every console request loads and stores its session in the internal store, and signing in or
-out writes a line to the audit log. On SQLite a write waits up to the busy timeout (30 s)
-while another connection holds the store's write lock (an upload's ingest holds it for the
-whole file). Done on the event loop, that wait held every other request too, a stylesheet
-included, for as long.
+Every console request loads and stores its session in the internal store; signing in or
+out, and every refusal, writes a line to the audit log. On SQLite a write waits up to the
+busy timeout (30 s) while another connection holds the store's write lock (an upload's
+ingest holds it for the whole file). Done on the event loop, that wait held every other
+request too, a stylesheet included, for as long.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from portal.admin.accounts import FAILURES_PER_ACCOUNT
 from portal.admin.app import CSRF_COOKIE, create_admin_app
 from portal.admin.state import SESSION_COOKIE
 from portal.settings import Settings
@@ -48,8 +51,15 @@ def a_sign_in(served: Console) -> Callable[[TestClient[Litestar]], int]:
     )
 
 
+def a_refusal(served: Console) -> Callable[[TestClient[Litestar]], int]:
+    """A page asked for without signing in: its refusal is a line in the audit log."""
+    return lambda client: client.get("/ledger").status_code
+
+
 @pytest.mark.parametrize(
-    ("waiting", "answer"), [(a_signed_in_page, 200), (a_sign_in, 303)], ids=["page", "sign-in"]
+    ("waiting", "answer"),
+    [(a_signed_in_page, 200), (a_sign_in, 303), (a_refusal, 401)],
+    ids=["page", "sign-in", "refusal"],
 )
 def test_a_held_write_lock_holds_only_the_requests_that_write(
     sqlite_settings: Settings, waiting: Waiting, answer: int
@@ -89,3 +99,29 @@ def test_a_held_write_lock_holds_only_the_requests_that_write(
     assert stylesheet.status_code == 200
     assert took < 2.0, f"the stylesheet waited {took:.1f} s for another request's write"
     assert answers == {"waiting": answer}  # answered once the lock was let go
+
+
+def test_sign_ins_sent_at_once_are_throttled_as_if_sent_one_by_one(
+    sqlite_settings: Settings,
+) -> None:
+    # Checked in worker threads, each sign-in's throttle check could run before any of the
+    # others had recorded its failure (argon2's check takes a good part of a second).
+    upgrade_stores(sqlite_settings)
+    internal = internal_engine(sqlite_settings)
+    add_people(internal)
+    internal.dispose()
+    app = create_admin_app(sqlite_settings, build_reports=False)
+    with console(app) as served:
+        token = served.person("abe", signed_in=False).token
+        form = {"name": "abe", "password": "not his password at all", "_csrf_token": token}
+        cookie = f"{CSRF_COOKIE}={token}"
+
+        def wrong_password(_: int) -> int:
+            answer = served.client.post(
+                "/login", data=form, headers={"Cookie": cookie}, follow_redirects=False
+            )
+            return answer.status_code
+
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            answers = sorted(pool.map(wrong_password, range(12)))
+    assert answers == [401] * FAILURES_PER_ACCOUNT + [429] * (12 - FAILURES_PER_ACCOUNT)

@@ -23,7 +23,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp
 
-from portal.admin.errors import refusal_page
+from portal.admin.errors import audit_refusal, refusal_page
 from portal.admin.guards import require_permission
 from portal.admin.pages import auth, profile, records, releases, uploads, users
 from portal.admin.pages.uploads import MAX_UPLOAD_BYTES
@@ -162,6 +162,7 @@ def create_admin_app(
         ),
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         exception_handlers={HTTPException: refusal_page, Exception: unexpected},
+        after_exception=[audit_refusal],
         state=State({"console": state}),
         on_shutdown=[lambda: state.worker.shutdown(wait=True), internal.dispose, public.dispose],
         openapi_config=None,

@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response
+from litestar.concurrency import sync_to_thread
 from litestar.exceptions import HTTPException
 from litestar.response import Template
+from litestar.types import Scope
 
-from portal.admin.state import actor_of, address, console_state, signed_in
+from portal.admin.state import ConsoleState, actor_of, address, signed_in
 
 
 class Refused(HTTPException):
@@ -52,26 +54,42 @@ TITLES = {
 }
 
 
-def refusal_page(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
-    """The page a refused request gets; the refusal is written to the audit log first."""
-    state = console_state(request)
-    status = error.status_code
+async def audit_refusal(error: Exception, scope: Scope) -> None:
+    """Write a refused request's line to the audit log: an ``after_exception`` hook, awaited
+    before the refusal's page is made, so the line is written first. In a worker thread:
+    on SQLite a write may wait for the store's write lock, and on the event loop that wait
+    held every request of the console."""
+    line = _audit_line(Request(scope), error)
+    if line is not None:
+        state: ConsoleState = scope["litestar_app"].state["console"]
+        await sync_to_thread(state.audit, *line)
+
+
+def _audit_line(
+    request: Request[Any, Any, Any], error: Exception
+) -> tuple[str, str, dict[str, Any]] | None:
+    """``(actor, action, detail)`` of a refusal: a :class:`Refused` names its own; any other
+    4xx is a refused request; a failure (5xx) is the log's, not the audit's."""
     if isinstance(error, Refused):
-        if error.audit is not None:
-            action, actor, detail = error.audit
-            state.audit(actor, action, detail)
-    elif status < 500:
-        state.audit(
-            actor_of(request),
-            "refused request",
-            {
-                "path": request.url.path,
-                "method": request.method,
-                "status": status,
-                "why": str(error.detail)[:200],
-                "address": address(request),
-            },
-        )
+        if error.audit is None:
+            return None
+        action, actor, detail = error.audit
+        return actor, action, detail
+    if not isinstance(error, HTTPException) or error.status_code >= 500:
+        return None
+    detail = {
+        "path": request.url.path,
+        "method": request.method,
+        "status": error.status_code,
+        "why": str(error.detail)[:200],
+        "address": address(request),
+    }
+    return actor_of(request), "refused request", detail
+
+
+def refusal_page(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    """The page a refused request gets (:func:`audit_refusal` has written its line)."""
+    status = error.status_code
     message = str(error.detail)
     if message == "CSRF token verification failed":
         message = (

@@ -3,6 +3,7 @@ refused request leaves."""
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,9 @@ class ConsoleState:
     worker: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="console-upload")
     )
+    # Sign-ins are checked one at a time (in worker threads): each then sees every failure
+    # recorded before it, so that sign-ins sent at once cannot all pass the throttle.
+    sign_ins: threading.Lock = field(default_factory=threading.Lock)
 
     def audit(self, actor: str, action: str, detail: dict[str, Any]) -> None:
         """Append a line to the audit log in its own transaction."""

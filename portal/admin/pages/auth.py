@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 
 from portal.admin.accounts import (
     THROTTLE_WINDOW,
+    Account,
     AccountError,
     authenticate,
     change_password,
@@ -19,7 +20,7 @@ from portal.admin.accounts import (
 )
 from portal.admin.errors import Refused, refusal
 from portal.admin.pages.render import done, page
-from portal.admin.state import SESSION_COOKIE, acting, address, console_state
+from portal.admin.state import SESSION_COOKIE, ConsoleState, acting, address, console_state
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
@@ -39,7 +40,8 @@ async def login(request: Request[Any, Any, Any], data: Annotated[dict[str, str],
     # In a worker thread, as every handler that touches the store: on SQLite a write waits
     # for the store's write lock, and on the event loop it held every request (and argon2's
     # check takes a good part of a second).
-    if await sync_to_thread(throttled, state.internal, name, where):
+    refused, found = await sync_to_thread(_checked, state, name, password, where)
+    if refused:
         minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
         error = Refused(
             429,
@@ -49,13 +51,23 @@ async def login(request: Request[Any, Any, Any], data: Annotated[dict[str, str],
         )
         error.headers = {"Retry-After": str(int(THROTTLE_WINDOW.total_seconds()))}
         raise error
-    found = await sync_to_thread(authenticate, state.internal, name, password, where)
     if found is None:
         # authenticate() wrote the audit line; the page says the same for a wrong name.
         raise Refused(401, "The name or the password is wrong.", audit=None)
     await _new_session_key(request)
     request.set_session({"user": found.name})
     return Redirect("/password" if found.must_change else "/", status_code=303)
+
+
+def _checked(
+    state: ConsoleState, name: str, password: str, where: str
+) -> tuple[bool, Account | None]:
+    """Whether the sign-in is throttled, else the account its password opens (None for a
+    wrong name or password, recorded for throttling), one sign-in at a time."""
+    with state.sign_ins:
+        if throttled(state.internal, name, where):
+            return True, None
+        return False, authenticate(state.internal, name, password, where)
 
 
 @get("/password", opt={"permission": "own_password"})
