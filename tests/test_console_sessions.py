@@ -10,21 +10,27 @@ request too, a stylesheet included, for as long.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
+from sqlalchemy import update
 
 from portal.admin.accounts import FAILURES_PER_ACCOUNT
 from portal.admin.app import CSRF_COOKIE, create_admin_app
+from portal.admin.session_store import TOMBSTONE, SessionStore
 from portal.admin.state import SESSION_COOKIE
 from portal.settings import Settings
 from portal.stores import internal_engine, upgrade_stores
+from privacy.store.audit import utc_now
+from privacy.store.console import ConsoleSession
 from tests.console import PASSWORD, Console, add_people, console
 
 HOLD = 5.0  # seconds another connection keeps the internal store's write lock
@@ -125,3 +131,17 @@ def test_sign_ins_sent_at_once_are_throttled_as_if_sent_one_by_one(
         with ThreadPoolExecutor(max_workers=12) as pool:
             answers = sorted(pool.map(wrong_password, range(12)))
     assert answers == [401] * FAILURES_PER_ACCOUNT + [429] * (12 - FAILURES_PER_ACCOUNT)
+
+
+def test_a_session_is_said_to_have_expired_for_a_day_only(sqlite_settings: Settings) -> None:
+    upgrade_stores(sqlite_settings)
+    internal = internal_engine(sqlite_settings)
+    store = SessionStore(internal)
+    asyncio.run(store.set("key", b'{"user": "ana"}', expires_in=60))
+    answers = []
+    for ago in (timedelta(seconds=1), TOMBSTONE - timedelta(minutes=1), TOMBSTONE * 2):
+        with internal.begin() as connection:
+            connection.execute(update(ConsoleSession).values(expires_at=utc_now() - ago))
+        answers.append(asyncio.run(store.expired("key")))
+    internal.dispose()
+    assert answers == [True, True, False]  # after a day it is no session at all

@@ -87,7 +87,10 @@ class SessionStore(Store):
     async def expired(self, key: str) -> bool:
         """Whether ``key`` named a session that has expired (within the last day)."""
         expires_at = await sync_to_thread(self._expires_at, key)
-        return expires_at is not None and expires_at <= utc_now()
+        now = utc_now()
+        # A tombstone older than a day is gone once any session is saved; until then it
+        # is not read as one either.
+        return expires_at is not None and now - TOMBSTONE <= expires_at <= now
 
     def _expires_at(self, key: str) -> datetime | None:
         with self.internal.connect() as connection:

@@ -37,7 +37,8 @@ PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 # Converted chunks waiting for the database, at most (a chunk is 500 rows, about 0.33 MB
 # once unpacked), whatever the file's size. PostgreSQL's writer takes its COPY text in
 # bursts, and a shorter queue held its worker back: 128, about 40 MB (bench/RESULTS.md,
-# session 28). SQLite's takes chunks one by one, and its worker is the faster: 32.
+# session 28). Chunks of columns (SQLite's writer, and a dry run's) are taken one by one,
+# and the worker is the faster: 32.
 QUEUED_CHUNKS = {"copy": 128, "columns": 32}
 
 
