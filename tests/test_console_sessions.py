@@ -14,7 +14,7 @@ import asyncio
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -35,6 +35,17 @@ from tests.console import PASSWORD, Console, add_people, console
 
 HOLD = 5.0  # seconds another connection keeps the internal store's write lock
 Waiting = Callable[[Console], Callable[[TestClient[Litestar]], int]]
+
+
+@pytest.fixture
+def served(sqlite_settings: Settings) -> Iterator[Console]:
+    """The console on SQLite stores, with its people's accounts."""
+    upgrade_stores(sqlite_settings)
+    internal = internal_engine(sqlite_settings)
+    add_people(internal)
+    internal.dispose()
+    with console(create_admin_app(sqlite_settings, build_reports=False)) as app:
+        yield app
 
 
 def a_signed_in_page(served: Console) -> Callable[[TestClient[Litestar]], int]:
@@ -68,68 +79,54 @@ def a_refusal(served: Console) -> Callable[[TestClient[Litestar]], int]:
     ids=["page", "sign-in", "refusal"],
 )
 def test_a_held_write_lock_holds_only_the_requests_that_write(
-    sqlite_settings: Settings, waiting: Waiting, answer: int
+    served: Console, sqlite_settings: Settings, waiting: Waiting, answer: int
 ) -> None:
-    upgrade_stores(sqlite_settings)
-    internal = internal_engine(sqlite_settings)
-    add_people(internal)
-    internal.dispose()
-    app = create_admin_app(sqlite_settings, build_reports=False)
-    with console(app) as served:
-        request = waiting(served)
-        held, answers = threading.Event(), {}
+    request = waiting(served)
+    held, answers = threading.Event(), {}
 
-        def hold_the_write_lock() -> None:  # another connection, as an ingest would be
-            holder = sqlite3.connect(sqlite_settings.data_dir / "internal.sqlite3")
-            holder.isolation_level = None
-            holder.execute("BEGIN IMMEDIATE")
-            held.set()
-            time.sleep(HOLD)
-            holder.execute("ROLLBACK")
-            holder.close()
+    def hold_the_write_lock() -> None:  # another connection, as an ingest would be
+        holder = sqlite3.connect(sqlite_settings.data_dir / "internal.sqlite3")
+        holder.isolation_level = None
+        holder.execute("BEGIN IMMEDIATE")
+        held.set()
+        time.sleep(HOLD)
+        holder.execute("ROLLBACK")
+        holder.close()
 
-        def send() -> None:  # waits for the lock
-            answers["waiting"] = request(served.client)
+    def send() -> None:  # waits for the lock
+        answers["waiting"] = request(served.client)
 
-        holding = threading.Thread(target=hold_the_write_lock)
-        holding.start()
-        held.wait()
-        sending = threading.Thread(target=send)
-        sending.start()
-        time.sleep(0.5)  # the request now waits on the lock
-        started = time.monotonic()
-        stylesheet = served.client.get("/console.css")  # no session: nothing to write
-        took = time.monotonic() - started
-        holding.join()
-        sending.join(timeout=60)
+    holding = threading.Thread(target=hold_the_write_lock)
+    holding.start()
+    held.wait()
+    sending = threading.Thread(target=send)
+    sending.start()
+    time.sleep(0.5)  # the request now waits on the lock
+    started = time.monotonic()
+    stylesheet = served.client.get("/console.css")  # no session: nothing to write
+    took = time.monotonic() - started
+    holding.join()
+    sending.join(timeout=60)
     assert stylesheet.status_code == 200
     assert took < 2.0, f"the stylesheet waited {took:.1f} s for another request's write"
     assert answers == {"waiting": answer}  # answered once the lock was let go
 
 
-def test_sign_ins_sent_at_once_are_throttled_as_if_sent_one_by_one(
-    sqlite_settings: Settings,
-) -> None:
+def test_sign_ins_sent_at_once_are_throttled_as_if_sent_one_by_one(served: Console) -> None:
     # Checked in worker threads, each sign-in's throttle check could run before any of the
     # others had recorded its failure (argon2's check takes a good part of a second).
-    upgrade_stores(sqlite_settings)
-    internal = internal_engine(sqlite_settings)
-    add_people(internal)
-    internal.dispose()
-    app = create_admin_app(sqlite_settings, build_reports=False)
-    with console(app) as served:
-        token = served.person("abe", signed_in=False).token
-        form = {"name": "abe", "password": "not his password at all", "_csrf_token": token}
-        cookie = f"{CSRF_COOKIE}={token}"
+    token = served.person("abe", signed_in=False).token
+    form = {"name": "abe", "password": "not his password at all", "_csrf_token": token}
+    cookie = f"{CSRF_COOKIE}={token}"
 
-        def wrong_password(_: int) -> int:
-            answer = served.client.post(
-                "/login", data=form, headers={"Cookie": cookie}, follow_redirects=False
-            )
-            return answer.status_code
+    def wrong_password(_: int) -> int:
+        answer = served.client.post(
+            "/login", data=form, headers={"Cookie": cookie}, follow_redirects=False
+        )
+        return answer.status_code
 
-        with ThreadPoolExecutor(max_workers=12) as pool:
-            answers = sorted(pool.map(wrong_password, range(12)))
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = sorted(pool.map(wrong_password, range(12)))
     assert answers == [401] * FAILURES_PER_ACCOUNT + [429] * (12 - FAILURES_PER_ACCOUNT)
 
 
