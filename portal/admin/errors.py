@@ -11,7 +11,7 @@ from litestar.exceptions import HTTPException
 from litestar.response import Template
 from litestar.types import Scope
 
-from portal.admin.state import ConsoleState, actor_of, address, signed_in
+from portal.admin.state import actor_of, address, console_state, signed_in
 
 
 class Refused(HTTPException):
@@ -59,10 +59,10 @@ async def audit_refusal(error: Exception, scope: Scope) -> None:
     before the refusal's page is made, so the line is written first. In a worker thread:
     on SQLite a write may wait for the store's write lock, and on the event loop that wait
     held every request of the console."""
-    line = _audit_line(Request(scope), error)
+    request: Request[Any, Any, Any] = Request(scope)
+    line = _audit_line(request, error)
     if line is not None:
-        state: ConsoleState = scope["litestar_app"].state["console"]
-        await sync_to_thread(state.audit, *line)
+        await sync_to_thread(console_state(request).audit, *line)
 
 
 def _audit_line(

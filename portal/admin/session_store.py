@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from typing import Any
 
 from litestar.concurrency import sync_to_thread
 from litestar.stores.base import Store
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Delete, Engine, delete, insert, select, update
 
 from privacy.store.audit import utc_now
 from privacy.store.console import ConsoleSession
@@ -108,7 +107,7 @@ class SessionStore(Store):
         """Forget every session (everyone signs in again)."""
         await sync_to_thread(self._delete, delete(ConsoleSession))
 
-    def _delete(self, statement: Any) -> None:
+    def _delete(self, statement: Delete) -> None:
         with self.internal.begin() as connection:
             connection.execute(statement)
 
