@@ -7,7 +7,8 @@ fresh stores (SQLite; PostgreSQL too when it answers), then:
 
 * round after round, the store's first release as ``portal release build`` makes it: in a
   process of its own, on a fresh copy of the ingested store (nothing stored for the
-  shape), the policy's bare GROUP BYs of 2024Q1 then its release;
+  shape; the copy written out to disk before the round starts), the policy's bare GROUP
+  BYs of 2024Q1 then its release;
 * in this process, for each of four quarters, the policy's GROUP BYs alone and the whole
   release (aggregation, measurements, ledger charge, noise, post-processing, intervals,
   writing the release), side by side. Each quarter starts with nothing remembered in
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -80,6 +82,11 @@ def first_in_own_process(label: str, fresh_copy: Callable[[], Settings], rounds:
     ratios = []
     for _ in range(rounds):
         settings = fresh_copy()
+        # The copy just made is still in the page cache, unwritten, and the kernel would
+        # write it back during the round: CPU taken from a release that keeps both cores
+        # busy more than from bare GROUP BYs that leave one idle (bench/RESULTS.md, session
+        # 30). Written out first, so that the round measures the release, not the copy.
+        os.sync()
         result = subprocess.run(
             [
                 sys.executable,
