@@ -17,20 +17,25 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import update
 
+import portal.admin.pages.uploads as upload_pages
 from portal.admin.accounts import FAILURES_PER_ACCOUNT
 from portal.admin.app import CSRF_COOKIE, create_admin_app
 from portal.admin.session_store import TOMBSTONE, SessionStore
 from portal.admin.state import SESSION_COOKIE
+from portal.admin.uploads import choose_mapping
 from portal.settings import Settings
 from portal.stores import internal_engine, upgrade_stores
+from privacy.ingest.mapping import Mapping
 from privacy.store.audit import utc_now
 from privacy.store.console import ConsoleSession
+from tests.conftest import FIXTURES
 from tests.console import PASSWORD, Console, add_people, console
 
 HOLD = 5.0  # seconds another connection keeps the internal store's write lock
@@ -83,33 +88,82 @@ def test_a_held_write_lock_holds_only_the_requests_that_write(
 ) -> None:
     request = waiting(served)
     held, answers = threading.Event(), {}
-
-    def hold_the_write_lock() -> None:  # another connection, as an ingest would be
-        holder = sqlite3.connect(sqlite_settings.data_dir / "internal.sqlite3")
-        holder.isolation_level = None
-        holder.execute("BEGIN IMMEDIATE")
-        held.set()
-        time.sleep(HOLD)
-        holder.execute("ROLLBACK")
-        holder.close()
+    holding = threading.Thread(target=hold_the_write_lock, args=(sqlite_settings, held))
 
     def send() -> None:  # waits for the lock
         answers["waiting"] = request(served.client)
 
-    holding = threading.Thread(target=hold_the_write_lock)
     holding.start()
     held.wait()
     sending = threading.Thread(target=send)
     sending.start()
     time.sleep(0.5)  # the request now waits on the lock
-    started = time.monotonic()
-    stylesheet = served.client.get("/console.css")  # no session: nothing to write
-    took = time.monotonic() - started
+    took = stylesheet_seconds(served)
     holding.join()
     sending.join(timeout=60)
-    assert stylesheet.status_code == 200
     assert took < 2.0, f"the stylesheet waited {took:.1f} s for another request's write"
     assert answers == {"waiting": answer}  # answered once the lock was let go
+
+
+def test_an_upload_recorded_while_the_write_lock_is_held_holds_no_other_request(
+    served: Console, sqlite_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The lock is taken once the upload's session is loaded (renewing it is a write of its
+    # own, in a worker thread), as an ingest starting at that moment would take it: then
+    # recording the upload is what waits.
+    ana = served.person("ana")
+    token = ana.token
+    cookie = f"{SESSION_COOKIE}={ana.cookies.get(SESSION_COOKIE)}; {CSRF_COOKIE}={token}"
+    lines = (FIXTURES / "mpls_stops_2017_excerpt.csv").read_text().splitlines()[:6]
+    held, answers = threading.Event(), {}
+    holding = threading.Thread(target=hold_the_write_lock, args=(sqlite_settings, held))
+
+    def lock_then_choose(*args: Any) -> Mapping:
+        holding.start()
+        held.wait()
+        return choose_mapping(*args)
+
+    monkeypatch.setattr(upload_pages, "choose_mapping", lock_then_choose)
+
+    def send() -> None:
+        answers["upload"] = served.client.post(
+            "/uploads",
+            data={"kind": "stops", "mapping": "minneapolis-stops", "_csrf_token": token},
+            files={"file": ("stops.csv", "\n".join(lines).encode() + b"\n", "text/csv")},
+            headers={"Cookie": cookie},
+            follow_redirects=False,
+        ).status_code
+
+    sending = threading.Thread(target=send)
+    sending.start()
+    held.wait(timeout=30)
+    time.sleep(0.5)  # the upload is now being recorded, and waits on the lock
+    took = stylesheet_seconds(served)
+    holding.join()
+    sending.join(timeout=60)
+    assert took < 2.0, f"the stylesheet waited {took:.1f} s for the upload's record"
+    assert answers == {"upload": 303}  # recorded once the lock was let go
+
+
+def hold_the_write_lock(settings: Settings, held: threading.Event) -> None:
+    """Hold the internal store's write lock for :data:`HOLD` seconds from another
+    connection, as an ingest would; ``held`` is set once it is taken."""
+    holder = sqlite3.connect(settings.data_dir / "internal.sqlite3")
+    holder.isolation_level = None
+    holder.execute("BEGIN IMMEDIATE")
+    held.set()
+    time.sleep(HOLD)
+    holder.execute("ROLLBACK")
+    holder.close()
+
+
+def stylesheet_seconds(served: Console) -> float:
+    """How long the console's stylesheet (no session: nothing to write) takes to come."""
+    started = time.monotonic()
+    stylesheet = served.client.get("/console.css")
+    took = time.monotonic() - started
+    assert stylesheet.status_code == 200
+    return took
 
 
 def test_sign_ins_sent_at_once_are_throttled_as_if_sent_one_by_one(served: Console) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from litestar import Request, get, post
+from litestar.concurrency import sync_to_thread
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
@@ -129,7 +130,11 @@ async def upload(
         raise _refuse(
             request, 415, f"{name} is {why}: upload the data as a CSV file", file=name[:200]
         )
-    upload_id = new_upload(state, data.kind, data.mapping, name, stored, size, account.name)
+    # In a worker thread: recording the upload waits for the store's write lock, which
+    # another upload's ingest may hold, and every other request would wait with it.
+    upload_id = await sync_to_thread(
+        new_upload, state, data.kind, data.mapping, name, stored, size, account.name
+    )
     return done(request, f"/uploads/{upload_id}", f"{name} uploaded; it is being checked.")
 
 
