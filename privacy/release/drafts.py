@@ -275,6 +275,18 @@ def publish_draft(internal: Engine, public: Engine, draft_id: str, *, approver: 
     content = draft_content(internal, draft_id)
     release_id = content.content_hash()
     now = utc_now()
+    # Read before the public store's transaction, which holds its write lock until it ends.
+    notice = (
+        None
+        if draft.replaces is None
+        else Notice(
+            draft.replaces,
+            "superseded",
+            _correction_of_draft(internal, draft_id).reason,
+            now,
+            release_id,
+        )
+    )
     # The decision is taken first, in the internal store: whoever decides second (a
     # rejection, another approval) is refused before anything reaches the public store.
     with internal.begin() as connection:
@@ -284,11 +296,8 @@ def publish_draft(internal: Engine, public: Engine, draft_id: str, *, approver: 
     try:
         with public.begin() as connection:
             write_release_in(connection, content, created_at=now)
-            if draft.replaces is not None:
-                reason = _correction_of_draft(internal, draft_id).reason
-                write_notice_in(
-                    connection, Notice(draft.replaces, "superseded", reason, now, release_id)
-                )
+            if notice is not None:
+                write_notice_in(connection, notice)
     except Exception as error:
         with internal.begin() as connection:  # undone: the draft awaits a decision again
             connection.execute(
