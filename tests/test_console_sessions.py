@@ -22,11 +22,11 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy import update
+from sqlalchemy import event, select, update
 
 import portal.admin.pages.uploads as upload_pages
 from portal.admin.accounts import FAILURES_PER_ACCOUNT
-from portal.admin.app import CSRF_COOKIE, create_admin_app
+from portal.admin.app import CSRF_COOKIE, SESSION_SECONDS, create_admin_app
 from portal.admin.session_store import TOMBSTONE, SessionStore
 from portal.admin.state import SESSION_COOKIE
 from portal.admin.uploads import choose_mapping
@@ -54,7 +54,7 @@ def served(sqlite_settings: Settings) -> Iterator[Console]:
 
 
 def a_signed_in_page(served: Console) -> Callable[[TestClient[Litestar]], int]:
-    """Ana's home page: renewing her session writes to the store."""
+    """Ana's home page: storing her session again after it is a write."""
     ana = served.person("ana")
     cookie = f"{SESSION_COOKIE}={ana.cookies.get(SESSION_COOKIE)}"
     return lambda client: client.get("/", headers={"Cookie": cookie}).status_code
@@ -108,9 +108,9 @@ def test_a_held_write_lock_holds_only_the_requests_that_write(
 def test_an_upload_recorded_while_the_write_lock_is_held_holds_no_other_request(
     served: Console, sqlite_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The lock is taken once the upload's session is loaded (renewing it is a write of its
-    # own, in a worker thread), as an ingest starting at that moment would take it: then
-    # recording the upload is what waits.
+    # The lock is taken once the upload's session is loaded, as an ingest starting at that
+    # moment would take it: then recording the upload is what waits (storing the session
+    # again, after the page, waits too, in a worker thread).
     ana = served.person("ana")
     token = ana.token
     cookie = f"{SESSION_COOKIE}={ana.cookies.get(SESSION_COOKIE)}; {CSRF_COOKIE}={token}"
@@ -164,6 +164,38 @@ def stylesheet_seconds(served: Console) -> float:
     took = time.monotonic() - started
     assert stylesheet.status_code == 200
     return took
+
+
+def test_a_signed_in_page_stores_its_session_once_with_its_expiry_moved_on(
+    served: Console,
+) -> None:
+    # Every response stores the session again, expiring SESSION_SECONDS from then: renewing
+    # it as it was loaded too was a second write, and a second wait for the write lock.
+    ana = served.person("ana")
+    cookie = f"{SESSION_COOKIE}={ana.cookies.get(SESSION_COOKIE)}"
+    internal = served.state.internal
+    with internal.begin() as connection:  # half a minute of her session left
+        connection.execute(
+            update(ConsoleSession).values(expires_at=utc_now() + timedelta(seconds=30))
+        )
+    statements: list[str] = []
+
+    def seen(*args: Any) -> None:
+        statement: str = args[2]
+        if ConsoleSession.__tablename__ in statement:
+            statements.append(statement.split()[0])
+
+    event.listen(internal, "before_cursor_execute", seen)
+    try:
+        assert served.client.get("/", headers={"Cookie": cookie}).status_code == 200
+    finally:
+        event.remove(internal, "before_cursor_execute", seen)
+    # Loaded; then stored: tombstones older than a day cleared, the session replaced.
+    assert statements == ["SELECT", "DELETE", "DELETE", "INSERT"]
+    with internal.connect() as connection:
+        expires_at = connection.execute(select(ConsoleSession.expires_at)).scalar_one()
+    assert expires_at is not None
+    assert expires_at > utc_now() + timedelta(seconds=SESSION_SECONDS - 60)
 
 
 def test_sign_ins_sent_at_once_are_throttled_as_if_sent_one_by_one(served: Console) -> None:

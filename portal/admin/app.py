@@ -104,7 +104,9 @@ def create_admin_app(
     sessions = ServerSideSessionConfig(
         key=SESSION_COOKIE,
         max_age=session_seconds,
-        renew_on_access=True,
+        # Every response stores the session again, its expiry moved on: renewing it as it
+        # is loaded too would write the store twice a request.
+        renew_on_access=False,
         secure=secure_cookies,
         httponly=True,
         samesite="strict",
