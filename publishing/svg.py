@@ -17,6 +17,7 @@ as Liberation Sans), so it can be searched, read aloud and restyled.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -60,6 +61,21 @@ _PLOTLY_JS = (
 )
 
 _T = TypeVar("_T")
+
+
+class _BrowserGoodbye(logging.Filter):
+    """Drops choreographer's report of Chromium's goodbye: ``{bye}``, written down the pipe
+    as the browser closes, is not JSON, so choreographer logs it with a traceback and
+    ignores it. Nothing failed, yet the traceback could land in the output of a command
+    that builds reports. Any other message it cannot decode is still reported."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        undecoded = getattr(getattr(error, "__cause__", None), "doc", None)
+        return not (isinstance(undecoded, str) and undecoded.strip() == "{bye}")
+
+
+logging.getLogger("choreographer.channels.pipe").addFilter(_BrowserGoodbye())
 
 
 class ChartRenderError(RuntimeError):

@@ -3,12 +3,15 @@ text, and a clear error naming the package when the browser is missing."""
 
 from __future__ import annotations
 
+import logging
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import plotly.graph_objects as go
 import pytest
 from choreographer.browsers import Chromium
+from choreographer.channels import JSONError
+from choreographer.channels._wire import deserialize
 
 from publishing import svg
 from publishing.charts import bar_chart, trend_chart
@@ -102,3 +105,18 @@ def test_browser_that_will_not_start_names_the_package(tmp_path: Path) -> None:
 def test_nothing_to_draw_starts_nothing() -> None:
     assert render_svgs([], browser=Path("/nonexistent")) == []
     assert svg.INSTALL_HINT == "install Debian's chromium package (apt-get install chromium)"
+
+
+def test_chromiums_goodbye_is_not_reported_but_any_other_undecodable_message_is(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # What choreographer's pipe does with a message it cannot decode, for Chromium's goodbye
+    # as it closes and for anything else.
+    pipe = logging.getLogger("choreographer.channels.pipe")
+    for message in ("{bye}\n", "{not json at all"):
+        try:
+            deserialize(message)
+        except JSONError:
+            pipe.exception("JSONError decoding message. Ignoring")
+    reported = [r.exc_info[1].__cause__ for r in caplog.records if r.exc_info and r.exc_info[1]]
+    assert [getattr(cause, "doc", None) for cause in reported] == ["{not json at all"]
