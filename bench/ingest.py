@@ -121,9 +121,9 @@ def timed(command: list[str], stdin_path: Path | None = None) -> float:
 
 
 def quiet_disk() -> None:
-    """Write out what earlier steps left in the page cache before a loader is timed: the
-    kernel would otherwise write it back during the loader's run, and charge the loader
-    that follows the heaviest writer (bench/RESULTS.md, session 30)."""
+    """Write out what earlier steps left in the page cache before something is timed: the
+    kernel would otherwise write it back during the timed run and charge it to whatever
+    follows the heaviest writer (bench/RESULTS.md, session 30)."""
     os.sync()
 
 

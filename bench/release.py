@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -36,7 +35,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from ingest import POSTGRES_URL, drop_databases, postgres_answers, postgres_databases  # noqa: E402
+from ingest import (  # noqa: E402
+    POSTGRES_URL,
+    drop_databases,
+    postgres_answers,
+    postgres_databases,
+    quiet_disk,
+)
 from sqlalchemy import create_engine, delete, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -82,11 +87,10 @@ def first_in_own_process(label: str, fresh_copy: Callable[[], Settings], rounds:
     ratios = []
     for _ in range(rounds):
         settings = fresh_copy()
-        # The copy just made is still in the page cache, unwritten, and the kernel would
-        # write it back during the round: CPU taken from a release that keeps both cores
-        # busy more than from bare GROUP BYs that leave one idle (bench/RESULTS.md, session
-        # 30). Written out first, so that the round measures the release, not the copy.
-        os.sync()
+        # The copy just made, written out: the kernel would write it back during the round,
+        # taking CPU from a release that keeps both cores busy more than from bare GROUP
+        # BYs that leave one idle.
+        quiet_disk()
         result = subprocess.run(
             [
                 sys.executable,

@@ -42,6 +42,15 @@ def add_people(internal: Engine) -> None:
         add_user(internal, name, role, PASSWORD, actor="test")
 
 
+def minneapolis_stops(rows: int) -> bytes:
+    """The header and the first ``rows`` rows of the Minneapolis stops excerpt, as a file
+    uploaded to the console would hold them."""
+    from tests.conftest import FIXTURES
+
+    lines = (FIXTURES / "mpls_stops_2017_excerpt.csv").read_text().splitlines()
+    return ("\n".join(lines[: rows + 1]) + "\n").encode()
+
+
 def write_halves_policy(data_dir: Path) -> None:
     """The department's own policy :data:`HALVES` in ``data_dir/policies``."""
     shipped = Path(__file__).resolve().parents[1] / "privacy" / "policies" / "quarterly.toml"

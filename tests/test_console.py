@@ -33,6 +33,7 @@ from tests.console import (
     audit_lines,
     console,
     draft_id,
+    minneapolis_stops,
     person,
     write_halves_policy,
 )
@@ -421,18 +422,11 @@ def test_passwords_are_argon2_hashed_long_and_not_common(
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
 
 
-def _minneapolis_stops(rows: int) -> bytes:
-    from tests.conftest import FIXTURES
-
-    lines = (FIXTURES / "mpls_stops_2017_excerpt.csv").read_text().splitlines()
-    return ("\n".join(lines[: rows + 1]) + "\n").encode()
-
-
 def test_an_upload_is_checked_then_committed_whole_or_by_its_valid_rows_only(
     app: Console, ingested_city: tuple[Engine, Engine]
 ) -> None:
     internal, _ = ingested_city
-    good = _minneapolis_stops(300)
+    good = minneapolis_stops(300)
     bad = good.replace(b"2017-", b"20x7-", 2)  # two rows with a date nobody can read
     with person(app, "ana") as ana:
         sent = ana.upload("/uploads", "stops", "minneapolis-stops", "stops.csv", bad)
@@ -477,7 +471,7 @@ def test_uploads_that_are_not_csv_or_too_large_are_refused_and_recorded(
             "/uploads", "stops", "minneapolis-stops", "stops.csv", b"a,b\n" + b"1,2\n" * 100_000
         )
         wrong_mapping = ana.upload(
-            "/uploads", "stops", "minneapolis-force", "stops.csv", _minneapolis_stops(5)
+            "/uploads", "stops", "minneapolis-force", "stops.csv", minneapolis_stops(5)
         )
     assert (sheet.status_code, disguised.status_code, large.status_code) == (415, 415, 413)
     assert "is not a CSV file" in alert(sheet) and "not text" in alert(disguised)

@@ -35,8 +35,7 @@ from portal.stores import internal_engine, upgrade_stores
 from privacy.ingest.mapping import Mapping
 from privacy.store.audit import utc_now
 from privacy.store.console import ConsoleSession
-from tests.conftest import FIXTURES
-from tests.console import PASSWORD, Console, add_people, console
+from tests.console import PASSWORD, Console, add_people, console, minneapolis_stops
 
 HOLD = 5.0  # seconds another connection keeps the internal store's write lock
 Waiting = Callable[[Console], Callable[[TestClient[Litestar]], int]]
@@ -114,7 +113,6 @@ def test_an_upload_recorded_while_the_write_lock_is_held_holds_no_other_request(
     ana = served.person("ana")
     token = ana.token
     cookie = f"{SESSION_COOKIE}={ana.cookies.get(SESSION_COOKIE)}; {CSRF_COOKIE}={token}"
-    lines = (FIXTURES / "mpls_stops_2017_excerpt.csv").read_text().splitlines()[:6]
     held, answers = threading.Event(), {}
     holding = threading.Thread(target=hold_the_write_lock, args=(sqlite_settings, held))
 
@@ -129,7 +127,7 @@ def test_an_upload_recorded_while_the_write_lock_is_held_holds_no_other_request(
         answers["upload"] = served.client.post(
             "/uploads",
             data={"kind": "stops", "mapping": "minneapolis-stops", "_csrf_token": token},
-            files={"file": ("stops.csv", "\n".join(lines).encode() + b"\n", "text/csv")},
+            files={"file": ("stops.csv", minneapolis_stops(5), "text/csv")},
             headers={"Cookie": cookie},
             follow_redirects=False,
         ).status_code
