@@ -16,7 +16,6 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
-    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -148,12 +147,11 @@ class ReleaseCell(PublicBase):
     """One published number with its 95% interval and the signed noisy value it came from."""
 
     __tablename__ = "release_cells"
+    # No foreign key to release_tables: PostgreSQL checks one with a trigger per row, which
+    # cost a release as much as writing its cells did (public_0011, bench/RESULTS.md).
+    # Cells are written only by publishing.releases.write_release_in, in the transaction
+    # that writes their release and tables, and releases are never deleted.
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["release_id", "table_name"],
-            ["release_tables.release_id", "release_tables.name"],
-            ondelete="CASCADE",
-        ),
         CheckConstraint("published >= 0", name="published_nonneg"),
         CheckConstraint("ci_low <= published AND published <= ci_high", name="interval"),
         Index("ix_release_cells_release_table", "release_id", "table_name", "position"),

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import math
 import statistics
+import threading
 import warnings
+from typing import Any, cast
 
 import opendp.prelude as dp
 import polars as pl
 import pytest
 
 from privacy.release.aggregate import Sensitivity, sensitivity
-from privacy.release.noise import plan_measurement
+from privacy.release.noise import TableMeasurement, draw_all, plan_measurement
 from privacy.release.policy import PrivacyUnit, load_policy, parse_policy
 
 QUARTERLY = load_policy("quarterly")
@@ -92,3 +94,55 @@ def test_drawn_noise_has_the_stated_spread() -> None:
     assert abs(statistics.fmean(errors)) < 0.1 * sigma
     assert statistics.pstdev(errors) == pytest.approx(sigma, rel=0.05)
     assert all(isinstance(x, int) for x in draws[:10])
+
+
+def test_every_table_gets_its_own_noise_in_order_and_an_unmeasured_one_zeros() -> None:
+    table = QUARTERLY.table("stops_by_month_beat")
+    unit = sensitivity(QUARTERLY.unit)
+    small, large = (plan_measurement(table, QUARTERLY.budget, unit, n) for n in (3, 3000))
+    counts = [(1_000, 2_000, 3_000), (0, 0), (50_000,) * 3000]
+
+    raw = draw_all([small, None, large], counts)
+
+    sigma = large.charge.noise_scale
+    assert [len(r) for r in raw] == [3, 2, 3000]
+    assert raw[1] == [0, 0]  # not measured: nothing drawn
+    # Each table's noise is around its own counts (sigma is about 4: 20 sigma apart).
+    assert all(abs(x - c) < 20 * sigma for x, c in zip(raw[0], counts[0], strict=True))
+    assert abs(statistics.fmean(raw[2]) - 50_000) < sigma
+    assert statistics.pstdev(raw[2]) == pytest.approx(sigma, rel=0.1)
+
+
+class _Recorded:
+    """A measurement that answers with its counts and notes the thread that drew it."""
+
+    def __init__(self, drawn_in: dict[int, str], size: int) -> None:
+        self.drawn_in, self.size = drawn_in, size
+
+    def apply(self, counts: tuple[int, ...]) -> list[int]:
+        self.drawn_in[self.size] = threading.current_thread().name
+        return list(counts)
+
+
+def test_the_largest_table_is_drawn_beside_the_others() -> None:
+    """OpenDP samples without the interpreter's lock, and one table is often most of a
+    release's cells: it is drawn in a thread of its own while the caller draws the rest."""
+    drawn_in: dict[int, str] = {}
+    sizes = (2, 40, 5)
+    measurements = [cast(TableMeasurement, _Recorded(drawn_in, n)) for n in sizes]
+    counts = [tuple(range(n)) for n in sizes]
+
+    raw = draw_all(measurements, counts)
+
+    assert raw == [list(c) for c in counts]
+    here = threading.current_thread().name
+    assert drawn_in[2] == drawn_in[5] == here
+    assert drawn_in[40] != here
+
+
+def test_a_lone_table_is_drawn_in_the_calling_thread() -> None:
+    drawn_in: dict[int, str] = {}
+    measurements: list[Any] = [_Recorded(drawn_in, 7), None]
+
+    assert draw_all(measurements, [tuple(range(7)), (0,)]) == [list(range(7)), [0]]
+    assert drawn_in == {7: threading.current_thread().name}

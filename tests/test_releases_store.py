@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from publishing.models import Release, ReleaseCell
@@ -77,6 +77,16 @@ def test_the_id_is_the_content(engines: tuple[Engine, Engine]) -> None:
     assert count(public, Release) == 1
     changed = content(budget_statement={"rho": 0.2, "epsilon": 3.0, "delta": 1e-7})
     assert changed.content_hash() != first
+
+
+def test_cells_are_not_checked_against_their_table_row_by_row(
+    engines: tuple[Engine, Engine],
+) -> None:
+    """A foreign key from the cells to their table is a trigger per cell on PostgreSQL, and
+    cost a release as much again as writing its cells. Cells are written only with their
+    release and tables, in one transaction (this module's other tests)."""
+    _, public = engines
+    assert inspect(public).get_foreign_keys(ReleaseCell.__tablename__) == []
 
 
 def test_a_release_is_written_whole_or_not_at_all(engines: tuple[Engine, Engine]) -> None:

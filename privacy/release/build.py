@@ -30,7 +30,7 @@ from privacy.release.ledger import (
     charge_budget,
     earlier_charges,
 )
-from privacy.release.noise import TableMeasurement
+from privacy.release.noise import TableMeasurement, draw_all
 from privacy.release.outcomes import explain_repeat
 from privacy.release.periods import Quarter
 from privacy.release.policy import Policy
@@ -191,10 +191,7 @@ def _draft(
     except AlreadyCharged as repeat:
         raise ReleaseRefused(explain_repeat(public, str(quarter), repeat.earlier, ())) from None
     # The charge has committed: from here on noise may be drawn.
-    raw = [
-        p.apply(c.counts) if p is not None else [0] * len(c.keys)
-        for c, p in zip(parts, planned, strict=True)
-    ]
+    raw = draw_all(planned, [c.counts for c in parts])
     tables = processor.tables(raw)
     rho = release_privacy(
         policy.budget.mechanism,

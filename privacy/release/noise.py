@@ -9,6 +9,8 @@ has committed (see :mod:`privacy.release.ledger`).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -60,6 +62,35 @@ class TableMeasurement:
         """Draw the noise: the signed noisy counts. Call only after the charge committed."""
         noisy: list[int] = self.measurement(list(counts))
         return noisy
+
+
+def draw_all(
+    measurements: Sequence[TableMeasurement | None], counts: Sequence[tuple[int, ...]]
+) -> list[list[int]]:
+    """Each table's noisy counts (zeros for a table that is not measured), in order. Call
+    only after the charge committed.
+
+    OpenDP samples with the interpreter's lock released, and one table (the largest) often
+    takes more time than all the others together: it is drawn in a thread of its own while
+    this one draws the rest, so the release's draws take about as long as that table's.
+    """
+    sizes = [len(c) if m is not None else 0 for m, c in zip(measurements, counts, strict=True)]
+    raw: list[list[int]] = [[0] * len(c) for c in counts]
+    largest = max(range(len(sizes)), key=sizes.__getitem__, default=None)
+    if largest is None or sizes[largest] == sum(sizes):  # one table, or none, to draw
+        for at, measurement in enumerate(measurements):
+            if measurement is not None:
+                raw[at] = measurement.apply(counts[at])
+        return raw
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="release-noise") as pool:
+        biggest = measurements[largest]
+        assert biggest is not None
+        apart = pool.submit(biggest.apply, counts[largest])
+        for at, measurement in enumerate(measurements):
+            if measurement is not None and at != largest:
+                raw[at] = measurement.apply(counts[at])
+        raw[largest] = apart.result()
+    return raw
 
 
 @dataclass(frozen=True)

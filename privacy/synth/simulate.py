@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from privacy import vocabulary as v
 from privacy.release.aggregate import TableCounts, key_set
-from privacy.release.noise import plan_measurement
+from privacy.release.noise import draw_all, plan_measurement
 from privacy.release.parts import measured_parts
 from privacy.release.periods import Quarter
 from privacy.release.policy import Policy, load_policy
@@ -151,10 +151,7 @@ class CitySimulator:
         if signature not in self._processors:
             self._processors[signature] = PostProcessor(release_hierarchy(parts), parts, planned)
         processor = self._processors[signature]
-        raw = [
-            p.apply(c.counts) if p is not None else [0] * len(c.keys)
-            for c, p in zip(parts, planned, strict=True)
-        ]
+        raw = draw_all(planned, [c.counts for c in parts])
         return {table.name: table for table in processor.tables(raw)}
 
     def _area_info(self) -> dict[str, AreaInfo]:
