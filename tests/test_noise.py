@@ -107,7 +107,7 @@ def test_every_table_gets_its_own_noise_in_order_and_an_unmeasured_one_zeros() -
     sigma = large.charge.noise_scale
     assert [len(r) for r in raw] == [3, 2, 3000]
     assert raw[1] == [0, 0]  # not measured: nothing drawn
-    # Each table's noise is around its own counts (sigma is about 4: 20 sigma apart).
+    # Each table's noise is around its own counts (sigma is about 2.7; the counts are 1,000 apart).
     assert all(abs(x - c) < 20 * sigma for x, c in zip(raw[0], counts[0], strict=True))
     assert abs(statistics.fmean(raw[2]) - 50_000) < sigma
     assert statistics.pstdev(raw[2]) == pytest.approx(sigma, rel=0.1)
