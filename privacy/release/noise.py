@@ -75,22 +75,22 @@ def draw_all(
     this one draws the rest, so the release's draws take about as long as that table's.
     """
     sizes = [len(c) if m is not None else 0 for m, c in zip(measurements, counts, strict=True)]
-    raw: list[list[int]] = [[0] * len(c) for c in counts]
     largest = max(range(len(sizes)), key=sizes.__getitem__, default=None)
     if largest is None or sizes[largest] == sum(sizes):  # one table, or none, to draw
-        for at, measurement in enumerate(measurements):
-            if measurement is not None:
-                raw[at] = measurement.apply(counts[at])
-        return raw
+        return [_drawn(m, c) for m, c in zip(measurements, counts, strict=True)]
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="release-noise") as pool:
-        biggest = measurements[largest]
-        assert biggest is not None
-        apart = pool.submit(biggest.apply, counts[largest])
-        for at, measurement in enumerate(measurements):
-            if measurement is not None and at != largest:
-                raw[at] = measurement.apply(counts[at])
+        apart = pool.submit(_drawn, measurements[largest], counts[largest])
+        raw = [
+            [] if at == largest else _drawn(m, c)
+            for at, (m, c) in enumerate(zip(measurements, counts, strict=True))
+        ]
         raw[largest] = apart.result()
     return raw
+
+
+def _drawn(measurement: TableMeasurement | None, counts: tuple[int, ...]) -> list[int]:
+    """A table's noisy counts, or zeros for a table that is not measured."""
+    return [0] * len(counts) if measurement is None else measurement.apply(counts)
 
 
 @dataclass(frozen=True)
